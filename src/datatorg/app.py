@@ -1,0 +1,40 @@
+"""Application assembly: a short explicit list of routers and middleware."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
+
+from datatorg import __version__
+from datatorg.db.engine import make_engine, make_sessionmaker
+from datatorg.settings import Settings, get_settings
+from datatorg.web import pages as shell_pages
+from datatorg.web.errorhandlers import install_error_handlers
+from datatorg.web.middleware import ShellMiddleware
+
+STATIC = Path(__file__).parent / "web" / "static"
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    """The Datatorg web application for ``settings``."""
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="Datatorg API",
+        version=__version__,
+        description="The data marketplace and living lab of My Digital City, Halden.",
+        openapi_url="/api/v1/openapi.json",
+        docs_url="/api/v1/docs",
+        redoc_url=None,
+    )
+    app.state.settings = settings
+    app.state.engine = make_engine(settings.database_url)
+    app.state.sessionmaker = make_sessionmaker(app.state.engine)
+
+    app.include_router(shell_pages.router)
+
+    app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_error_handlers(app)
+    app.add_middleware(ShellMiddleware, settings=settings)
+    return app

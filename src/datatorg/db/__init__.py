@@ -1,0 +1,1 @@
+"""Control-plane database: engine, sessions, base classes and migrations."""

@@ -1,0 +1,185 @@
+"""Identity services: users, organisations, memberships, API tokens, actors."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datatorg.db.base import utcnow
+from datatorg.errors import Conflict, Invalid, NotFound
+from datatorg.identity import tokens
+from datatorg.identity.actor import Actor
+from datatorg.identity.models import ApiToken, Membership, Organisation, OrgKind, Role, User
+from datatorg.identity.passwords import hash_password
+
+MIN_PASSWORD_LENGTH = 10
+
+
+def normalise_email(email: str) -> str:
+    return email.strip().lower()
+
+
+def validate_orgnr(orgnr: str) -> str:
+    """A Norwegian organisation number: nine digits with a valid mod-11 check digit."""
+    digits = orgnr.replace(" ", "")
+    if len(digits) != 9 or not digits.isdigit():
+        raise Invalid("Organisation number must be nine digits", errors=[{"field": "orgnr"}])
+    weights = (3, 2, 7, 6, 5, 4, 3, 2)
+    rest = sum(int(d) * w for d, w in zip(digits[:8], weights, strict=True)) % 11
+    check = 0 if rest == 0 else 11 - rest
+    if check == 10 or check != int(digits[8]):
+        raise Invalid("Organisation number has a wrong check digit", errors=[{"field": "orgnr"}])
+    return digits
+
+
+def get_user_by_email(*, session: Session, email: str) -> User | None:
+    """The user with ``email`` (case-insensitive), if any."""
+    return session.scalar(select(User).where(User.email == normalise_email(email)))
+
+
+def create_user(
+    *,
+    session: Session,
+    email: str,
+    display_name: str,
+    password: str | None,
+    locale: str = "nb",
+    is_superuser: bool = False,
+) -> User:
+    """A new user; the password is stored only as an Argon2 hash."""
+    email = normalise_email(email)
+    if get_user_by_email(session=session, email=email) is not None:
+        raise Conflict("An account with this e-mail address already exists")
+    if password is not None and len(password) < MIN_PASSWORD_LENGTH:
+        raise Invalid(
+            f"Password must be at least {MIN_PASSWORD_LENGTH} characters",
+            errors=[{"field": "password"}],
+        )
+    user = User(
+        email=email,
+        display_name=display_name.strip(),
+        locale=locale,
+        password_hash=hash_password(password) if password else None,
+        is_superuser=is_superuser,
+    )
+    session.add(user)
+    session.flush()
+    return user
+
+
+def create_organisation(
+    *,
+    session: Session,
+    slug: str,
+    name: str,
+    orgnr: str | None = None,
+    kind: OrgKind = OrgKind.business,
+    homepage: str | None = None,
+    email: str | None = None,
+) -> Organisation:
+    """A new organisation; ``orgnr`` is checked against the mod-11 rule."""
+    org = Organisation(
+        slug=slug,
+        name=name,
+        orgnr=validate_orgnr(orgnr) if orgnr else None,
+        kind=kind,
+        homepage=homepage,
+        email=email,
+    )
+    session.add(org)
+    session.flush()
+    return org
+
+
+def get_organisation(*, session: Session, ref: str) -> Organisation:
+    """An organisation by slug or UUID."""
+    try:
+        org = session.get(Organisation, uuid.UUID(ref))
+    except ValueError:
+        org = session.scalar(select(Organisation).where(Organisation.slug == ref))
+    if org is None:
+        raise NotFound("No such organisation")
+    return org
+
+
+def add_membership(
+    *, session: Session, user: User, organisation: Organisation, role: Role
+) -> Membership:
+    """Give ``user`` ``role`` in ``organisation`` (idempotent)."""
+    existing = session.scalar(
+        select(Membership).where(
+            Membership.user_id == user.id,
+            Membership.organisation_id == organisation.id,
+            Membership.role == role,
+        )
+    )
+    if existing is not None:
+        return existing
+    membership = Membership(user_id=user.id, organisation_id=organisation.id, role=role)
+    session.add(membership)
+    session.flush()
+    return membership
+
+
+def actor_for_user(*, session: Session, user: User, token: ApiToken | None = None) -> Actor:
+    """The actor a user acts as, with all their roles."""
+    rows = session.execute(
+        select(Membership.organisation_id, Membership.role).where(Membership.user_id == user.id)
+    ).all()
+    return Actor(
+        user_id=user.id,
+        display_name=user.display_name,
+        roles=frozenset((org_id, Role(role)) for org_id, role in rows),
+        is_superuser=user.is_superuser,
+        token_id=token.id if token else None,
+        agreement_id=token.agreement_id if token else None,
+    )
+
+
+def create_token(
+    *,
+    session: Session,
+    user: User,
+    name: str,
+    expires_at: datetime | None = None,
+    agreement_id: uuid.UUID | None = None,
+) -> tuple[str, ApiToken]:
+    """A new API token: the plaintext (to show once) and its stored record (digest only)."""
+    plaintext = tokens.new_token()
+    record = ApiToken(
+        user_id=user.id,
+        name=name.strip() or "token",
+        prefix=plaintext[:8],
+        digest=tokens.digest(plaintext),
+        expires_at=expires_at,
+        agreement_id=agreement_id,
+    )
+    session.add(record)
+    session.flush()
+    return plaintext, record
+
+
+def user_for_token(*, session: Session, plaintext: str) -> tuple[User, ApiToken] | None:
+    """The active user and token behind a bearer token, or None when unknown, expired, revoked."""
+    record = session.scalar(select(ApiToken).where(ApiToken.digest == tokens.digest(plaintext)))
+    now = utcnow()
+    if record is None or record.revoked_at is not None:
+        return None
+    if record.expires_at is not None and record.expires_at <= now:
+        return None
+    user = session.get(User, record.user_id)
+    if user is None or not user.is_active:
+        return None
+    record.last_used_at = now
+    return user, record
+
+
+def revoke_token(*, session: Session, user: User, token_id: uuid.UUID) -> None:
+    """Revoke one of ``user``'s tokens."""
+    record = session.get(ApiToken, token_id)
+    if record is None or record.user_id != user.id:
+        raise NotFound("No such token")
+    record.revoked_at = utcnow()

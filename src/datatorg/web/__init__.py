@@ -1,0 +1,1 @@
+"""The web shell: layout, templates, i18n, CSRF, security headers, error pages."""

@@ -1,0 +1,143 @@
+"""One handler, two shapes: RFC 9457 problem+json under ``/api`` and a friendly HTML page.
+
+Other API faces with their own error envelope (the CKAN Action API) register a renderer for
+their path prefix with ``register_error_face``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.responses import JSONResponse, Response
+
+from datatorg import errors
+from datatorg.web.i18n import gettext as _
+from datatorg.web.templating import render
+
+log = logging.getLogger("datatorg.errors")
+
+PROBLEM_JSON = "application/problem+json"
+
+ErrorFace = Callable[[Request, errors.DatatorgError], Response]
+_faces: list[tuple[str, ErrorFace]] = []
+
+_BY_STATUS: dict[int, type[errors.DatatorgError]] = {
+    400: errors.BadRequest,
+    401: errors.Unauthenticated,
+    403: errors.Forbidden,
+    404: errors.NotFound,
+    409: errors.Conflict,
+    413: errors.PayloadTooLarge,
+    422: errors.Invalid,
+    429: errors.TooManyRequests,
+}
+
+
+def register_error_face(prefix: str, face: ErrorFace) -> None:
+    """Render errors for paths under ``prefix`` with ``face`` instead of problem+json/HTML."""
+    _faces.append((prefix, face))
+
+
+def wants_json(request: Request) -> bool:
+    path = request.url.path
+    if path.startswith("/api/"):
+        return True
+    accept = request.headers.get("accept", "")
+    return "json" in accept and "text/html" not in accept
+
+
+def problem_response(request: Request, exc: errors.DatatorgError) -> Response:
+    """The problem+json response for ``exc``."""
+    return JSONResponse(
+        exc.problem(instance=request.url.path),
+        status_code=exc.status,
+        media_type=PROBLEM_JSON,
+        headers=exc.headers(),
+    )
+
+
+def respond(request: Request, exc: errors.DatatorgError) -> Response:
+    for prefix, face in _faces:
+        if request.url.path.startswith(prefix):
+            return face(request, exc)
+    if wants_json(request):
+        return problem_response(request, exc)
+    titles = {
+        400: _("The request could not be understood"),
+        401: _("Please sign in"),
+        403: _("You do not have access to this"),
+        404: _("Page not found"),
+        409: _("This conflicts with what is already there"),
+        413: _("The upload is too large"),
+        422: _("Some of what you sent is not valid"),
+        429: _("Too many attempts — please wait a little"),
+    }
+    return render(
+        request,
+        "error.html",
+        {
+            "status": exc.status,
+            "title": titles.get(exc.status, _("Something went wrong")),
+            "detail": exc.detail if exc.status < 500 else "",
+            "errors": exc.extra.get("errors", []),
+        },
+        status_code=exc.status,
+        headers=exc.headers(),
+    )
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    out = []
+    for err in exc.errors():
+        loc = [str(p) for p in err.get("loc", ())]
+        out.append(
+            {
+                "location": loc[0] if loc else "",
+                "field": ".".join(loc[1:]),
+                "message": err.get("msg", ""),
+            }
+        )
+    return out
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    """Attach the handlers to ``app``."""
+
+    async def on_domain(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, errors.DatatorgError)
+        return respond(request, exc)
+
+    async def on_validation(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, RequestValidationError)
+        problems = _validation_errors(exc)
+        names = ", ".join(p["field"] or p["location"] for p in problems) or "request"
+        return respond(request, errors.Invalid(f"Invalid value for: {names}", errors=problems))
+
+    async def on_http(request: Request, exc: Exception) -> Response:
+        assert isinstance(exc, StarletteHTTPException)
+        cls = _BY_STATUS.get(exc.status_code)
+        if cls is None:
+            err: errors.DatatorgError = errors.DatatorgError(str(exc.detail))
+            err.status = exc.status_code  # type: ignore[misc]
+            return JSONResponse(
+                err.problem(instance=request.url.path) | {"status": exc.status_code},
+                status_code=exc.status_code,
+                media_type=PROBLEM_JSON,
+                headers=exc.headers,
+            )
+        detail = exc.detail if isinstance(exc.detail, str) else None
+        return respond(request, cls(detail))
+
+    async def on_crash(request: Request, exc: Exception) -> Response:
+        log.exception("unhandled error", extra={"path": request.url.path})
+        return respond(request, errors.DatatorgError("An unexpected error occurred"))
+
+    app.add_exception_handler(errors.DatatorgError, on_domain)
+    app.add_exception_handler(RequestValidationError, on_validation)
+    app.add_exception_handler(StarletteHTTPException, on_http)
+    app.add_exception_handler(Exception, on_crash)

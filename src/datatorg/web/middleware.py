@@ -1,0 +1,106 @@
+"""One ASGI middleware for every response: request id, locale, CSRF cookie, security headers."""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from http.cookies import SimpleCookie
+
+from starlette.datastructures import MutableHeaders
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from datatorg.logging import request_id_var
+from datatorg.settings import Settings
+from datatorg.web import csrf, i18n
+
+log = logging.getLogger("datatorg.http")
+
+LANG_COOKIE = "datatorg_lang"
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
+    "form-action 'self'; frame-ancestors 'none'"
+)
+SECURITY_HEADERS = {
+    "content-security-policy": CSP,
+    "x-content-type-options": "nosniff",
+    "referrer-policy": "strict-origin-when-cross-origin",
+    "x-frame-options": "DENY",
+    "cross-origin-opener-policy": "same-origin",
+    "permissions-policy": "camera=(), microphone=(), geolocation=(), interest-cohort=()",
+}
+
+
+class ShellMiddleware:
+    """Sets the request id and locale for the request, and the headers every response carries."""
+
+    def __init__(self, app: ASGIApp, settings: Settings) -> None:
+        self.app = app
+        self.settings = settings
+        self.secret = settings.secret_key.get_secret_value()
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
+        rid = headers.get("x-request-id", "")
+        if not (0 < len(rid) <= 64 and rid.replace("-", "").isalnum()):
+            rid = secrets.token_hex(8)
+        cookies = SimpleCookie()
+        try:
+            cookies.load(headers.get("cookie", ""))
+        except Exception:  # a malformed cookie header is treated as no cookies
+            cookies = SimpleCookie()
+        lang_cookie = cookies[LANG_COOKIE].value if LANG_COOKIE in cookies else None
+        locale = i18n.negotiate(
+            headers.get("accept-language"), lang_cookie, self.settings.default_locale
+        )
+        token = cookies[csrf.CSRF_COOKIE].value if csrf.CSRF_COOKIE in cookies else ""
+        set_csrf = not (token and csrf.is_well_signed(self.secret, token))
+        if set_csrf:
+            token = csrf.new_token(self.secret)
+        state = scope.setdefault("state", {})
+        state["csrf_token"] = token
+        state["request_id"] = rid
+        state["locale"] = locale
+        rid_token = request_id_var.set(rid)
+        loc_token = i18n.locale_var.set(locale)
+        started = time.perf_counter()
+        status = 500
+
+        async def send_wrapper(message: Message) -> None:
+            nonlocal status
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                out = MutableHeaders(scope=message)
+                for name, value in SECURITY_HEADERS.items():
+                    out.setdefault(name, value)
+                if self.settings.secure_cookies:
+                    out.setdefault("strict-transport-security", "max-age=31536000")
+                out["x-request-id"] = rid
+                out.setdefault("content-language", locale)
+                if set_csrf:
+                    secure = "; Secure" if self.settings.secure_cookies else ""
+                    out.append(
+                        "set-cookie",
+                        f"{csrf.CSRF_COOKIE}={token}; Path=/; HttpOnly; SameSite=Lax{secure}",
+                    )
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            log.info(
+                "request",
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],  # never the query string: it may hold personal data
+                    "status": status,
+                    "ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            request_id_var.reset(rid_token)
+            i18n.locale_var.reset(loc_token)

@@ -1,0 +1,66 @@
+"""Shell pages: front page, language switch, health checks."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from fastapi import APIRouter, Request
+from sqlalchemy import text
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from datatorg import __version__
+from datatorg.errors import NotFound
+from datatorg.web.deps import SessionDep, SettingsDep
+from datatorg.web.i18n import LOCALES
+from datatorg.web.middleware import LANG_COOKIE
+from datatorg.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+
+def safe_next(target: str | None) -> str:
+    """A local path to go back to; anything pointing off-site becomes ``/``."""
+    if not target:
+        return "/"
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+@router.get("/")
+def home(request: Request) -> Response:
+    return render(request, "home.html")
+
+
+@router.get("/lang/{code}")
+def switch_language(code: str, settings: SettingsDep, next: str | None = None) -> Response:
+    """Choose the language with a plain link (works without JavaScript)."""
+    if code not in LOCALES:
+        raise NotFound("No such language")
+    response = RedirectResponse(safe_next(next), status_code=303)
+    response.set_cookie(
+        LANG_COOKIE,
+        code,
+        max_age=365 * 24 * 3600,
+        httponly=True,
+        samesite="lax",
+        secure=settings.secure_cookies,
+    )
+    return response
+
+
+@router.get("/healthz")
+def healthz() -> dict[str, str]:
+    """The process is alive."""
+    return {"status": "ok", "version": __version__}
+
+
+@router.get("/readyz")
+def readyz(session: SessionDep) -> Response:
+    """The process can reach its database."""
+    try:
+        session.execute(text("SELECT 1"))
+    except Exception:
+        return JSONResponse({"status": "unavailable", "database": "down"}, status_code=503)
+    return JSONResponse({"status": "ok", "database": "up"})

@@ -1,0 +1,59 @@
+"""Jinja2 templates: one environment, translated through the request's locale."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.templating import Jinja2Templates
+from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from markupsafe import Markup, escape
+from starlette.responses import Response
+
+from datatorg.web import i18n
+
+TEMPLATE_DIRS = [str(Path(__file__).with_name("templates"))]
+for _domain in ("identity", "catalog", "market", "privacy", "access", "pilots", "sensors", "lake"):
+    _dir = Path(__file__).parent.parent / _domain / "templates"
+    TEMPLATE_DIRS.append(str(_dir))
+
+_env = Environment(
+    loader=FileSystemLoader(TEMPLATE_DIRS),
+    autoescape=select_autoescape(["html", "xml"], default_for_string=True),
+    extensions=["jinja2.ext.i18n"],
+)
+_env.install_gettext_callables(  # type: ignore[attr-defined]
+    i18n.gettext, i18n.ngettext, newstyle=True
+)
+templates = Jinja2Templates(env=_env)
+templates.env.globals["LOCALES"] = i18n.LOCALES
+
+
+@pass_context
+def csrf_field(ctx: Any) -> Markup:
+    """The hidden CSRF input every form must carry."""
+    return Markup('<input type="hidden" name="csrf_token" value="{}">').format(
+        escape(ctx.get("csrf_token", ""))
+    )
+
+
+templates.env.globals["csrf_field"] = csrf_field
+
+
+def render(
+    request: Request,
+    name: str,
+    context: dict[str, Any] | None = None,
+    *,
+    status_code: int = 200,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """Render template ``name`` for ``request`` in the request's language."""
+    ctx: dict[str, Any] = {
+        "locale": i18n.current_locale(),
+        "actor": getattr(request.state, "actor", None),
+        "csrf_token": getattr(request.state, "csrf_token", ""),
+    }
+    ctx.update(context or {})
+    return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

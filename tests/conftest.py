@@ -1,0 +1,121 @@
+"""Test fixtures: the real app in process, on SQLite or a real PostgreSQL server.
+
+``DATATORG_TEST_DB=postgresql`` runs the suite against a PostgreSQL server started here
+(see ``tests/pg.py``); the default is a SQLite file. Each test runs inside a transaction
+that is rolled back, so tests never see each other's rows.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from fastapi import FastAPI
+from fastapi.testclient import TestClient
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session
+
+from datatorg.app import create_app
+from datatorg.db import migrate
+from datatorg.db.engine import make_engine
+from datatorg.settings import Settings
+from datatorg.web.deps import get_session
+from tests.pg import PostgresServer, start_postgres
+
+BACKEND = os.environ.get("DATATORG_TEST_DB", "sqlite")
+TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
+
+
+@pytest.fixture(scope="session")
+def pg_server() -> Iterator[PostgresServer | None]:
+    if BACKEND != "postgresql":
+        yield None
+        return
+    server = start_postgres()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def database_url(pg_server: PostgresServer | None, tmp_path_factory: pytest.TempPathFactory) -> str:
+    """A migrated database for the whole run."""
+    if pg_server is not None:
+        url = pg_server.create_database("datatorg_test")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('db') / 'test.sqlite3'}"
+    make_engine(url).dispose()
+    migrate.upgrade(url)
+    return url
+
+
+@pytest.fixture(scope="session")
+def lake_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return tmp_path_factory.mktemp("lake")
+
+
+@pytest.fixture(scope="session")
+def settings(database_url: str, lake_path: Path) -> Settings:
+    return Settings(
+        env="test",
+        database_url=database_url,
+        lake_path=lake_path,
+        secret_key=TEST_SECRET,  # type: ignore[arg-type]
+        base_url="https://testserver",
+        mail_enabled=False,
+        log_json=True,
+    )
+
+
+@pytest.fixture(scope="session")
+def engine(settings: Settings) -> Iterator[Engine]:
+    eng = make_engine(settings.database_url)
+    yield eng
+    eng.dispose()
+
+
+@pytest.fixture
+def session(engine: Engine) -> Iterator[Session]:
+    """A session inside a transaction that is rolled back after the test."""
+    connection = engine.connect()
+    outer = connection.begin()
+    sess = Session(
+        bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
+    )
+    try:
+        yield sess
+    finally:
+        sess.close()
+        if outer.is_active:
+            outer.rollback()
+        connection.close()
+
+
+@pytest.fixture
+def app(settings: Settings, session: Session) -> Iterator[FastAPI]:
+    """The real app, with every request sharing the test's rolled-back session."""
+    application = create_app(settings)
+
+    def _session() -> Iterator[Session]:
+        nested = session.begin_nested()
+        try:
+            yield session
+            if nested.is_active:
+                nested.commit()
+        except BaseException:
+            if nested.is_active:
+                nested.rollback()
+            raise
+
+    application.dependency_overrides[get_session] = _session
+    yield application
+    application.state.engine.dispose()
+
+
+@pytest.fixture
+def client(app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as c:
+        yield c
