@@ -1,6 +1,8 @@
 """Imports every domain's tables so that ``Base.metadata`` is complete (for Alembic and tests)."""
 
+from datatorg.audit import models as audit_models
+from datatorg.catalog import models as catalog_models
 from datatorg.db.base import Base
 from datatorg.identity import models as identity_models
 
-__all__ = ["Base", "identity_models"]
+__all__ = ["Base", "audit_models", "catalog_models", "identity_models"]
