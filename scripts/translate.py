@@ -1,7 +1,7 @@
-"""Merge new strings into the nb catalog: `python scripts/translate.py` after `make messages`.
+"""List the strings in messages.po that still lack a Norwegian translation.
 
-Lists every msgid that still lacks a Norwegian translation, so nothing ships half-translated
-(tests/test_i18n.py fails on any).
+Run after `make messages`. Domains may instead keep their strings in their own .po file
+beside messages.po (catalog.po, market.po, …); tests/test_i18n.py checks the union.
 """
 
 from __future__ import annotations

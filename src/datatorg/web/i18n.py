@@ -1,7 +1,8 @@
 """Norwegian bokmål and English: Babel catalogs read at start-up, the locale per request.
 
-Catalogs live in ``web/locale/<lang>/LC_MESSAGES/messages.po``; ``make messages`` extracts new
-strings. They are compiled in memory when the process starts, so no build step is needed.
+Catalogs live in ``web/locale/<lang>/LC_MESSAGES/*.po``: ``messages.po`` for the shell and one
+file per domain (``catalog.po``, ``market.po``, …), all merged at start-up. They are compiled in
+memory when the process starts, so no build step is needed.
 """
 
 from __future__ import annotations
@@ -12,6 +13,7 @@ from functools import cache
 from io import BytesIO
 from pathlib import Path
 
+from babel.messages.catalog import Catalog
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
@@ -25,11 +27,15 @@ locale_var: contextvars.ContextVar[str] = contextvars.ContextVar("locale", defau
 @cache
 def translations(locale: str) -> _gettext.NullTranslations:
     """The compiled catalog for ``locale`` (source strings are English)."""
-    po = LOCALE_DIR / locale / "LC_MESSAGES" / "messages.po"
-    if not po.exists():
+    files = sorted((LOCALE_DIR / locale / "LC_MESSAGES").glob("*.po"))
+    if not files:
         return _gettext.NullTranslations()
-    with po.open("rb") as fh:
-        catalog = read_po(fh, locale=locale)
+    catalog = Catalog(locale=locale)
+    for po in files:
+        with po.open("rb") as fh:
+            for message in read_po(fh, locale=locale):
+                if message.id and message.string:
+                    catalog.add(message.id, message.string)
     buf = BytesIO()
     write_mo(buf, catalog)
     buf.seek(0)
