@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi import FastAPI
@@ -22,6 +23,7 @@ from datatorg.db import migrate
 from datatorg.db.engine import make_engine
 from datatorg.settings import Settings
 from datatorg.web.deps import get_session
+from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer
 from tests.pg import PostgresServer, start_postgres
 
 BACKEND = os.environ.get("DATATORG_TEST_DB", "sqlite")
@@ -113,6 +115,41 @@ def app(settings: Settings, session: Session) -> Iterator[FastAPI]:
     application.dependency_overrides[get_session] = _session
     yield application
     application.state.engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
+    """The app on a real HTTP port with its own SQLite database (browser tests)."""
+    server = LiveServer(tmp_path_factory.mktemp("live"), TEST_SECRET)
+    server.start()
+    try:
+        yield server
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="session")
+def browser() -> Iterator[Any]:
+    """Debian's Chromium, driven by Playwright."""
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh browser context (no cookies) and page; 360 px wide when the test asks."""
+    context = browser.new_context(locale="nb-NO")
+    pg = context.new_page()
+    try:
+        yield pg
+    finally:
+        context.close()
 
 
 @pytest.fixture
