@@ -80,10 +80,18 @@ def create_organisation(
     email: str | None = None,
 ) -> Organisation:
     """A new organisation; ``orgnr`` is checked against the mod-11 rule."""
+    number = validate_orgnr(orgnr) if orgnr else None
+    clash = select(Organisation.id).where(Organisation.slug == slug)
+    if number is not None:
+        clash = select(Organisation.id).where(
+            (Organisation.slug == slug) | (Organisation.orgnr == number)
+        )
+    if session.scalar(clash) is not None:
+        raise Conflict("An organisation with this slug or organisation number already exists")
     org = Organisation(
         slug=slug,
         name=name,
-        orgnr=validate_orgnr(orgnr) if orgnr else None,
+        orgnr=number,
         kind=kind,
         homepage=homepage,
         email=email,
