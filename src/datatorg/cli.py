@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import click
+from sqlalchemy.orm import Session
 
 from datatorg.db import migrate
 from datatorg.db.base import utcnow
@@ -13,6 +16,17 @@ from datatorg.errors import DatatorgError
 from datatorg.identity.models import Role
 from datatorg.logging import configure_logging
 from datatorg.settings import Settings, get_settings
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Session]:
+    """A session on the configured database; the engine is disposed afterwards."""
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _settings() -> Settings:
@@ -80,8 +94,7 @@ def demo_load() -> None:
     from datatorg.demo import world
 
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
+    with _database(settings) as session:
         accounts = world.load(session=session, settings=settings)
         session.commit()
     click.echo(f"Demo accounts (password for all: {world.DEMO_PASSWORD}):")
@@ -122,8 +135,7 @@ def users_create(
     settings = _settings()
     if password is None:
         password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
+    with _database(settings) as session:
         try:
             user = service.create_user(
                 session=session,
@@ -152,8 +164,7 @@ def users_grant(email: str, org_slug: str, role: str) -> None:
     from datatorg.identity import service
 
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
+    with _database(settings) as session:
         user = service.get_user_by_email(session=session, email=email)
         if user is None:
             raise click.ClickException("no such user")
@@ -186,8 +197,7 @@ def tokens_create(email: str, name: str, days: int) -> None:
     from datatorg.identity import service
 
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
+    with _database(settings) as session:
         user = service.get_user_by_email(session=session, email=email)
         if user is None or not user.is_active:
             raise click.ClickException("no such user")
