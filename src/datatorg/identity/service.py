@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -180,7 +180,9 @@ def user_for_token(*, session: Session, plaintext: str) -> tuple[User, ApiToken]
     user = session.get(User, record.user_id)
     if user is None or not user.is_active:
         return None
-    record.last_used_at = now
+    # Recorded to the minute: one write per token per minute, not one per request.
+    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
+        record.last_used_at = now
     return user, record
 
 
