@@ -132,8 +132,13 @@ def test_superuser_creates_organisations(client: TestClient, session: Session) -
     assert dup.status_code == 409
     bad_nr = body | {"slug": "bad-nr", "orgnr": "123456789"}
     assert client.post("/api/v1/organisations", json=bad_nr, headers=root).status_code == 422
-    for slug in ("../etc", "Store-Bokstaver", "a" * 101, "x'; DROP"):
+    for slug in ("../etc", "Store-Bokstaver", "a" * 101, "x'; DROP", "nul\x00"):
         r = client.post("/api/v1/organisations", json=body | {"slug": slug}, headers=root)
+        assert r.status_code == 422
+    for name in ("", "a\x00b", "n" * 301, "tab\tname"):
+        r = client.post(
+            "/api/v1/organisations", json=body | {"slug": "named", "name": name}, headers=root
+        )
         assert r.status_code == 422
     plain = make_token(session, make_user(session))
     assert client.post("/api/v1/organisations", json=body, headers=plain).status_code == 403

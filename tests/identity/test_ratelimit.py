@@ -9,8 +9,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from datatorg.app import create_app
 from datatorg.db.base import utcnow
 from datatorg.identity.models import LoginFailure
+from datatorg.settings import Settings
 from tests.factories import make_user
 from tests.identity.helpers import PASSWORD, login
 
@@ -89,3 +91,20 @@ def test_successful_login_clears_that_accounts_failures(app: FastAPI, session: S
     for _ in range(LIMIT - 1):  # a fresh budget for the account
         assert login(other, user.email, "typo-again").status_code == 401
     assert login(other, user.email, PASSWORD).status_code == 303
+
+
+def test_the_count_is_shared_by_several_workers(
+    app: FastAPI, session: Session, settings: Settings
+) -> None:
+    """Two app instances (as two workers) on one database see the same failures."""
+    second = create_app(settings)
+    second.dependency_overrides = dict(app.dependency_overrides)
+    try:
+        user = make_user(session)
+        for i in range(LIMIT):
+            worker = app if i % 2 else second
+            assert login(_from(worker, f"10.9.0.{i}"), user.email, "guess").status_code == 401
+        assert login(_from(second, "10.9.1.1"), user.email, PASSWORD).status_code == 429
+        assert login(_from(app, "10.9.1.2"), user.email, PASSWORD).status_code == 429
+    finally:
+        second.state.engine.dispose()

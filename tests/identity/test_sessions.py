@@ -153,3 +153,34 @@ def test_api_login_me_and_logout(client: TestClient, session: Session) -> None:
     assert out.status_code == 204
     assert _sessions_of(session, user.id) == 0
     assert client.get("/api/v1/me").status_code == 401
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["x" * 5000 + "@example.no", "' OR '1'='1' --", "admin@example.no\x00", "æøå@eksempel.no"],
+)
+def test_hostile_login_input_is_refused_cleanly(
+    client: TestClient, session: Session, email: str
+) -> None:
+    make_user(session, email="admin@example.no")
+    r = login(client, email, "whatever-password")
+    assert r.status_code in (401, 422)
+    assert "Feil e-postadresse eller passord." in r.text
+    assert session_cookie(client) is None
+    assert "x" * 400 not in r.text  # an oversized value is not echoed back whole
+    huge_password = login(client, "admin@example.no", "p" * 100_000)
+    assert huge_password.status_code == 422
+
+
+def test_latin1_form_body_on_login(client: TestClient, session: Session) -> None:
+    make_user(session, email="bjorn@example.no", password="passord-med-\u00e6\u00f8\u00e5")
+    body = f"email=bjorn%40example.no&password=passord-med-%E6%F8%E5&csrf_token={csrf(client)}"
+    r = client.post(
+        "/login",
+        content=body.encode("ascii"),
+        headers={"content-type": "application/x-www-form-urlencoded"},
+        follow_redirects=False,
+    )
+    assert r.status_code == 401  # Latin-1 escapes are not UTF-8: not the same password
+    utf8 = login(client, "bjorn@example.no", "passord-med-\u00e6\u00f8\u00e5")
+    assert utf8.status_code == 303

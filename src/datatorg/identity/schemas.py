@@ -109,6 +109,11 @@ class OrganisationCreate(BaseModel):
     kind: OrgKind = OrgKind.business
     homepage: str | None = Field(None, max_length=500, pattern=r"^https?://")
 
+    @field_validator("name")
+    @classmethod
+    def _name(cls, v: str) -> str:
+        return printable(v)
+
 
 class MembershipRead(BaseModel):
     id: uuid.UUID

@@ -36,6 +36,8 @@ def validate_orgnr(orgnr: str) -> str:
 
 def get_user_by_email(*, session: Session, email: str) -> User | None:
     """The user with ``email`` (case-insensitive), if any."""
+    if "\x00" in email:  # PostgreSQL refuses NUL in text; no address holds one anyway
+        return None
     return session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
