@@ -35,6 +35,9 @@ def test_public_listing_page_and_api(client: TestClient, session: Session) -> No
     assert one.status_code == 200 and "Medlemmer" not in one.text  # members hidden from public
     assert client.get("/api/v1/organisations/halden-test").json()["name"] == "Halden test"
     assert client.get("/api/v1/organisations/nope").status_code == 404
+    for hostile in ("a%00b", "x" * 300, "..%2F..%2Fetc%2Fpasswd", "'%20OR%201=1--"):
+        assert client.get(f"/api/v1/organisations/{hostile}").status_code == 404
+        assert client.get(f"/organisations/{hostile}").status_code == 404
 
 
 def test_policies(session: Session) -> None:

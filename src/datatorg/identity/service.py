@@ -105,6 +105,8 @@ def create_organisation(
 
 def get_organisation(*, session: Session, ref: str) -> Organisation:
     """An organisation by slug or UUID."""
+    if "\x00" in ref or len(ref) > 100:
+        raise NotFound("No such organisation")
     try:
         org = session.get(Organisation, uuid.UUID(ref))
     except ValueError:
