@@ -57,6 +57,9 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_config=None,
+        # The app logs each request itself, without the query string (it may hold a reset
+        # token or personal data); uvicorn's access log would write the full URL.
+        access_log=False,
         proxy_headers=True,
     )
 

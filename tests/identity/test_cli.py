@@ -135,3 +135,15 @@ def test_tokens_create_for_unknown_user_fails(cli_db: Session) -> None:
         CliRunner().invoke(cli.main, ["tokens", "create", "x@example.no", "--days", "-1"]).exit_code
         == 2
     )
+
+
+def test_serve_turns_off_uvicorns_access_log(monkeypatch: pytest.MonkeyPatch) -> None:
+    """uvicorn's access log writes query strings, where reset tokens travel."""
+    import uvicorn
+
+    seen: dict[str, object] = {}
+    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
+    monkeypatch.setattr(cli, "configure_logging", lambda **_kw: None)
+    r = CliRunner().invoke(cli.main, ["serve", "--port", "8799"])
+    assert r.exit_code == 0, r.output
+    assert seen["access_log"] is False and seen["proxy_headers"] is True
