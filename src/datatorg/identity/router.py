@@ -8,11 +8,13 @@ from __future__ import annotations
 import uuid
 
 from fastapi import APIRouter, BackgroundTasks, Request, status
+from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from datatorg.audit import service as audit
 from datatorg.errors import Forbidden, Unauthenticated
 from datatorg.identity import auth, mails, policies, service, sessions
+from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.identity.schemas import (
     LoginCreate,
@@ -200,7 +202,8 @@ def get_organisation(slug: str, session: SessionDep) -> OrganisationRead:
     return OrganisationRead.model_validate(service.get_organisation(session=session, ref=slug))
 
 
-def _members(session: SessionDep, slug: str, actor: ActorDep, manage: bool) -> list[MemberRead]:
+def _members(session: Session, slug: str, actor: Actor, manage: bool) -> list[MemberRead]:
+    """The members list, for those the policy lets see (or manage) it."""
     org = service.get_organisation(session=session, ref=slug)
     allowed = policies.can_manage_members if manage else policies.can_view_members
     if not allowed(actor, org):
