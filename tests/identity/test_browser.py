@@ -98,3 +98,26 @@ def test_identity_pages_fit_360_px(live_server: LiveServer, page: Any, path: str
     else:
         page.goto(live_server.url + path)
     assert page.evaluate("document.documentElement.scrollWidth") <= 360
+
+
+@pytest.mark.parametrize("lang", ["nb", "en"])
+def test_organisation_pages_are_axe_clean_for_an_admin(
+    live_server: LiveServer, page: Any, lang: str
+) -> None:
+    from datatorg.identity.models import Role
+    from tests.factories import make_org
+
+    email = _email()
+    slug = f"axe-org-{lang}"
+
+    def setup(s: Any) -> None:
+        org = make_org(s, slug=slug, name=f"Axe {lang}")
+        make_user(s, email=email, org=org, roles=(Role.admin, Role.publisher))
+
+    live_server.with_session(setup)
+    _sign_in(page, live_server, email)
+    for path in ("/organisations", f"/organisations/{slug}"):
+        page.goto(f"{live_server.url}/lang/{lang}?next={path}")
+        assert page.url == live_server.url + path
+        assert axe_violations(page) == []
+    assert page.get_by_role("button", name="Fjern" if lang == "nb" else "Remove").count() == 2
