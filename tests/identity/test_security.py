@@ -23,7 +23,6 @@ from datatorg.web.csrf import CSRF_COOKIE
 from tests.factories import make_org, make_user
 from tests.identity.helpers import PASSWORD, csrf, login, post_form, session_cookie, signup
 
-
 # Machine-to-machine faces (bearer tokens, no browser forms); everything else is a form post.
 MACHINE_FACES = ("/api/", "/ngsi-ld/")
 
