@@ -30,6 +30,24 @@ BACKEND = os.environ.get("DATATORG_TEST_DB", "sqlite")
 TEST_SECRET = "test-secret-key-0123456789-abcdefghijklmnop"
 
 
+@pytest.fixture(autouse=True, scope="session")
+def fast_password_hashing() -> Iterator[Any]:
+    """Argon2id at a test cost: the production cost takes ~0.4 s a hash on a small machine.
+
+    Yields the production hasher, for the test that pins its parameters.
+    """
+    from argon2 import PasswordHasher
+
+    from datatorg.identity import passwords
+
+    production = passwords._hasher
+    passwords._hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    try:
+        yield production
+    finally:
+        passwords._hasher = production
+
+
 @pytest.fixture(scope="session")
 def pg_server() -> Iterator[PostgresServer | None]:
     if BACKEND != "postgresql":

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from datatorg import __version__
 from datatorg.db.engine import make_engine, make_sessionmaker
+from datatorg.identity import pages as identity_pages
+from datatorg.identity import pages_account as identity_account_pages
+from datatorg.identity import router as identity_router
+from datatorg.identity.deps import get_actor
 from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
 from datatorg.web.errorhandlers import install_error_handlers
@@ -27,12 +31,17 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         openapi_url="/api/v1/openapi.json",
         docs_url="/api/v1/docs",
         redoc_url=None,
+        # Every route knows who asks (pages show it in the header; the API decides with it).
+        dependencies=[Depends(get_actor)],
     )
     app.state.settings = settings
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
 
     app.include_router(shell_pages.router)
+    app.include_router(identity_router.router)
+    app.include_router(identity_pages.router)
+    app.include_router(identity_account_pages.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

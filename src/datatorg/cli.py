@@ -2,17 +2,31 @@
 
 from __future__ import annotations
 
-import getpass
-import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import timedelta
 
 import click
+from sqlalchemy.orm import Session
 
 from datatorg.db import migrate
 from datatorg.db.base import utcnow
 from datatorg.db.engine import make_engine, make_sessionmaker
+from datatorg.errors import DatatorgError
+from datatorg.identity.models import Role
 from datatorg.logging import configure_logging
 from datatorg.settings import Settings, get_settings
+
+
+@contextmanager
+def _database(settings: Settings) -> Iterator[Session]:
+    """A session on the configured database; the engine is disposed afterwards."""
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            yield session
+    finally:
+        engine.dispose()
 
 
 def _settings() -> Settings:
@@ -43,6 +57,9 @@ def serve(host: str, port: int, workers: int) -> None:
         port=port,
         workers=workers,
         log_config=None,
+        # The app logs each request itself, without the query string (it may hold a reset
+        # token or personal data); uvicorn's access log would write the full URL.
+        access_log=False,
         proxy_headers=True,
     )
 
@@ -80,8 +97,7 @@ def demo_load() -> None:
     from datatorg.demo import world
 
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
+    with _database(settings) as session:
         accounts = world.load(session=session, settings=settings)
         session.commit()
     click.echo(f"Demo accounts (password for all: {world.DEMO_PASSWORD}):")
@@ -99,24 +115,69 @@ def users() -> None:
 @click.option("--name", default=None, help="Display name (default: the e-mail's local part).")
 @click.option("--superuser", is_flag=True, help="Give the account every right.")
 @click.option("--password", default=None, help="Password (asked for when left out).")
-def users_create(email: str, name: str | None, superuser: bool, password: str | None) -> None:
-    """Create a user account."""
+@click.option("--org", "org_slug", default=None, help="Organisation to give a role in.")
+@click.option("--role", default=None, type=click.Choice([r.value for r in Role]))
+def users_create(
+    email: str,
+    name: str | None,
+    superuser: bool,
+    password: str | None,
+    org_slug: str | None,
+    role: str | None,
+) -> None:
+    """Create a user account (optionally with a role in an organisation)."""
+    from datatorg.identity import service
+    from datatorg.identity.schemas import clean_email
+
+    if (org_slug is None) != (role is None):
+        raise click.UsageError("--org and --role go together")
+    try:
+        email = clean_email(email)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="EMAIL") from None
+    settings = _settings()
+    if password is None:
+        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
+    with _database(settings) as session:
+        try:
+            user = service.create_user(
+                session=session,
+                email=email,
+                display_name=name or email.split("@")[0],
+                password=password,
+                is_superuser=superuser,
+            )
+            if org_slug and role:
+                org = service.get_organisation(session=session, ref=org_slug)
+                service.add_membership(
+                    session=session, user=user, organisation=org, role=Role(role)
+                )
+        except DatatorgError as exc:
+            raise click.ClickException(exc.detail) from None
+        session.commit()
+    click.echo("user created")
+
+
+@users.command("grant")
+@click.argument("email")
+@click.argument("org_slug")
+@click.argument("role", type=click.Choice([r.value for r in Role]))
+def users_grant(email: str, org_slug: str, role: str) -> None:
+    """Give the account EMAIL the role ROLE in organisation ORG_SLUG."""
     from datatorg.identity import service
 
     settings = _settings()
-    if password is None:
-        password = getpass.getpass("Password: ")
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
-        service.create_user(
-            session=session,
-            email=email,
-            display_name=name or email.split("@")[0],
-            password=password,
-            is_superuser=superuser,
-        )
+    with _database(settings) as session:
+        user = service.get_user_by_email(session=session, email=email)
+        if user is None:
+            raise click.ClickException("no such user")
+        try:
+            org = service.get_organisation(session=session, ref=org_slug)
+        except DatatorgError as exc:
+            raise click.ClickException(exc.detail) from None
+        service.add_membership(session=session, user=user, organisation=org, role=Role(role))
         session.commit()
-    click.echo("user created")
+    click.echo(f"{role} in {org_slug} given")
 
 
 @main.group()
@@ -127,18 +188,22 @@ def tokens() -> None:
 @tokens.command("create")
 @click.argument("email")
 @click.option("--name", default="cli", show_default=True)
-@click.option("--days", default=90, show_default=True, type=int, help="0: never expires.")
+@click.option(
+    "--days",
+    default=90,
+    show_default=True,
+    type=click.IntRange(0, 3650),
+    help="0: never expires.",
+)
 def tokens_create(email: str, name: str, days: int) -> None:
     """Create an API token for EMAIL; it is printed once and stored only hashed."""
     from datatorg.identity import service
 
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
+    with _database(settings) as session:
         user = service.get_user_by_email(session=session, email=email)
-        if user is None:
-            click.echo("no such user", err=True)
-            sys.exit(1)
+        if user is None or not user.is_active:
+            raise click.ClickException("no such user")
         expires = utcnow() + timedelta(days=days) if days > 0 else None
         plaintext, _record = service.create_token(
             session=session, user=user, name=name, expires_at=expires

@@ -56,6 +56,9 @@ class Settings(BaseSettings):
         True, description="Send e-mail at all; when off, mails are only logged (without content)."
     )
     session_hours: int = Field(12, description="Lifetime of a login session, in hours.")
+    reset_token_minutes: int = Field(
+        60, description="How long a password reset link stays valid, in minutes (single use)."
+    )
     login_attempts_per_minute: int = Field(
         5, description="Failed logins allowed per account and per client address in one minute."
     )

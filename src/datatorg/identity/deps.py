@@ -2,14 +2,35 @@
 
 from __future__ import annotations
 
+import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
 
-from datatorg.errors import Unauthenticated
+from datatorg.errors import Forbidden, Unauthenticated
 from datatorg.identity import service, sessions
 from datatorg.identity.actor import ANONYMOUS, Actor
+from datatorg.web import csrf
 from datatorg.web.deps import SessionDep
+
+SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+
+
+def _check_api_csrf(request: Request) -> None:
+    """A browser session calling the JSON API with an unsafe method must send X-CSRF-Token.
+
+    (HTML forms are checked by ``CsrfDep``; bearer tokens are not sent by browsers on their
+    own, so they need no check.)
+    """
+    if request.method in SAFE_METHODS or not request.url.path.startswith("/api/"):
+        return
+    cookie = request.cookies.get(csrf.CSRF_COOKIE, "")
+    sent = request.headers.get(csrf.CSRF_HEADER, "")
+    secret = request.app.state.settings.secret_key.get_secret_value()
+    if not (cookie and sent and hmac.compare_digest(cookie, sent)):
+        raise Forbidden("Send the X-CSRF-Token header with the value of the datatorg_csrf cookie")
+    if not csrf.is_well_signed(secret, cookie):
+        raise Forbidden("Send the X-CSRF-Token header with the value of the datatorg_csrf cookie")
 
 
 def get_actor(request: Request, session: SessionDep) -> Actor:
@@ -28,6 +49,7 @@ def get_actor(request: Request, session: SessionDep) -> Actor:
     else:
         browser_user = sessions.user_for_request(request=request, session=session)
         if browser_user is not None:
+            _check_api_csrf(request)
             actor = service.actor_for_user(session=session, user=browser_user)
     request.state.actor = actor
     return actor

@@ -1,4 +1,4 @@
-"""Identity tables: users, organisations, memberships with roles, API tokens."""
+"""Identity tables: users, organisations, memberships, API tokens, sessions, resets, throttling."""
 
 from __future__ import annotations
 
@@ -37,6 +37,7 @@ class OrgKind(enum.StrEnum):
 
 class User(UUIDPk, Timestamps, Base):
     __tablename__ = "users"
+    __table_args__ = (UniqueConstraint("oidc_issuer", "oidc_subject"),)
 
     email: Mapped[str] = mapped_column(String(320), unique=True, index=True)
     display_name: Mapped[str] = mapped_column(String(200))
@@ -48,6 +49,7 @@ class User(UUIDPk, Timestamps, Base):
     oidc_issuer: Mapped[str | None] = mapped_column(String(300))
     oidc_subject: Mapped[str | None] = mapped_column(String(300))
     last_login_at: Mapped[datetime | None]
+    terms_accepted_at: Mapped[datetime | None]
 
     memberships: Mapped[list[Membership]] = relationship(
         back_populates="user", cascade="all, delete-orphan"
@@ -102,3 +104,42 @@ class ApiToken(UUIDPk, Timestamps, Base):
     agreement_id: Mapped[uuid.UUID | None] = mapped_column(index=True)
 
     user: Mapped[User] = relationship()
+
+
+class BrowserSession(UUIDPk, Timestamps, Base):
+    """A signed-in browser; the cookie holds a random token, the table only its SHA-256 digest."""
+
+    __tablename__ = "browser_sessions"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    expires_at: Mapped[datetime] = mapped_column(index=True)
+
+
+class PasswordReset(UUIDPk, Timestamps, Base):
+    """A single-use, expiring password reset link; only its SHA-256 digest is stored."""
+
+    __tablename__ = "password_resets"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    digest: Mapped[str] = mapped_column(String(64), unique=True, index=True)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class LoginFailure(UUIDPk, Base):
+    """One failed login, keyed by keyed digests (HMAC) of the account and the client address.
+
+    Counted over a sliding minute to throttle guessing; shared by every worker through the
+    database. Neither the e-mail address nor the IP address is stored in the clear.
+    """
+
+    __tablename__ = "login_failures"
+
+    account_key: Mapped[str] = mapped_column(String(64), index=True)
+    address_key: Mapped[str] = mapped_column(String(64), index=True)
+    at: Mapped[datetime] = mapped_column(index=True)

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datatorg.db.base import utcnow
@@ -14,8 +14,7 @@ from datatorg.identity import tokens
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import ApiToken, Membership, Organisation, OrgKind, Role, User
 from datatorg.identity.passwords import hash_password
-
-MIN_PASSWORD_LENGTH = 10
+from datatorg.identity.schemas import MIN_PASSWORD_LENGTH
 
 
 def normalise_email(email: str) -> str:
@@ -37,6 +36,8 @@ def validate_orgnr(orgnr: str) -> str:
 
 def get_user_by_email(*, session: Session, email: str) -> User | None:
     """The user with ``email`` (case-insensitive), if any."""
+    if "\x00" in email:  # PostgreSQL refuses NUL in text; no address holds one anyway
+        return None
     return session.scalar(select(User).where(User.email == normalise_email(email)))
 
 
@@ -81,10 +82,18 @@ def create_organisation(
     email: str | None = None,
 ) -> Organisation:
     """A new organisation; ``orgnr`` is checked against the mod-11 rule."""
+    number = validate_orgnr(orgnr) if orgnr else None
+    clash = select(Organisation.id).where(Organisation.slug == slug)
+    if number is not None:
+        clash = select(Organisation.id).where(
+            (Organisation.slug == slug) | (Organisation.orgnr == number)
+        )
+    if session.scalar(clash) is not None:
+        raise Conflict("An organisation with this slug or organisation number already exists")
     org = Organisation(
         slug=slug,
         name=name,
-        orgnr=validate_orgnr(orgnr) if orgnr else None,
+        orgnr=number,
         kind=kind,
         homepage=homepage,
         email=email,
@@ -96,6 +105,8 @@ def create_organisation(
 
 def get_organisation(*, session: Session, ref: str) -> Organisation:
     """An organisation by slug or UUID."""
+    if "\x00" in ref or len(ref) > 100:
+        raise NotFound("No such organisation")
     try:
         org = session.get(Organisation, uuid.UUID(ref))
     except ValueError:
@@ -173,7 +184,9 @@ def user_for_token(*, session: Session, plaintext: str) -> tuple[User, ApiToken]
     user = session.get(User, record.user_id)
     if user is None or not user.is_active:
         return None
-    record.last_used_at = now
+    # Recorded to the minute: one write per token per minute, not one per request.
+    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
+        record.last_used_at = now
     return user, record
 
 
@@ -183,3 +196,85 @@ def revoke_token(*, session: Session, user: User, token_id: uuid.UUID) -> None:
     if record is None or record.user_id != user.id:
         raise NotFound("No such token")
     record.revoked_at = utcnow()
+
+
+def list_organisations(*, session: Session) -> list[Organisation]:
+    """Every organisation, by name."""
+    return list(session.scalars(select(Organisation).order_by(Organisation.name)))
+
+
+def memberships_of(*, session: Session, user_id: uuid.UUID) -> list[Membership]:
+    """A user's memberships, with their organisations loaded."""
+    return list(
+        session.scalars(
+            select(Membership)
+            .join(Organisation)
+            .where(Membership.user_id == user_id)
+            .order_by(Organisation.name, Membership.role)
+        )
+    )
+
+
+def list_members(*, session: Session, organisation: Organisation) -> list[Membership]:
+    """The memberships of an organisation, with their users loaded."""
+    return list(
+        session.scalars(
+            select(Membership)
+            .join(User)
+            .where(Membership.organisation_id == organisation.id)
+            .order_by(User.display_name, Membership.role)
+        )
+    )
+
+
+def add_member_by_email(
+    *, session: Session, organisation: Organisation, email: str, role: Role
+) -> Membership:
+    """Give the account with ``email`` ``role`` in ``organisation``."""
+    user = get_user_by_email(session=session, email=email)
+    if user is None:
+        raise NotFound("No account has this e-mail address", errors=[{"field": "email"}])
+    return add_membership(session=session, user=user, organisation=organisation, role=role)
+
+
+def remove_membership(
+    *, session: Session, organisation: Organisation, membership_id: uuid.UUID
+) -> Membership:
+    """Remove one membership; the last admin of an organisation stays."""
+    membership = session.get(Membership, membership_id)
+    if membership is None or membership.organisation_id != organisation.id:
+        raise NotFound("No such membership")
+    if membership.role == Role.admin:
+        admins = session.scalar(
+            select(func.count())
+            .select_from(Membership)
+            .where(Membership.organisation_id == organisation.id, Membership.role == Role.admin)
+        )
+        if (admins or 0) <= 1:
+            raise Conflict("An organisation keeps at least one admin")
+    session.delete(membership)
+    session.flush()
+    return membership
+
+
+def update_profile(
+    *, session: Session, user: User, display_name: str | None, locale: str | None
+) -> User:
+    """Change a user's display name and language."""
+    if display_name is not None:
+        user.display_name = display_name
+    if locale is not None:
+        user.locale = locale
+    session.flush()
+    return user
+
+
+def list_tokens(*, session: Session, user_id: uuid.UUID) -> list[ApiToken]:
+    """A user's personal API tokens (not the agreement-scoped ones), newest first."""
+    return list(
+        session.scalars(
+            select(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.agreement_id.is_(None))
+            .order_by(ApiToken.created_at.desc())
+        )
+    )

@@ -20,7 +20,10 @@ router = APIRouter(include_in_schema=False)
 
 def safe_next(target: str | None) -> str:
     """A local path to go back to; anything pointing off-site becomes ``/``."""
-    if not target:
+    if not target or len(target) > 2000:
+        return "/"
+    # Browsers read a backslash as a slash ("/\\evil.example" is "//evil.example").
+    if "\\" in target or any(ord(c) < 32 or ord(c) == 127 for c in target):
         return "/"
     parts = urlsplit(target)
     if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):

@@ -1,0 +1,35 @@
+"""The e-mails identity sends, in the reader's language, and sending them without leaking."""
+
+from __future__ import annotations
+
+import logging
+
+from datatorg.identity.auth import ResetIssued
+from datatorg.mail import send_mail
+from datatorg.settings import Settings
+from datatorg.web.i18n import gettext as _
+
+log = logging.getLogger("datatorg.identity")
+
+
+def reset_mail(issued: ResetIssued, *, minutes: int) -> tuple[str, str]:
+    """Subject and body of a password reset mail (in the current request's language)."""
+    subject = _("Reset your Datatorg password")
+    body = "\n\n".join(
+        [
+            _("Someone (hopefully you) asked to reset the password of your Datatorg account."),
+            _("Open this link to choose a new password:"),
+            issued.link,
+            _("The link works once and expires in {minutes} minutes.").format(minutes=minutes),
+            _("If you did not ask for this, ignore this e-mail; your password stays the same."),
+        ]
+    )
+    return subject, body
+
+
+def send_quietly(*, settings: Settings, to: str, subject: str, body: str) -> None:
+    """Send a mail after the response; a failure is logged without recipient or content."""
+    try:
+        send_mail(settings=settings, to=to, subject=subject, body=body)
+    except Exception as exc:  # the person asking must not learn whether a mail went out
+        log.error("mail not sent", extra={"error": type(exc).__name__})
