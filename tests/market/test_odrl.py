@@ -15,7 +15,7 @@ from datatorg.market.vocab import purposes
 from tests.factories import actor_of
 from tests.market.conftest import World, offer_data, request_data
 
-O = "http://www.w3.org/ns/odrl/2/"
+ODRL = "http://www.w3.org/ns/odrl/2/"
 DPV = "https://w3id.org/dpv#"
 BASE = "https://testserver"
 
@@ -25,8 +25,8 @@ def _ids(node: dict[str, Any], key: str) -> list[str]:
 
 
 def _constraints(expanded: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    perm = expanded[O + "permission"][0]
-    return {_ids(c, O + "leftOperand")[0]: c for c in perm[O + "constraint"]}
+    perm = expanded[ODRL + "permission"][0]
+    return {_ids(c, ODRL + "leftOperand")[0]: c for c in perm[ODRL + "constraint"]}
 
 
 def _offer_doc(session: Session, offer: Offer) -> dict[str, Any]:
@@ -56,27 +56,27 @@ def test_every_offer_expands_to_odrl_and_dpv_iris(
         data=offer_data(world.dataset, **kw),
     )
     [expanded] = odrl.expand(_offer_doc(session, offer))
-    assert expanded["@type"] == [O + "Offer"]
+    assert expanded["@type"] == [ODRL + "Offer"]
     assert expanded["@id"] == f"{BASE}/api/v1/offers/{offer.id}"
-    assert _ids(expanded, O + "assigner") == [f"{BASE}/organisations/org"]
-    perm = expanded[O + "permission"][0]
-    assert _ids(perm, O + "action") == [O + "use"]
-    assert _ids(perm, O + "target") == [f"{BASE}/datasets/ds"]
+    assert _ids(expanded, ODRL + "assigner") == [f"{BASE}/organisations/org"]
+    perm = expanded[ODRL + "permission"][0]
+    assert _ids(perm, ODRL + "action") == [ODRL + "use"]
+    assert _ids(perm, ODRL + "target") == [f"{BASE}/datasets/ds"]
     cons = _constraints(expanded)
-    purpose = cons[O + "purpose"]
-    assert _ids(purpose, O + "operator") == [O + "isAnyOf"]
-    assert sorted(_ids(purpose, O + "rightOperand")) == sorted(DPV + p for p in offer.purposes)
-    assert O + "elapsedTime" in cons
-    assert (O + "count" in cons) == (offer.calls_per_day is not None)
+    purpose = cons[ODRL + "purpose"]
+    assert _ids(purpose, ODRL + "operator") == [ODRL + "isAnyOf"]
+    assert sorted(_ids(purpose, ODRL + "rightOperand")) == sorted(DPV + p for p in offer.purposes)
+    assert ODRL + "elapsedTime" in cons
+    assert (ODRL + "count" in cons) == (offer.calls_per_day is not None)
     # every left operand is an absolute IRI in ODRL's or Datatorg's profile namespace
-    assert all(k.startswith((O, odrl.DTG)) for k in cons)
-    duties = [_ids(d, O + "action")[0] for d in perm.get(O + "duty", [])]
-    assert (O + "attribute" in duties) == offer.attribution_required
-    assert (O + "compensate" in duties) == (offer.price_model != PriceModel.free)
-    prohibitions = expanded.get(O + "prohibition", [])
+    assert all(k.startswith((ODRL, odrl.DTG)) for k in cons)
+    duties = [_ids(d, ODRL + "action")[0] for d in perm.get(ODRL + "duty", [])]
+    assert (ODRL + "attribute" in duties) == offer.attribution_required
+    assert (ODRL + "compensate" in duties) == (offer.price_model != PriceModel.free)
+    prohibitions = expanded.get(ODRL + "prohibition", [])
     assert bool(prohibitions) == offer.redistribution_prohibited
     if prohibitions:
-        assert _ids(prohibitions[0], O + "action") == [O + "distribute"]
+        assert _ids(prohibitions[0], ODRL + "action") == [ODRL + "distribute"]
     assert _ids(expanded, DPV + "hasLegalBasis") == [DPV + "Contract"]
 
 
@@ -89,12 +89,12 @@ def test_price_is_an_xsd_decimal_in_nok(session: Session, world: World) -> None:
     [expanded] = odrl.expand(_offer_doc(session, offer))
     duty = [
         d
-        for d in expanded[O + "permission"][0][O + "duty"]
-        if _ids(d, O + "action") == [O + "compensate"]
+        for d in expanded[ODRL + "permission"][0][ODRL + "duty"]
+        if _ids(d, ODRL + "action") == [ODRL + "compensate"]
     ][0]
-    pay = duty[O + "constraint"][0]
-    assert _ids(pay, O + "leftOperand") == [O + "payAmount"]
-    assert pay[O + "rightOperand"] == [
+    pay = duty[ODRL + "constraint"][0]
+    assert _ids(pay, ODRL + "leftOperand") == [ODRL + "payAmount"]
+    assert pay[ODRL + "rightOperand"] == [
         {"@value": "0.25", "@type": "http://www.w3.org/2001/XMLSchema#decimal"}
     ]
 
@@ -117,13 +117,15 @@ def test_agreement_expands_with_period_assignee_and_hash(session: Session, world
         assignee_iri=f"{BASE}/organisations/uni",
     )
     [expanded] = odrl.expand(doc)
-    assert expanded["@type"] == [O + "Agreement"]
-    assert _ids(expanded, O + "assignee") == [f"{BASE}/organisations/uni"]
-    perm = expanded[O + "permission"][0]
-    times = [c for c in perm[O + "constraint"] if _ids(c, O + "leftOperand") == [O + "dateTime"]]
-    assert sorted(_ids(c, O + "operator")[0] for c in times) == [O + "gteq", O + "lt"]
-    purpose = _constraints(expanded)[O + "purpose"]
-    assert _ids(purpose, O + "rightOperand") == [DPV + "AcademicResearch"]
+    assert expanded["@type"] == [ODRL + "Agreement"]
+    assert _ids(expanded, ODRL + "assignee") == [f"{BASE}/organisations/uni"]
+    perm = expanded[ODRL + "permission"][0]
+    times = [
+        c for c in perm[ODRL + "constraint"] if _ids(c, ODRL + "leftOperand") == [ODRL + "dateTime"]
+    ]
+    assert sorted(_ids(c, ODRL + "operator")[0] for c in times) == [ODRL + "gteq", ODRL + "lt"]
+    purpose = _constraints(expanded)[ODRL + "purpose"]
+    assert _ids(purpose, ODRL + "rightOperand") == [DPV + "AcademicResearch"]
     hashes = expanded[odrl.DTG + "contentHash"]
     assert hashes == [{"@value": a.content_hash}]
 
