@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Any
@@ -11,12 +12,15 @@ from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import AccessRights, Classification, Dataset, DatasetStatus
 from datatorg.db.base import utcnow
+from datatorg.identity import service as identity
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Organisation, OrgKind, Role, User
 from datatorg.market import service
 from datatorg.market.models import Offer
 from datatorg.market.schemas import AccessRequestCreate, OfferCreate
-from tests.factories import actor_of, make_org, make_user
+from tests.factories import actor_of, make_org
+
+_seq = itertools.count(1)
 
 
 @dataclass
@@ -78,13 +82,25 @@ def request_data(offer: Offer, **kw: Any) -> AccessRequestCreate:
     return AccessRequestCreate.model_validate(base)
 
 
+def quick_user(session: Session, org: Organisation | None = None, *roles: Role) -> User:
+    """A user without a password (no Argon2 hashing: keeps these tests fast)."""
+    n = next(_seq)
+    user = identity.create_user(
+        session=session, email=f"market{n}@example.no", display_name=f"Marked {n}", password=None
+    )
+    for role in roles:
+        assert org is not None
+        identity.add_membership(session=session, user=user, organisation=org, role=role)
+    return user
+
+
 @pytest.fixture
 def world(session: Session) -> World:
     provider = make_org(session, kind=OrgKind.public_sector)
     consumer_org = make_org(session, kind=OrgKind.education)
-    publisher = make_user(session, org=provider, roles=(Role.publisher,))
-    steward = make_user(session, org=provider, roles=(Role.steward,))
-    consumer = make_user(session, org=consumer_org, roles=(Role.consumer,))
+    publisher = quick_user(session, provider, Role.publisher)
+    steward = quick_user(session, provider, Role.steward)
+    consumer = quick_user(session, consumer_org, Role.consumer)
     dataset = make_dataset(session, provider)
     offer = service.create_offer(
         session=session, actor=actor_of(session, publisher), data=offer_data(dataset)

@@ -25,10 +25,9 @@ def _clean_text(value: str) -> str:
 
 
 def _line(value: str) -> str:
-    value = _clean_text(value)
     if "\n" in value or "\r" in value:
         raise ValueError("must be a single line")
-    return value
+    return _clean_text(value)
 
 
 def _column(value: str) -> str:
