@@ -194,3 +194,113 @@ def test_inbox_lists_and_marks_read(client: TestClient, session: Session, world:
     )
     assert r.status_code == 303
     assert client.get("/api/v1/notifications/unread-count", headers=steward).json() == {"unread": 0}
+
+
+def test_offer_page_for_the_public_and_withdrawn_offers(
+    client: TestClient, session: Session, world: World
+) -> None:
+    page = client.get(f"/market/offers/{world.offer.id}")
+    assert page.status_code == 200 and 'href="/login"' in page.text
+    assert 'name="purpose"' not in page.text
+    assert str(world.offer.id) in client.get("/market/offers").text
+    publisher = make_token(session, world.publisher)
+    assert (
+        client.post(f"/api/v1/offers/{world.offer.id}/withdraw", headers=publisher).status_code
+        == 200
+    )
+    assert client.get(f"/market/offers/{world.offer.id}").status_code == 404
+    assert client.get(f"/market/offers/{uuid.uuid4()}").status_code == 404
+    assert client.get("/market/offers/not-a-uuid").status_code == 422
+
+
+def test_hostile_decision_and_agreement_forms(
+    client: TestClient, session: Session, world: World
+) -> None:
+    consumer, steward = make_token(session, world.consumer), make_token(session, world.steward)
+    req = service.create_request(
+        session=session,
+        settings=None,
+        actor=actor_of(session, world.consumer),
+        data=request_data(world.offer),
+    )
+    token = csrf(client)
+    url = f"/market/requests/{req.id}"
+    bad = [
+        ("reject", {"reason": ""}),
+        ("reject", {"reason": "x" * 2001}),
+        ("reject", {"reason": "nul\x00byte"}),
+        ("counter", {"columns": ["area"]}),
+        ("counter", {"columns": ["kwh'; DROP TABLE market_requests;--"]}),
+        ("counter", {"period_end": "2099-01-01"}),
+        ("counter", {"period_end": "31/12/2026"}),
+    ]
+    for action, data in bad:
+        r = client.post(f"{url}/{action}", headers=steward, data={"csrf_token": token, **data})
+        assert r.status_code == 422, (action, data, r.status_code)
+        assert 'role="alert"' in r.text
+    assert req.state == NegotiationState.requested and req.columns == ["building", "month", "kwh"]
+    assert (
+        client.post(f"{url}/explode", headers=steward, data={"csrf_token": token}).status_code
+        == 404
+    )
+    # the consumer cannot decide; the steward cannot accept for the consumer
+    assert (
+        client.post(f"{url}/approve", headers=consumer, data={"csrf_token": token}).status_code
+        == 403
+    )
+    assert (
+        client.post(f"{url}/accept", headers=steward, data={"csrf_token": token}).status_code == 403
+    )
+
+    r = client.post(
+        f"{url}/approve", headers=steward, data={"csrf_token": token}, follow_redirects=False
+    )
+    agreement_url = r.headers["location"]
+    for data in ({"name": "x" * 101}, {"days": "0"}, {"days": "ten"}, {"name": "a\nb"}):
+        r = client.post(
+            f"{agreement_url}/token", headers=consumer, data={"csrf_token": token, **data}
+        )
+        assert r.status_code == 422, data
+        assert "dtg_" not in r.text
+    for reason in ("", "x" * 2001):
+        r = client.post(
+            f"{agreement_url}/revoke", headers=steward, data={"csrf_token": token, "reason": reason}
+        )
+        assert r.status_code == 422
+    assert (
+        client.post(
+            f"{agreement_url}/explode", headers=steward, data={"csrf_token": token, "reason": "x"}
+        ).status_code
+        == 404
+    )
+    r = client.post(
+        f"{agreement_url}/revoke",
+        headers=steward,
+        follow_redirects=False,
+        data={"csrf_token": token, "reason": "Æ, ø og å i begrunnelsen"},
+    )
+    assert r.status_code == 303
+    assert "Æ, ø og å i begrunnelsen" in client.get(agreement_url, headers=consumer).text
+
+
+def test_consumer_withdraws_a_request_on_the_page(
+    client: TestClient, session: Session, world: World
+) -> None:
+    consumer = make_token(session, world.consumer)
+    req = service.create_request(
+        session=session,
+        settings=None,
+        actor=actor_of(session, world.consumer),
+        data=request_data(world.offer),
+    )
+    token = csrf(client)
+    page = client.get(f"/market/requests/{req.id}", headers=consumer).text
+    assert "/withdraw" in page and "/approve" not in page
+    r = client.post(
+        f"/market/requests/{req.id}/withdraw",
+        headers=consumer,
+        data={"csrf_token": token},
+        follow_redirects=False,
+    )
+    assert r.status_code == 303 and req.state == NegotiationState.terminated
+    assert str(req.id) in client.get("/market/requests", headers=consumer).text
