@@ -159,10 +159,15 @@ def market_notify_expiring(days: int) -> None:
     from datatorg.market import service as market_service
 
     settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
-        count = market_service.notify_expiring(session=session, settings=settings, within_days=days)
-        session.commit()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            count = market_service.notify_expiring(
+                session=session, settings=settings, within_days=days
+            )
+            session.commit()
+    finally:
+        engine.dispose()
     click.echo(f"{count} agreements notified")
 
 
