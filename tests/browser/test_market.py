@@ -7,7 +7,7 @@ an ``Authorization`` header on every request of its context (forms still carry C
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -17,6 +17,7 @@ from datatorg.catalog.models import AccessRights, Classification, Dataset, Datas
 from datatorg.identity import service as identity
 from datatorg.identity.models import OrgKind, Role
 from datatorg.market import service
+from datatorg.market.metering import today as utc_today
 from datatorg.market.schemas import OfferCreate
 from tests.live import LiveServer, axe_violations
 
@@ -89,7 +90,7 @@ def test_request_and_steward_decision_in_the_browser(live_server: LiveServer, br
         page.get_by_label("Hva skal du bruke dataene til?").fill(
             "Bacheloroppgave om energibruk i skolebygg, med æøå."
         )
-        page.get_by_label("Til", exact=True).fill((date.today() + timedelta(days=60)).isoformat())
+        page.get_by_label("Til", exact=True).fill((utc_today() + timedelta(days=60)).isoformat())
         page.get_by_role("button", name="Send forespørsel").click()
         page.wait_for_url("**/market/requests/*")
         assert "REQUESTED" in page.content()

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -16,6 +16,7 @@ from datatorg.identity import service as identity
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Organisation, OrgKind, Role, User
 from datatorg.market import service
+from datatorg.market.metering import today as utc_today
 from datatorg.market.models import Offer
 from datatorg.market.schemas import AccessRequestCreate, OfferCreate
 from tests.factories import actor_of, make_org
@@ -69,7 +70,7 @@ def offer_data(dataset: Dataset, **kw: Any) -> OfferCreate:
 
 
 def request_data(offer: Offer, **kw: Any) -> AccessRequestCreate:
-    today = date.today()
+    today = utc_today()
     base: dict[str, Any] = {
         "offer_id": offer.id,
         "purpose": "AcademicResearch",

@@ -12,6 +12,7 @@ from datatorg.audit import service as audit
 from datatorg.errors import Conflict
 from datatorg.market import metering, service
 from datatorg.market.agreements import canonical_content, content_hash, verify_hash
+from datatorg.market.metering import today as utc_today
 from datatorg.market.models import Agreement, PriceModel
 from tests.factories import actor_of
 from tests.market.conftest import World, offer_data, request_data
@@ -122,10 +123,10 @@ def test_statement_amount_under_each_price_model(
     session: Session, world: World, model: PriceModel, price: str, expected: Decimal
 ) -> None:
     a = _agreement(session, world, price_model=model.value, price_nok=price)
-    at = datetime.combine(date.today(), datetime.min.time(), tzinfo=UTC) + timedelta(hours=1)
+    at = datetime.combine(utc_today(), datetime.min.time(), tzinfo=UTC) + timedelta(hours=1)
     for _ in range(12):
         service.record_usage(session=session, agreement_id=a.id, rows=125, nbytes=1000, at=at)
-    st = metering.statement(session=session, agreement=a, month=date.today())
+    st = metering.statement(session=session, agreement=a, month=utc_today())
     assert (st.calls, st.rows, st.nbytes) == (12, 1500, 12000)
     assert st.amount_due_nok == expected
     # a month outside the agreement costs nothing, even under a monthly price
@@ -135,7 +136,7 @@ def test_statement_amount_under_each_price_model(
 
 def test_statement_csv_neutralises_formulas(session: Session, world: World) -> None:
     a = _agreement(session, world)
-    st = metering.statement(session=session, agreement=a, month=date.today())
+    st = metering.statement(session=session, agreement=a, month=utc_today())
     text = metering.statement_csv(st, dataset="=1+2", recipient="@SUM(A1)")
     assert "'=1+2" in text and "'@SUM(A1)" in text
     assert ",=1+2" not in text

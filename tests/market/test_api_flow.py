@@ -3,7 +3,7 @@ check_agreement allows → quota exhausted (retry_after) → revoke → denied."
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from datatorg.audit import service as audit
 from datatorg.identity.service import actor_for_user, user_for_token
 from datatorg.market import service
+from datatorg.market.metering import today as utc_today
 from datatorg.market.models import Notification
 from tests.factories import make_token
 from tests.market.conftest import World, offer_data
@@ -27,7 +28,7 @@ def test_whole_flow_through_the_api(client: TestClient, session: Session, world:
     assert r.status_code == 201, r.text
     offer_id = r.json()["id"]
 
-    today = date.today()
+    today = utc_today()
     r = client.post(
         "/api/v1/access-requests",
         headers=consumer,

@@ -16,6 +16,7 @@ from datatorg.identity.models import OrgKind, Role
 from datatorg.identity.service import actor_for_user, create_token
 from datatorg.market import service
 from datatorg.market.agreements import verify_hash
+from datatorg.market.metering import today as utc_today
 from datatorg.market.metering import totals
 from datatorg.market.models import Agreement, UsageDay
 from tests.factories import actor_of, make_org, make_user
@@ -103,7 +104,7 @@ def test_suspended_revoked_terminated_deny_as_state(session: Session, world: Wor
 
 
 def test_before_start_and_after_expiry_deny_as_period(session: Session, world: World) -> None:
-    start = date.today() + timedelta(days=10)
+    start = utc_today() + timedelta(days=10)
     a = agree(session, world, period_start=start, period_end=start + timedelta(days=5))
     consumer = actor_of(session, world.consumer)
     early = check(session, consumer, world.dataset.id, agreement_id=a.id)
@@ -154,7 +155,7 @@ def test_daily_call_quota_denies_with_retry_after_until_midnight(
     )
     a = agree(session, world)
     consumer = actor_of(session, world.consumer)
-    now = datetime.combine(date.today(), datetime.min.time(), tzinfo=UTC) + timedelta(hours=23)
+    now = datetime.combine(utc_today(), datetime.min.time(), tzinfo=UTC) + timedelta(hours=23)
     for _ in range(3):
         assert check(session, consumer, world.dataset.id, now=now).allowed
         service.record_usage(session=session, agreement_id=a.id, rows=10, nbytes=100, at=now)
@@ -168,7 +169,7 @@ def test_monthly_row_quota_denies_until_next_month(session: Session, world: Worl
     world.offer = service.create_offer(
         session=session, actor=publisher, data=offer_data(world.dataset, rows_per_month=1000)
     )
-    start = date.today()
+    start = utc_today()
     a = agree(session, world, period_start=start, period_end=start + timedelta(days=90))
     consumer = actor_of(session, world.consumer)
     now = noon(start)
@@ -201,7 +202,7 @@ def test_agreement_scoped_token_reads_through_its_agreement_only(
 
 def test_record_usage_adds_up_per_day(session: Session, world: World) -> None:
     a = agree(session, world)
-    day1 = noon(date.today())
+    day1 = noon(utc_today())
     for _ in range(4):
         service.record_usage(session=session, agreement_id=a.id, rows=5, nbytes=50, at=day1)
     service.record_usage(
@@ -237,7 +238,7 @@ def test_property_allowed_exactly_when_every_term_fits(
         )
         world._a = agree(session, world)  # type: ignore[attr-defined]
     a: Agreement = world._a  # type: ignore[attr-defined]
-    day = noon(date.today())
+    day = noon(utc_today())
     session.execute(delete(UsageDay).where(UsageDay.agreement_id == a.id))
     if calls_before:
         service.record_usage(

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any
 
 import pytest
@@ -11,11 +11,12 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from datatorg.market.metering import today as utc_today
 from datatorg.market.models import AccessRequest, Agreement, Offer
 from tests.factories import make_token
 from tests.market.conftest import World, offer_data
 
-TODAY = date.today()
+TODAY = utc_today()
 HOSTILE_TEXT = [
     "'; DROP TABLE market_offers; --",
     "=cmd|'/C calc'!A0",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import socket
 from collections.abc import Iterator
-from datetime import date, timedelta
+from datetime import timedelta
 from email import message_from_bytes, policy
 from email.message import Message
 from typing import Any
@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datatorg.market import notify, service
+from datatorg.market.metering import today as utc_today
 from datatorg.market.models import Notification
 from datatorg.market.schemas import CounterOffer
 from datatorg.settings import Settings
@@ -127,7 +128,7 @@ def test_expiry_notice_is_sent_once(
 ) -> None:
     mailbox, port = smtp
     live = settings.model_copy(update={"mail_enabled": True, "smtp_port": port})
-    today = date.today()
+    today = utc_today()
     req = service.create_request(
         session=session,
         settings=None,

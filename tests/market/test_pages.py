@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from datatorg.market import service
+from datatorg.market.metering import today as utc_today
 from datatorg.market.models import AccessRequest, NegotiationState
 from datatorg.web.csrf import CSRF_COOKIE
 from tests.factories import actor_of, make_token, make_user
@@ -28,7 +29,7 @@ def test_request_form_to_steward_decision(
     page = client.get(f"/market/offers/{world.offer.id}", headers=consumer)
     assert page.status_code == 200 and 'name="purpose"' in page.text
     token = csrf(client)
-    today = date.today()
+    today = utc_today()
     form = {
         "csrf_token": token,
         "offer_id": str(world.offer.id),
@@ -157,7 +158,7 @@ def test_statement_page_and_csv(client: TestClient, session: Session, world: Wor
         session=session, settings=None, actor=actor_of(session, world.steward), request_id=req.id
     )
     service.record_usage(session=session, agreement_id=a.id, rows=3, nbytes=30)
-    month = date.today().strftime("%Y-%m")
+    month = utc_today().strftime("%Y-%m")
     html = client.get(f"/market/agreements/{a.id}/statement?month={month}", headers=consumer)
     assert html.status_code == 200 and "NOK 0.00" in html.text
     csv_ = client.get(f"/market/agreements/{a.id}/statement.csv?month={month}", headers=consumer)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pytest
 from hypothesis import HealthCheck, given, settings
@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.errors import Conflict, Forbidden, Invalid
 from datatorg.market import negotiation, service
+from datatorg.market.metering import today as utc_today
 from datatorg.market.models import Agreement
 from datatorg.market.models import NegotiationState as S
 from datatorg.market.schemas import CounterOffer
@@ -105,7 +106,7 @@ def test_random_service_walks_keep_request_and_agreement_in_step(
     session: Session, world: World, actions: list[str]
 ) -> None:
     steward, consumer = actor_of(session, world.steward), actor_of(session, world.consumer)
-    today = date.today()
+    today = utc_today()
     req = service.create_request(
         session=session,
         settings=None,

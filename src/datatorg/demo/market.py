@@ -18,6 +18,7 @@ from datatorg.catalog.models import AccessRights, Classification, Dataset, Datas
 from datatorg.identity import service as identity
 from datatorg.identity.models import Organisation, Role, User
 from datatorg.market import negotiation, service
+from datatorg.market.metering import today as utc_today
 from datatorg.market.models import Offer, PriceModel
 from datatorg.market.schemas import AccessRequestCreate, CounterOffer, OfferCreate
 
@@ -79,7 +80,7 @@ def _ask(
         session=session,
         settings=None,
         actor=actor,
-        today=min(start, date.today()),
+        today=min(start, utc_today()),
         data=AccessRequestCreate(
             offer_id=offer.id,
             purpose=purpose,
@@ -175,7 +176,7 @@ def load(*, session: Session, password: str) -> list[tuple[str, str]]:
         ),
     )
 
-    today = date.today()
+    today = utc_today()
     # Kari (HiØ): active, with usage
     r = _ask(
         session,

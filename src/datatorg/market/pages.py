@@ -7,7 +7,7 @@ Agreements, statements and the inbox are in ``pages_agreements``; the public reg
 from __future__ import annotations
 
 import uuid
-from datetime import date, timedelta
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Query, Request
@@ -20,6 +20,7 @@ from datatorg.errors import Invalid, NotFound
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.identity.models import Organisation
 from datatorg.market import negotiation, offers, policies
+from datatorg.market.metering import today as utc_today
 from datatorg.market.models import AccessRequest, NegotiationState
 from datatorg.market.pages_agreements import router as agreements_router
 from datatorg.market.pages_register import router as register_router
@@ -105,7 +106,7 @@ def _offer_page(
         if actor.is_authenticated
         else []
     )
-    today = date.today()
+    today = utc_today()
     return render(
         request,
         "market/offer.html",
