@@ -67,7 +67,7 @@ def _setup(session: Session) -> dict[str, Any]:
         ),
     )
     tokens = {}
-    for name, user in (("consumer", consumer), ("steward", steward)):
+    for name, user in (("consumer", consumer), ("steward", steward), ("publisher", publisher)):
         plain, _ = identity.create_token(session=session, user=user, name="browser")
         tokens[name] = plain
     return {"offer_id": str(offer.id), **tokens}
@@ -141,3 +141,20 @@ def test_public_market_pages_are_axe_clean_in_english(
     page.goto(f"{live_server.url}/lang/en?next={path}")
     assert page.locator("h1").count() == 1
     assert axe_violations(page) == []
+
+
+def test_offer_form_is_axe_clean_and_works(live_server: LiveServer, browser: Any) -> None:
+    data = live_server.with_session(_setup)
+    context = _context(browser, data["publisher"])
+    try:
+        page = context.new_page()
+        page.goto(f"{live_server.url}/market/offers/new")
+        assert axe_violations(page) == []
+        page.get_by_label("Tittel på tilbudet").fill("Åpen for studenter")
+        page.get_by_label("Akademisk forskning").check()
+        page.get_by_label("education").check()
+        page.get_by_role("button", name="Publiser tilbudet").click()
+        page.wait_for_url("**/market/offers/*")
+        assert page.locator("h1").inner_text() == "Åpen for studenter"
+    finally:
+        context.close()

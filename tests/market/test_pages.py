@@ -305,3 +305,53 @@ def test_consumer_withdraws_a_request_on_the_page(
     )
     assert r.status_code == 303 and req.state == NegotiationState.terminated
     assert str(req.id) in client.get("/market/requests", headers=consumer).text
+
+
+def test_publisher_sets_an_offer_with_the_form(
+    client: TestClient, session: Session, world: World
+) -> None:
+    publisher = make_token(session, world.publisher)
+    assert "/market/offers/new" in client.get("/market/offers", headers=publisher).text
+    form_page = client.get(f"/market/offers/new?dataset={world.dataset.slug}", headers=publisher)
+    assert form_page.status_code == 200 and world.dataset.slug in form_page.text
+    token = csrf(client)
+    base = {
+        "csrf_token": token,
+        "dataset": world.dataset.slug,
+        "title": "Skoleprosjekter",
+        "purposes": ["AcademicResearch"],
+        "consumer_kinds": ["education"],
+        "columns": "building, kwh",
+        "max_period_days": "90",
+        "calls_per_day": "50",
+        "price_model": "free",
+        "price_nok": "0",
+        "legal_basis": "PublicInterest",
+        "aggregate_only": "on",
+        "attribution_required": "on",
+    }
+    r = client.post("/market/offers/new", headers=publisher, data=base, follow_redirects=False)
+    assert r.status_code == 303, r.text
+    offer = service.get_offer(
+        session=session, offer_id=uuid.UUID(r.headers["location"].rsplit("/", 1)[1])
+    )
+    assert offer.columns == ["building", "kwh"] and offer.aggregate_only
+    assert offer.attribution_required and not offer.redistribution_prohibited
+    assert offer.legal_basis == "PublicInterest" and offer.rows_per_month is None
+    before = len(service.list_offers(session=session)[0])
+    for change in (
+        {"purposes": []},
+        {"columns": "a b, =1+1"},
+        {"price_nok": "abc"},
+        {"title": "x" * 201},
+        {"licence": "javascript:alert(1)"},
+        {"dataset": "../../etc"},
+        {"title": "\x00"},
+    ):
+        r = client.post("/market/offers/new", headers=publisher, data=base | change)
+        assert r.status_code in (404, 422), change
+    assert len(service.list_offers(session=session)[0]) == before
+    # a consumer gets no form
+    consumer = make_token(session, world.consumer)
+    assert client.get("/market/offers/new", headers=consumer).status_code == 403
+    assert client.post("/market/offers/new", headers=consumer, data=base).status_code == 403

@@ -23,6 +23,7 @@ from datatorg.market import negotiation, offers, policies
 from datatorg.market.metering import today as utc_today
 from datatorg.market.models import AccessRequest, NegotiationState
 from datatorg.market.pages_agreements import router as agreements_router
+from datatorg.market.pages_offers import router as offers_router
 from datatorg.market.pages_register import router as register_router
 from datatorg.market.schemas import AccessRequestCreate, CounterOffer, Rejection
 from datatorg.market.states import allowed_events
@@ -33,6 +34,7 @@ from datatorg.web.i18n import current_locale
 from datatorg.web.templating import render
 
 router = APIRouter(include_in_schema=False)
+router.include_router(offers_router)  # before /market/offers/{offer_id}
 router.include_router(agreements_router)
 router.include_router(register_router)
 
@@ -73,8 +75,9 @@ def purpose_options(allowed: list[str]) -> list[dict[str, str]]:
 
 @router.get("/market/offers")
 def offer_list(
-    request: Request, session: SessionDep, page: int = Query(1, ge=1, le=10_000)
+    request: Request, session: SessionDep, actor: ActorDep, page: int = Query(1, ge=1, le=10_000)
 ) -> Response:
+    del actor  # resolved for the page header and the publisher's "new offer" link
     rows, total = offers.list_offers(session=session, limit=PER_PAGE, offset=(page - 1) * PER_PAGE)
     items = [(o, session.get(Dataset, o.dataset_id)) for o in rows]
     return render(
