@@ -10,7 +10,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
 from datatorg.identity.service import actor_for_user, user_for_token
-from datatorg.market import service
+from datatorg.market import odrl, service
 from datatorg.market.metering import today as utc_today
 from datatorg.market.models import Notification
 from tests.factories import make_token
@@ -101,6 +101,18 @@ def test_whole_flow_through_the_api(client: TestClient, session: Session, world:
         == 409
     )
 
+    # the agreement as ODRL: expands offline, carries its hash; strangers do not see it
+    r = client.get(
+        f"/api/v1/agreements/{agreement['id']}",
+        headers=consumer | {"Accept": "application/ld+json"},
+    )
+    assert r.headers["content-type"].startswith("application/ld+json")
+    [expanded] = odrl.expand(r.json())
+    assert expanded["@type"] == ["http://www.w3.org/ns/odrl/2/Agreement"]
+    assert expanded[odrl.DTG + "contentHash"] == [{"@value": agreement["content_hash"]}]
+    assert (
+        client.get(f"/api/v1/agreements/{agreement['id']}", headers=publisher).status_code == 200
+    )  # the provider's publisher
     # an agreement-scoped token
     r = client.post(
         f"/api/v1/agreements/{agreement['id']}/tokens",

@@ -8,6 +8,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.demo import world
 from datatorg.identity.service import get_user_by_email
+from datatorg.market import odrl
 from datatorg.market.models import AccessRequest, Agreement, NegotiationState, Offer
 from datatorg.settings import Settings
 from tests.factories import make_token
@@ -41,3 +42,13 @@ def test_demo_market_loads_once_and_shows_in_register_and_queue(
         "/api/v1/access-requests?role=steward&state=REQUESTED", headers=make_token(session, steward)
     ).json()
     assert queue["total"] == 3
+
+    # every demo offer is served as ODRL and expands offline to ODRL and DPV IRIs
+    for offer in session.scalars(select(Offer)):
+        r = client.get(f"/api/v1/offers/{offer.id}", headers={"Accept": "application/ld+json"})
+        [expanded] = odrl.expand(r.json())
+        assert expanded["@type"] == ["http://www.w3.org/ns/odrl/2/Offer"]
+        purposes = expanded["http://www.w3.org/ns/odrl/2/permission"][0][
+            "http://www.w3.org/ns/odrl/2/constraint"
+        ][0]["http://www.w3.org/ns/odrl/2/rightOperand"]
+        assert {p["@id"] for p in purposes} == {f"https://w3id.org/dpv#{t}" for t in offer.purposes}
