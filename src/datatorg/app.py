@@ -13,6 +13,8 @@ from datatorg.identity import pages as identity_pages
 from datatorg.identity import pages_account as identity_account_pages
 from datatorg.identity import router as identity_router
 from datatorg.identity.deps import get_actor
+from datatorg.market import pages as market_pages
+from datatorg.market import router as market_router
 from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
 from datatorg.web.errorhandlers import install_error_handlers
@@ -42,6 +44,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(identity_router.router)
     app.include_router(identity_pages.router)
     app.include_router(identity_account_pages.router)
+    app.include_router(market_router.router)
+    app.include_router(market_pages.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

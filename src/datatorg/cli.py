@@ -212,5 +212,29 @@ def tokens_create(email: str, name: str, days: int) -> None:
     click.echo(plaintext)
 
 
+@main.group()
+def market() -> None:
+    """The marketplace."""
+
+
+@market.command("notify-expiring")
+@click.option("--days", default=14, show_default=True, type=int, help="Look this far ahead.")
+def market_notify_expiring(days: int) -> None:
+    """Tell consumers (once) that their agreement ends within DAYS days."""
+    from datatorg.market import service as market_service
+
+    settings = _settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_sessionmaker(engine)() as session:
+            count = market_service.notify_expiring(
+                session=session, settings=settings, within_days=days
+            )
+            session.commit()
+    finally:
+        engine.dispose()
+    click.echo(f"{count} agreements notified")
+
+
 if __name__ == "__main__":
     main()

@@ -1,0 +1,137 @@
+"""Notifications: an in-app inbox and e-mail for the events of a negotiation and an agreement.
+
+Subjects and bodies are written in the recipient's language and carry no personal data of
+anyone but the recipient (no other person's name or address).
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from datatorg.db.base import utcnow
+from datatorg.errors import NotFound
+from datatorg.identity.models import Membership, Role, User
+from datatorg.mail import send_mail
+from datatorg.market.models import Notification
+from datatorg.settings import Settings
+from datatorg.web import i18n
+
+log = logging.getLogger("datatorg.market.notify")
+
+
+def N_(message: str) -> str:
+    """Mark ``message`` for translation; it is translated per recipient in ``notify``."""
+    return message
+
+
+KINDS = (
+    "request_received",
+    "request_decided",
+    "counter_offer",
+    "agreement_expiring",
+    "agreement_suspended",
+    "agreement_revoked",
+    "agreement_terminated",
+)
+
+
+def org_deciders(*, session: Session, org_id: uuid.UUID) -> list[uuid.UUID]:
+    """Users who decide requests for ``org_id``: its stewards, publishers and admins."""
+    rows = session.scalars(
+        select(Membership.user_id)
+        .where(
+            Membership.organisation_id == org_id,
+            Membership.role.in_([Role.steward, Role.publisher, Role.admin]),
+        )
+        .distinct()
+    ).all()
+    return sorted(set(rows))
+
+
+def notify(
+    *,
+    session: Session,
+    settings: Settings | None,
+    user_ids: Iterable[uuid.UUID],
+    kind: str,
+    subject: str,
+    body: str,
+    link: str = "",
+    params: dict[str, str] | None = None,
+) -> int:
+    """Put a message in each user's inbox and e-mail it; ``subject``/``body`` are msgids.
+
+    Both may hold ``{placeholders}`` filled from ``params`` (titles, dates, reasons: nothing
+    about another person).
+    Returns how many users were notified.
+    """
+    assert kind in KINDS
+    count = 0
+    for user_id in dict.fromkeys(user_ids):
+        user = session.get(User, user_id)
+        if user is None or not user.is_active:
+            continue
+        token = i18n.locale_var.set(user.locale if user.locale in i18n.LOCALES else "nb")
+        try:
+            subj = i18n.gettext(subject).format(**(params or {}))
+            text = i18n.gettext(body).format(**(params or {}))
+        finally:
+            i18n.locale_var.reset(token)
+        session.add(Notification(user_id=user.id, kind=kind, subject=subj, body=text, link=link))
+        count += 1
+        if settings is not None:
+            url = settings.base_url.rstrip("/") + link if link else settings.base_url
+            try:
+                send_mail(settings=settings, to=user.email, subject=subj, body=f"{text}\n\n{url}\n")
+            except (OSError, smtplib.SMTPException):
+                # The inbox holds the message; a mail outage must not undo the decision.
+                log.warning("mail failed", extra={"kind": kind})
+    session.flush()
+    return count
+
+
+def inbox(
+    *, session: Session, user_id: uuid.UUID, limit: int = 50, offset: int = 0
+) -> list[Notification]:
+    return list(
+        session.scalars(
+            select(Notification)
+            .where(Notification.user_id == user_id)
+            .order_by(Notification.created_at.desc(), Notification.id)
+            .limit(limit)
+            .offset(offset)
+        ).all()
+    )
+
+
+def unread_count(*, session: Session, user_id: uuid.UUID) -> int:
+    return int(
+        session.scalar(
+            select(func.count())
+            .select_from(Notification)
+            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        )
+        or 0
+    )
+
+
+def mark_read(*, session: Session, user_id: uuid.UUID, notification_id: uuid.UUID) -> None:
+    note = session.get(Notification, notification_id)
+    if note is None or note.user_id != user_id:
+        raise NotFound("No such notification")
+    if note.read_at is None:
+        note.read_at = utcnow()
+
+
+def mark_all_read(*, session: Session, user_id: uuid.UUID) -> None:
+    session.execute(
+        update(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
+        .values(read_at=utcnow())
+    )

@@ -1,0 +1,139 @@
+"""The publisher's form for a new offer, `/market/offers/new` (JSON twin: POST /api/v1/offers)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Query, Request
+from pydantic import ValidationError
+from sqlalchemy import select
+from starlette.datastructures import FormData
+from starlette.responses import RedirectResponse, Response
+
+from datatorg.catalog.models import Dataset
+from datatorg.errors import Forbidden, Invalid
+from datatorg.identity.actor import Actor
+from datatorg.identity.deps import UserActorDep
+from datatorg.identity.models import OrgKind, Role
+from datatorg.market import offers
+from datatorg.market.models import PriceModel
+from datatorg.market.schemas import OfferCreate
+from datatorg.market.vocab import legal_bases, purposes
+from datatorg.web.csrf import CsrfDep
+from datatorg.web.deps import SessionDep
+from datatorg.web.i18n import current_locale
+from datatorg.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+BOOLEANS = ("aggregate_only", "auto_approve", "attribution_required", "redistribution_prohibited")
+LISTS = ("purposes", "consumer_kinds")
+
+
+def _datasets(session: SessionDep, actor: Actor) -> list[Dataset]:
+    stmt = select(Dataset).order_by(Dataset.title_nb)
+    if not actor.is_superuser:
+        stmt = stmt.where(Dataset.publisher_id.in_(actor.org_ids(Role.publisher)))
+    return list(session.scalars(stmt.limit(500)))
+
+
+def offer_from_form(form: FormData) -> OfferCreate:
+    """The form as an ``OfferCreate``: checkboxes are booleans, columns a comma list."""
+    data: dict[str, Any] = {k: k in form for k in BOOLEANS}
+    for key in LISTS:
+        data[key] = [str(v) for v in form.getlist(key)]
+    for key in (
+        "dataset",
+        "title",
+        "licence",
+        "max_period_days",
+        "calls_per_day",
+        "rows_per_month",
+        "price_model",
+        "price_nok",
+        "legal_basis",
+    ):
+        value = form.get(key)
+        if isinstance(value, str) and value.strip():
+            data[key] = value.strip()
+    columns = form.get("columns")
+    if isinstance(columns, str) and columns.strip():
+        data["columns"] = [c.strip() for c in columns.split(",") if c.strip()]
+    try:
+        return OfferCreate.model_validate(data)
+    except ValidationError as exc:
+        problems = [
+            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
+        ]
+        raise Invalid("Some fields are not valid", errors=problems) from None
+
+
+def _form(
+    request: Request,
+    session: SessionDep,
+    actor: Actor,
+    values: dict[str, Any],
+    errors: list[dict[str, Any]] | None = None,
+    status_code: int = 200,
+) -> Response:
+    datasets = _datasets(session, actor)
+    if not datasets:
+        raise Forbidden("Only publishers of an organisation with datasets set offers")
+    loc = current_locale()
+    return render(
+        request,
+        "market/offer_new.html",
+        {
+            "datasets": datasets,
+            "values": values,
+            "errors": errors or [],
+            "purposes": [(t, p.label(loc)) for t, p in purposes().items()],
+            "bases": [(t, b.label(loc)) for t, b in legal_bases().items()],
+            "kinds": [k.value for k in OrgKind],
+            "prices": [p.value for p in PriceModel],
+        },
+        status_code=status_code,
+    )
+
+
+@router.get("/market/offers/new")
+def new_offer(
+    request: Request,
+    session: SessionDep,
+    actor: UserActorDep,
+    dataset: str = Query("", max_length=120),
+) -> Response:
+    """The form for a new offer on one of your organisation's datasets."""
+    return _form(
+        request,
+        session,
+        actor,
+        {
+            "dataset": dataset,
+            "purposes": [],
+            "consumer_kinds": [],
+            "max_period_days": 365,
+            "attribution_required": True,
+            "redistribution_prohibited": True,
+            "price_model": "free",
+            "price_nok": "0",
+            "legal_basis": "Contract",
+        },
+    )
+
+
+@router.post("/market/offers/new")
+async def create_offer(
+    request: Request, session: SessionDep, actor: UserActorDep, _c: CsrfDep
+) -> Response:
+    form = await request.form()
+    try:
+        offer = offers.create_offer(session=session, actor=actor, data=offer_from_form(form))
+    except Invalid as exc:
+        values: dict[str, Any] = {k: form.get(k) for k in form}
+        for key in LISTS:
+            values[key] = form.getlist(key)
+        for key in BOOLEANS:
+            values[key] = key in form
+        return _form(request, session, actor, values, errors=exc.extra["errors"], status_code=422)
+    return RedirectResponse(f"/market/offers/{offer.id}", status_code=303)

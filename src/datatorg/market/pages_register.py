@@ -1,0 +1,64 @@
+"""The public register: ``/register`` (HTML), ``/register.json`` and ``/register.csv``, no login."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Query, Request
+from starlette.responses import Response
+
+from datatorg.market import charts, register
+from datatorg.market.schemas import RegisterPage
+from datatorg.market.vocab import legal_bases, purposes
+from datatorg.web.deps import SessionDep
+from datatorg.web.i18n import _, current_locale
+from datatorg.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+
+PER_PAGE = 25
+Q = Query("", max_length=100)
+PAGE = Query(1, ge=1, le=100_000)
+
+
+@router.get("/register")
+def register_page(request: Request, session: SessionDep, q: str = Q, page: int = PAGE) -> Response:
+    """Who receives which non-open data, for which purpose — readable by anyone."""
+    result = register.search(session=session, q=q, page=page, per_page=PER_PAGE)
+    series = register.sharing_over_time(session=session)
+    chart = charts.bar_chart(
+        series,
+        title=_("Agreements in force per month"),
+        desc=_("The same figures are in the table below the chart."),
+    )
+    loc = current_locale()
+    labels = {t: p.label(loc) for t, p in purposes().items()}
+    bases = {t: b.label(loc) for t, b in legal_bases().items()}
+    return render(
+        request,
+        "market/register.html",
+        {
+            "result": result,
+            "q": q,
+            "series": series,
+            "chart": chart,
+            "labels": labels,
+            "bases": bases,
+            "pages": max(1, -(-result.total // PER_PAGE)),
+        },
+    )
+
+
+@router.get("/register.json")
+def register_json(session: SessionDep, q: str = Q, page: int = PAGE) -> RegisterPage:
+    """The register as JSON (the same page of entries as ``/register``)."""
+    return register.search(session=session, q=q, page=page, per_page=PER_PAGE)
+
+
+@router.get("/register.csv")
+def register_csv(session: SessionDep, q: str = Q) -> Response:
+    """The whole register (or the matches for ``q``) as CSV."""
+    body = register.to_csv(register.all_entries(session=session, q=q))
+    return Response(
+        body,
+        media_type="text/csv; charset=utf-8",
+        headers={"content-disposition": 'attachment; filename="register.csv"'},
+    )
