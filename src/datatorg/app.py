@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from datatorg import __version__
+from datatorg.catalog import router as catalog_router
 from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
 
     app.include_router(shell_pages.router)
+    app.include_router(catalog_router.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

@@ -45,6 +45,7 @@ class Dataset(UUIDPk, Timestamps, Base):
     slug: Mapped[str] = mapped_column(String(120), unique=True, index=True)
     title_nb: Mapped[str] = mapped_column(String(300))
     title_en: Mapped[str] = mapped_column(String(300), default="")
+    sort_title: Mapped[str] = mapped_column(String(300), default="", index=True)  # search.sort_key
     description_nb: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
     publisher_id: Mapped[uuid.UUID] = mapped_column(

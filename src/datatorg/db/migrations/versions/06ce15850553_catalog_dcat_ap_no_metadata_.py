@@ -12,7 +12,6 @@ from alembic import op
 
 import datatorg.db.base
 
-
 revision: str = "06ce15850553"
 down_revision: str | None = "b70e59bd878e"
 branch_labels: str | Sequence[str] | None = None
@@ -167,6 +166,9 @@ def upgrade() -> None:
 
     with op.batch_alter_table("datasets", schema=None) as batch_op:
         batch_op.add_column(
+            sa.Column("sort_title", sa.String(length=300), nullable=False, server_default="")
+        )
+        batch_op.add_column(
             sa.Column("contact_name", sa.String(length=200), nullable=False, server_default="")
         )
         batch_op.add_column(
@@ -213,6 +215,7 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_datasets_license"), ["license"], unique=False)
         batch_op.create_index(batch_op.f("ix_datasets_status"), ["status"], unique=False)
+        batch_op.create_index(batch_op.f("ix_datasets_sort_title"), ["sort_title"], unique=False)
         batch_op.create_unique_constraint(
             batch_op.f("uq_datasets_harvest_source_id_harvest_identifier"),
             ["harvest_source_id", "harvest_identifier"],
@@ -262,7 +265,9 @@ def downgrade() -> None:
         batch_op.drop_constraint(
             batch_op.f("uq_datasets_harvest_source_id_harvest_identifier"), type_="unique"
         )
+        batch_op.drop_index(batch_op.f("ix_datasets_sort_title"))
         batch_op.drop_index(batch_op.f("ix_datasets_status"))
+        batch_op.drop_column("sort_title")
         batch_op.drop_index(batch_op.f("ix_datasets_license"))
         batch_op.drop_index(batch_op.f("ix_datasets_harvest_source_id"))
         batch_op.drop_index(batch_op.f("ix_datasets_classification"))
