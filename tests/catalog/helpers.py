@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import uuid
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -10,10 +11,12 @@ from sqlalchemy.orm import Session
 from datatorg.catalog import service
 from datatorg.catalog.models import Dataset
 from datatorg.catalog.schemas import DatasetCreate
+from datatorg.identity.actor import Actor
 from datatorg.identity.models import Organisation, Role
 from tests.factories import actor_of, make_user
 
 _seq = itertools.count(1)
+_publishers: dict[uuid.UUID, Actor] = {}
 
 
 def body(**overrides: Any) -> dict[str, Any]:
@@ -35,8 +38,10 @@ def body(**overrides: Any) -> dict[str, Any]:
 def make_dataset(
     session: Session, org: Organisation, *, publish: bool = True, **overrides: Any
 ) -> Dataset:
-    user = make_user(session, org=org, roles=(Role.publisher,))
-    actor = actor_of(session, user)
+    actor = _publishers.get(org.id)
+    if actor is None:  # one publisher per organisation: password hashing is slow on purpose
+        actor = actor_of(session, make_user(session, org=org, roles=(Role.publisher,)))
+        _publishers[org.id] = actor
     data = DatasetCreate.model_validate(body(publisher=org.slug, **overrides))
     dataset = service.create_dataset(session=session, actor=actor, data=data)
     if publish:

@@ -47,9 +47,13 @@ def stem(word: str) -> str:
     """A light bokmål/English stem (suffix stripping; digits are left alone)."""
     if not word.isalpha():
         return word
-    for suffix in _SUFFIXES:
-        if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-            return word[: -len(suffix)]
+    for _round in range(3):  # to a fixed point, so "kvaliteten" and "kvalitet" meet
+        for suffix in _SUFFIXES:
+            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
+                word = word[: -len(suffix)]
+                break
+        else:
+            return word
     return word
 
 
