@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from datatorg import __version__
+from datatorg.catalog import dcat_routes
 from datatorg.catalog import router as catalog_router
 from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.settings import Settings, get_settings
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(shell_pages.router)
     app.include_router(catalog_router.router)
+    app.include_router(dcat_routes.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

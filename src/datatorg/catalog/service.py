@@ -37,9 +37,11 @@ __all__ = [
     "SearchResult",
     "create_dataset",
     "get_dataset",
+    "get_organisation",
     "get_visible_dataset",
     "history",
     "organisations_by_id",
+    "published_datasets",
     "publish_dataset",
     "retire_dataset",
     "search_datasets",
@@ -305,5 +307,14 @@ def history(*, session: Session, dataset: Dataset) -> list[DatasetChange]:
             select(DatasetChange)
             .where(DatasetChange.dataset_id == dataset.id)
             .order_by(DatasetChange.at, DatasetChange.id)
+        )
+    )
+
+
+def published_datasets(*, session: Session) -> list[Dataset]:
+    """Every published dataset, by slug (for the DCAT and CKAN faces)."""
+    return list(
+        session.scalars(
+            select(Dataset).where(Dataset.status == DatasetStatus.published).order_by(Dataset.slug)
         )
     )

@@ -9,7 +9,23 @@ THEME_BASE = "http://publications.europa.eu/resource/authority/data-theme/"
 FREQUENCY_BASE = "http://publications.europa.eu/resource/authority/frequency/"
 FILE_TYPE_BASE = "http://publications.europa.eu/resource/authority/file-type/"
 ACCESS_RIGHT_BASE = "http://publications.europa.eu/resource/authority/access-right/"
-HALDEN_IRI = "https://data.geonorge.no/administrativeEnheter/kommune/id/172833"
+LICENCE_BASE = "http://publications.europa.eu/resource/authority/licence/"
+# Norway in the EU country table: a spatial IRI every DCAT-AP-NO harvester accepts.
+NORWAY_IRI = "http://publications.europa.eu/resource/authority/country/NOR"
+# Controlled vocabularies DCAT-AP-NO accepts for dct:spatial: IRI prefix → scheme IRI.
+SPATIAL_SCHEMES = {
+    "http://publications.europa.eu/resource/authority/country/": (
+        "http://publications.europa.eu/resource/authority/country"
+    ),
+    "http://publications.europa.eu/resource/authority/continent/": (
+        "http://publications.europa.eu/resource/authority/continent"
+    ),
+    "http://publications.europa.eu/resource/authority/place/": (
+        "http://publications.europa.eu/resource/authority/place"
+    ),
+    "https://sws.geonames.org/": "http://sws.geonames.org",
+    "http://sws.geonames.org/": "http://sws.geonames.org",
+}
 
 
 @dataclass(frozen=True)
@@ -54,6 +70,7 @@ THEMES: dict[str, Term] = {
 class Licence:
     id: str
     url: str
+    eu: str  # code in the EU licence authority table ("" when it has none)
     title_nb: str
     title_en: str
     is_open: bool
@@ -68,6 +85,7 @@ LICENCES: dict[str, Licence] = {
         Licence(
             "NLOD-2.0",
             "http://data.norge.no/nlod/no/2.0",
+            "NLOD_2_0",
             "Norsk lisens for offentlige data (NLOD) 2.0",
             "Norwegian Licence for Open Government Data (NLOD) 2.0",
             True,
@@ -75,6 +93,7 @@ LICENCES: dict[str, Licence] = {
         Licence(
             "CC-BY-4.0",
             "http://creativecommons.org/licenses/by/4.0/",
+            "CC_BY_4_0",
             "Creative Commons Navngivelse 4.0",
             "Creative Commons Attribution 4.0",
             True,
@@ -82,6 +101,7 @@ LICENCES: dict[str, Licence] = {
         Licence(
             "CC0-1.0",
             "http://creativecommons.org/publicdomain/zero/1.0/",
+            "CC0",
             "Creative Commons CC0 1.0 (fri bruk)",
             "Creative Commons CC0 1.0 (public domain)",
             True,
@@ -89,6 +109,7 @@ LICENCES: dict[str, Licence] = {
         Licence(
             "CC-BY-SA-4.0",
             "http://creativecommons.org/licenses/by-sa/4.0/",
+            "CC_BYSA_4_0",
             "Creative Commons Navngivelse-DelPåSammeVilkår 4.0",
             "Creative Commons Attribution-ShareAlike 4.0",
             True,
@@ -96,6 +117,7 @@ LICENCES: dict[str, Licence] = {
         Licence(
             "ODbL-1.0",
             "http://opendatacommons.org/licenses/odbl/1-0/",
+            "ODBL",
             "Open Data Commons Open Database License 1.0",
             "Open Data Commons Open Database License 1.0",
             True,
@@ -103,6 +125,7 @@ LICENCES: dict[str, Licence] = {
         Licence(
             "agreement",
             "https://datatorg.halden.kommune.no/terms/agreement",
+            "",
             "Bruk etter avtale med eier",
             "Use under an agreement with the owner",
             False,
