@@ -8,12 +8,12 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from datatorg import __version__
-from datatorg.catalog import dcat_routes
+from datatorg.catalog import ckan, dcat_routes
 from datatorg.catalog import router as catalog_router
 from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
-from datatorg.web.errorhandlers import install_error_handlers
+from datatorg.web.errorhandlers import install_error_handlers, register_error_face
 from datatorg.web.middleware import ShellMiddleware
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -37,8 +37,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shell_pages.router)
     app.include_router(catalog_router.router)
     app.include_router(dcat_routes.router)
+    app.include_router(ckan.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)
+    for prefix in ckan.PREFIXES:
+        register_error_face(prefix, ckan.error_face)
     app.add_middleware(ShellMiddleware, settings=settings)
     return app
