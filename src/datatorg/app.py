@@ -9,6 +9,7 @@ from fastapi.staticfiles import StaticFiles
 
 from datatorg import __version__
 from datatorg.catalog import ckan, dcat_routes
+from datatorg.catalog import pages as catalog_pages
 from datatorg.catalog import router as catalog_router
 from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.settings import Settings, get_settings
@@ -38,6 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_router.router)
     app.include_router(dcat_routes.router)
     app.include_router(ckan.router)
+    app.include_router(catalog_pages.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)
