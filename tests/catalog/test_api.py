@@ -124,7 +124,7 @@ def test_bad_input_is_refused_whole(client: TestClient, session: Session) -> Non
     assert session.query(Dataset).count() == before
     r = client.post(
         "/api/v1/datasets",
-        content="{not json".encode(),
+        content=b"{not json",
         headers=headers | {"content-type": "application/json"},
     )
     assert r.status_code == 422

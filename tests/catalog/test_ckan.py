@@ -125,7 +125,7 @@ def test_envelope_and_status_codes_on_the_wire(site: LiveServer) -> None:
     assert r.status_code == 400 and r.json().startswith("Bad request - Action name not known")
     r = httpx.post(site.url + "/api/3/action/package_search", content=b"{bad json")
     assert r.status_code == 400 and "JSON Error" in r.json()
-    r = httpx.post(site.url + "/api/3/action/package_search", content="[1]".encode())
+    r = httpx.post(site.url + "/api/3/action/package_search", content=b"[1]")
     assert r.status_code == 400
     r = httpx.get(site.url + "/api/3/action/package_list", headers={"Authorization": "Bearer nope"})
     assert r.status_code == 403 and r.json()["error"]["__type"] == "Authorization Error"
