@@ -119,10 +119,32 @@ def _current(dataset: Dataset, name: str) -> Any:
     if name in ("keywords_nb", "keywords_en"):
         return [k.value for k in dataset.keywords if k.lang == name[-2:]]
     if name == "distributions":
-        return [d.download_url or d.access_url for d in dataset.distributions]
+        return [_dist_key(d.__dict__) for d in dataset.distributions]
     if name == "fields":
-        return [f.name for f in dataset.fields]
+        return [_field_key(f.__dict__) for f in dataset.fields]
     return _jsonable(getattr(dataset, name))
+
+
+def _dist_key(d: dict[str, Any]) -> tuple[Any, ...]:
+    media = d.get("media_type") or FORMATS.get(d.get("format", ""), ("",))[0]
+    keys = ("title", "description", "format", "byte_size", "access_url", "download_url")
+    return (*(d.get(k) for k in keys), media)
+
+
+def _field_key(f: dict[str, Any]) -> tuple[Any, ...]:
+    return tuple(
+        f.get(k) for k in ("name", "type", "title", "description", "unit", "data_category")
+    )
+
+
+def _comparable(name: str, new: Any) -> Any:
+    if name == "distributions":
+        return [_dist_key(d) for d in new]
+    if name == "fields":
+        return [_field_key(f) for f in new]
+    if name in ("themes", "keywords_nb", "keywords_en"):
+        return list(dict.fromkeys(new))
+    return _jsonable(new)
 
 
 def _apply(dataset: Dataset, values: dict[str, Any]) -> dict[str, Any]:
@@ -130,6 +152,8 @@ def _apply(dataset: Dataset, values: dict[str, Any]) -> dict[str, Any]:
     changes: dict[str, Any] = {}
     for name, new in values.items():
         old = _current(dataset, name)
+        if name in LISTS and sorted(map(repr, old)) == sorted(map(repr, _comparable(name, new))):
+            continue  # unchanged: keep the rows (and their ids)
         if name in SCALARS:
             setattr(dataset, name, new)
         elif name == "themes":
