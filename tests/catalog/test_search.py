@@ -154,3 +154,30 @@ def test_norwegian_sort_key_orders_ae_oe_aa_after_z() -> None:
 def test_stemming_meets_in_the_middle() -> None:
     assert search.stem("skoler") == search.stem("skole") == "skol"
     assert search.document(["Skolene i Halden", "skoler"]) == "skol i hald"
+
+
+def test_facet_index_and_sql_paths_agree(session: Session, demo: int) -> None:
+    from datatorg.catalog import finder
+    from datatorg.identity.actor import ANONYMOUS
+
+    queries = [
+        finder.SearchQuery(),
+        finder.SearchQuery(q="halden", sort="relevance", limit=50),
+        finder.SearchQuery(q="energi strøm"),
+        finder.SearchQuery(filters={"theme": ["TRAN", "ENER"], "format": ["csv"]}, sort="-title"),
+        finder.SearchQuery(filters={"access_rights": ["restricted"]}, sort="modified"),
+        finder.SearchQuery(filters={"publisher": ["halden-kommune"]}, sort="published", offset=5),
+    ]
+    for query in queries:
+        fast = finder._search_index(session, query)
+        slow = finder._search_sql(session, ANONYMOUS, query)
+        assert [d.slug for d in fast.datasets] == [d.slug for d in slow.datasets], query
+        assert fast.total == slow.total and fast.facets == slow.facets, query
+
+
+def test_search_sees_writes_at_once(client: TestClient, session: Session) -> None:
+    org = make_org(session, slug="ny-utgiver")
+    assert _slugs(client, publisher="ny-utgiver") == []
+    make_dataset(session, org, slug="s-fersk", title_nb="Fersk datasett")
+    assert _slugs(client, publisher="ny-utgiver") == ["s-fersk"]
+    assert _slugs(client, q="fersk") == ["s-fersk"]

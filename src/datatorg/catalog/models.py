@@ -194,3 +194,12 @@ class HarvestSource(UUIDPk, Timestamps, Base):
     )
     last_run_at: Mapped[datetime | None]
     last_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CatalogState(Base):
+    """One row whose ``version`` changes with every catalog write (search caches key on it)."""
+
+    __tablename__ = "catalog_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(36))

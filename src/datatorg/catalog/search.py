@@ -13,6 +13,7 @@ import re
 import unicodedata
 import uuid
 from collections.abc import Iterable
+from functools import lru_cache
 
 from sqlalchemy import ColumnElement, column, func, literal_column, select, table, text
 from sqlalchemy.orm import Session
@@ -43,6 +44,7 @@ def words(value: str) -> list[str]:
     return WORD_RE.findall(unicodedata.normalize("NFKC", value).casefold())
 
 
+@lru_cache(maxsize=200_000)
 def stem(word: str) -> str:
     """A light bokmål/English stem (suffix stripping; digits are left alone)."""
     if not word.isalpha():
@@ -89,9 +91,18 @@ def match(session: Session, terms: list[str]) -> ColumnElement[bool]:
         tsquery = " & ".join(f"{t}:*" for t in terms)
         vector = func.to_tsvector(literal_column("'simple'::regconfig"), Dataset.search_doc)
         return vector.op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"), tsquery))
-    fts = " AND ".join(f'"{t}"*' for t in terms)
-    ids = select(FTS_TABLE.c.dataset_id).where(text("dataset_fts MATCH :fts").bindparams(fts=fts))
+    ids = select(FTS_TABLE.c.dataset_id).where(match_sqlite(terms))
     return Dataset.id.in_(ids)
+
+
+def fts_query(terms: list[str]) -> str:
+    """The FTS5 query: every term as a quoted prefix (terms are plain words, no quotes)."""
+    return " AND ".join(f'"{t}"*' for t in terms)
+
+
+def match_sqlite(terms: list[str]) -> ColumnElement[bool]:
+    """The FTS5 condition on ``dataset_fts``: every term as a prefix (terms are plain words)."""
+    return text("dataset_fts MATCH :fts").bindparams(fts=fts_query(terms))  # type: ignore[return-value]
 
 
 def sync(session: Session, dataset: Dataset) -> None:
@@ -108,15 +119,18 @@ def unindex(session: Session, dataset_id: uuid.UUID) -> None:
         session.execute(FTS_TABLE.delete().where(FTS_TABLE.c.dataset_id == dataset_id.hex))
 
 
-def score(doc: str, terms: list[str], title_words: int) -> float:
-    """Relevance: terms found, words of the title count three times, exact stems twice."""
-    tokens = doc.split(" ")
-    total = 0.0
+def score(title_tokens: tuple[str, ...], terms: list[str]) -> int:
+    """Relevance of a matching dataset: every term counts 1, one more when a title word
+    starts with it, and one more when it is a whole title word."""
+    total = 0
     for term in terms:
-        best = 0.0
-        for i, tok in enumerate(tokens):
-            if tok.startswith(term):
-                hit = (3.0 if i < title_words else 1.0) * (2.0 if tok == term else 1.0)
-                best = max(best, hit)
-        total += best
+        total += 1
+        if any(t.startswith(term) for t in title_tokens):
+            total += 1
+        if term in title_tokens:
+            total += 1
     return total
+
+
+def title_tokens(title_nb: str, title_en: str) -> tuple[str, ...]:
+    return tuple(document([title_nb, title_en]).split())
