@@ -11,15 +11,14 @@ rebuilt (about 1–2 s at 50,000 datasets).
 from __future__ import annotations
 
 import bisect
-import heapq
 import threading
 import uuid
-from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import String, cast, event, insert, select, update
+from sqlalchemy import String, cast, event, insert, literal_column, select, update
 from sqlalchemy.orm import Session
 
 from datatorg.catalog import search
@@ -40,29 +39,65 @@ MULTI = ("theme", "format", "keyword")
 
 @dataclass
 class FacetIndex:
-    """Published datasets numbered 0…n-1; every set below holds those numbers."""
+    """Published datasets numbered 0…n-1 in title order; sets of them are int bitmasks."""
 
     version: str
     uuids: list[uuid.UUID] = field(default_factory=list)
     number: dict[str, int] = field(default_factory=dict)  # uuid hex → number
+    fts_rowid: dict[int, int] = field(default_factory=dict)  # SQLite: dataset_fts rowid → number
     updated: list[datetime] = field(default_factory=list)
-    title_rank: list[int] = field(default_factory=list)  # position in title order
-    by: dict[str, dict[str, set[int]]] = field(default_factory=dict)
+    by: dict[str, dict[str, int]] = field(default_factory=dict)
     order: dict[str, list[int]] = field(default_factory=dict)
-    title_words: dict[str, set[int]] = field(default_factory=dict)
+    title_words: dict[str, int] = field(default_factory=dict)
     title_vocab: list[str] = field(default_factory=list)  # sorted, for prefix lookups
 
     @property
-    def all(self) -> set[int]:
-        return set(range(len(self.uuids)))
+    def all(self) -> int:
+        return (1 << len(self.uuids)) - 1
 
-    def with_title_prefix(self, term: str) -> set[int]:
-        out: set[int] = set()
+    def with_title_prefix(self, term: str) -> int:
+        out = 0
         i = bisect.bisect_left(self.title_vocab, term)
         while i < len(self.title_vocab) and self.title_vocab[i].startswith(term):
             out |= self.title_words[self.title_vocab[i]]
             i += 1
         return out
+
+
+def to_mask(numbers: Iterable[int], size: int) -> int:
+    """The bitmask with ``numbers`` set."""
+    buf = bytearray((size + 7) // 8)
+    for n in numbers:
+        buf[n >> 3] |= 1 << (n & 7)
+    return int.from_bytes(buf, "little")
+
+
+def positions(mask: int) -> list[int]:
+    """The numbers set in ``mask``, ascending."""
+    out: list[int] = []
+    for i, byte in enumerate(mask.to_bytes((mask.bit_length() + 7) // 8, "little")):
+        if byte:
+            base = i * 8
+            out.extend(base + j for j in range(8) if byte >> j & 1)
+    return out
+
+
+def lowest(mask: int, k: int) -> list[int]:
+    out: list[int] = []
+    while mask and len(out) < k:
+        low = mask & -mask
+        out.append(low.bit_length() - 1)
+        mask ^= low
+    return out
+
+
+def highest(mask: int, k: int) -> list[int]:
+    out: list[int] = []
+    while mask and len(out) < k:
+        top = mask.bit_length() - 1
+        out.append(top)
+        mask ^= 1 << top
+    return out
 
 
 def current_version(session: Session) -> str:
@@ -90,7 +125,7 @@ def build(session: Session, version: str) -> FacetIndex:
     index = FacetIndex(version=version, by={f: {} for f in (*SINGLE, *MULTI)})
     published = Dataset.status == DatasetStatus.published
     conn = session.connection()  # Core rows: no ORM bookkeeping for 50,000 of them
-    rows = conn.execute(
+    found = conn.execute(
         select(
             Dataset.id, Organisation.slug, Dataset.access_rights, Dataset.license,
             Dataset.classification, Dataset.sort_title, Dataset.updated_at,
@@ -99,20 +134,21 @@ def build(session: Session, version: str) -> FacetIndex:
         .join(Organisation, Organisation.id == Dataset.publisher_id)
         .where(published)
     ).all()  # fmt: skip
-    titles: list[tuple[str, str]] = []
+    rows = sorted(found, key=lambda r: (r.sort_title, str(r.id)))  # numbers follow title order
+    size = len(rows)
+    sets: dict[str, dict[str, list[int]]] = {f: {} for f in index.by}
+    words: dict[str, list[int]] = {}
     published_at: list[float] = []
     for n, r in enumerate(rows):
         index.uuids.append(r.id)
         index.number[r.id.hex] = n
         index.updated.append(r.updated_at)
-        titles.append((r.sort_title, str(r.id)))
         published_at.append((r.published_at or r.updated_at).timestamp())
         singles = (r.slug, r.access_rights.value, r.license, r.classification.value)
         for name, value in zip(SINGLE, singles, strict=True):
-            index.by[name].setdefault(value, set()).add(n)
+            sets[name].setdefault(value, []).append(n)
         for word in search.title_tokens(r.title_nb, r.title_en):
-            index.title_words.setdefault(word, set()).add(n)
-    index.title_vocab = sorted(index.title_words)
+            words.setdefault(word, []).append(n)
     for name, col, key in (
         ("theme", DatasetTheme.theme, DatasetTheme.dataset_id),
         ("format", Distribution.format, Distribution.dataset_id),
@@ -121,19 +157,21 @@ def build(session: Session, version: str) -> FacetIndex:
         stmt = select(cast(key, String), col).join(Dataset).where(published)
         for ds_id, value in conn.execute(stmt):
             if value:
-                n = index.number[ds_id.replace("-", "")]
-                index.by[name].setdefault(value, set()).add(n)
-    count = range(len(rows))
-    title_order = sorted(count, key=titles.__getitem__)
-    index.title_rank = [0] * len(rows)
-    for rank, n in enumerate(title_order):
-        index.title_rank[n] = rank
-    by_id = sorted(count, key=lambda n: titles[n][1])  # ties: id ascending, as in SQL
-    index.order["title"] = title_order
-    index.order["-title"] = sorted(by_id, key=lambda n: titles[n][0], reverse=True)
+                sets[name].setdefault(value, []).append(index.number[ds_id.replace("-", "")])
+    if session.get_bind().dialect.name == "sqlite":
+        for rowid, ds_hex in conn.execute(
+            select(literal_column("rowid"), search.FTS_TABLE.c.dataset_id)
+        ):
+            if ds_hex in index.number:
+                index.fts_rowid[rowid] = index.number[ds_hex]
+    index.by = {f: {v: to_mask(ns, size) for v, ns in vs.items()} for f, vs in sets.items()}
+    index.title_words = {w: to_mask(ns, size) for w, ns in words.items()}
+    index.title_vocab = sorted(index.title_words)
+    by_id = sorted(range(size), key=lambda n: str(rows[n].id))  # ties: id ascending, as in SQL
     stamps = [u.timestamp() for u in index.updated]
     index.order["modified"] = sorted(by_id, key=lambda n: -stamps[n])
     index.order["published"] = sorted(by_id, key=lambda n: -published_at[n])
+    index.order["-title"] = sorted(by_id, key=lambda n: rows[n].sort_title, reverse=True)
     return index
 
 
@@ -155,57 +193,71 @@ def get(session: Session) -> FacetIndex:
     return found
 
 
-def narrow(index: FacetIndex, filters: dict[str, list[str]]) -> set[int]:
-    """Numbers of datasets matching every facet filter (OR within a facet, AND across)."""
+def narrow(index: FacetIndex, filters: dict[str, list[str]]) -> int:
+    """Datasets matching every facet filter (OR within a facet, AND across)."""
     result = index.all
     for name, values in filters.items():
         if name not in index.by:
             continue
         if name in ("format", "access_rights"):
             values = [v.upper() for v in values]
-        chosen: set[int] = set()
+        chosen = 0
         for v in values:
-            chosen |= index.by[name].get(v, set())
+            chosen |= index.by[name].get(v, 0)
         result &= chosen
     return result
 
 
-def counts(index: FacetIndex, ids: set[int], keyword_size: int) -> dict[str, list[tuple[str, int]]]:
+def counts(index: FacetIndex, ids: int, keyword_size: int) -> dict[str, list[tuple[str, int]]]:
     """Facet counts over ``ids``, most frequent first, ties by value."""
     out: dict[str, list[tuple[str, int]]] = {}
-    everything = len(ids) == len(index.uuids)
     for name, values in index.by.items():
-        found = Counter({v: (len(s) if everything else len(s & ids)) for v, s in values.items()})
-        rows = sorted(((v, n) for v, n in found.items() if n), key=lambda r: (-r[1], r[0]))
+        found = [(v, (m & ids).bit_count()) for v, m in values.items()]
+        rows = sorted(((v, n) for v, n in found if n), key=lambda r: (-r[1], r[0]))
         out[name] = rows[:keyword_size] if name == "keyword" else rows
     return out
 
 
+def _relevance(index: FacetIndex, ids: int, terms: list[str], want: int) -> list[int]:
+    """Best first: per term +1 for a title word starting with it, +1 for a whole title word;
+    ties in title order. The levels are summed in bit-sliced counters."""
+    counters: list[int] = []
+    for term in terms:
+        for hit in (index.with_title_prefix(term) & ids, index.title_words.get(term, 0) & ids):
+            carry = hit
+            for j, c in enumerate(counters):
+                counters[j], carry = c ^ carry, c & carry
+            if carry:
+                counters.append(carry)
+    out: list[int] = []
+    for level in range((1 << len(counters)) - 1, -1, -1):
+        mask = ids
+        for j, c in enumerate(counters):
+            mask &= c if level >> j & 1 else ~c
+        if mask:
+            out += lowest(mask, want - len(out))
+            if len(out) >= want:
+                break
+    return out
+
+
 def page(
-    index: FacetIndex, ids: set[int], sort: str, terms: list[str], offset: int, limit: int
+    index: FacetIndex, ids: int, sort: str, terms: list[str], offset: int, limit: int
 ) -> list[uuid.UUID]:
     """One page of ``ids`` in the asked order, as dataset UUIDs."""
     want = offset + limit
     if sort == "relevance" and terms:
-        bonus: Counter[int] = Counter()
-        for term in terms:
-            bonus.update(index.with_title_prefix(term) & ids)
-            bonus.update(index.title_words.get(term, set()) & ids)
-        out: list[int] = []
-        for level in sorted(set(bonus.values()), reverse=True):
-            bucket = [i for i, b in bonus.items() if b == level]
-            out += heapq.nsmallest(want - len(out), bucket, key=index.title_rank.__getitem__)
-            if len(out) >= want:
-                break
-        if len(out) < want:
-            rest = ids - bonus.keys()
-            out += heapq.nsmallest(want - len(out), rest, key=index.title_rank.__getitem__)
-        return [index.uuids[i] for i in out[offset:want]]
-    order = index.order.get(sort if sort != "relevance" else "title", index.order["title"])
-    picked: list[int] = []
-    for i in order:
-        if i in ids:
-            picked.append(i)
-            if len(picked) >= want:
-                break
-    return [index.uuids[i] for i in picked[offset:]]
+        picked = _relevance(index, ids, terms, want)
+    elif sort in ("relevance", "title"):
+        picked = lowest(ids, want)
+    elif ids == index.all:
+        picked = index.order[sort][:want]
+    else:
+        chosen = set(positions(ids))
+        picked = []
+        for i in index.order[sort]:
+            if i in chosen:
+                picked.append(i)
+                if len(picked) >= want:
+                    break
+    return [index.uuids[i] for i in picked[offset:want]]

@@ -172,33 +172,32 @@ def _search_index(session: Session, query: SearchQuery) -> SearchResult:
         ids &= _text_matches(session, index, terms)
     if query.modified_from is not None or query.modified_to is not None:
         low, high = query.modified_from, query.modified_to
-        ids = {
+        keep = (
             i
-            for i in ids
+            for i in facet_index.positions(ids)
             if (low is None or index.updated[i] >= low)
             and (high is None or index.updated[i] <= high)
-        }
+        )
+        ids = facet_index.to_mask(keep, len(index.uuids))
     page_ids = facet_index.page(index, ids, query.sort, terms, query.offset, query.limit)
     facets = facet_index.counts(index, ids, KEYWORD_FACET_SIZE) if query.with_facets else {}
-    return SearchResult(datasets=_load(session, page_ids), total=len(ids), facets=facets)
+    return SearchResult(datasets=_load(session, page_ids), total=ids.bit_count(), facets=facets)
 
 
-def _text_matches(session: Session, index: facet_index.FacetIndex, terms: list[str]) -> set[int]:
-    number = index.number
+def _text_matches(session: Session, index: facet_index.FacetIndex, terms: list[str]) -> int:
+    size = len(index.uuids)
     if session.get_bind().dialect.name == "sqlite":
         raw = session.connection().connection.dbapi_connection
         assert raw is not None
-        rows = raw.execute(
-            "SELECT dataset_id FROM dataset_fts WHERE dataset_fts MATCH ?",
-            (search.fts_query(terms),),
+        rows = raw.execute(  # rowids only: no lookups into the FTS content table
+            "SELECT rowid FROM dataset_fts WHERE dataset_fts MATCH ?", (search.fts_query(terms),)
         ).fetchall()
-        return {number[h] for (h,) in rows if h in number}
+        by_rowid = index.fts_rowid
+        return facet_index.to_mask((by_rowid[r] for (r,) in rows if r in by_rowid), size)
     stmt = select(cast(Dataset.id, String)).where(search.match(session, terms))
-    return {
-        n
-        for h in session.connection().scalars(stmt)
-        if (n := number.get(h.replace("-", ""))) is not None
-    }
+    number = index.number
+    hexes = (h.replace("-", "") for h in session.connection().scalars(stmt))
+    return facet_index.to_mask((number[h] for h in hexes if h in number), size)
 
 
 def _load(session: Session, page_ids: list[uuid.UUID]) -> list[Dataset]:
