@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import statistics
+import sys
 import tempfile
 import time
 import uuid
@@ -172,6 +173,16 @@ def run() -> str:
                 "sorted (all, newest changed first)": search_with(sort="modified"),
             }
             results = {name: _time(fn, RUNS) for name, fn in cases.items()}
+
+            def rebuild() -> object:
+                facet_index.bump(session)  # as after any write
+                return facet_index.get(session)
+
+            rebuilds = _time(rebuild, 3)
+            index = facet_index.get(session)
+            masks = [m for values in index.by.values() for m in values.values()]
+            masks += list(index.title_words.values())
+            index_mib = sum(sys.getsizeof(m) for m in masks) / 2**20
         engine.dispose()
     base_p50 = _p(results["baseline: one dataset by slug (indexed lookup)"], 50)
     lines = [
@@ -188,6 +199,12 @@ def run() -> str:
         p50, p95 = _p(values, 50), _p(values, 95)
         lines.append(f"| {name} | {p50:.1f} | {p95:.1f} | {p50 / base_p50:.0f}× |")
     worst = max(_p(v, 95) for k, v in results.items() if not k.startswith("baseline"))
+    lines += [
+        "",
+        f"Rebuilding the in-process facet index (the first search after any catalog write): "
+        f"{statistics.median(rebuilds) / 1000:.1f} s median of {len(rebuilds)}; its bitmasks "
+        f"take {index_mib:.0f} MiB.",
+    ]
     verdict = "meets" if worst <= 30 else "misses"
     lines += ["", f"Worst search p95: {worst:.1f} ms — {verdict} the 30 ms target.", ""]
     return "\n".join(lines)
