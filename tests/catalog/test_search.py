@@ -156,9 +156,15 @@ def test_stemming_meets_in_the_middle() -> None:
     assert search.document(["Skolene i Halden", "skoler"]) == "skol i hald"
 
 
-def test_facet_index_and_sql_paths_agree(session: Session, demo: int) -> None:
-    from datatorg.catalog import finder
+@pytest.mark.parametrize("sparse", [64, 1])  # title words as lists, and as bitmasks
+def test_facet_index_and_sql_paths_agree(
+    session: Session, demo: int, sparse: int, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datatorg.catalog import facet_index, finder
     from datatorg.identity.actor import ANONYMOUS
+
+    monkeypatch.setattr(facet_index, "SPARSE", sparse)
+    facet_index._cache.clear()
 
     queries = [
         finder.SearchQuery(),

@@ -35,6 +35,7 @@ from datatorg.identity.models import Organisation
 WATCHED = (Dataset, DatasetTheme, DatasetKeyword, Distribution, Organisation)
 SINGLE = ("publisher", "access_rights", "license", "classification")
 MULTI = ("theme", "format", "keyword")
+SPARSE = 64  # title words in fewer datasets are kept as lists, not 6 KiB bitmasks
 
 
 @dataclass
@@ -48,20 +49,33 @@ class FacetIndex:
     updated: list[datetime] = field(default_factory=list)
     by: dict[str, dict[str, int]] = field(default_factory=dict)
     order: dict[str, list[int]] = field(default_factory=dict)
-    title_words: dict[str, int] = field(default_factory=dict)
+    # a title word → a bitmask, or for rare words (fewer than SPARSE datasets) their numbers
+    title_words: dict[str, int | list[int]] = field(default_factory=dict)
     title_vocab: list[str] = field(default_factory=list)  # sorted, for prefix lookups
 
     @property
     def all(self) -> int:
         return (1 << len(self.uuids)) - 1
 
+    def _words(self, words: Iterable[str]) -> int:
+        out, rare = 0, []
+        for word in words:
+            found = self.title_words.get(word, 0)
+            if isinstance(found, list):
+                rare += found
+            else:
+                out |= found
+        return out | to_mask(rare, len(self.uuids)) if rare else out
+
+    def with_title_word(self, term: str) -> int:
+        return self._words([term])
+
     def with_title_prefix(self, term: str) -> int:
-        out = 0
         i = bisect.bisect_left(self.title_vocab, term)
-        while i < len(self.title_vocab) and self.title_vocab[i].startswith(term):
-            out |= self.title_words[self.title_vocab[i]]
-            i += 1
-        return out
+        j = i
+        while j < len(self.title_vocab) and self.title_vocab[j].startswith(term):
+            j += 1
+        return self._words(self.title_vocab[i:j])
 
 
 def to_mask(numbers: Iterable[int], size: int) -> int:
@@ -165,7 +179,9 @@ def build(session: Session, version: str) -> FacetIndex:
             if ds_hex in index.number:
                 index.fts_rowid[rowid] = index.number[ds_hex]
     index.by = {f: {v: to_mask(ns, size) for v, ns in vs.items()} for f, vs in sets.items()}
-    index.title_words = {w: to_mask(ns, size) for w, ns in words.items()}
+    index.title_words = {
+        w: ns if len(ns) < SPARSE else to_mask(ns, size) for w, ns in words.items()
+    }
     index.title_vocab = sorted(index.title_words)
     by_id = sorted(range(size), key=lambda n: str(rows[n].id))  # ties: id ascending, as in SQL
     stamps = [u.timestamp() for u in index.updated]
@@ -223,7 +239,7 @@ def _relevance(index: FacetIndex, ids: int, terms: list[str], want: int) -> list
     ties in title order. The levels are summed in bit-sliced counters."""
     counters: list[int] = []
     for term in terms:
-        for hit in (index.with_title_prefix(term) & ids, index.title_words.get(term, 0) & ids):
+        for hit in (index.with_title_prefix(term) & ids, index.with_title_word(term) & ids):
             carry = hit
             for j, c in enumerate(counters):
                 counters[j], carry = c ^ carry, c & carry
