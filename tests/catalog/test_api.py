@@ -159,3 +159,27 @@ def test_unicode_text_round_trips(client: TestClient, session: Session) -> None:
     got = client.get("/api/v1/datasets/aerfugl", headers=headers).json()
     assert got["title_nb"] == "Ærfugl på Øra – årstall"
     assert got["keywords_nb"] == sorted(["sjøfugl", "Øra"])
+
+
+def test_steward_must_be_a_steward_of_the_owner(client: TestClient, session: Session) -> None:
+    org = make_org(session)
+    headers = make_token(session, make_user(session, org=org, roles=(Role.publisher,)))
+    steward = make_user(session, org=org, roles=(Role.steward,))
+    stranger = make_user(session, org=make_org(session), roles=(Role.steward,))
+    r = client.post(
+        "/api/v1/datasets",
+        json=body(publisher=org.slug, steward_id=str(stranger.id)),
+        headers=headers,
+    )
+    assert r.status_code == 422 and "steward" in r.text
+    r = client.post(
+        "/api/v1/datasets",
+        json=body(publisher=org.slug, steward_id=str(steward.id)),
+        headers=headers,
+    )
+    assert r.status_code == 201
+    assert r.json()["governance"]["steward_id"] == str(steward.id)
+    r = client.patch(
+        f"/api/v1/datasets/{r.json()['slug']}", json={"steward_id": None}, headers=headers
+    )
+    assert r.status_code == 200 and r.json()["governance"]["steward_id"] is None

@@ -151,6 +151,7 @@ class _Common(BaseModel):
     frequency: FrequencyCode = ""
     landing_page: Url = ""
     conforms_to: Annotated[list[Url], Field(max_length=10)] = []
+    steward_id: uuid.UUID | None = None  # a steward (or admin) of the owning organisation
     legal_basis: Line = ""
     retention_period: Annotated[str, Field(max_length=100), AfterValidator(_plain_line)] = ""
     dpia_reference: Line = ""

@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, object_session
 
 from datatorg.audit import service as audit
 from datatorg.catalog import policies, search
@@ -30,7 +30,7 @@ from datatorg.catalog.vocab import FORMATS, THEMES
 from datatorg.db.base import utcnow
 from datatorg.errors import Conflict, Forbidden, Invalid, NotFound
 from datatorg.identity.actor import Actor
-from datatorg.identity.models import Organisation, Role
+from datatorg.identity.models import Membership, Organisation, Role
 
 __all__ = [
     "SearchQuery",
@@ -52,6 +52,7 @@ SCALARS = (
     "title_nb", "title_en", "description_nb", "description_en", "access_rights",
     "classification", "has_personal_data", "license", "contact_name", "contact_email",
     "spatial", "temporal_start", "temporal_end", "frequency", "landing_page", "conforms_to",
+    "steward_id",
     "legal_basis", "retention_period", "dpia_reference", "quality_notes",
 )  # fmt: skip
 LISTS = ("themes", "keywords_nb", "keywords_en", "distributions", "fields")
@@ -108,8 +109,8 @@ def _publisher_for(session: Session, actor: Actor, ref: str | None) -> Organisat
 
 
 def _jsonable(value: Any) -> Any:
-    if isinstance(value, date):
-        return value.isoformat()
+    if isinstance(value, date | uuid.UUID):
+        return str(value) if isinstance(value, uuid.UUID) else value.isoformat()
     return value
 
 
@@ -182,6 +183,8 @@ def _apply(dataset: Dataset, values: dict[str, Any]) -> dict[str, Any]:
         now = _current(dataset, name)
         if now != old:
             changes[name] = [old, now] if name in SCALARS else {"count": len(new)}
+    if "steward_id" in changes and dataset.steward_id is not None:
+        _check_steward(dataset)
     if dataset.temporal_start and dataset.temporal_end:
         if dataset.temporal_end < dataset.temporal_start:
             raise Invalid(
@@ -189,6 +192,24 @@ def _apply(dataset: Dataset, values: dict[str, Any]) -> dict[str, Any]:
                 errors=[{"location": "body", "field": "temporal_end", "message": "before start"}],
             )
     return changes
+
+
+def _check_steward(dataset: Dataset) -> None:
+    """The steward must hold the steward (or admin) role in the owning organisation."""
+    session = object_session(dataset)
+    assert session is not None
+    found = session.scalar(
+        select(Membership.id).where(
+            Membership.user_id == dataset.steward_id,
+            Membership.organisation_id == dataset.publisher_id,
+            Membership.role.in_([Role.steward, Role.admin]),
+        )
+    )
+    if found is None:
+        raise Invalid(
+            "The steward must be a steward of the owning organisation",
+            errors=[{"location": "body", "field": "steward_id", "message": "not a steward"}],
+        )
 
 
 def reindex(*, session: Session, dataset: Dataset) -> None:
