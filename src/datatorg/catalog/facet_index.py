@@ -3,7 +3,7 @@
 Full-text matching stays in the database (FTS5 / tsvector); everything after it — facet
 filters, facet counts, sorting and relevance — runs on this index as bitmask operations on
 Python integers. The index is keyed on ``catalog_state.version``, which every flush that
-touches the catalog changes (see ``_bump``), so a search never sees a stale index: another
+touches the catalog changes (see ``models.bump``), so a search never sees a stale index: another
 worker's write, or a rolled-back one, shows up as a different version and the index is
 rebuilt (about 3 s at 50,000 datasets on a small machine).
 """
@@ -16,23 +16,22 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from sqlalchemy import String, cast, event, insert, literal_column, select, update
+from sqlalchemy import String, cast, literal_column, select
 from sqlalchemy.orm import Session
 
 from datatorg.catalog import search
-from datatorg.catalog.models import (
+from datatorg.catalog.models import (  # noqa: F401 - bump is re-exported for writers
     CatalogState,
     Dataset,
     DatasetKeyword,
     DatasetStatus,
     DatasetTheme,
     Distribution,
+    bump,
 )
 from datatorg.identity.models import Organisation
 
-WATCHED = (Dataset, DatasetTheme, DatasetKeyword, Distribution, Organisation)
 SINGLE = ("publisher", "access_rights", "license", "classification")
 MULTI = ("theme", "format", "keyword")
 SPARSE = 64  # title words in fewer datasets are kept as lists, not 6 KiB bitmasks
@@ -116,22 +115,6 @@ def highest(mask: int, k: int) -> list[int]:
 
 def current_version(session: Session) -> str:
     return session.scalar(select(CatalogState.version).where(CatalogState.id == 1)) or "-"
-
-
-def bump(session: Session) -> None:
-    """Give the catalog a new version (call after writes that bypass the ORM)."""
-    conn = session.connection()
-    new = str(uuid.uuid4())
-    done = conn.execute(update(CatalogState).where(CatalogState.id == 1).values(version=new))
-    if done.rowcount == 0:
-        conn.execute(insert(CatalogState).values(id=1, version=new))
-
-
-@event.listens_for(Session, "before_flush")
-def _bump(session: Session, _ctx: Any, _instances: Any) -> None:
-    changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, WATCHED) for obj in changed):
-        bump(session)
 
 
 def build(session: Session, version: str) -> FacetIndex:

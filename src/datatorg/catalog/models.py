@@ -8,10 +8,22 @@ import uuid
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, Enum, ForeignKey, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import (
+    JSON,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    insert,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
 from datatorg.db.base import Base, Timestamps, UUIDPk, utcnow
+from datatorg.identity.models import Organisation
 
 
 class AccessRights(enum.StrEnum):
@@ -203,3 +215,23 @@ class CatalogState(Base):
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     version: Mapped[str] = mapped_column(String(36))
+
+
+WATCHED = (Dataset, DatasetTheme, DatasetKeyword, Distribution, Organisation)
+
+
+def bump(session: Session) -> None:
+    """Give the catalog a new version (search caches rebuild); call after Core-level writes."""
+    conn = session.connection()
+    new = str(uuid.uuid4())
+    done = conn.execute(update(CatalogState).where(CatalogState.id == 1).values(version=new))
+    if done.rowcount == 0:
+        conn.execute(insert(CatalogState).values(id=1, version=new))
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_on_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Any flush that touches the catalog (or an organisation) changes the version."""
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, WATCHED) for obj in changed):
+        bump(session)
