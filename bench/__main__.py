@@ -15,6 +15,7 @@ from pathlib import Path
 
 MODULES: list[str] = [  # each domain adds its own
     "bench.market_enforcement",
+    "bench.catalog_search",
 ]
 
 OUT = Path(__file__).parent.parent / "docs" / "benchmarks.md"

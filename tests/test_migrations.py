@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
 from datatorg.db import migrate
+from datatorg.db.autogen import COMPARE_OPTS
 from datatorg.db.engine import make_engine
 from datatorg.db.models import Base
 from tests.conftest import BACKEND
@@ -28,7 +29,7 @@ def test_upgrade_to_head_then_autogenerate_finds_no_difference(
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
-            ctx = MigrationContext.configure(conn, opts={"compare_type": True})
+            ctx = MigrationContext.configure(conn, opts=COMPARE_OPTS)
             diff = compare_metadata(ctx, Base.metadata)
     finally:
         engine.dispose()

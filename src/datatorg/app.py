@@ -8,6 +8,9 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from datatorg import __version__
+from datatorg.catalog import ckan, dcat_routes
+from datatorg.catalog import pages as catalog_pages
+from datatorg.catalog import router as catalog_router
 from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.identity import pages as identity_pages
 from datatorg.identity import pages_account as identity_account_pages
@@ -17,7 +20,7 @@ from datatorg.market import pages as market_pages
 from datatorg.market import router as market_router
 from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
-from datatorg.web.errorhandlers import install_error_handlers
+from datatorg.web.errorhandlers import install_error_handlers, register_error_face
 from datatorg.web.middleware import ShellMiddleware
 
 STATIC = Path(__file__).parent / "web" / "static"
@@ -46,8 +49,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(identity_account_pages.router)
     app.include_router(market_router.router)
     app.include_router(market_pages.router)
+    app.include_router(catalog_router.router)
+    app.include_router(dcat_routes.router)
+    app.include_router(ckan.router)
+    app.include_router(catalog_pages.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)
+    for prefix in ckan.PREFIXES:
+        register_error_face(prefix, ckan.error_face)
     app.add_middleware(ShellMiddleware, settings=settings)
     return app

@@ -1,15 +1,30 @@
-"""Catalog tables. The core of ``Dataset`` lives here; the catalog work adds DCAT-AP-NO metadata."""
+"""Catalog tables: datasets with DCAT-AP-NO and governance metadata, distributions, schema
+fields, themes, keywords, change history and harvest sources."""
 
 from __future__ import annotations
 
 import enum
+import unicodedata
 import uuid
-from datetime import datetime
+from datetime import date, datetime
+from typing import Any
 
-from sqlalchemy import Enum, ForeignKey, String, Text
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import (
+    JSON,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    event,
+    insert,
+    update,
+)
+from sqlalchemy.orm import Mapped, Session, mapped_column, relationship
 
-from datatorg.db.base import Base, Timestamps, UUIDPk
+from datatorg.db.base import Base, Timestamps, UUIDPk, utcnow
+from datatorg.identity.models import Organisation
 
 
 class AccessRights(enum.StrEnum):
@@ -38,27 +53,66 @@ class DatasetStatus(enum.StrEnum):
 
 class Dataset(UUIDPk, Timestamps, Base):
     __tablename__ = "datasets"
+    __table_args__ = (UniqueConstraint("harvest_source_id", "harvest_identifier"),)
 
     slug: Mapped[str] = mapped_column(String(120), unique=True, index=True)
     title_nb: Mapped[str] = mapped_column(String(300))
     title_en: Mapped[str] = mapped_column(String(300), default="")
+    sort_title: Mapped[str] = mapped_column(String(300), default="", index=True)  # flush hook
     description_nb: Mapped[str] = mapped_column(Text, default="")
     description_en: Mapped[str] = mapped_column(Text, default="")
     publisher_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("organisations.id", ondelete="RESTRICT"), index=True
     )
     access_rights: Mapped[AccessRights] = mapped_column(
-        Enum(AccessRights, native_enum=False, length=20), default=AccessRights.public
+        Enum(AccessRights, native_enum=False, length=20), default=AccessRights.public, index=True
     )
     classification: Mapped[Classification] = mapped_column(
-        Enum(Classification, native_enum=False, length=20), default=Classification.open
+        Enum(Classification, native_enum=False, length=20), default=Classification.open, index=True
     )
     has_personal_data: Mapped[bool] = mapped_column(default=False)
     status: Mapped[DatasetStatus] = mapped_column(
-        Enum(DatasetStatus, native_enum=False, length=20), default=DatasetStatus.draft
+        Enum(DatasetStatus, native_enum=False, length=20), default=DatasetStatus.draft, index=True
     )
-    license: Mapped[str] = mapped_column(String(300), default="")
+    license: Mapped[str] = mapped_column(String(300), default="", index=True)
     published_at: Mapped[datetime | None]
+
+    # DCAT-AP-NO descriptive metadata
+    contact_name: Mapped[str] = mapped_column(String(200), default="")
+    contact_email: Mapped[str] = mapped_column(String(320), default="")
+    spatial: Mapped[str] = mapped_column(String(500), default="")  # a place IRI
+    temporal_start: Mapped[date | None]
+    temporal_end: Mapped[date | None]
+    frequency: Mapped[str] = mapped_column(String(40), default="")  # EU frequency code
+    landing_page: Mapped[str] = mapped_column(String(500), default="")
+    conforms_to: Mapped[list[str]] = mapped_column(JSON, default=list)
+    # governance metadata
+    steward_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    legal_basis: Mapped[str] = mapped_column(String(300), default="")
+    retention_period: Mapped[str] = mapped_column(String(100), default="")
+    dpia_reference: Mapped[str] = mapped_column(String(300), default="")
+    quality_notes: Mapped[str] = mapped_column(Text, default="")
+    # search and harvesting
+    search_doc: Mapped[str] = mapped_column(Text, default="")  # normalised words (search.py)
+    harvest_source_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("harvest_sources.id", ondelete="SET NULL"), index=True
+    )
+    harvest_identifier: Mapped[str | None] = mapped_column(String(500))
+
+    themes: Mapped[list[DatasetTheme]] = relationship(
+        cascade="all, delete-orphan", order_by="DatasetTheme.theme", lazy="selectin"
+    )
+    keywords: Mapped[list[DatasetKeyword]] = relationship(
+        cascade="all, delete-orphan", order_by="DatasetKeyword.value", lazy="selectin"
+    )
+    distributions: Mapped[list[Distribution]] = relationship(
+        cascade="all, delete-orphan", order_by="Distribution.position", lazy="selectin"
+    )
+    fields: Mapped[list[SchemaField]] = relationship(
+        cascade="all, delete-orphan", order_by="SchemaField.position", lazy="selectin"
+    )
 
     @property
     def is_open(self) -> bool:
@@ -68,3 +122,129 @@ class Dataset(UUIDPk, Timestamps, Base):
             and self.classification == Classification.open
             and not self.has_personal_data
         )
+
+
+class DatasetTheme(Base):
+    """A dataset's theme from the EU data-theme vocabulary (code such as ``ENVI``)."""
+
+    __tablename__ = "dataset_themes"
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    theme: Mapped[str] = mapped_column(String(10), primary_key=True, index=True)
+
+
+class DatasetKeyword(Base):
+    __tablename__ = "dataset_keywords"
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    lang: Mapped[str] = mapped_column(String(5), primary_key=True)
+    value: Mapped[str] = mapped_column(String(100), primary_key=True, index=True)
+
+
+class Distribution(UUIDPk, Timestamps, Base):
+    """One way to get the dataset: a file or an API (dcat:Distribution)."""
+
+    __tablename__ = "distributions"
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    title: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    format: Mapped[str] = mapped_column(String(40), default="", index=True)
+    media_type: Mapped[str] = mapped_column(String(100), default="")
+    byte_size: Mapped[int | None]
+    access_url: Mapped[str] = mapped_column(String(1000), default="")
+    download_url: Mapped[str] = mapped_column(String(1000), default="")
+
+
+class SchemaField(UUIDPk, Base):
+    """One column of the dataset: Table Schema type and its data category."""
+
+    __tablename__ = "schema_fields"
+    __table_args__ = (UniqueConstraint("dataset_id", "name"),)
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    position: Mapped[int] = mapped_column(Integer, default=0)
+    name: Mapped[str] = mapped_column(String(100))
+    type: Mapped[str] = mapped_column(String(20), default="string")
+    title: Mapped[str] = mapped_column(String(300), default="")
+    description: Mapped[str] = mapped_column(Text, default="")
+    unit: Mapped[str] = mapped_column(String(40), default="")
+    data_category: Mapped[str] = mapped_column(String(30), default="none")
+
+
+class DatasetChange(UUIDPk, Base):
+    """One entry of a dataset's change history: who changed which fields, when."""
+
+    __tablename__ = "dataset_changes"
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    at: Mapped[datetime] = mapped_column(default=utcnow)
+    actor_id: Mapped[uuid.UUID | None]
+    action: Mapped[str] = mapped_column(String(30))  # create, update, publish, retire, harvest
+    changes: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class HarvestSource(UUIDPk, Timestamps, Base):
+    """A remote catalog datasets were harvested from."""
+
+    __tablename__ = "harvest_sources"
+
+    kind: Mapped[str] = mapped_column(String(10))  # ckan | dcat
+    url: Mapped[str] = mapped_column(String(1000), unique=True)
+    publisher_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="RESTRICT")
+    )
+    last_run_at: Mapped[datetime | None]
+    last_count: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CatalogState(Base):
+    """One row whose ``version`` changes with every catalog write (search caches key on it)."""
+
+    __tablename__ = "catalog_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(36))
+
+
+WATCHED = (Dataset, DatasetTheme, DatasetKeyword, Distribution, Organisation)
+
+
+def bump(session: Session) -> None:
+    """Give the catalog a new version (search caches rebuild); call after Core-level writes."""
+    conn = session.connection()
+    new = str(uuid.uuid4())
+    done = conn.execute(update(CatalogState).where(CatalogState.id == 1).values(version=new))
+    if done.rowcount == 0:
+        conn.execute(insert(CatalogState).values(id=1, version=new))
+
+
+def sort_key(title: str) -> str:
+    """A byte-comparable sort key in Norwegian letter order (æ, ø, å after z)."""
+    folded = unicodedata.normalize("NFC", title.strip().casefold())
+    return folded.translate({0xE6: "{", 0xF8: "|", 0xE5: "}"})[:300]
+
+
+@event.listens_for(Session, "before_flush")
+def _bump_on_flush(session: Session, _ctx: Any, _instances: Any) -> None:
+    """Any flush that touches the catalog (or an organisation) changes the version.
+
+    It also keeps ``sort_title`` in step with ``title_nb`` for datasets written by any code.
+    """
+    for obj in (*session.new, *session.dirty):
+        if isinstance(obj, Dataset):
+            obj.sort_title = sort_key(obj.title_nb or "")
+    changed = (*session.new, *session.dirty, *session.deleted)
+    if any(isinstance(obj, WATCHED) for obj in changed):
+        bump(session)

@@ -8,6 +8,7 @@ from __future__ import annotations
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datatorg.demo import catalog as catalog_demo
 from datatorg.demo import market as market_demo
 from datatorg.identity import service as identity
 from datatorg.identity.models import Organisation, OrgKind, Role, User
@@ -82,6 +83,8 @@ def load_identity(*, session: Session) -> list[tuple[str, str]]:
 def load(*, session: Session, settings: Settings) -> list[tuple[str, str]]:
     """The whole demo world; returns the demo accounts as (role, e-mail)."""
     accounts = load_identity(session=session)
+    session.flush()
+    catalog_demo.load(session=session, settings=settings)  # before market: offers need datasets
     session.flush()
     accounts += market_demo.load(session=session, password=DEMO_PASSWORD)
     session.flush()

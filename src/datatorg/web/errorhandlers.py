@@ -40,7 +40,8 @@ _BY_STATUS: dict[int, type[errors.DatatorgError]] = {
 
 def register_error_face(prefix: str, face: ErrorFace) -> None:
     """Render errors for paths under ``prefix`` with ``face`` instead of problem+json/HTML."""
-    _faces.append((prefix, face))
+    if (prefix, face) not in _faces:  # every create_app registers again
+        _faces.append((prefix, face))
 
 
 def wants_json(request: Request) -> bool:

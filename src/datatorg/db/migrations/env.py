@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from alembic import context
 
+from datatorg.db.autogen import include_name, include_object
 from datatorg.db.engine import make_engine
 from datatorg.db.models import Base
 
@@ -28,6 +29,8 @@ def _run(connection: object) -> None:
         target_metadata=target_metadata,
         render_as_batch=True,
         compare_type=True,
+        include_name=include_name,
+        include_object=include_object,
     )
     with context.begin_transaction():
         context.run_migrations()

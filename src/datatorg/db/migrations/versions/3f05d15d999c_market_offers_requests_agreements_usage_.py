@@ -1,7 +1,7 @@
 """market: offers, requests, agreements, usage, notifications
 
 Revision ID: 3f05d15d999c
-Revises: c786a37dc924
+Revises: 06ce15850553
 Create Date: 2026-11-26 21:22:54.037355
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import datatorg.db.base
 
 revision: str = "3f05d15d999c"
-down_revision: str | None = "c786a37dc924"
+down_revision: str | None = "06ce15850553"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

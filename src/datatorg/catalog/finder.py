@@ -1,0 +1,242 @@
+"""Faceted search over the catalog: filters, facet counts, sorting and pages.
+
+Full-text matching comes from ``search`` (FTS5 or tsvector); everything else is plain SQL, so
+both databases answer the same question with the same rows in the same order.
+"""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
+from sqlalchemy.orm import Session
+
+from datatorg.catalog import facet_index, search
+from datatorg.catalog.models import (
+    Dataset,
+    DatasetKeyword,
+    DatasetStatus,
+    DatasetTheme,
+    Distribution,
+)
+from datatorg.errors import Invalid
+from datatorg.identity.actor import Actor
+from datatorg.identity.models import Organisation
+
+FACETS = ("theme", "publisher", "format", "access_rights", "license", "keyword", "classification")
+SORTS = ("relevance", "title", "-title", "modified", "published")
+KEYWORD_FACET_SIZE = 20
+
+
+@dataclass
+class SearchQuery:
+    """What a search asks for; every filter list is OR within, AND across."""
+
+    q: str = ""
+    filters: dict[str, list[str]] = field(default_factory=dict)
+    modified_from: datetime | None = None
+    modified_to: datetime | None = None
+    sort: str = "relevance"
+    offset: int = 0
+    limit: int = 20
+    with_facets: bool = True
+    include_own_drafts: bool = False
+
+
+@dataclass
+class SearchResult:
+    datasets: list[Dataset]
+    total: int
+    facets: dict[str, list[tuple[str, int]]]
+
+
+def _conditions(session: Session, actor: Actor, query: SearchQuery) -> list[ColumnElement[bool]]:
+    visible: ColumnElement[bool] = Dataset.status == DatasetStatus.published
+    if query.include_own_drafts and actor.is_authenticated:
+        if actor.is_superuser:
+            visible = Dataset.status != DatasetStatus.retired
+        elif orgs := actor.org_ids():
+            visible = or_(
+                visible,
+                and_(Dataset.status == DatasetStatus.draft, Dataset.publisher_id.in_(orgs)),
+            )
+    conds: list[ColumnElement[bool]] = [visible]
+    terms = search.query_terms(query.q)
+    if terms:
+        conds.append(search.match(session, terms))
+    f = query.filters
+    if values := f.get("theme"):
+        conds.append(
+            Dataset.id.in_(select(DatasetTheme.dataset_id).where(DatasetTheme.theme.in_(values)))
+        )
+    if values := f.get("format"):
+        fmts = [v.upper() for v in values]
+        conds.append(
+            Dataset.id.in_(select(Distribution.dataset_id).where(Distribution.format.in_(fmts)))
+        )
+    if values := f.get("keyword"):
+        conds.append(
+            Dataset.id.in_(
+                select(DatasetKeyword.dataset_id).where(DatasetKeyword.value.in_(values))
+            )
+        )
+    if values := f.get("publisher"):
+        orgs_q = select(Organisation.id).where(Organisation.slug.in_(values))
+        conds.append(Dataset.publisher_id.in_(orgs_q))
+    if values := f.get("access_rights"):
+        conds.append(Dataset.access_rights.in_([v.upper() for v in values]))
+    if values := f.get("classification"):
+        conds.append(Dataset.classification.in_(values))
+    if values := f.get("license"):
+        conds.append(Dataset.license.in_(values))
+    if query.modified_from is not None:
+        conds.append(Dataset.updated_at >= query.modified_from)
+    if query.modified_to is not None:
+        conds.append(Dataset.updated_at <= query.modified_to)
+    return conds
+
+
+def _facets(session: Session, conds: list[ColumnElement[bool]]) -> dict[str, list[tuple[str, int]]]:
+    ids = select(Dataset.id).where(*conds)
+    out: dict[str, list[tuple[str, int]]] = {}
+
+    def counts(stmt: Select[Any, Any]) -> list[tuple[str, int]]:
+        rows = [(str(v), int(n)) for v, n in session.execute(stmt) if v not in (None, "")]
+        return sorted(rows, key=lambda r: (-r[1], r[0]))
+
+    n = func.count().label("n")
+    out["theme"] = counts(
+        select(DatasetTheme.theme, n)
+        .where(DatasetTheme.dataset_id.in_(ids))
+        .group_by(DatasetTheme.theme)
+    )
+    out["format"] = counts(
+        select(Distribution.format, func.count(func.distinct(Distribution.dataset_id)))
+        .where(Distribution.dataset_id.in_(ids))
+        .group_by(Distribution.format)
+    )
+    out["keyword"] = counts(
+        select(DatasetKeyword.value, func.count(func.distinct(DatasetKeyword.dataset_id)))
+        .where(DatasetKeyword.dataset_id.in_(ids))
+        .group_by(DatasetKeyword.value)
+    )[:KEYWORD_FACET_SIZE]
+    out["publisher"] = counts(
+        select(Organisation.slug, n)
+        .join(Dataset, Dataset.publisher_id == Organisation.id)
+        .where(*conds)
+        .group_by(Organisation.slug)
+    )
+    for name, col in (
+        ("access_rights", Dataset.access_rights),
+        ("license", Dataset.license),
+        ("classification", Dataset.classification),
+    ):
+        out[name] = counts(select(col, n).where(*conds).group_by(col))
+    return out
+
+
+def _order(session: Session, sort: str) -> list[Any]:
+    title = Dataset.sort_title
+    if session.get_bind().dialect.name == "postgresql":
+        title = title.collate("C")  # type: ignore[assignment]
+    if sort == "-title":
+        return [title.desc(), Dataset.id]
+    if sort == "modified":
+        return [Dataset.updated_at.desc(), Dataset.id]
+    if sort == "published":
+        return [Dataset.published_at.desc(), Dataset.id]
+    return [title, Dataset.id]
+
+
+def search_datasets(*, session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
+    """One page of datasets matching ``query`` that ``actor`` may see, with facet counts."""
+    if query.sort not in SORTS:
+        raise Invalid(
+            f"Unknown sort; one of {', '.join(SORTS)}",
+            errors=[{"location": "query", "field": "sort", "message": "unknown"}],
+        )
+    if query.include_own_drafts and actor.is_authenticated:
+        return _search_sql(session, actor, query)
+    return _search_index(session, query)
+
+
+def _search_index(session: Session, query: SearchQuery) -> SearchResult:
+    """Published datasets only: full text in the database, the rest on the facet index."""
+    index = facet_index.get(session)
+    terms = search.query_terms(query.q)
+    ids = facet_index.narrow(index, query.filters)
+    if terms:
+        ids &= _text_matches(session, index, terms)
+    if query.modified_from is not None or query.modified_to is not None:
+        low, high = query.modified_from, query.modified_to
+        keep = (
+            i
+            for i in facet_index.positions(ids)
+            if (low is None or index.updated[i] >= low)
+            and (high is None or index.updated[i] <= high)
+        )
+        ids = facet_index.to_mask(keep, len(index.uuids))
+    page_ids = facet_index.page(index, ids, query.sort, terms, query.offset, query.limit)
+    facets = facet_index.counts(index, ids, KEYWORD_FACET_SIZE) if query.with_facets else {}
+    return SearchResult(datasets=_load(session, page_ids), total=ids.bit_count(), facets=facets)
+
+
+def _text_matches(session: Session, index: facet_index.FacetIndex, terms: list[str]) -> int:
+    size = len(index.uuids)
+    if session.get_bind().dialect.name == "sqlite":
+        raw = session.connection().connection.dbapi_connection
+        assert raw is not None
+        rows = raw.execute(  # rowids only: no lookups into the FTS content table
+            "SELECT rowid FROM dataset_fts WHERE dataset_fts MATCH ?", (search.fts_query(terms),)
+        ).fetchall()
+        by_rowid = index.fts_rowid
+        return facet_index.to_mask((by_rowid[r] for (r,) in rows if r in by_rowid), size)
+    stmt = select(cast(Dataset.id, String)).where(search.match(session, terms))
+    number = index.number
+    hexes = (h.replace("-", "") for h in session.connection().scalars(stmt))
+    return facet_index.to_mask((number[h] for h in hexes if h in number), size)
+
+
+def _load(session: Session, page_ids: list[uuid.UUID]) -> list[Dataset]:
+    by_id = {d.id: d for d in session.scalars(select(Dataset).where(Dataset.id.in_(page_ids)))}
+    return [by_id[i] for i in page_ids if i in by_id]
+
+
+def _search_sql(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
+    """The same search in SQL alone (used when drafts of the actor's organisations count)."""
+    conds = _conditions(session, actor, query)
+    total = int(session.scalar(select(func.count()).select_from(Dataset).where(*conds)) or 0)
+    terms = search.query_terms(query.q)
+    if query.sort == "relevance" and terms:
+        rows = session.execute(
+            select(
+                Dataset.id,
+                Dataset.search_doc,
+                Dataset.title_nb,
+                Dataset.title_en,
+                Dataset.sort_title,
+            ).where(*conds)
+        ).all()
+
+        def rank(r: Any) -> tuple[int, str, str]:
+            title = search.title_tokens(r.title_nb, r.title_en)
+            return (-search.score(title, terms), r.sort_title, str(r.id))
+
+        page_ids: list[uuid.UUID] = [
+            r.id for r in sorted(rows, key=rank)[query.offset : query.offset + query.limit]
+        ]
+    else:
+        page_ids = list(
+            session.scalars(
+                select(Dataset.id)
+                .where(*conds)
+                .order_by(*_order(session, query.sort))
+                .offset(query.offset)
+                .limit(query.limit)
+            )
+        )
+    facets = _facets(session, conds) if query.with_facets else {}
+    return SearchResult(datasets=_load(session, page_ids), total=total, facets=facets)

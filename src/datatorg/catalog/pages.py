@@ -1,0 +1,209 @@
+"""Catalog pages: search with facets, the dataset page, and the publisher's forms.
+
+Every page calls the same service functions as the JSON API (its twin): ``/datasets`` ↔
+``/api/v1/datasets``, ``/datasets/{slug}`` ↔ ``/api/v1/datasets/{slug}``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from pydantic import ValidationError
+from starlette.responses import JSONResponse, RedirectResponse, Response
+
+from datatorg.catalog import datapackage, policies, present, service
+from datatorg.catalog.finder import FACETS, SORTS, SearchQuery
+from datatorg.catalog.forms import (
+    FORM_FIELDS,
+    form_context,
+    parse_form,
+    pydantic_errors,
+)
+from datatorg.catalog.schemas import DatasetCreate, DatasetUpdate
+from datatorg.errors import Conflict, Forbidden, Invalid, Unauthenticated
+from datatorg.identity.deps import ActorDep
+from datatorg.web.csrf import CsrfDep
+from datatorg.web.deps import SessionDep
+from datatorg.web.errorhandlers import wants_json
+from datatorg.web.i18n import gettext as _
+from datatorg.web.templating import render
+
+router = APIRouter(include_in_schema=False)
+PER_PAGE = 20
+
+
+def _page_number(raw: str | None) -> int:
+    try:
+        return max(1, min(int(raw or 1), 10_000))
+    except ValueError:
+        return 1
+
+
+@router.get("/datasets")
+def search_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    """Search the catalog: a plain GET form, facets as checkboxes, works without JavaScript."""
+    params = request.query_params
+    q = params.get("q", "")[:300]
+    sort = params.get("sort", "relevance")
+    if sort not in SORTS:
+        sort = "relevance"
+    page = _page_number(params.get("page"))
+    filters = {f: [v[:100] for v in params.getlist(f) if v][:20] for f in FACETS}
+    filters = {f: v for f, v in filters.items() if v}
+    query = SearchQuery(
+        q=q, filters=filters, sort=sort, offset=(page - 1) * PER_PAGE, limit=PER_PAGE
+    )
+    try:
+        result = service.search_datasets(session=session, actor=actor, query=query)
+    except Invalid:
+        query.q = ""
+        result = service.search_datasets(session=session, actor=actor, query=query)
+    data = present.page(session, result, page=page, per_page=PER_PAGE, sort=sort)
+    if wants_json(request):
+        return JSONResponse(data.model_dump(mode="json"))
+    pages = max(1, math.ceil(data.total / PER_PAGE))
+
+    def link(**change: Any) -> str:
+        pairs = [(k, v) for k in params for v in params.getlist(k) if k not in change]
+        pairs += [(k, str(v)) for k, v in change.items() if v not in (None, "")]
+        return "/datasets?" + urlencode(pairs)
+
+    api = "/api/v1/datasets?" + urlencode([(k, v) for k in params for v in params.getlist(k)])
+    return render(
+        request,
+        "catalog/search.html",
+        {
+            "data": data,
+            "q": q,
+            "sort": sort,
+            "selected": filters,
+            "pages": pages,
+            "page": page,
+            "link": link,
+            "api_link": api,
+            "facet_titles": facet_titles(),
+            "can_create": bool(actor.org_ids()) and actor.is_authenticated,
+        },
+    )
+
+
+def facet_titles() -> dict[str, str]:
+    return {
+        "theme": _("Theme"),
+        "publisher": _("Publisher"),
+        "format": _("Format"),
+        "access_rights": _("Access"),
+        "license": _("Licence"),
+        "keyword": _("Keyword"),
+        "classification": _("Classification"),
+    }
+
+
+def _require_user(actor: Any) -> None:
+    if not actor.is_authenticated:
+        raise Unauthenticated("Sign in to publish datasets")
+
+
+@router.get("/datasets/new")
+def new_form(request: Request, session: SessionDep, actor: ActorDep) -> Response:
+    """The form for a new dataset (publishers)."""
+    _require_user(actor)
+    return render(request, "catalog/form.html", form_context(session, actor, None, {}, []))
+
+
+@router.post("/datasets/new")
+async def create_from_form(
+    request: Request, session: SessionDep, actor: ActorDep, _: CsrfDep
+) -> Response:
+    _require_user(actor)
+    values = parse_form(await request.form(), create=True)
+    try:
+        data = DatasetCreate.model_validate(values)
+        dataset = service.create_dataset(session=session, actor=actor, data=data)
+    except ValidationError as exc:
+        ctx = form_context(session, actor, None, values, pydantic_errors(exc))
+        return render(request, "catalog/form.html", ctx, status_code=422)
+    except (Invalid, Conflict) as exc:
+        ctx = form_context(session, actor, None, values, [exc.detail])
+        return render(request, "catalog/form.html", ctx, status_code=exc.status)
+    return RedirectResponse(f"/datasets/{dataset.slug}", status_code=303)
+
+
+@router.get("/datasets/{slug}")
+def dataset_page(request: Request, slug: str, session: SessionDep, actor: ActorDep) -> Response:
+    """The dataset: metadata, schema, publisher, licence, preview and related pilots."""
+    dataset = service.get_visible_dataset(session=session, actor=actor, ref=slug)
+    data = present.read(session, actor, dataset)
+    if wants_json(request):
+        return JSONResponse(data.model_dump(mode="json"))
+    return render(
+        request,
+        "catalog/dataset.html",
+        {
+            "ds": data,
+            "dataset": dataset,
+            "can_edit": policies.can_edit_dataset(actor, dataset),
+            "access_label": present.access_label(data.access_rights.value),
+            "classification_label": present.classification_label(data.classification.value),
+        },
+    )
+
+
+@router.get("/datasets/{slug}/edit")
+def edit_form(request: Request, slug: str, session: SessionDep, actor: ActorDep) -> Response:
+    _require_user(actor)
+    dataset = service.get_visible_dataset(session=session, actor=actor, ref=slug)
+    if not policies.can_edit_dataset(actor, dataset):
+        raise Forbidden("Only publishers of the owning organisation may change this dataset")
+    current = present.read(session, actor, dataset).model_dump()
+    values = {k: current.get(k) for k in FORM_FIELDS}
+    values["license"] = dataset.license
+    values["themes"] = [t.theme for t in dataset.themes]
+    return render(request, "catalog/form.html", form_context(session, actor, dataset, values, []))
+
+
+@router.post("/datasets/{slug}/edit")
+async def edit_from_form(
+    request: Request, slug: str, session: SessionDep, actor: ActorDep, _: CsrfDep
+) -> Response:
+    _require_user(actor)
+    dataset = service.get_visible_dataset(session=session, actor=actor, ref=slug)
+    values = parse_form(await request.form(), create=False)
+    try:
+        data = DatasetUpdate.model_validate(values)
+        service.update_dataset(session=session, actor=actor, dataset=dataset, data=data)
+    except ValidationError as exc:
+        ctx = form_context(session, actor, dataset, values, pydantic_errors(exc))
+        return render(request, "catalog/form.html", ctx, status_code=422)
+    except Invalid as exc:
+        ctx = form_context(session, actor, dataset, values, [exc.detail])
+        return render(request, "catalog/form.html", ctx, status_code=422)
+    return RedirectResponse(f"/datasets/{dataset.slug}", status_code=303)
+
+
+@router.post("/datasets/{slug}/publish")
+def publish_from_form(slug: str, session: SessionDep, actor: ActorDep, _: CsrfDep) -> Response:
+    _require_user(actor)
+    dataset = service.get_visible_dataset(session=session, actor=actor, ref=slug)
+    service.publish_dataset(session=session, actor=actor, dataset=dataset)
+    return RedirectResponse(f"/datasets/{dataset.slug}", status_code=303)
+
+
+@router.post("/datasets/{slug}/retire")
+def retire_from_form(slug: str, session: SessionDep, actor: ActorDep, _: CsrfDep) -> Response:
+    _require_user(actor)
+    dataset = service.get_visible_dataset(session=session, actor=actor, ref=slug)
+    service.retire_dataset(session=session, actor=actor, dataset=dataset)
+    return RedirectResponse(f"/datasets/{dataset.slug}", status_code=303)
+
+
+@router.get("/dataset/{ref}/datapackage.json")
+def datapackage_file(request: Request, ref: str, session: SessionDep, actor: ActorDep) -> Response:
+    """The Frictionless ``datapackage.json`` (twin of the API's ``…/datapackage.json``)."""
+
+    dataset = service.get_visible_dataset(session=session, actor=actor, ref=ref)
+    base = request.app.state.settings.base_url
+    return JSONResponse(datapackage.descriptor(session, dataset, base))

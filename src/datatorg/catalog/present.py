@@ -1,0 +1,200 @@
+"""Turn catalog rows into the API's schemas, in the request's language (pages use them too)."""
+
+from __future__ import annotations
+
+from sqlalchemy.orm import Session
+
+from datatorg.catalog import policies
+from datatorg.catalog.finder import SearchResult
+from datatorg.catalog.models import AccessRights, Classification, Dataset
+from datatorg.catalog.schemas import (
+    DatasetPage,
+    DatasetRead,
+    DatasetSummary,
+    DistributionRead,
+    FacetValue,
+    FieldRead,
+    Governance,
+    Labelled,
+    LicenceRead,
+    PublisherRef,
+)
+from datatorg.catalog.service import organisations_by_id
+from datatorg.catalog.vocab import FREQUENCIES, LICENCES, THEMES
+from datatorg.identity.actor import Actor
+from datatorg.identity.models import Organisation
+from datatorg.web.i18n import current_locale
+from datatorg.web.i18n import gettext as _
+
+
+def access_label(value: str) -> str:
+    return {
+        AccessRights.public.value: _("Public"),
+        AccessRights.restricted.value: _("Restricted"),
+        AccessRights.non_public.value: _("Non-public"),
+    }.get(value, value)
+
+
+def classification_label(value: str) -> str:
+    return {
+        Classification.open.value: _("Open"),
+        Classification.internal.value: _("Internal"),
+        Classification.restricted.value: _("Restricted"),
+        Classification.personal.value: _("Personal data"),
+        Classification.confidential.value: _("Confidential"),
+    }.get(value, value)
+
+
+def licence(code: str) -> LicenceRead | None:
+    lic = LICENCES.get(code)
+    if lic is None:
+        return None
+    return LicenceRead(
+        id=lic.id, url=lic.url, title=lic.title(current_locale()), is_open=lic.is_open
+    )
+
+
+def pick(nb: str, en: str) -> str:
+    """The text in the current language, falling back to the other one."""
+    return (en or nb) if current_locale() == "en" else (nb or en)
+
+
+def _publisher(org: Organisation | None, dataset: Dataset) -> PublisherRef:
+    if org is None:
+        return PublisherRef(id=dataset.publisher_id, slug="", name="")
+    return PublisherRef(id=org.id, slug=org.slug, name=org.name)
+
+
+def summary(dataset: Dataset, org: Organisation | None) -> DatasetSummary:
+    loc = current_locale()
+    return DatasetSummary(
+        id=dataset.id,
+        slug=dataset.slug,
+        title=pick(dataset.title_nb, dataset.title_en),
+        title_nb=dataset.title_nb,
+        title_en=dataset.title_en,
+        description=pick(dataset.description_nb, dataset.description_en),
+        publisher=_publisher(org, dataset),
+        status=dataset.status,
+        access_rights=dataset.access_rights,
+        classification=dataset.classification,
+        is_open=dataset.is_open,
+        license=licence(dataset.license),
+        themes=[Labelled(code=t.theme, label=THEMES[t.theme].label(loc)) for t in dataset.themes],
+        formats=sorted({d.format for d in dataset.distributions if d.format}),
+        modified=dataset.updated_at,
+        url=f"/datasets/{dataset.slug}",
+    )
+
+
+def read(session: Session, actor: Actor, dataset: Dataset) -> DatasetRead:
+    org = session.get(Organisation, dataset.publisher_id)
+    base = summary(dataset, org).model_dump()
+    freq = FREQUENCIES.get(dataset.frequency)
+    governance = None
+    if policies.can_see_governance(actor, dataset):
+        governance = Governance(
+            steward_id=dataset.steward_id,
+            legal_basis=dataset.legal_basis,
+            retention_period=dataset.retention_period,
+            dpia_reference=dataset.dpia_reference,
+            quality_notes=dataset.quality_notes,
+        )
+    slug = dataset.slug
+    return DatasetRead(
+        **base,
+        description_nb=dataset.description_nb,
+        description_en=dataset.description_en,
+        has_personal_data=dataset.has_personal_data,
+        keywords_nb=[k.value for k in dataset.keywords if k.lang == "nb"],
+        keywords_en=[k.value for k in dataset.keywords if k.lang == "en"],
+        contact_name=dataset.contact_name,
+        contact_email=dataset.contact_email,
+        spatial=dataset.spatial,
+        temporal_start=dataset.temporal_start,
+        temporal_end=dataset.temporal_end,
+        frequency=Labelled(code=freq.code, label=freq.label(current_locale())) if freq else None,
+        landing_page=dataset.landing_page,
+        conforms_to=list(dataset.conforms_to),
+        published_at=dataset.published_at,
+        created=dataset.created_at,
+        distributions=[
+            DistributionRead(
+                id=d.id,
+                title=d.title,
+                description=d.description,
+                format=d.format,
+                media_type=d.media_type,
+                byte_size=d.byte_size,
+                access_url=d.access_url,
+                download_url=d.download_url,
+            )
+            for d in dataset.distributions
+        ],
+        fields=[
+            FieldRead(
+                name=f.name,
+                type=f.type,
+                title=f.title,
+                description=f.description,
+                unit=f.unit,
+                data_category=f.data_category,
+            )
+            for f in dataset.fields
+        ],
+        governance=governance,
+        links={
+            "self": f"/api/v1/datasets/{slug}",
+            "html": f"/datasets/{slug}",
+            "turtle": f"/dataset/{slug}.ttl",
+            "jsonld": f"/dataset/{slug}.jsonld",
+            "rdfxml": f"/dataset/{slug}.rdf",
+            "datapackage": f"/dataset/{slug}/datapackage.json",
+        },
+    )
+
+
+def facet_label(session: Session, facet: str, value: str, orgs: dict[str, str]) -> str:
+    loc = current_locale()
+    if facet == "theme":
+        return THEMES[value].label(loc) if value in THEMES else value
+    if facet == "publisher":
+        return orgs.get(value, value)
+    if facet == "license":
+        lic = LICENCES.get(value)
+        return lic.title(loc) if lic else value
+    if facet == "access_rights":
+        return access_label(value)
+    if facet == "classification":
+        return classification_label(value)
+    return value
+
+
+def page(
+    session: Session, result: SearchResult, *, page: int, per_page: int, sort: str
+) -> DatasetPage:
+    orgs = organisations_by_id(session=session, ids={d.publisher_id for d in result.datasets})
+    slugs = [v for v, _n in result.facets.get("publisher", [])]
+    names = {o.slug: o.name for o in _orgs_by_slug(session, slugs)}
+    return DatasetPage(
+        items=[summary(d, orgs.get(d.publisher_id)) for d in result.datasets],
+        total=result.total,
+        page=page,
+        per_page=per_page,
+        sort=sort,
+        facets={
+            name: [
+                FacetValue(value=v, label=facet_label(session, name, v, names), count=n)
+                for v, n in values
+            ]
+            for name, values in result.facets.items()
+        },
+    )
+
+
+def _orgs_by_slug(session: Session, slugs: list[str]) -> list[Organisation]:
+    from sqlalchemy import select
+
+    if not slugs:
+        return []
+    return list(session.scalars(select(Organisation).where(Organisation.slug.in_(slugs))))
