@@ -8,7 +8,9 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from datatorg import __version__
+from datatorg.access import router as access_router
 from datatorg.db.engine import make_engine, make_sessionmaker
+from datatorg.lake import router as lake_router
 from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
 from datatorg.web.errorhandlers import install_error_handlers
@@ -33,6 +35,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
 
     app.include_router(shell_pages.router)
+    app.include_router(lake_router.router)
+    app.include_router(access_router.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)
