@@ -14,7 +14,7 @@ from datetime import date, datetime, time
 from typing import Any
 
 from datatorg.errors import Invalid
-from datatorg.lake import schema as ts
+from datatorg.lake import service as ts
 
 OPS = (
     "exact",

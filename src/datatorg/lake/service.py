@@ -21,8 +21,11 @@ from datatorg.errors import Invalid, NotFound
 from datatorg.lake import ingest, writer
 from datatorg.lake import schema as ts
 from datatorg.lake.models import DatasetVersion, PendingUpload, UploadStatus, WriteMode
+from datatorg.lake.schema import ROLES, columns_with_role, field_names, fields_by_name
 from datatorg.lake.storage import Storage, storage_for
 from datatorg.settings import Settings
+
+__all__ = ["ROLES", "columns_with_role", "field_names", "fields_by_name"]
 
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]|^\.|\.\.")
 
