@@ -96,7 +96,8 @@ class Query:
         return bool(self.aggs or self.group_by or self.bucket)
 
     def columns_used(self) -> frozenset[str]:
-        used = set(self.columns) | {f.column for f in self.filters} | set(self.group_by)
+        used = set() if self.is_aggregate else set(self.columns)
+        used |= {f.column for f in self.filters} | set(self.group_by)
         used |= {a.column for a in self.aggs if a.column}
         if self.bucket:
             used.add(self.bucket[1])

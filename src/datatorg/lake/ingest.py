@@ -185,8 +185,7 @@ def _csv_to_parquet(
             else:
                 errors = _diagnose_csv(src, delim, quote) if "sniff" in text.lower() else []
                 raise IngestError(
-                    "The file could not be read as CSV: " + text.splitlines()[0][:200],
-                    errors or None,
+                    "The file could not be read as CSV: " + engine_message(text), errors or None
                 ) from None
         if unicode_bad and attempt == 0:
             utf8 = work / "source.utf8.csv"
@@ -200,6 +199,16 @@ def _csv_to_parquet(
             )
         break
     return {"encoding": encoding, "delimiter": delim, "quote": quote}
+
+
+def engine_message(text: str) -> str:
+    """The engine's explanation without the echoed data (which may be personal)."""
+    lines = [ln for ln in text.splitlines() if ln.strip()]
+    keep = [ln for ln in lines[:4] if not ln.startswith(("Original Line", "Possible Solution"))]
+    msg = " ".join(keep)
+    if "Maximum line size" in msg:
+        return f"{lines[0]}: a line is longer than {MAX_LINE_BYTES} bytes"
+    return msg[:300]
 
 
 def _reject_error(r: tuple[Any, ...]) -> dict[str, Any]:
@@ -270,7 +279,7 @@ def _json_to_parquet(con: duckdb.DuckDBPyConnection, src: Path, out: Path, fmt: 
         rel.write_parquet(str(out))
     except duckdb.Error as exc:
         raise IngestError(
-            "The file could not be read as " + fmt.upper() + ": " + str(exc).splitlines()[0][:200]
+            "The file could not be read as " + fmt.upper() + ": " + engine_message(str(exc))
         ) from None
 
 
@@ -297,7 +306,7 @@ def stage_file(src: Path, fmt: str, work: Path) -> Staged:
                 )
             except duckdb.Error as exc:
                 raise IngestError(
-                    "The Parquet file is damaged or truncated: " + str(exc).splitlines()[0][:200]
+                    "The Parquet file is damaged or truncated: " + engine_message(str(exc))
                 ) from None
         else:
             raise IngestError(f"Unsupported format {fmt!r}; use one of {', '.join(FORMATS)}")
