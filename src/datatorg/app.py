@@ -8,6 +8,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from datatorg import __version__
+from datatorg.access import ckan as access_ckan
 from datatorg.access import router as access_router
 from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.lake import router as lake_router
@@ -37,6 +38,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(shell_pages.router)
     app.include_router(lake_router.router)
     app.include_router(access_router.router)
+    app.include_router(access_ckan.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

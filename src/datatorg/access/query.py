@@ -48,7 +48,12 @@ CONTROL = {
     "_shape",
     "_nocount",
     "_facet",
+    "_nofacet",
+    "_nosuggest",
+    "_offset",
+    "_search",
 }
+MAX_OFFSET = 1_000_000
 
 
 def bad(param: str, message: str) -> Invalid:
@@ -90,6 +95,9 @@ class Query:
     group_by: list[str] = field(default_factory=list)
     bucket: tuple[str, str] | None = None
     aggs: list[Agg] = field(default_factory=list)
+    offset: int = 0
+    search: str | None = None
+    search_columns: list[str] = field(default_factory=list)
 
     @property
     def is_aggregate(self) -> bool:
@@ -97,6 +105,7 @@ class Query:
 
     def columns_used(self) -> frozenset[str]:
         used = set() if self.is_aggregate else set(self.columns)
+        used |= set(self.search_columns)
         used |= {f.column for f in self.filters} | set(self.group_by)
         used |= {a.column for a in self.aggs if a.column}
         if self.bucket:
@@ -234,6 +243,15 @@ def parse(
                 raise bad("_bbox", "this dataset has no latitude/longitude columns")
             q.filters.append(Filter(lon[0], "between", [q.bbox[0], q.bbox[2]]))
             q.filters.append(Filter(lat[0], "between", [q.bbox[1], q.bbox[3]]))
+        elif key == "_offset":
+            if not raw.isdigit() or int(raw) > MAX_OFFSET:
+                raise bad("_offset", f"must be a number from 0 to {MAX_OFFSET}; use _next")
+            q.offset = int(raw)
+        elif key == "_search":
+            if not raw or len(raw) > 200:
+                raise bad("_search", "give 1 to 200 characters")
+            q.search = raw
+            q.search_columns = [n for n, f in fields.items() if f["type"] == "string"]
         elif key == "_next":
             q.after = decode_cursor(raw)
         elif key in CONTROL:
@@ -248,6 +266,8 @@ def parse(
         allowed = set(fields) if not q.is_aggregate else _agg_outputs(q)
         if q.sort not in allowed:
             raise bad("_sort_desc" if q.desc else "_sort", f"cannot sort by {q.sort[:60]!r}")
+    if q.after is not None and q.offset:
+        raise bad("_offset", "use either _offset or _next")
     if q.is_aggregate and q.after is not None:
         raise bad("_next", "aggregates are not paged; narrow the query instead")
     if q.is_aggregate and not q.aggs:
@@ -326,6 +346,13 @@ def where(q: Query) -> tuple[list[str], list[Any]]:
             binds.append(f.values[0])
         elif f.op == "isnull":
             conds.append(f"{col} IS NULL" if f.values[0] else f"{col} IS NOT NULL")
+    if q.search is not None:
+        if not q.search_columns:
+            conds.append("false")
+        else:
+            ors = [f"contains(lower({qi(c)}), lower(?))" for c in q.search_columns]
+            conds.append("(" + " OR ".join(ors) + ")")
+            binds += [q.search] * len(q.search_columns)
     return conds, binds
 
 
@@ -356,7 +383,7 @@ def build_rows(q: Query, source: str, file_prefix: str) -> tuple[str, list[Any]]
         + (f"{qi(q.sort)} AS __s, " if q.sort else "")
         + f"filename AS __f, file_row_number AS __r FROM {source}"
         + (f" WHERE {' AND '.join(conds)}" if conds else "")
-        + f" ORDER BY {', '.join(order)} LIMIT {int(q.size) + 1}"
+        + f" ORDER BY {', '.join(order)} LIMIT {int(q.size) + 1} OFFSET {int(q.offset)}"
     )
     return sql, binds
 
@@ -405,4 +432,4 @@ def build_aggregate(q: Query, source: str) -> tuple[str, list[Any]]:
         sql += f" ORDER BY {qi(q.sort)} {'DESC' if q.desc else 'ASC'} NULLS LAST"
     elif keys:
         sql += f" ORDER BY {', '.join(keys)}"
-    return sql + f" LIMIT {int(q.size) + 1}", binds
+    return sql + f" LIMIT {int(q.size) + 1} OFFSET {int(q.offset)}", binds
