@@ -9,8 +9,10 @@ from fastapi.staticfiles import StaticFiles
 
 from datatorg import __version__
 from datatorg.access import ckan as access_ckan
+from datatorg.access import pages as access_pages
 from datatorg.access import router as access_router
 from datatorg.db.engine import make_engine, make_sessionmaker
+from datatorg.lake import pages as lake_pages
 from datatorg.lake import router as lake_router
 from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
@@ -37,8 +39,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app.include_router(shell_pages.router)
     app.include_router(lake_router.router)
+    app.include_router(lake_pages.router)
     app.include_router(access_router.router)
     app.include_router(access_ckan.router)
+    app.include_router(access_pages.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

@@ -138,7 +138,7 @@ def _sign(settings: Settings, payload: bytes) -> str:
 
 
 def _encode_cursor(settings: Settings, ctx: str, value: Any, fname: str, rownum: int) -> str:
-    payload = json.dumps([ctx, _plain(value), fname, rownum], separators=(",", ":")).encode()
+    payload = json.dumps([ctx, plain(value), fname, rownum], separators=(",", ":")).encode()
     body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
     return f"{body}.{_sign(settings, payload)}"
 
@@ -166,7 +166,7 @@ def lake_fields(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["name"]: f for f in schema.get("fields", [])}
 
 
-def _plain(value: Any) -> Any:
+def plain(value: Any) -> Any:
     if isinstance(value, datetime | date | time):
         return value.isoformat()
     if isinstance(value, Decimal):
@@ -176,7 +176,7 @@ def _plain(value: Any) -> Any:
     return value
 
 
-def _audit_read(
+def audit_read(
     session: Session,
     actor: Actor,
     dataset: Dataset,
@@ -311,11 +311,11 @@ def read(
             str(exc) + "; add filters or aggregate",
             errors=[{"parameter": "query", "message": "time budget exceeded"}],
         ) from None
-    _audit_read(session, actor, dataset, p.decision, channel, len(rows), p.version, q.is_aggregate)
+    audit_read(session, actor, dataset, p.decision, channel, len(rows), p.version, q.is_aggregate)
     return Page(
         columns=columns,
         types=types,
-        rows=[[_plain(v) for v in r] for r in rows],
+        rows=[[plain(v) for v in r] for r in rows],
         truncated=res.truncated,
         next=nxt,
         count=count,
@@ -385,7 +385,7 @@ def export(
             rows = reader.copy_to(sql, binds, target, fmt, budget_ms=budget)
     except reader.QueryTimeout as exc:
         raise Invalid(str(exc) + "; add filters") from None
-    _audit_read(session, actor, dataset, p.decision, channel, rows, p.version, p.q.is_aggregate)
+    audit_read(session, actor, dataset, p.decision, channel, rows, p.version, p.q.is_aggregate)
     return rows
 
 

@@ -96,6 +96,15 @@ def _recode(source: Path, target: Path, encoding: str) -> None:
         dst.write(decoder.decode(b"", final=True))
 
 
+def _is_utf8(head: bytes) -> bool:
+    cut = head.rfind(b"\n") if len(head) == 64 * 1024 else len(head)
+    try:
+        head[: cut if cut > 0 else len(head)].decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
 def _sniff(path: Path, fmt: str) -> tuple[str, str]:
     with path.open("rb") as fh:
         head = fh.read(64 * 1024)
@@ -156,9 +165,7 @@ def _copy_csv(
     reader = (
         f"read_csv({_lit(str(src))}, delim={_lit(delim)}, quote={_lit(quote)}, "
         f"escape={_lit(quote)}, header=true, strict_mode=true, store_rejects=true, "
-        f"max_line_size={MAX_LINE_BYTES}, sample_size={sample}, null_padding=false"
-        + (", decimal_separator=','" if delim == ";" else "")
-        + ")"
+        f"max_line_size={MAX_LINE_BYTES}, sample_size={sample}, null_padding=false)"
     )
     con.execute(f"COPY (SELECT * FROM {reader}) TO {_lit(str(out))} (FORMAT parquet)")
     return _rejects(con)
@@ -171,6 +178,10 @@ def _csv_to_parquet(
         head = fh.read(64 * 1024)
     _check_text(head)
     encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+    if not _is_utf8(head):  # the engine may skip a header it cannot decode: recode first
+        utf8 = work / "source.utf8.csv"
+        _transcode(src, utf8)
+        src, encoding = utf8, "windows-1252"
     delim, quote = _sniff(src, fmt)
     for attempt in range(2):
         try:
@@ -187,7 +198,7 @@ def _csv_to_parquet(
                 raise IngestError(
                     "The file could not be read as CSV: " + engine_message(text), errors or None
                 ) from None
-        if unicode_bad and attempt == 0:
+        if unicode_bad and attempt == 0 and encoding != "windows-1252":
             utf8 = work / "source.utf8.csv"
             _transcode(src, utf8)
             src, encoding = utf8, "windows-1252"
@@ -198,7 +209,40 @@ def _csv_to_parquet(
                 [_reject_error(r) for r in rejects],
             )
         break
+    if delim in (";", "\t"):
+        _decimal_commas(con, out, work)
     return {"encoding": encoding, "delimiter": delim, "quote": quote}
+
+
+_COMMA_NUMBER = r"-?[0-9]+(,[0-9]+)?"
+
+
+def _decimal_commas(con: duckdb.DuckDBPyConnection, out: Path, work: Path) -> None:
+    """Text columns that are numbers written with a decimal comma (``3,5``) become numbers."""
+    src = f"read_parquet({_lit(str(out))})"
+    rel = con.sql(f"SELECT * FROM {src}")
+    names = [n for n, t in zip(rel.columns, rel.types, strict=True) if str(t) == "VARCHAR"]
+    convert = []
+    for name in names:
+        col = quote_ident(name)
+        row = con.execute(
+            f"SELECT count({col}), count(*) FILTER (WHERE regexp_full_match({col}, ?)), "
+            f"count(*) FILTER (WHERE contains({col}, ',')) FROM {src}",
+            [_COMMA_NUMBER],
+        ).fetchall()[0]
+        if row[0] > 0 and row[0] == row[1] and row[2] > 0:
+            convert.append(name)
+    if not convert:
+        return
+    select = ", ".join(
+        f"CAST(replace({quote_ident(n)}, ',', '.') AS DOUBLE) AS {quote_ident(n)}"
+        if n in convert
+        else quote_ident(n)
+        for n in rel.columns
+    )
+    fixed = work / "decimal.parquet"
+    con.execute(f"COPY (SELECT {select} FROM {src}) TO {_lit(str(fixed))} (FORMAT parquet)")
+    fixed.replace(out)
 
 
 def engine_message(text: str) -> str:
