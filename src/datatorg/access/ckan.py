@@ -121,7 +121,22 @@ def to_items(params: dict[str, Any]) -> list[tuple[str, str]]:
     return items
 
 
-@router.api_route(PATH, methods=["GET", "POST"])
+@router.get(PATH, operation_id="ckan_datastore_search_get")
+async def datastore_search_get(
+    request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
+) -> JSONResponse:
+    """CKAN DataStore search over a dataset's current version (parameters in the URL)."""
+    return await datastore_search(request, session, settings, actor)
+
+
+@router.post(PATH, operation_id="ckan_datastore_search_post")
+async def datastore_search_post(
+    request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
+) -> JSONResponse:
+    """CKAN DataStore search over a dataset's current version (parameters as JSON)."""
+    return await datastore_search(request, session, settings, actor)
+
+
 @router.api_route(PATH_UNVERSIONED, methods=["GET", "POST"], include_in_schema=False)
 async def datastore_search(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
