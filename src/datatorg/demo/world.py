@@ -82,4 +82,7 @@ def load(*, session: Session, settings: Settings) -> list[tuple[str, str]]:
     """The whole demo world; returns the demo accounts as (role, e-mail)."""
     accounts = load_identity(session=session)
     session.flush()
+    from datatorg.demo import lake as lake_demo
+
+    lake_demo.load(session=session, settings=settings)
     return accounts
