@@ -13,7 +13,9 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-MODULES: list[str] = []  # e.g. "bench.catalog_search"; each domain adds its own
+MODULES: list[str] = [
+    "bench.lake",
+]  # e.g. "bench.catalog_search"; each domain adds its own
 
 OUT = Path(__file__).parent.parent / "docs" / "benchmarks.md"
 

@@ -16,6 +16,7 @@ from typing import Any
 import duckdb
 
 _root = duckdb.connect(config={"threads": 2})
+_root.execute("SET parquet_metadata_cache = true")  # files are immutable: footers can be kept
 _lock = threading.Lock()
 
 

@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.errors import Conflict
 from datatorg.lake import schema as ts
-from datatorg.lake.ingest import MAX_ERRORS, IngestError, _lit, quote_ident
+from datatorg.lake.ingest import MAX_ERRORS, PARQUET_OPTIONS, IngestError, _lit, quote_ident
 from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile, WriteMode
 from datatorg.lake.storage import Storage
 
@@ -110,7 +110,7 @@ def _finalise(staged: Path, source: dict[str, Any], target: dict[str, Any], out:
     try:
         con.execute(
             f"COPY (SELECT {select_list} FROM read_parquet({_lit(str(staged))})) "
-            f"TO {_lit(str(out))} (FORMAT parquet)"
+            f"TO {_lit(str(out))} ({PARQUET_OPTIONS})"
         )
     except duckdb.Error as exc:
         raise IngestError("The values do not fit the schema: " + str(exc)[:200]) from None
