@@ -20,7 +20,14 @@ from datatorg.catalog.models import Dataset
 from datatorg.errors import Invalid, NotFound
 from datatorg.lake import ingest, writer
 from datatorg.lake import schema as ts
-from datatorg.lake.models import DatasetVersion, PendingUpload, UploadStatus, WriteMode
+from datatorg.lake.models import (
+    DatasetHead,
+    DatasetVersion,
+    PendingUpload,
+    UploadStatus,
+    VersionFile,
+    WriteMode,
+)
 from datatorg.lake.schema import ROLES, columns_with_role, field_names, fields_by_name
 from datatorg.lake.storage import Storage, storage_for
 from datatorg.settings import Settings
@@ -71,11 +78,18 @@ class HeadFiles:
 
 def head_files(*, session: Session, settings: Settings, dataset_id: uuid.UUID) -> HeadFiles | None:
     """The current version with the local paths of its Parquet files (for the gate)."""
-    version = writer.head_of(session, dataset_id)
-    if version is None:
+    rows = session.execute(
+        select(DatasetVersion, VersionFile.key)
+        .join(DatasetHead, DatasetHead.version_id == DatasetVersion.id)
+        .join(VersionFile, VersionFile.version_id == DatasetVersion.id)
+        .where(DatasetHead.dataset_id == dataset_id)
+        .order_by(VersionFile.ordinal)
+    ).all()
+    if not rows:
         return None
     store = storage(settings)
-    paths = [store.local_path(f.key) for f in writer.files_of(session, version.id)]
+    version = rows[0][0]
+    paths = [store.local_path(key) for _, key in rows]
     return HeadFiles(version=version, paths=paths, schema=version.table_schema)
 
 

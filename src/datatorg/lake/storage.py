@@ -11,6 +11,7 @@ import os
 import re
 import shutil
 from collections.abc import Iterator
+from functools import lru_cache
 from pathlib import Path
 from typing import Protocol
 
@@ -96,6 +97,7 @@ class LocalStorage:
         return path
 
 
+@lru_cache(maxsize=8)
 def storage_for(root: Path) -> Storage:
-    """The storage behind ``settings.lake_path``."""
+    """The storage behind ``settings.lake_path`` (one per path and process)."""
     return LocalStorage(root)

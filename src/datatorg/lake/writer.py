@@ -66,7 +66,7 @@ def check_rows(
             if ts.storage_type(src[name]) == "VARCHAR":
                 bad = con.execute(
                     f"SELECT file_row_number, left({col}, 2) FROM {base} "
-                    f"WHERE left({col}, 1) IN ('=', '@', '+', '-', chr(9), chr(13)) "
+                    f"WHERE ascii({col}) IN (61, 64, 43, 45, 9, 13) "
                     f"ORDER BY file_row_number LIMIT {MAX_ERRORS * 5}"
                 ).fetchall()
                 for r, v in bad:
