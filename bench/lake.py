@@ -77,8 +77,8 @@ class Platform:
         self.proc = subprocess.Popen(
             [BIN / "datatorg", "serve", "--port", str(self.port), "--workers", str(WORKERS)],
             env=self.env,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            stdout=(root / "server.log").open("w"),
+            stderr=subprocess.STDOUT,
         )
         _wait(self.url + "/healthz")
 
@@ -199,12 +199,15 @@ def _to_sqlite(parquet: str, db: Path, table: str, index: str | None) -> None:
 
 
 def _wrk(url: str, seconds: int) -> float:
+    """Requests per second; refuses a run where any answer was not 2xx."""
     out = subprocess.run(
         ["wrk", "-t", "2", "-c", "16", "-d", f"{seconds}s", "--latency", url],
         check=True,
         capture_output=True,
         text=True,
     ).stdout
+    if "Non-2xx" in out or "Socket errors" in out:
+        raise RuntimeError("errors under load:\n" + out)
     for line in out.splitlines():
         if line.startswith("Requests/sec:"):
             return float(line.split()[1])

@@ -19,10 +19,12 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from datatorg.access import policies, query
 from datatorg.audit import service as audit
+from datatorg.audit.models import AuditHead
 from datatorg.catalog.models import Dataset
 from datatorg.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
 from datatorg.identity.actor import Actor
@@ -54,9 +56,25 @@ class Page:
     schema: dict[str, Any] | None = None
 
 
+def begin_audit_write(session: Session) -> None:
+    """End the read transaction and open a write one by writing first.
+
+    On SQLite a transaction that read and then writes fails at once ("database is locked")
+    when another connection wrote in between; starting with a write makes it wait its turn.
+    """
+    session.commit()
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _deny(
     session: Session, actor: Actor, dataset: Dataset, channel: str, reason: str, exc: Exception
 ) -> Exception:
+    begin_audit_write(session)
     audit.record(
         session=session,
         actor=actor,
@@ -186,6 +204,7 @@ def audit_read(
     version: int,
     aggregate: bool,
 ) -> None:
+    begin_audit_write(session)
     audit.record(
         session=session,
         actor=actor,
@@ -198,6 +217,7 @@ def audit_read(
         market.record_usage(
             session=session, agreement_id=decision.agreement_id, rows=rows, nbytes=0
         )
+    session.commit()  # release the write lock before the response is rendered
 
 
 @dataclass

@@ -82,7 +82,11 @@ async def upload_version(
         )
     try:
         version = service.publish(
-            session=session, settings=settings, pending=pending, created_by=actor.user_id
+            session=session,
+            settings=settings,
+            pending=pending,
+            created_by=actor.user_id,
+            locked=True,
         )
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)

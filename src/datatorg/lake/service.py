@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import Dataset
@@ -104,6 +104,22 @@ def versions(*, session: Session, dataset_id: uuid.UUID) -> list[DatasetVersion]
     )
 
 
+def begin_write(session: Session, dataset_id: uuid.UUID) -> None:
+    """End the read transaction and open a write one by writing first.
+
+    On SQLite a transaction that read and then writes fails at once when another connection
+    wrote in between; taking the write lock first makes it wait its turn instead. On
+    PostgreSQL this also locks the dataset's head row against a concurrent publish.
+    """
+    session.commit()
+    session.execute(
+        update(DatasetHead)
+        .where(DatasetHead.dataset_id == dataset_id)
+        .values(version_id=DatasetHead.version_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
 def _invalid(exc: ingest.IngestError) -> Invalid:
     return Invalid(exc.message, errors=exc.errors)
 
@@ -129,6 +145,7 @@ def stage_upload(
             head_bytes = fh.read(8)
         fmt = ingest.detect_format(filename, head_bytes)
         staged = ingest.stage_file(source, fmt, work)
+        begin_write(session, dataset.id)
         current = writer.head_of(session, dataset.id)
         target = current.table_schema if (mode == WriteMode.append and current) else staged.schema
         errors = writer.check_rows(staged.path, staged.schema, target)
@@ -183,12 +200,18 @@ def publish(
     pending: PendingUpload,
     changes: dict[str, Any] | None = None,
     created_by: uuid.UUID | None = None,
+    locked: bool = False,
 ) -> DatasetVersion:
-    """Publish a pending upload as the next version, with the publisher's schema changes."""
+    """Publish a pending upload as the next version, with the publisher's schema changes.
+
+    ``locked``: the caller staged it in this transaction and already holds the write lock.
+    """
     if pending.status != UploadStatus.pending:
         raise Invalid("This upload was already published or discarded.")
     store = storage(settings)
     staged = store.local_path(pending.staged_key)
+    if not locked:  # a pending upload from an earlier request: take the lock now
+        begin_write(session, pending.dataset_id)
     schema, errors = ts.adjust(pending.table_schema, changes or {})
     if errors:
         raise Invalid("The schema changes are not valid", errors=errors)
@@ -249,6 +272,7 @@ def ingest_file(
             pending=pending,
             changes=changes,
             created_by=uploaded_by,
+            locked=True,
         )
     except BaseException:
         shutil.rmtree(source.parent, ignore_errors=True)
