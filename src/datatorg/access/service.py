@@ -8,13 +8,11 @@ budget and a row cap and write one ``data.read`` audit event. Refusals are audit
 
 from __future__ import annotations
 
-import base64
 import hashlib
-import hmac
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -22,7 +20,8 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from datatorg.access import policies, query
+from datatorg.access import cursor, policies, query
+from datatorg.access.cursor import plain
 from datatorg.audit import service as audit
 from datatorg.audit.models import AuditHead
 from datatorg.catalog.models import Dataset
@@ -150,48 +149,8 @@ def decide(
     )
 
 
-def _sign(settings: Settings, payload: bytes) -> str:
-    key = settings.secret_key.get_secret_value().encode()
-    return hmac.new(key, b"cursor:" + payload, hashlib.sha256).hexdigest()[:24]
-
-
-def _encode_cursor(settings: Settings, ctx: str, value: Any, fname: str, rownum: int) -> str:
-    payload = json.dumps([ctx, plain(value), fname, rownum], separators=(",", ":")).encode()
-    body = base64.urlsafe_b64encode(payload).decode().rstrip("=")
-    return f"{body}.{_sign(settings, payload)}"
-
-
-def _cursor_decoder(settings: Settings, ctx: str, schema: dict[str, Any], sort: str | None) -> Any:
-    def decode(raw: str) -> list[Any]:
-        body, _, sig = raw.partition(".")
-        try:
-            payload = base64.urlsafe_b64decode(body + "=" * (-len(body) % 4))
-        except ValueError:
-            raise query.bad("_next", "not a cursor from this API") from None
-        if not hmac.compare_digest(sig, _sign(settings, payload)):
-            raise query.bad("_next", "not a cursor from this API")
-        got_ctx, value, fname, rownum = json.loads(payload)
-        if got_ctx != ctx:
-            raise query.bad("_next", "the cursor belongs to another query")
-        if value is not None and sort is not None:
-            value = query.coerce("_next", lake_fields(schema)[sort], str(value))
-        return [value, fname, rownum]
-
-    return decode
-
-
 def lake_fields(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["name"]: f for f in schema.get("fields", [])}
-
-
-def plain(value: Any) -> Any:
-    if isinstance(value, datetime | date | time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value)
-    if isinstance(value, bytes):
-        return base64.b64encode(value).decode()
-    return value
 
 
 def audit_read(
@@ -259,7 +218,7 @@ def prepare(
         head.schema,
         visible=visible,
         max_size=max_size or settings.query_row_cap,
-        decode_cursor=_cursor_decoder(
+        decode_cursor=cursor.decoder(
             settings, ctx, head.schema, sort_keys[0] if sort_keys else None
         ),
     )
@@ -319,9 +278,7 @@ def read(
             if res.truncated and res.rows:
                 last = res.rows[-1]
                 value = last[-3] if q.sort else None
-                nxt = _encode_cursor(
-                    settings, p.ctx, value, Path(str(last[-2])).name, int(last[-1])
-                )
+                nxt = cursor.encode(settings, p.ctx, value, Path(str(last[-2])).name, int(last[-1]))
         count = None
         if q.count:
             csql, cbinds = query.build_count(q, p.source)

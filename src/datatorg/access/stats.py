@@ -7,7 +7,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datatorg.access import query, service
+from datatorg.access import cursor, query, service
 from datatorg.catalog.models import Dataset
 from datatorg.identity.actor import Actor
 from datatorg.lake import reader
@@ -64,8 +64,8 @@ def column_stats(
                 count=int(cnt),
                 nulls=total - int(cnt),
                 distinct=int(distinct),
-                min=service.plain(lo),
-                max=service.plain(hi),
+                min=cursor.plain(lo),
+                max=cursor.plain(hi),
             )
         )
     numeric = [s for s in out if s.type in ("integer", "number") and s.min is not None]
