@@ -16,6 +16,7 @@ from pathlib import Path
 MODULES: list[str] = [  # each domain adds its own
     "bench.market_enforcement",
     "bench.catalog_search",
+    "bench.lake",
 ]
 
 OUT = Path(__file__).parent.parent / "docs" / "benchmarks.md"

@@ -8,6 +8,9 @@ from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from datatorg import __version__
+from datatorg.access import ckan as access_ckan
+from datatorg.access import pages as access_pages
+from datatorg.access import router as access_router
 from datatorg.catalog import ckan, dcat_routes
 from datatorg.catalog import pages as catalog_pages
 from datatorg.catalog import router as catalog_router
@@ -16,6 +19,8 @@ from datatorg.identity import pages as identity_pages
 from datatorg.identity import pages_account as identity_account_pages
 from datatorg.identity import router as identity_router
 from datatorg.identity.deps import get_actor
+from datatorg.lake import pages as lake_pages
+from datatorg.lake import router as lake_router
 from datatorg.market import pages as market_pages
 from datatorg.market import router as market_router
 from datatorg.settings import Settings, get_settings
@@ -44,6 +49,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
 
     app.include_router(shell_pages.router)
+    app.include_router(access_ckan.router)  # before the catalog's /api/3/action/{name}
     app.include_router(identity_router.router)
     app.include_router(identity_pages.router)
     app.include_router(identity_account_pages.router)
@@ -53,6 +59,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(dcat_routes.router)
     app.include_router(ckan.router)
     app.include_router(catalog_pages.router)
+    app.include_router(lake_router.router)
+    app.include_router(lake_pages.router)
+    app.include_router(access_router.router)
+    app.include_router(access_pages.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

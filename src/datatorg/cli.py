@@ -106,6 +106,33 @@ def demo_load() -> None:
 
 
 @main.group()
+def lake() -> None:
+    """The data plane (versioned Parquet files)."""
+
+
+@lake.command("gc")
+@click.option(
+    "--grace", default=3600, show_default=True, type=int, help="Keep files younger than this (s)."
+)
+def lake_gc(grace: int) -> None:
+    """Remove orphan files (of versions that never committed) and stale staging folders."""
+    import datatorg.db.models  # noqa: F401  (every table)
+    from datatorg.lake import gc
+    from datatorg.lake import service as lake_service
+
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with factory() as session:
+        report = gc.collect(
+            session=session, storage=lake_service.storage(settings), grace_seconds=grace
+        )
+    click.echo(
+        f"removed {report.files_removed} orphan files ({report.bytes_freed} bytes) "
+        f"and {report.staging_removed} staging folders"
+    )
+
+
+@main.group()
 def users() -> None:
     """User accounts."""
 

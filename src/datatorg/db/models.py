@@ -4,6 +4,14 @@ from datatorg.audit import models as audit_models
 from datatorg.catalog import models as catalog_models
 from datatorg.db.base import Base
 from datatorg.identity import models as identity_models
+from datatorg.lake import models as lake_models
 from datatorg.market import models as market_models
 
-__all__ = ["Base", "audit_models", "catalog_models", "identity_models", "market_models"]
+__all__ = [
+    "Base",
+    "audit_models",
+    "catalog_models",
+    "identity_models",
+    "lake_models",
+    "market_models",
+]

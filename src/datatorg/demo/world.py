@@ -9,6 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datatorg.demo import catalog as catalog_demo
+from datatorg.demo import lake as lake_demo
 from datatorg.demo import market as market_demo
 from datatorg.identity import service as identity
 from datatorg.identity.models import Organisation, OrgKind, Role, User
@@ -85,6 +86,8 @@ def load(*, session: Session, settings: Settings) -> list[tuple[str, str]]:
     accounts = load_identity(session=session)
     session.flush()
     catalog_demo.load(session=session, settings=settings)  # before market: offers need datasets
+    session.flush()
+    lake_demo.load(session=session, settings=settings)  # contents of the catalog's datasets
     session.flush()
     accounts += market_demo.load(session=session, password=DEMO_PASSWORD)
     session.flush()

@@ -1,0 +1,389 @@
+"""Data-plane benchmarks: ingest vs DuckDB COPY, aggregate vs raw DuckDB and Datasette,
+paged row queries under load (wrk, 16 connections) vs Datasette. Ratios from one run.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import httpx
+
+ROOT = Path(__file__).parent.parent
+PY = sys.executable
+BIN = Path(PY).parent
+WORKERS = 2
+INGEST_ROWS = int(os.environ.get("BENCH_INGEST_ROWS", 5_000_000))
+AGG_ROWS = int(os.environ.get("BENCH_AGG_ROWS", 10_000_000))
+PAGE_ROWS = int(os.environ.get("BENCH_PAGE_ROWS", 1_000_000))
+WRK_SECONDS = int(os.environ.get("BENCH_WRK_SECONDS", 15))
+
+
+def _port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait(url: str, timeout: float = 60) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(url, timeout=2).status_code < 500:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise RuntimeError(f"server at {url} did not start")
+
+
+def _timed(fn: Any, repeat: int = 5) -> float:
+    times = []
+    for _ in range(repeat):
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
+
+
+class Platform:
+    """A Datatorg server (uvicorn, 2 workers) on a fresh SQLite control plane and lake."""
+
+    def __init__(self, root: Path) -> None:
+        self.root = root
+        self.port = _port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        self.env = os.environ | {
+            "DATATORG_DATABASE_URL": f"sqlite:///{root / 'cp.sqlite3'}",
+            "DATATORG_LAKE_PATH": str(root / "lake"),
+            "DATATORG_LOG_LEVEL": "WARNING",
+            "DATATORG_UPLOAD_MAX_BYTES": str(8 * 1024**3),
+            "DATATORG_QUERY_TIME_BUDGET_MS": "600000",
+        }
+        subprocess.run(
+            [BIN / "datatorg", "db", "upgrade"], env=self.env, check=True, capture_output=True
+        )
+        self.token, self.slugs = self._setup()
+        self.proc = subprocess.Popen(
+            [BIN / "datatorg", "serve", "--port", str(self.port), "--workers", str(WORKERS)],
+            env=self.env,
+            stdout=(root / "server.log").open("w"),
+            stderr=subprocess.STDOUT,
+        )
+        _wait(self.url + "/healthz")
+
+    def _setup(self) -> tuple[str, list[str]]:
+        code = (
+            "import datatorg.db.models\n"
+            "from datatorg.settings import get_settings\n"
+            "from datatorg.db.engine import make_engine, make_sessionmaker\n"
+            "from datatorg.identity import service as s\n"
+            "from datatorg.identity.models import Role\n"
+            "from datatorg.catalog.models import Dataset, DatasetStatus\n"
+            "f = make_sessionmaker(make_engine(get_settings().database_url))\n"
+            "with f() as ses:\n"
+            "    org = s.create_organisation(session=ses, slug='bench', name='Bench')\n"
+            "    u = s.create_user(session=ses, email='b@bench.no', display_name='B',"
+            " password='bench-password-123')\n"
+            "    s.add_membership(session=ses, user=u, organisation=org, role=Role.publisher)\n"
+            "    for slug in ('ingest', 'agg', 'page'):\n"
+            "        ses.add(Dataset(slug=slug, title_nb=slug, publisher_id=org.id,"
+            " status=DatasetStatus.published))\n"
+            "    tok, _ = s.create_token(session=ses, user=u, name='bench')\n"
+            "    ses.commit()\n"
+            "    print(tok)\n"
+        )
+        out = subprocess.run(
+            [PY, "-c", code], env=self.env, check=True, capture_output=True, text=True
+        )
+        return out.stdout.strip().splitlines()[-1], ["ingest", "agg", "page"]
+
+    def upload(self, slug: str, path: Path) -> float:
+        headers = {"Authorization": f"Bearer {self.token}"}
+        t0 = time.perf_counter()
+        with path.open("rb") as fh:
+            resp = httpx.post(
+                f"{self.url}/api/v1/datasets/{slug}/versions",
+                files={"file": (path.name, fh)},
+                headers=headers,
+                timeout=3600,
+            )
+        took = time.perf_counter() - t0
+        if resp.status_code != 201:
+            raise RuntimeError(resp.text[:500])
+        return took
+
+    def files(self, slug: str) -> list[str]:
+        code = (
+            "import datatorg.db.models, sys\n"
+            "from datatorg.settings import get_settings\n"
+            "from datatorg.db.engine import make_engine, make_sessionmaker\n"
+            "from datatorg.lake import service\n"
+            "st = get_settings()\n"
+            "f = make_sessionmaker(make_engine(st.database_url))\n"
+            "with f() as ses:\n"
+            f"    ds = service.get_dataset(session=ses, ref='{slug}')\n"
+            "    h = service.head_files(session=ses, settings=st, dataset_id=ds.id)\n"
+            "    print('\\n'.join(str(p) for p in h.paths))\n"
+        )
+        out = subprocess.run(
+            [PY, "-c", code], env=self.env, check=True, capture_output=True, text=True
+        )
+        return out.stdout.split()
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+class DatasetteServer:
+    def __init__(self, db: Path) -> None:
+        self.port = _port()
+        self.url = f"http://127.0.0.1:{self.port}"
+        env = os.environ | {"BENCH_SQLITE": str(db), "PYTHONPATH": str(ROOT)}
+        self.proc = subprocess.Popen(
+            [
+                BIN / "uvicorn",
+                "--factory",
+                "bench.datasette_app:app",
+                "--port",
+                str(self.port),
+                "--workers",
+                str(WORKERS),
+                "--log-level",
+                "warning",
+                "--no-access-log",
+            ],
+            env=env,
+            cwd=ROOT,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+        _wait(self.url + "/-/versions.json")
+
+    def stop(self) -> None:
+        self.proc.terminate()
+        self.proc.wait(timeout=30)
+
+
+def _to_sqlite(parquet: str, db: Path, table: str, index: str | None) -> None:
+    """Copy the Parquet rows into SQLite (timestamps as ISO text, as Datasette users have)."""
+    import pyarrow.parquet as pq
+
+    con = sqlite3.connect(db)
+    pf = pq.ParquetFile(parquet)
+    names = pf.schema_arrow.names
+    con.execute(f"CREATE TABLE {table} ({', '.join(names)})")
+    marks = ", ".join("?" for _ in names)
+    for batch in pf.iter_batches(batch_size=200_000):
+        cols = [c.to_pylist() for c in batch.columns]
+        rows = zip(
+            *[[v.isoformat(sep=" ") if hasattr(v, "isoformat") else v for v in c] for c in cols],
+            strict=True,
+        )
+        con.executemany(f"INSERT INTO {table} VALUES ({marks})", rows)
+    if index:
+        con.execute(f"CREATE INDEX ix_{table} ON {table} ({index})")
+    con.commit()
+    con.close()
+
+
+def _wrk(url: str, seconds: int) -> float:
+    """Requests per second; refuses a run where any answer was not 2xx."""
+    out = subprocess.run(
+        ["wrk", "-t", "2", "-c", "16", "-d", f"{seconds}s", "--timeout", "30s", url],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout
+    if "Non-2xx" in out:
+        raise RuntimeError("errors under load:\n" + out)
+    for line in out.splitlines():
+        if line.startswith("Requests/sec:"):
+            return float(line.split()[1])
+    raise RuntimeError(out)
+
+
+def _non2xx(url: str) -> int:
+    return httpx.get(url, timeout=60).status_code
+
+
+ROW_QUERY_NOTE = (
+    "Where the row-query target is missed: each request runs the gate in full — two control-p"
+    "lane lookups (dataset; head version with its files), a DuckDB query over Parquet (about "
+    "4 ms for this one once row groups were cut to 16,384 rows, from about 18 ms) and one eve"
+    "nt in the hash-linked audit log, a write that SQLite serialises across both workers — wh"
+    "ile Datasette answers from a B-tree index and writes nothing. Tried so far: smaller row "
+    "groups, the Parquet footer cache, one query for head and files, taking the write lock be"
+    "fore the audit write (without it, concurrent reads failed). Not tried: caching results p"
+    "er version, batching audit writes, PostgreSQL as the control plane for this run."
+)
+
+AGG_SQL = (
+    "SELECT station, date_trunc('hour', ts) AS hour, avg(no2) AS avg_no2 "
+    "FROM {src} GROUP BY station, hour"
+)
+
+
+def run() -> str:
+    work = Path(tempfile.mkdtemp(prefix="datatorg-bench-"))
+    print(f"working in {work}", file=sys.stderr)
+    lines = ["## Data plane (lake, gate)", ""]
+    platform = None
+    datasette = None
+    try:
+        con = duckdb.connect()
+        csv = work / "ingest.csv"
+        con.execute(
+            f"COPY (SELECT TIMESTAMP '2025-01-01' + to_seconds(i) AS ts, "
+            f"'HAL-' || lpad((i % 20)::VARCHAR, 3, '0') AS station, "
+            f"round((hash(i) % 1000) / 10.0, 1) AS no2, (hash(i * 7) % 500) AS pm10 "
+            f"FROM range({INGEST_ROWS}) t(i)) TO '{csv}' (FORMAT csv, HEADER true)"
+        )
+        platform = Platform(work / "platform")
+        baseline = _timed(
+            lambda: duckdb.connect().execute(
+                f"COPY (SELECT * FROM read_csv('{csv}')) TO '{work / 'copy.parquet'}' "
+                "(FORMAT parquet)"
+            ),
+            repeat=3,
+        )
+        first = platform.upload("ingest", csv)
+        ours = statistics.median(
+            [first, platform.upload("ingest", csv), platform.upload("ingest", csv)]
+        )
+        size_mb = csv.stat().st_size / 1024**2
+        lines += [
+            f"### Ingest: {INGEST_ROWS:,} rows of CSV ({size_mb:.0f} MB) to a published version",
+            "",
+            "| path | seconds (median of 3) |",
+            "|---|---|",
+            f"| DuckDB `COPY (FROM read_csv(…)) TO 'x.parquet'` | {baseline:.2f} |",
+            "| Datatorg HTTP upload (multipart, streamed; whole-file validation, commit) "
+            f"| {ours:.2f} |",
+            "",
+            f"**Ratio: {ours / baseline:.2f}× DuckDB's own COPY** (target ≤ 1.5×).",
+            "",
+        ]
+
+        # -- aggregate over AGG_ROWS rows
+        agg_parquet = work / "agg.parquet"
+        con.execute(
+            f"COPY (SELECT TIMESTAMP '2025-03-01' + to_microseconds((i // 20) * "
+            f"{604_800_000_000 // max(1, AGG_ROWS // 20)}) AS ts, "
+            f"'HAL-' || lpad((i % 20)::VARCHAR, 3, '0') AS station, "
+            f"round((hash(i) % 1000) / 10.0, 1) AS no2 FROM range({AGG_ROWS}) t(i)) "
+            f"TO '{agg_parquet}' (FORMAT parquet)"
+        )
+        platform.upload("agg", agg_parquet)
+        files = platform.files("agg")
+        src = "read_parquet([" + ", ".join(f"'{f}'" for f in files) + "])"
+        raw_sql = AGG_SQL.format(src=src)
+        raw = duckdb.connect(config={"threads": WORKERS})
+        groups = len(raw.execute(raw_sql).fetchall())
+        raw_time = _timed(lambda: raw.execute(raw_sql).fetchall())
+        api = (
+            f"{platform.url}/api/v1/datasets/agg/rows?_group_by=station&_bucket=hour:ts"
+            "&_agg=avg(no2)&_size=10000"
+        )
+        resp = httpx.get(api, timeout=600).json()
+        assert len(resp["rows"]) == groups, (len(resp["rows"]), groups)
+        api_time = _timed(lambda: httpx.get(api, timeout=600).raise_for_status())
+        sqlite_db = work / "agg.sqlite3"
+        _to_sqlite(str(agg_parquet), sqlite_db, "readings", None)
+        datasette = DatasetteServer(sqlite_db)
+        ds_sql = (
+            "SELECT station, strftime('%Y-%m-%d %H:00:00', ts) AS hour, avg(no2) "
+            "FROM readings GROUP BY station, hour"
+        )
+        ds_url = f"{datasette.url}/agg.json"
+        ds_resp = httpx.get(ds_url, params={"sql": ds_sql, "_shape": "array"}, timeout=900)
+        ds_resp.raise_for_status()
+        assert len(ds_resp.json()) == groups
+        ds_time = _timed(
+            lambda: httpx.get(
+                ds_url, params={"sql": ds_sql, "_shape": "array"}, timeout=900
+            ).raise_for_status(),
+            repeat=3,
+        )
+        datasette.stop()
+        datasette = None
+        lines += [
+            f"### Aggregate: hourly average per station over {AGG_ROWS:,} rows ({groups} groups)",
+            "",
+            "| path | seconds (median) |",
+            "|---|---|",
+            f"| raw DuckDB on the same Parquet files (in process, {WORKERS} threads) "
+            f"| {raw_time:.3f} |",
+            f"| Datatorg `GET /rows?_group_by=station&_bucket=hour:ts&_agg=avg(no2)` "
+            f"(HTTP, gate, audit) | {api_time:.3f} |",
+            f"| Datasette 0.65 SQL API on SQLite, same rows (time limit raised) | {ds_time:.3f} |",
+            "",
+            f"**Ratio vs raw DuckDB: {api_time / raw_time:.2f}×** (target ≤ 1.2×). "
+            f"**Datatorg is {ds_time / api_time:.1f}× faster than Datasette** (target ≥ 5×).",
+            "",
+        ]
+
+        # -- paged, filtered, sorted row queries under load
+        page_parquet = work / "page.parquet"
+        con.execute(
+            f"COPY (SELECT i AS id, 'HAL-' || lpad((i % 20)::VARCHAR, 3, '0') AS station, "
+            f"TIMESTAMP '2025-01-01' + to_seconds(i * 30) AS ts, "
+            f"round((hash(i) % 1000) / 10.0, 1) AS no2, (hash(i * 7) % 500) AS pm10 "
+            f"FROM range({PAGE_ROWS}) t(i) ORDER BY station, ts) TO '{page_parquet}' "
+            "(FORMAT parquet, ROW_GROUP_SIZE 50000)"
+        )
+        platform.upload("page", page_parquet)
+        page_db = work / "page.sqlite3"
+        _to_sqlite(str(page_parquet), page_db, "readings", "station, ts")
+        datasette = DatasetteServer(page_db)
+        query = "station=HAL-007&no2__gt=20&_sort=ts&_size=50"
+        ours_url = f"{platform.url}/api/v1/datasets/page/rows?{query}"
+        theirs_url = (
+            f"{datasette.url}/page/readings.json?{query}&_nocount=1&_nofacet=1&_nosuggest=1"
+        )
+        ours_rows = httpx.get(ours_url, timeout=60).json()["rows"]
+        theirs_rows = httpx.get(theirs_url, timeout=60).json()["rows"]
+        assert [r[0] for r in ours_rows] == [r[1] for r in theirs_rows], "different rows"
+        _wrk(ours_url, 3)  # warm up
+        _wrk(theirs_url, 3)
+        ours_rps = _wrk(ours_url, WRK_SECONDS)
+        theirs_rps = _wrk(theirs_url, WRK_SECONDS)
+        assert _non2xx(ours_url) == 200 and _non2xx(theirs_url) == 200
+        lines += [
+            f"### Row queries: `{query}` on {PAGE_ROWS:,} rows, 16 connections (wrk, "
+            f"{WRK_SECONDS} s)",
+            "",
+            "| server | requests/s |",
+            "|---|---|",
+            f"| Datatorg (uvicorn, {WORKERS} workers; gate and audit on) | {ours_rps:.0f} |",
+            f"| Datasette 0.65 (uvicorn, {WORKERS} workers; indexed SQLite, `_nocount=1"
+            f"&_nofacet=1&_nosuggest=1`) | {theirs_rps:.0f} |",
+            "",
+            f"**Ratio: {ours_rps / theirs_rps:.2f}× Datasette's requests/s** (target ≥ 1.5×).",
+            "",
+        ]
+        if ours_rps / theirs_rps < 1.5:
+            lines += [ROW_QUERY_NOTE, ""]
+    finally:
+        if datasette is not None:
+            datasette.stop()
+        if platform is not None:
+            platform.stop()
+        if not os.environ.get("BENCH_KEEP"):
+            shutil.rmtree(work, ignore_errors=True)
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(run())

@@ -1,0 +1,435 @@
+"""The gate's query builder: Datasette-style URL parameters to parameterised DuckDB SQL.
+
+Column names are checked against the version's schema and quoted from it; values are
+always bound parameters. Nothing from the request is ever pasted into SQL text.
+Every problem raises ``Invalid`` naming the offending parameter.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import date, datetime, time
+from typing import Any
+
+from datatorg.errors import Invalid
+from datatorg.lake import service as ts
+
+OPS = (
+    "exact",
+    "not",
+    "gt",
+    "gte",
+    "lt",
+    "lte",
+    "in",
+    "contains",
+    "startswith",
+    "isnull",
+    "between",
+)
+BUCKETS = ("hour", "day", "week", "month")
+AGGS = ("count", "sum", "avg", "min", "max", "median")
+_AGG = re.compile(r"^([a-z0-9_]+)(?:\((.+)\))?$")
+_PCT = re.compile(r"^(?:p|percentile_)([1-9][0-9]?)$")
+DEFAULT_SIZE = 100
+CONTROL = {
+    "_col",
+    "_sort",
+    "_sort_desc",
+    "_size",
+    "_next",
+    "_count",
+    "_group_by",
+    "_agg",
+    "_bucket",
+    "_bbox",
+    "_shape",
+    "_nocount",
+    "_facet",
+    "_nofacet",
+    "_nosuggest",
+    "_offset",
+    "_search",
+}
+MAX_OFFSET = 1_000_000
+
+
+def bad(param: str, message: str) -> Invalid:
+    return Invalid(
+        f"Invalid parameter {param}: {message}", errors=[{"parameter": param, "message": message}]
+    )
+
+
+def qi(name: str) -> str:
+    """Quote an identifier that came from the schema."""
+    return '"' + name.replace('"', '""') + '"'
+
+
+@dataclass
+class Filter:
+    column: str
+    op: str
+    values: list[Any]
+
+
+@dataclass
+class Agg:
+    func: str
+    column: str | None
+    alias: str
+    pct: float | None = None
+
+
+@dataclass
+class Query:
+    columns: list[str]
+    filters: list[Filter] = field(default_factory=list)
+    bbox: tuple[float, float, float, float] | None = None
+    sort: str | None = None
+    desc: bool = False
+    size: int = DEFAULT_SIZE
+    after: list[Any] | None = None
+    count: bool = False
+    group_by: list[str] = field(default_factory=list)
+    bucket: tuple[str, str] | None = None
+    aggs: list[Agg] = field(default_factory=list)
+    offset: int = 0
+    search: str | None = None
+    search_columns: list[str] = field(default_factory=list)
+
+    @property
+    def is_aggregate(self) -> bool:
+        return bool(self.aggs or self.group_by or self.bucket)
+
+    def columns_used(self) -> frozenset[str]:
+        used = set() if self.is_aggregate else set(self.columns)
+        used |= set(self.search_columns)
+        used |= {f.column for f in self.filters} | set(self.group_by)
+        used |= {a.column for a in self.aggs if a.column}
+        if self.bucket:
+            used.add(self.bucket[1])
+        if self.sort and not self.is_aggregate:
+            used.add(self.sort)
+        return frozenset(used)
+
+
+def coerce(param: str, field_: dict[str, Any], raw: str) -> Any:
+    """``raw`` as a value of the column's type, or ``Invalid`` naming ``param``."""
+    kind = field_["type"]
+    try:
+        if kind == "integer":
+            return int(raw)
+        if kind == "number":
+            value = float(raw)
+            if value != value:
+                raise ValueError("NaN")
+            return value
+        if kind == "boolean":
+            low = raw.lower()
+            if low not in ("true", "false", "1", "0"):
+                raise ValueError(raw)
+            return low in ("true", "1")
+        if kind == "date":
+            return date.fromisoformat(raw)
+        if kind == "datetime":
+            parsed = datetime.fromisoformat(raw)
+            return parsed.replace(tzinfo=None) if parsed.tzinfo is None else parsed
+        if kind == "time":
+            return time.fromisoformat(raw)
+    except ValueError:
+        raise bad(param, f"{raw[:40]!r} is not a valid {kind}") from None
+    if len(raw) > 1000:
+        raise bad(param, "value too long")
+    return raw
+
+
+def _list(param: str, raw: str) -> list[str]:
+    if raw.startswith("["):
+        try:
+            items = json.loads(raw)
+        except json.JSONDecodeError:
+            raise bad(param, "not a JSON list") from None
+        if not isinstance(items, list):
+            raise bad(param, "not a JSON list")
+        out = [str(i) for i in items]
+    else:
+        out = [p for p in raw.split(",")]
+    if not out or len(out) > 500:
+        raise bad(param, "give between 1 and 500 values")
+    return out
+
+
+def _column(param: str, name: str, fields: dict[str, dict[str, Any]]) -> str:
+    if name not in fields:
+        raise bad(param, f"no column named {name[:60]!r}")
+    return name
+
+
+def _agg(raw: str, fields: dict[str, dict[str, Any]]) -> Agg:
+    m = _AGG.match(raw)
+    if not m:
+        raise bad("_agg", f"{raw[:60]!r} is not like count or avg(column)")
+    func, col = m.group(1), m.group(2)
+    pct = None
+    if func == "count" and col is None:
+        return Agg("count", None, "count")
+    if col is None:
+        raise bad("_agg", f"{func} needs a column, like {func}(column)")
+    _column("_agg", col, fields)
+    pm = _PCT.match(func)
+    if pm:
+        pct = int(pm.group(1)) / 100
+    elif func not in AGGS:
+        raise bad("_agg", f"unknown aggregate {func!r}")
+    numeric = fields[col]["type"] in ("integer", "number")
+    if func in ("sum", "avg", "median") or pct is not None:
+        if not numeric:
+            raise bad("_agg", f"{func} needs a numeric column; {col!r} is not")
+    return Agg(func, col, f"{func}_{col}", pct)
+
+
+def parse(
+    items: list[tuple[str, str]],
+    schema: dict[str, Any],
+    *,
+    visible: list[str],
+    max_size: int,
+    decode_cursor: Any,
+) -> Query:
+    """Parse request parameters into a ``Query`` over the ``visible`` columns of ``schema``."""
+    fields = {n: f for n, f in ts.fields_by_name(schema).items() if n in visible}
+    q = Query(columns=list(visible))
+    cols: list[str] = []
+    for key, raw in items:
+        if key == "_col":
+            for name in raw.split(","):
+                cols.append(_column("_col", name, fields))
+        elif key in ("_sort", "_sort_desc"):
+            if q.sort is not None:
+                raise bad(key, "only one sort column")
+            q.sort, q.desc = raw, key == "_sort_desc"
+        elif key == "_size":
+            if raw == "max":
+                q.size = max_size
+            elif not raw.isdigit() or not 0 <= int(raw) <= max_size:
+                raise bad("_size", f"must be a number from 0 to {max_size}, or max")
+            else:
+                q.size = int(raw)
+        elif key == "_count":
+            q.count = raw.lower() in ("1", "true", "on")
+        elif key == "_group_by":
+            for name in raw.split(","):
+                q.group_by.append(_column("_group_by", name, fields))
+        elif key == "_agg":
+            q.aggs.append(_agg(raw, fields))
+        elif key == "_bucket":
+            unit, _, col = raw.partition(":")
+            if unit not in BUCKETS:
+                raise bad("_bucket", f"must be one of {', '.join(BUCKETS)}")
+            times = [c for c in ts.columns_with_role(schema, "time") if c in fields]
+            if col:
+                if col not in times:
+                    raise bad("_bucket", f"{col[:60]!r} is not a time column")
+            elif not times:
+                raise bad("_bucket", "this dataset has no time column")
+            q.bucket = (unit, col or times[0])
+        elif key == "_bbox":
+            q.bbox = _bbox(raw)
+            lat = [c for c in ts.columns_with_role(schema, "latitude") if c in fields]
+            lon = [c for c in ts.columns_with_role(schema, "longitude") if c in fields]
+            if not lat or not lon:
+                raise bad("_bbox", "this dataset has no latitude/longitude columns")
+            q.filters.append(Filter(lon[0], "between", [q.bbox[0], q.bbox[2]]))
+            q.filters.append(Filter(lat[0], "between", [q.bbox[1], q.bbox[3]]))
+        elif key == "_offset":
+            if not raw.isdigit() or int(raw) > MAX_OFFSET:
+                raise bad("_offset", f"must be a number from 0 to {MAX_OFFSET}; use _next")
+            q.offset = int(raw)
+        elif key == "_search":
+            if not raw or len(raw) > 200:
+                raise bad("_search", "give 1 to 200 characters")
+            q.search = raw
+            q.search_columns = [n for n, f in fields.items() if f["type"] == "string"]
+        elif key == "_next":
+            q.after = decode_cursor(raw)
+        elif key in CONTROL:
+            continue  # accepted for Datasette compatibility, no effect
+        elif key.startswith("_"):
+            raise bad(key, "unknown parameter")
+        else:
+            q.filters.append(_filter(key, raw, fields))
+    if cols:
+        q.columns = list(dict.fromkeys(cols))
+    if q.sort is not None:
+        allowed = set(fields) if not q.is_aggregate else _agg_outputs(q)
+        if q.sort not in allowed:
+            raise bad("_sort_desc" if q.desc else "_sort", f"cannot sort by {q.sort[:60]!r}")
+    if q.after is not None and q.offset:
+        raise bad("_offset", "use either _offset or _next")
+    if q.is_aggregate and q.after is not None:
+        raise bad("_next", "aggregates are not paged; narrow the query instead")
+    if q.is_aggregate and not q.aggs:
+        q.aggs.append(Agg("count", None, "count"))
+    return q
+
+
+def _agg_outputs(q: Query) -> set[str]:
+    out = set(q.group_by) | {a.alias for a in q.aggs}
+    if q.bucket:
+        out.add("bucket")
+    return out
+
+
+def _bbox(raw: str) -> tuple[float, float, float, float]:
+    parts = raw.split(",")
+    try:
+        values = [float(p) for p in parts]
+    except ValueError:
+        raise bad("_bbox", "must be minlon,minlat,maxlon,maxlat (numbers)") from None
+    if len(values) != 4:
+        raise bad("_bbox", "must be minlon,minlat,maxlon,maxlat (four numbers)")
+    minlon, minlat, maxlon, maxlat = values
+    if not (-180 <= minlon <= maxlon <= 180 and -90 <= minlat <= maxlat <= 90):
+        raise bad("_bbox", "corners out of range or in the wrong order")
+    return minlon, minlat, maxlon, maxlat
+
+
+def _filter(key: str, raw: str, fields: dict[str, dict[str, Any]]) -> Filter:
+    name, sep, op = key.rpartition("__")
+    if not sep or op not in OPS:
+        name, op = key, "exact"
+    col = _column(key, name, fields)
+    f = fields[col]
+    if op == "isnull":
+        if raw.lower() not in ("1", "0", "true", "false"):
+            raise bad(key, "must be 1 or 0")
+        return Filter(col, op, [raw.lower() in ("1", "true")])
+    if op in ("contains", "startswith"):
+        if not raw or len(raw) > 200:
+            raise bad(key, "give 1 to 200 characters")
+        return Filter(col, op, [raw])
+    if op == "in":
+        return Filter(col, op, [coerce(key, f, v) for v in _list(key, raw)])
+    if op == "between":
+        parts = raw.split(",")
+        if len(parts) != 2:
+            raise bad(key, "must be two values: low,high")
+        return Filter(col, op, [coerce(key, f, v) for v in parts])
+    return Filter(col, op, [coerce(key, f, raw)])
+
+
+_CMP = {"exact": "=", "not": "IS DISTINCT FROM", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+
+
+def where(q: Query) -> tuple[list[str], list[Any]]:
+    """SQL conditions and their bound values."""
+    conds: list[str] = []
+    binds: list[Any] = []
+    for f in q.filters:
+        col = qi(f.column)
+        if f.op in _CMP:
+            conds.append(f"{col} {_CMP[f.op]} ?")
+            binds.append(f.values[0])
+        elif f.op == "in":
+            conds.append(f"{col} IN ({', '.join('?' for _ in f.values)})")
+            binds += f.values
+        elif f.op == "between":
+            conds.append(f"{col} BETWEEN ? AND ?")
+            binds += f.values
+        elif f.op == "contains":
+            conds.append(f"contains(lower(CAST({col} AS VARCHAR)), lower(?))")
+            binds.append(f.values[0])
+        elif f.op == "startswith":
+            conds.append(f"starts_with(CAST({col} AS VARCHAR), ?)")
+            binds.append(f.values[0])
+        elif f.op == "isnull":
+            conds.append(f"{col} IS NULL" if f.values[0] else f"{col} IS NOT NULL")
+    if q.search is not None:
+        if not q.search_columns:
+            conds.append("false")
+        else:
+            ors = [f"contains(lower({qi(c)}), lower(?))" for c in q.search_columns]
+            conds.append("(" + " OR ".join(ors) + ")")
+            binds += [q.search] * len(q.search_columns)
+    return conds, binds
+
+
+def _agg_sql(a: Agg) -> str:
+    if a.column is None:
+        return "count(*)"
+    col = qi(a.column)
+    if a.pct is not None:
+        return f"quantile_cont({col}, {a.pct})"
+    if a.func == "count":
+        return f"count({col})"
+    return f"{a.func}({col})"
+
+
+def build_rows(q: Query, source: str, file_prefix: str) -> tuple[str, list[Any]]:
+    """SELECT for a page of rows, ordered for keyset paging."""
+    conds, binds = where(q)
+    if q.after is not None:
+        cond, extra = _keyset(q, file_prefix)
+        conds.append(cond)
+        binds += extra
+    select_list = ", ".join(qi(c) for c in q.columns) or "NULL AS _none"
+    order = ["filename", "file_row_number"]
+    if q.sort:
+        order.insert(0, f"{qi(q.sort)} {'DESC' if q.desc else 'ASC'} NULLS LAST")
+    sql = (
+        f"SELECT {select_list}, "
+        + (f"{qi(q.sort)} AS __s, " if q.sort else "")
+        + f"filename AS __f, file_row_number AS __r FROM {source}"
+        + (f" WHERE {' AND '.join(conds)}" if conds else "")
+        + f" ORDER BY {', '.join(order)} LIMIT {int(q.size) + 1} OFFSET {int(q.offset)}"
+    )
+    return sql, binds
+
+
+def _keyset(q: Query, prefix: str) -> tuple[str, list[Any]]:
+    assert q.after is not None
+    value, fname, rownum = q.after
+    tie = "(filename > ? OR (filename = ? AND file_row_number > ?))"
+    tie_binds = [prefix + fname, prefix + fname, rownum]
+    if not q.sort:
+        return tie, tie_binds
+    col = qi(q.sort)
+    if value is None:
+        return f"({col} IS NULL AND {tie})", tie_binds
+    cmp = "<" if q.desc else ">"
+    return (
+        f"({col} {cmp} ? OR {col} IS NULL OR ({col} = ? AND {tie}))",
+        [value, value, *tie_binds],
+    )
+
+
+def build_count(q: Query, source: str) -> tuple[str, list[Any]]:
+    conds, binds = where(q)
+    return (
+        f"SELECT count(*) FROM {source}" + (f" WHERE {' AND '.join(conds)}" if conds else ""),
+        binds,
+    )
+
+
+def build_aggregate(q: Query, source: str) -> tuple[str, list[Any]]:
+    """SELECT ... GROUP BY for ``_group_by``/``_bucket``/``_agg``."""
+    conds, binds = where(q)
+    keys = [qi(c) for c in q.group_by]
+    outs = list(keys)
+    if q.bucket:
+        unit, col = q.bucket
+        outs.append(f"date_trunc('{unit}', {qi(col)}) AS bucket")
+        keys.append("bucket")
+    outs += [f"{_agg_sql(a)} AS {qi(a.alias)}" for a in q.aggs]
+    sql = f"SELECT {', '.join(outs)} FROM {source}"
+    if conds:
+        sql += f" WHERE {' AND '.join(conds)}"
+    if keys:
+        sql += f" GROUP BY {', '.join(keys)}"
+    if q.sort:
+        sql += f" ORDER BY {qi(q.sort)} {'DESC' if q.desc else 'ASC'} NULLS LAST"
+    elif keys:
+        sql += f" ORDER BY {', '.join(keys)}"
+    return sql + f" LIMIT {int(q.size) + 1} OFFSET {int(q.offset)}", binds

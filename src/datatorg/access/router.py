@@ -1,0 +1,106 @@
+"""JSON API of the gate: rows (Datasette-style URL filters) and downloads."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlencode
+
+from fastapi import APIRouter, Request
+from starlette.background import BackgroundTask
+from starlette.responses import FileResponse, JSONResponse
+
+from datatorg.access import service
+from datatorg.errors import NotFound
+from datatorg.identity.deps import ActorDep
+from datatorg.web.deps import SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1/datasets", tags=["data"])
+
+MEDIA = {
+    "csv": "text/csv; charset=utf-8",
+    "json": "application/json",
+    "ndjson": "application/x-ndjson",
+    "parquet": "application/vnd.apache.parquet",
+    "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+}
+
+
+def page_json(page: service.Page, request: Request) -> dict[str, Any]:
+    """The JSON body of a rows page (shared by the API and the data page's JSON twin)."""
+    next_url = None
+    if page.next:
+        params = [(k, v) for k, v in request.query_params.multi_items() if k != "_next"]
+        params.append(("_next", page.next))
+        next_url = f"{request.url.path}?{urlencode(params)}"
+    body: dict[str, Any] = {
+        "columns": page.columns,
+        "rows": page.rows,
+        "truncated": page.truncated,
+        "next": page.next,
+        "next_url": next_url,
+        "version": page.version,
+    }
+    if page.count is not None:
+        body["count"] = page.count
+    return body
+
+
+@router.get("/{ref}/rows")
+def rows(
+    ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
+) -> JSONResponse:
+    """Rows of the current version, filtered with ``column__op=value`` parameters.
+
+    Ops: exact, not, gt, gte, lt, lte, in, contains, startswith, isnull, between. Control:
+    ``_col``, ``_sort``/``_sort_desc``, ``_size``, ``_next`` (cursor), ``_count``,
+    ``_group_by`` + ``_agg`` (count, sum, avg, min, max, median, p50…p99, percentile_N),
+    ``_bucket=hour|day|week|month[:column]``, ``_bbox=minlon,minlat,maxlon,maxlat``.
+    """
+    dataset = service.get_dataset(session=session, ref=ref)
+    page = service.read(
+        session=session,
+        settings=settings,
+        actor=actor,
+        dataset=dataset,
+        items=list(request.query_params.multi_items()),
+    )
+    return JSONResponse(page_json(page, request))
+
+
+@router.get("/{ref}/download.{fmt}")
+def download(
+    ref: str,
+    fmt: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: ActorDep,
+) -> FileResponse:
+    """The filtered rows as a file: csv, json, ndjson, parquet or xlsx (streamed, any size)."""
+    if fmt not in MEDIA:
+        raise NotFound("Download formats: " + ", ".join(MEDIA))
+    dataset = service.get_dataset(session=session, ref=ref)
+    fd, name = tempfile.mkstemp(prefix="datatorg-dl-", suffix="." + fmt)
+    os.close(fd)
+    try:
+        service.export(
+            session=session,
+            settings=settings,
+            actor=actor,
+            dataset=dataset,
+            items=list(request.query_params.multi_items()),
+            fmt=fmt,
+            target=Path(name),
+        )
+    except BaseException:
+        os.unlink(name)
+        raise
+    return FileResponse(
+        name,
+        media_type=MEDIA[fmt],
+        filename=f"{dataset.slug}.{fmt}",
+        background=BackgroundTask(os.unlink, name),
+    )

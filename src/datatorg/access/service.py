@@ -1,0 +1,400 @@
+"""The gate: every read of dataset contents is decided, bounded and audited here.
+
+``decide`` answers "may this actor read these columns of this dataset?": open data for
+anyone, non-open data for the owning organisation, and otherwise whatever the marketplace's
+agreement check says. ``read_rows``/``aggregate``/``export`` then run the query with a time
+budget and a row cap and write one ``data.read`` audit event. Refusals are audited too.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import uuid
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.orm import Session
+
+from datatorg.access import cursor, policies, query
+from datatorg.access.cursor import plain
+from datatorg.audit import service as audit
+from datatorg.audit.models import AuditHead
+from datatorg.catalog.models import Dataset
+from datatorg.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
+from datatorg.identity.actor import Actor
+from datatorg.lake import reader
+from datatorg.lake import service as lake
+from datatorg.market import service as market
+from datatorg.settings import Settings
+
+
+@dataclass(frozen=True)
+class Decision:
+    allowed: bool
+    owner: bool
+    agreement_id: uuid.UUID | None = None
+    allowed_columns: frozenset[str] | None = None
+    aggregate_only: bool = False
+    reason: str = ""
+
+
+@dataclass
+class Page:
+    columns: list[str]
+    types: list[str]
+    rows: list[list[Any]]
+    truncated: bool
+    next: str | None = None
+    count: int | None = None
+    version: int | None = None
+    schema: dict[str, Any] | None = None
+
+
+def begin_audit_write(session: Session) -> None:
+    """End the read transaction and open a write one by writing first.
+
+    On SQLite a transaction that read and then writes fails at once ("database is locked")
+    when another connection wrote in between; starting with a write makes it wait its turn.
+    """
+    session.commit()
+    session.execute(
+        update(AuditHead)
+        .where(AuditHead.id == 1)
+        .values(seq=AuditHead.seq)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _deny(
+    session: Session, actor: Actor, dataset: Dataset, channel: str, reason: str, exc: Exception
+) -> Exception:
+    begin_audit_write(session)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="data.read",
+        target_type="dataset",
+        target_id=str(dataset.id),
+        outcome="denied",
+        details={"channel": channel, "reason": reason[:200]},
+    )
+    session.commit()  # the refusal is recorded even though the request fails
+    return exc
+
+
+def decide(
+    *,
+    session: Session,
+    actor: Actor,
+    dataset: Dataset,
+    columns: frozenset[str],
+    aggregate: bool,
+    channel: str,
+) -> Decision:
+    """Whether ``actor`` may read ``columns`` of ``dataset``; raises (and audits) a refusal."""
+    if policies.is_owner(actor, dataset):
+        return Decision(allowed=True, owner=True)
+    if not policies.is_visible(actor, dataset):
+        raise _deny(session, actor, dataset, channel, "not published", NotFound("No such dataset"))
+    if dataset.is_open:
+        return Decision(allowed=True, owner=False)
+    check = market.check_agreement(
+        session=session,
+        actor=actor,
+        dataset_id=dataset.id,
+        columns=columns,
+        aggregate=aggregate,
+        agreement_id=actor.agreement_id,
+    )
+    if not check.allowed:
+        reason = check.reason or "no agreement admits this read"
+        exc: Exception
+        if check.retry_after is not None:
+            exc = TooManyRequests(reason, retry_after=check.retry_after)
+        elif not actor.is_authenticated:
+            exc = Unauthenticated("This dataset is not open; sign in with an agreement to read it")
+        else:
+            exc = Forbidden(reason, failed_term=check.failed_term)
+        raise _deny(session, actor, dataset, channel, f"{check.failed_term}: {reason}", exc)
+    if check.allowed_columns is not None and not columns <= check.allowed_columns:
+        outside = sorted(columns - check.allowed_columns)
+        raise _deny(
+            session,
+            actor,
+            dataset,
+            channel,
+            "columns outside the agreement",
+            Forbidden("The agreement does not cover these columns: " + ", ".join(outside)),
+        )
+    if check.aggregate_only and not aggregate:
+        raise _deny(
+            session,
+            actor,
+            dataset,
+            channel,
+            "aggregate only",
+            Forbidden("The agreement allows aggregates only; use _group_by and _agg"),
+        )
+    return Decision(
+        allowed=True,
+        owner=False,
+        agreement_id=check.agreement_id,
+        allowed_columns=check.allowed_columns,
+        aggregate_only=check.aggregate_only,
+    )
+
+
+def lake_fields(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {f["name"]: f for f in schema.get("fields", [])}
+
+
+def audit_read(
+    session: Session,
+    actor: Actor,
+    dataset: Dataset,
+    decision: Decision,
+    channel: str,
+    rows: int,
+    version: int,
+    aggregate: bool,
+) -> None:
+    begin_audit_write(session)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="data.read",
+        target_type="dataset",
+        target_id=str(dataset.id),
+        details={"channel": channel, "rows": rows, "version": version, "aggregate": aggregate},
+    )
+    if decision.agreement_id is not None:
+        market.record_usage(
+            session=session, agreement_id=decision.agreement_id, rows=rows, nbytes=0
+        )
+    session.commit()  # release the write lock before the response is rendered
+
+
+@dataclass
+class Prepared:
+    q: query.Query
+    source: str
+    prefix: str
+    version: int
+    schema: dict[str, Any]
+    decision: Decision
+    ctx: str
+
+
+def prepare(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    dataset: Dataset,
+    items: list[tuple[str, str]],
+    channel: str,
+    max_size: int | None = None,
+) -> Prepared:
+    """Parse, decide and locate a read; nothing is run yet."""
+    if not policies.is_visible(actor, dataset):
+        raise NotFound("No such dataset")
+    head = lake.head_files(session=session, settings=settings, dataset_id=dataset.id)
+    if head is None:
+        raise NotFound("This dataset has no contents yet")
+    visible = policies.visible_columns(actor, dataset, head.schema)
+    sort_keys = [v for k, v in items if k in ("_sort", "_sort_desc")]
+    ctx = hashlib.sha256(
+        json.dumps(
+            [str(dataset.id), sort_keys, [k for k, _ in items if k == "_sort_desc"]]
+        ).encode()
+    ).hexdigest()[:12]
+    q = query.parse(
+        items,
+        head.schema,
+        visible=visible,
+        max_size=max_size or settings.query_row_cap,
+        decode_cursor=cursor.decoder(
+            settings, ctx, head.schema, sort_keys[0] if sort_keys else None
+        ),
+    )
+    decision = decide(
+        session=session,
+        actor=actor,
+        dataset=dataset,
+        columns=q.columns_used(),
+        aggregate=q.is_aggregate,
+        channel=channel,
+    )
+    prefix = str(head.paths[0].parent) + "/" if head.paths else ""
+    return Prepared(
+        q=q,
+        source=reader.source(head.paths),
+        prefix=prefix,
+        version=head.version.number,
+        schema=head.schema,
+        decision=decision,
+        ctx=ctx,
+    )
+
+
+def read(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    dataset: Dataset,
+    items: list[tuple[str, str]],
+    channel: str = "api",
+) -> Page:
+    """One page of rows (or of aggregate groups) through the gate."""
+    p = prepare(
+        session=session,
+        settings=settings,
+        actor=actor,
+        dataset=dataset,
+        items=items,
+        channel=channel,
+    )
+    q = p.q
+    budget = settings.query_time_budget_ms
+    try:
+        if q.is_aggregate:
+            sql, binds = query.build_aggregate(q, p.source)
+            res = reader.query(sql, binds, cap=q.size, budget_ms=budget)
+            columns, types, rows = res.columns, res.types, [list(r) for r in res.rows]
+            nxt = None
+        else:
+            sql, binds = query.build_rows(q, p.source, p.prefix)
+            res = reader.query(sql, binds, cap=q.size, budget_ms=budget)
+            hidden = 3 if q.sort else 2
+            columns, types = res.columns[:-hidden], res.types[:-hidden]
+            rows = [list(r[:-hidden]) for r in res.rows]
+            nxt = None
+            if res.truncated and res.rows:
+                last = res.rows[-1]
+                value = last[-3] if q.sort else None
+                nxt = cursor.encode(settings, p.ctx, value, Path(str(last[-2])).name, int(last[-1]))
+        count = None
+        if q.count:
+            csql, cbinds = query.build_count(q, p.source)
+            count = int(reader.query(csql, cbinds, cap=1, budget_ms=budget).rows[0][0])
+    except reader.QueryTimeout as exc:
+        raise Invalid(
+            str(exc) + "; add filters or aggregate",
+            errors=[{"parameter": "query", "message": "time budget exceeded"}],
+        ) from None
+    audit_read(session, actor, dataset, p.decision, channel, len(rows), p.version, q.is_aggregate)
+    return Page(
+        columns=columns,
+        types=types,
+        rows=[[plain(v) for v in r] for r in rows],
+        truncated=res.truncated,
+        next=nxt,
+        count=count,
+        version=p.version,
+        schema=p.schema,
+    )
+
+
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+XLSX_MAX_ROWS = 1_048_575
+
+
+def _neutralised(col: str) -> str:
+    c = query.qi(col)
+    return (
+        f"CASE WHEN left({c}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
+        f"THEN chr(39) || {c} ELSE {c} END AS {c}"
+    )
+
+
+def export(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    dataset: Dataset,
+    items: list[tuple[str, str]],
+    fmt: str,
+    target: Path,
+) -> int:
+    """Write a download of the filtered rows to ``target`` and audit it; returns rows written.
+
+    CSV and XLSX neutralise spreadsheet formulas: text cells starting with = + - @ get a
+    leading apostrophe. There is no row cap (downloads stream any size) unless ``_size``.
+    """
+    channel = f"download.{fmt}"
+    p = prepare(
+        session=session,
+        settings=settings,
+        actor=actor,
+        dataset=dataset,
+        items=items,
+        channel=channel,
+        max_size=2**62,
+    )
+    if not any(k == "_size" for k, _ in items):
+        p.q.size = 2**62 - 2
+    if p.q.is_aggregate:
+        inner, binds = query.build_aggregate(p.q, p.source)
+        names = list(p.q.group_by) + (["bucket"] if p.q.bucket else [])
+        names += [a.alias for a in p.q.aggs]
+    else:
+        inner, binds = query.build_rows(p.q, p.source, p.prefix)
+        names = list(p.q.columns)
+    fields = lake_fields(p.schema)
+    texts = {n for n in names if fields.get(n, {}).get("type") == "string"}
+    if fmt in ("csv", "xlsx"):
+        cols = [_neutralised(n) if n in texts else query.qi(n) for n in names]
+    else:
+        cols = [query.qi(n) for n in names]
+    sql = f"SELECT {', '.join(cols)} FROM ({inner}) AS page"
+    budget = settings.query_time_budget_ms * 6
+    try:
+        if fmt == "xlsx":
+            rows = _write_xlsx(sql, binds, target, budget)
+        else:
+            rows = reader.copy_to(sql, binds, target, fmt, budget_ms=budget)
+    except reader.QueryTimeout as exc:
+        raise Invalid(str(exc) + "; add filters") from None
+    audit_read(session, actor, dataset, p.decision, channel, rows, p.version, p.q.is_aggregate)
+    return rows
+
+
+def _write_xlsx(sql: str, binds: list[Any], target: Path, budget_ms: int) -> int:
+    import openpyxl
+
+    wb = openpyxl.Workbook(write_only=True)
+    ws = wb.create_sheet("data")
+    rows = 0
+    header = False
+    for columns, batch in reader.stream(sql, binds, budget_ms=budget_ms):
+        if not header:
+            ws.append(columns)
+            header = True
+        for r in batch:
+            rows += 1
+            if rows > XLSX_MAX_ROWS:
+                raise Invalid("Too many rows for Excel; download CSV or Parquet instead")
+            ws.append([_xlsx_value(v) for v in r])
+    if not header:
+        ws.append(["(no rows)"])
+    wb.save(target)
+    return rows
+
+
+def _xlsx_value(v: Any) -> Any:
+    if isinstance(v, datetime) and v.tzinfo is not None:
+        return v.replace(tzinfo=None)
+    if isinstance(v, Decimal):
+        return float(v)
+    return v
+
+
+def get_dataset(*, session: Session, ref: str) -> Dataset:
+    return lake.get_dataset(session=session, ref=ref)

@@ -1,0 +1,194 @@
+"""Upload pages: choose a file, see the validation report, adjust the schema, publish.
+
+The plain form works without JavaScript; ``/static/upload.js`` adds a progress bar.
+"""
+
+from __future__ import annotations
+
+import hmac
+from typing import Any
+
+from fastapi import APIRouter, Request
+from starlette.responses import RedirectResponse, Response
+
+from datatorg.access import policies
+from datatorg.audit import service as audit
+from datatorg.catalog.models import Dataset
+from datatorg.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from datatorg.identity.actor import Actor
+from datatorg.identity.deps import ActorDep, UserActorDep
+from datatorg.lake import schema as ts
+from datatorg.lake import service, upload
+from datatorg.lake.models import PendingUpload, UploadStatus, WriteMode
+from datatorg.lake.router import parse_mode
+from datatorg.web import csrf
+from datatorg.web.csrf import CsrfDep
+from datatorg.web.deps import SessionDep, SettingsDep
+from datatorg.web.templating import render
+
+router = APIRouter(tags=["data pages"])
+
+
+def _dataset_for_upload(session: Any, actor: Actor, ref: str) -> Dataset:
+    dataset = service.get_dataset(session=session, ref=ref)
+    if not policies.can_upload(actor, dataset):
+        raise Forbidden("Only publishers of the owning organisation may upload data")
+    return dataset
+
+
+@router.get("/datasets/{ref}/upload")
+def upload_form(ref: str, request: Request, session: SessionDep, actor: UserActorDep) -> Response:
+    """The upload form."""
+    dataset = _dataset_for_upload(session, actor, ref)
+    head = service.head(session=session, dataset_id=dataset.id)
+    return render(request, "upload_form.html", {"ds": dataset, "head": head, "errors": []})
+
+
+@router.post("/datasets/{ref}/upload")
+async def upload_submit(
+    ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
+) -> Response:
+    """Receive the file (streamed), validate it, and show the review page.
+
+    The CSRF token travels as a form field ahead of the file, so it and the caller's rights
+    are checked when the file part begins: a forged or unauthorised upload is refused before
+    any of the file is read.
+    """
+    if not request.headers.get("content-type", "").startswith("multipart/form-data"):
+        await csrf.verify_csrf(request)
+    checked: list[Dataset] = []
+
+    def before_file(fields: dict[str, str]) -> None:
+        cookie = request.cookies.get(csrf.CSRF_COOKIE, "")
+        sent = request.headers.get(csrf.CSRF_HEADER) or fields.get(csrf.CSRF_FIELD, "")
+        if not cookie or not hmac.compare_digest(cookie, sent):
+            raise Forbidden(
+                "The form has expired or did not come from this site. Reload and retry."
+            )
+        if not actor.is_authenticated:
+            raise Unauthenticated("Sign in to upload data")
+        checked.append(_dataset_for_upload(session, actor, ref))
+
+    folder = service.new_staging(settings)
+    received = await upload.receive(
+        request, folder, settings.upload_max_bytes, before_file=before_file
+    )
+    dataset = checked[0]
+    try:
+        mode = parse_mode(received.fields.get("mode"))
+        pending = service.stage_upload(
+            session=session,
+            settings=settings,
+            dataset=dataset,
+            source=received.path,
+            filename=received.filename,
+            mode=mode,
+            uploaded_by=actor.user_id,
+        )
+    except Invalid as exc:
+        head = service.head(session=session, dataset_id=dataset.id)
+        ctx = {
+            "ds": dataset,
+            "head": head,
+            "errors": exc.extra.get("errors", []),
+            "detail": exc.detail,
+        }
+        return render(request, "upload_form.html", ctx, status_code=422)
+    return RedirectResponse(f"/datasets/{dataset.slug}/uploads/{pending.id}", status_code=303)
+
+
+def _pending(session: Any, actor: Actor, ref: str, upload_id: str) -> tuple[Dataset, PendingUpload]:
+    dataset = _dataset_for_upload(session, actor, ref)
+    pending = service.get_pending(session=session, dataset=dataset, upload_id=upload_id)
+    if pending.status != UploadStatus.pending:
+        raise NotFound("This upload is no longer pending")
+    return dataset, pending
+
+
+def _review(
+    request: Request,
+    dataset: Dataset,
+    pending: PendingUpload,
+    errors: list[dict[str, Any]],
+    status: int = 200,
+) -> Response:
+    return render(
+        request,
+        "upload_review.html",
+        {
+            "ds": dataset,
+            "up": pending,
+            "types": list(ts.STORAGE),
+            "roles": ts.ROLES,
+            "errors": errors,
+            "append": pending.mode == WriteMode.append,
+        },
+        status_code=status,
+    )
+
+
+@router.get("/datasets/{ref}/uploads/{upload_id}")
+def upload_review(
+    ref: str, upload_id: str, request: Request, session: SessionDep, actor: UserActorDep
+) -> Response:
+    """The validation report and the inferred schema, ready to adjust."""
+    dataset, pending = _pending(session, actor, ref, upload_id)
+    return _review(request, dataset, pending, [])
+
+
+@router.post("/datasets/{ref}/uploads/{upload_id}/publish")
+async def upload_publish(
+    _: CsrfDep,  # first: a forged form is refused before anything else is looked at
+    ref: str,
+    upload_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: UserActorDep,
+) -> Response:
+    """Publish with the schema as adjusted in the form."""
+    dataset, pending = _pending(session, actor, ref, upload_id)
+    form = await request.form()
+    changes: list[dict[str, Any]] = []
+    if pending.mode != WriteMode.append:
+        for i, field in enumerate(pending.table_schema.get("fields", [])):
+            change: dict[str, Any] = {"name": field["name"]}
+            for key in ("type", "role", "unit", "description"):
+                value = form.get(f"{key}__{i}")
+                if isinstance(value, str):
+                    change[key] = value.strip()
+            changes.append(change)
+    try:
+        version = service.publish(
+            session=session,
+            settings=settings,
+            pending=pending,
+            changes={"fields": changes},
+            created_by=actor.user_id,
+        )
+    except Invalid as exc:
+        return _review(request, dataset, pending, exc.extra.get("errors", []), status=422)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="data.publish",
+        target_type="dataset",
+        target_id=str(dataset.id),
+        details={"version": version.number, "rows": version.added_rows, "mode": str(pending.mode)},
+    )
+    return RedirectResponse(f"/datasets/{dataset.slug}/data", status_code=303)
+
+
+@router.post("/datasets/{ref}/uploads/{upload_id}/discard")
+def upload_discard(
+    _: CsrfDep,
+    ref: str,
+    upload_id: str,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: UserActorDep,
+) -> Response:
+    """Throw the pending upload away."""
+    dataset, pending = _pending(session, actor, ref, upload_id)
+    service.discard(session=session, settings=settings, pending=pending)
+    return RedirectResponse(f"/datasets/{dataset.slug}/upload", status_code=303)

@@ -1,0 +1,133 @@
+"""The lake's read path: DuckDB over a version's Parquet files, with a time budget and a cap.
+
+Only ``datatorg.access`` (the gate) may import this module; an architecture test checks it.
+SQL arrives here built by the gate's query builder: identifiers quoted from the schema,
+values bound as parameters.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import duckdb
+
+_root = duckdb.connect(config={"threads": 2})
+_root.execute("SET parquet_metadata_cache = true")  # files are immutable: footers can be kept
+_lock = threading.Lock()
+
+
+class QueryTimeout(Exception):
+    """The query ran past its time budget and was interrupted."""
+
+
+class QueryFailed(Exception):
+    """The engine refused the query (a bug in the builder, or unreadable files)."""
+
+
+@dataclass(frozen=True)
+class Result:
+    columns: list[str]
+    types: list[str]
+    rows: list[tuple[Any, ...]]
+    truncated: bool
+
+
+def source(paths: Sequence[Path]) -> str:
+    """The table expression over ``paths``: the Parquet files, with a stable row identity."""
+    files = ", ".join("'" + str(p).replace("'", "''") + "'" for p in paths)
+    return f"read_parquet([{files}], filename=true, file_row_number=true)"
+
+
+def _cursor() -> duckdb.DuckDBPyConnection:
+    with _lock:
+        return _root.cursor()
+
+
+class _Budget:
+    def __init__(self, cur: duckdb.DuckDBPyConnection, ms: int) -> None:
+        self.fired = False
+        self.timer = threading.Timer(ms / 1000, self._fire, args=(cur,))
+
+    def _fire(self, cur: duckdb.DuckDBPyConnection) -> None:
+        self.fired = True
+        cur.interrupt()
+
+    def __enter__(self) -> _Budget:
+        self.timer.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.timer.cancel()
+
+
+def query(sql: str, params: Sequence[Any], *, cap: int, budget_ms: int) -> Result:
+    """Run ``sql``; fetch at most ``cap`` rows (one more tells whether there were more)."""
+    cur = _cursor()
+    budget = _Budget(cur, budget_ms)
+    try:
+        with budget:
+            rel = cur.execute(sql, list(params))
+            columns = [d[0] for d in rel.description or []]
+            types = [str(d[1]) for d in rel.description or []]
+            rows = rel.fetchmany(cap + 1)
+    except duckdb.InterruptException:
+        raise QueryTimeout(f"The query took longer than {budget_ms} ms") from None
+    except duckdb.Error as exc:
+        if budget.fired:
+            raise QueryTimeout(f"The query took longer than {budget_ms} ms") from None
+        raise QueryFailed(str(exc).splitlines()[0][:300]) from None
+    finally:
+        cur.close()
+    return Result(columns=columns, types=types, rows=rows[:cap], truncated=len(rows) > cap)
+
+
+COPY_OPTIONS = {
+    "parquet": "FORMAT parquet",
+    "csv": "FORMAT csv, HEADER true",
+    "json": "FORMAT json, ARRAY true",
+    "ndjson": "FORMAT json",
+}
+
+
+def copy_to(sql: str, params: Sequence[Any], target: Path, fmt: str, *, budget_ms: int) -> int:
+    """Write the result of ``sql`` to ``target`` as ``fmt`` with DuckDB COPY; rows written."""
+    options = COPY_OPTIONS[fmt]
+    dest = "'" + str(target).replace("'", "''") + "'"
+    cur = _cursor()
+    budget = _Budget(cur, budget_ms)
+    try:
+        with budget:
+            written = cur.execute(f"COPY ({sql}) TO {dest} ({options})", list(params)).fetchall()
+    except duckdb.InterruptException:
+        raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
+    except duckdb.Error as exc:
+        if budget.fired:
+            raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
+        raise QueryFailed(str(exc).splitlines()[0][:300]) from None
+    finally:
+        cur.close()
+    return int(written[0][0]) if written else 0
+
+
+def stream(
+    sql: str, params: Sequence[Any], *, batch: int = 5000, budget_ms: int
+) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
+    """Yield ``(columns, rows)`` batches of the result, for streamed downloads."""
+    cur = _cursor()
+    budget = _Budget(cur, budget_ms)
+    try:
+        with budget:
+            rel = cur.execute(sql, list(params))
+            columns = [d[0] for d in rel.description or []]
+            while chunk := rel.fetchmany(batch):
+                yield columns, chunk
+    except duckdb.InterruptException:
+        raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
+    except duckdb.Error as exc:
+        raise QueryFailed(str(exc).splitlines()[0][:300]) from None
+    finally:
+        cur.close()

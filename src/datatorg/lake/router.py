@@ -1,0 +1,180 @@
+"""JSON API of the lake: upload a version, review and publish a pending upload, list versions."""
+
+from __future__ import annotations
+
+import hmac
+import shutil
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Request
+from starlette.responses import JSONResponse
+
+from datatorg.access import policies
+from datatorg.audit import service as audit
+from datatorg.catalog.models import Dataset
+from datatorg.errors import BadRequest, Forbidden, Invalid, NotFound
+from datatorg.identity.actor import Actor
+from datatorg.identity.deps import ActorDep, UserActorDep
+from datatorg.lake import service, upload
+from datatorg.lake.models import PendingUpload, WriteMode
+from datatorg.lake.schemas import SchemaUpdate, UploadRead, VersionPage, VersionRead
+from datatorg.web import csrf
+from datatorg.web.deps import SessionDep, SettingsDep
+
+router = APIRouter(prefix="/api/v1/datasets", tags=["data"])
+
+
+def _may_upload(actor: Actor, dataset: Dataset) -> None:
+    if not policies.can_upload(actor, dataset):
+        raise Forbidden("Only publishers of the owning organisation may upload data")
+
+
+def check_api_csrf(request: Request) -> None:
+    """Browser (cookie) callers must send the CSRF header; token callers need not."""
+    if request.headers.get("authorization"):
+        return
+    cookie = request.cookies.get(csrf.CSRF_COOKIE, "")
+    sent = request.headers.get(csrf.CSRF_HEADER, "")
+    if not cookie or not hmac.compare_digest(cookie, sent):
+        raise Forbidden("Missing or wrong X-CSRF-Token header")
+
+
+def parse_mode(raw: str | None) -> WriteMode:
+    try:
+        return WriteMode(raw or "replace")
+    except ValueError:
+        raise Invalid(
+            "mode must be replace or append",
+            errors=[{"parameter": "mode", "message": "must be replace or append"}],
+        ) from None
+
+
+@router.post("/{ref}/versions", status_code=201)
+async def upload_version(
+    ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: UserActorDep
+) -> JSONResponse:
+    """Upload a file (multipart field ``file``) as a new version (``mode=replace|append``).
+
+    With ``publish=false`` the upload is validated and kept pending (202) so the publisher can
+    adjust the schema first; otherwise it is published at once (201).
+    """
+    check_api_csrf(request)
+    dataset = service.get_dataset(session=session, ref=ref)
+    if not policies.is_visible(actor, dataset):
+        raise NotFound("No such dataset")
+    _may_upload(actor, dataset)
+    folder = service.new_staging(settings)
+    received = await upload.receive(request, folder, settings.upload_max_bytes)
+    mode = parse_mode(received.fields.get("mode") or request.query_params.get("mode"))
+    publish = received.fields.get("publish") or request.query_params.get("publish") or "true"
+    pending = service.stage_upload(
+        session=session,
+        settings=settings,
+        dataset=dataset,
+        source=received.path,
+        filename=received.filename,
+        mode=mode,
+        uploaded_by=actor.user_id,
+    )
+    if publish.lower() in ("false", "0", "no"):
+        return JSONResponse(
+            UploadRead.model_validate(pending).model_dump(mode="json"), status_code=202
+        )
+    try:
+        version = service.publish(
+            session=session,
+            settings=settings,
+            pending=pending,
+            created_by=actor.user_id,
+            locked=True,
+        )
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    _audit_publish(session, actor, dataset, version.number, version.added_rows, mode)
+    return JSONResponse(VersionRead.model_validate(version).model_dump(mode="json"), 201)
+
+
+def _audit_publish(
+    session: Any, actor: Actor, dataset: Dataset, number: int, rows: int, mode: WriteMode
+) -> None:
+    audit.record(
+        session=session,
+        actor=actor,
+        action="data.publish",
+        target_type="dataset",
+        target_id=str(dataset.id),
+        details={"version": number, "rows": rows, "mode": str(mode)},
+    )
+
+
+@router.get("/{ref}/versions")
+def list_versions(ref: str, session: SessionDep, actor: ActorDep) -> VersionPage:
+    """Every version with its row count and schema changes, newest first."""
+    dataset = service.get_dataset(session=session, ref=ref)
+    if not policies.is_visible(actor, dataset):
+        raise NotFound("No such dataset")
+    head = service.head(session=session, dataset_id=dataset.id)
+    return VersionPage(
+        dataset_id=dataset.id,
+        current=head.number if head else None,
+        versions=[
+            VersionRead.model_validate(v)
+            for v in service.versions(session=session, dataset_id=dataset.id)
+        ],
+    )
+
+
+def _pending(session: Any, actor: Actor, ref: str, upload_id: str) -> tuple[Dataset, PendingUpload]:
+    dataset = service.get_dataset(session=session, ref=ref)
+    if not policies.can_upload(actor, dataset):
+        raise NotFound("No such upload")
+    return dataset, service.get_pending(session=session, dataset=dataset, upload_id=upload_id)
+
+
+@router.get("/{ref}/uploads/{upload_id}")
+def get_upload(ref: str, upload_id: str, session: SessionDep, actor: UserActorDep) -> UploadRead:
+    """A pending upload: its inferred schema and validation report."""
+    _, pending = _pending(session, actor, ref, upload_id)
+    return UploadRead.model_validate(pending)
+
+
+@router.post("/{ref}/uploads/{upload_id}/publish", status_code=201)
+def publish_upload(
+    ref: str,
+    upload_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: UserActorDep,
+    changes: Annotated[SchemaUpdate | None, Body()] = None,
+) -> VersionRead:
+    """Publish a pending upload, applying schema changes (types, formats, units, roles)."""
+    check_api_csrf(request)
+    dataset, pending = _pending(session, actor, ref, upload_id)
+    version = service.publish(
+        session=session,
+        settings=settings,
+        pending=pending,
+        changes=changes.model_dump() if changes else None,
+        created_by=actor.user_id,
+    )
+    _audit_publish(session, actor, dataset, version.number, version.added_rows, pending.mode)
+    return VersionRead.model_validate(version)
+
+
+@router.delete("/{ref}/uploads/{upload_id}", status_code=204)
+def discard_upload(
+    ref: str,
+    upload_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: UserActorDep,
+) -> None:
+    """Drop a pending upload."""
+    check_api_csrf(request)
+    _, pending = _pending(session, actor, ref, upload_id)
+    if pending.status != "pending":
+        raise BadRequest("This upload is no longer pending")
+    service.discard(session=session, settings=settings, pending=pending)

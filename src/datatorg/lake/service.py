@@ -1,0 +1,279 @@
+"""The lake's public services: find datasets, stage and publish uploads, list versions.
+
+The read path (DuckDB over a version's files) is ``datatorg.lake.reader``, reachable only
+from the gate. Everything here is the write and metadata side.
+"""
+
+from __future__ import annotations
+
+import re
+import shutil
+import uuid
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session
+
+from datatorg.catalog.models import Dataset
+from datatorg.errors import Invalid, NotFound
+from datatorg.lake import ingest, writer
+from datatorg.lake import schema as ts
+from datatorg.lake.models import (
+    DatasetHead,
+    DatasetVersion,
+    PendingUpload,
+    UploadStatus,
+    VersionFile,
+    WriteMode,
+)
+from datatorg.lake.schema import ROLES, columns_with_role, field_names, fields_by_name
+from datatorg.lake.storage import Storage, storage_for
+from datatorg.settings import Settings
+
+__all__ = ["ROLES", "columns_with_role", "field_names", "fields_by_name"]
+
+_BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]|^\.|\.\.")
+
+
+def storage(settings: Settings) -> Storage:
+    """The lake's file store for ``settings``."""
+    return storage_for(settings.lake_path)
+
+
+def get_dataset(*, session: Session, ref: str) -> Dataset:
+    """A dataset by slug or UUID; ``NotFound`` otherwise."""
+    found: Dataset | None = None
+    try:
+        found = session.get(Dataset, uuid.UUID(ref))
+    except ValueError:
+        found = session.scalar(select(Dataset).where(Dataset.slug == ref))
+    if found is None:
+        raise NotFound("No such dataset")
+    return found
+
+
+def check_filename(filename: str) -> str:
+    """The client's file name if harmless; path tricks and control characters are refused."""
+    if not filename or len(filename) > 200 or _BAD_NAME.search(filename):
+        raise Invalid(
+            "The file name is not allowed (no folders, '..', or control characters).",
+            errors=[{"field": "file", "message": "file name not allowed"}],
+        )
+    return filename
+
+
+def head(*, session: Session, dataset_id: uuid.UUID) -> DatasetVersion | None:
+    """The current version, or None before the first upload."""
+    return writer.head_of(session, dataset_id)
+
+
+@dataclass(frozen=True)
+class HeadFiles:
+    version: DatasetVersion
+    paths: list[Path]
+    schema: dict[str, Any]
+
+
+def head_files(*, session: Session, settings: Settings, dataset_id: uuid.UUID) -> HeadFiles | None:
+    """The current version with the local paths of its Parquet files (for the gate)."""
+    rows = session.execute(
+        select(DatasetVersion, VersionFile.key)
+        .join(DatasetHead, DatasetHead.version_id == DatasetVersion.id)
+        .join(VersionFile, VersionFile.version_id == DatasetVersion.id)
+        .where(DatasetHead.dataset_id == dataset_id)
+        .order_by(VersionFile.ordinal)
+    ).all()
+    if not rows:
+        return None
+    store = storage(settings)
+    version = rows[0][0]
+    paths = [store.local_path(key) for _, key in rows]
+    return HeadFiles(version=version, paths=paths, schema=version.table_schema)
+
+
+def versions(*, session: Session, dataset_id: uuid.UUID) -> list[DatasetVersion]:
+    """Every version, newest first."""
+    return list(
+        session.scalars(
+            select(DatasetVersion)
+            .where(DatasetVersion.dataset_id == dataset_id)
+            .order_by(DatasetVersion.number.desc())
+        )
+    )
+
+
+def begin_write(session: Session, dataset_id: uuid.UUID) -> None:
+    """End the read transaction and open a write one by writing first.
+
+    On SQLite a transaction that read and then writes fails at once when another connection
+    wrote in between; taking the write lock first makes it wait its turn instead. On
+    PostgreSQL this also locks the dataset's head row against a concurrent publish.
+    """
+    session.commit()
+    session.execute(
+        update(DatasetHead)
+        .where(DatasetHead.dataset_id == dataset_id)
+        .values(version_id=DatasetHead.version_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _invalid(exc: ingest.IngestError) -> Invalid:
+    return Invalid(exc.message, errors=exc.errors)
+
+
+def stage_upload(
+    *,
+    session: Session,
+    settings: Settings,
+    dataset: Dataset,
+    source: Path,
+    filename: str,
+    mode: WriteMode,
+    uploaded_by: uuid.UUID | None,
+) -> PendingUpload:
+    """Validate ``source`` (already in its staging folder) into a pending upload.
+
+    On any error the staging folder is removed and ``Invalid`` lists the problems.
+    """
+    work = source.parent
+    try:
+        check_filename(filename)
+        with source.open("rb") as fh:
+            head_bytes = fh.read(8)
+        fmt = ingest.detect_format(filename, head_bytes)
+        staged = ingest.stage_file(source, fmt, work)
+        begin_write(session, dataset.id)
+        current = writer.head_of(session, dataset.id)
+        target = current.table_schema if (mode == WriteMode.append and current) else staged.schema
+        errors = writer.check_rows(staged.path, staged.schema, target)
+        if errors:
+            raise ingest.IngestError("The file does not fit the schema", errors)
+    except ingest.IngestError as exc:
+        shutil.rmtree(work, ignore_errors=True)
+        raise _invalid(exc) from None
+    except BaseException:
+        shutil.rmtree(work, ignore_errors=True)
+        raise
+    for extra in work.iterdir():
+        if extra != staged.path:
+            extra.unlink()
+    pending = PendingUpload(
+        id=uuid.UUID(work.name),
+        dataset_id=dataset.id,
+        mode=mode,
+        filename=filename,
+        source_format=fmt,
+        staged_key=f"staging/{work.name}/{staged.path.name}",
+        row_count=staged.row_count,
+        size_bytes=staged.path.stat().st_size,
+        table_schema=staged.schema,
+        report=staged.report | {"base_version": str(current.id) if current else None},
+        uploaded_by=uploaded_by,
+    )
+    session.add(pending)
+    session.flush()
+    return pending
+
+
+def new_staging(settings: Settings) -> Path:
+    """A fresh staging folder (its name becomes the pending upload's id)."""
+    return storage(settings).staging_dir(str(uuid.uuid4()))
+
+
+def get_pending(*, session: Session, dataset: Dataset, upload_id: str) -> PendingUpload:
+    try:
+        found = session.get(PendingUpload, uuid.UUID(upload_id))
+    except ValueError:
+        found = None
+    if found is None or found.dataset_id != dataset.id:
+        raise NotFound("No such upload")
+    return found
+
+
+def publish(
+    *,
+    session: Session,
+    settings: Settings,
+    pending: PendingUpload,
+    changes: dict[str, Any] | None = None,
+    created_by: uuid.UUID | None = None,
+    locked: bool = False,
+) -> DatasetVersion:
+    """Publish a pending upload as the next version, with the publisher's schema changes.
+
+    ``locked``: the caller staged it in this transaction and already holds the write lock.
+    """
+    if pending.status != UploadStatus.pending:
+        raise Invalid("This upload was already published or discarded.")
+    store = storage(settings)
+    staged = store.local_path(pending.staged_key)
+    if not locked:  # a pending upload from an earlier request: take the lock now
+        begin_write(session, pending.dataset_id)
+    schema, errors = ts.adjust(pending.table_schema, changes or {})
+    if errors:
+        raise Invalid("The schema changes are not valid", errors=errors)
+    base = pending.report.get("base_version")
+    try:
+        version = writer.write_version(
+            session=session,
+            storage=store,
+            dataset_id=pending.dataset_id,
+            staged=staged,
+            staged_schema=pending.table_schema,
+            schema=schema,
+            mode=pending.mode,
+            row_count=pending.row_count,
+            created_by=created_by,
+            source_format=pending.source_format,
+            expected_head=uuid.UUID(base) if base else None,
+            validate=bool(changes and changes.get("fields")),
+        )
+    except ingest.IngestError as exc:
+        raise _invalid(exc) from None
+    pending.status = UploadStatus.published
+    shutil.rmtree(staged.parent, ignore_errors=True)
+    return version
+
+
+def discard(*, session: Session, settings: Settings, pending: PendingUpload) -> None:
+    """Drop a pending upload and its staged file."""
+    pending.status = UploadStatus.discarded
+    shutil.rmtree(storage(settings).local_path(pending.staged_key).parent, ignore_errors=True)
+
+
+def ingest_file(
+    *,
+    session: Session,
+    settings: Settings,
+    dataset: Dataset,
+    source: Path,
+    filename: str,
+    mode: WriteMode,
+    uploaded_by: uuid.UUID | None,
+    changes: dict[str, Any] | None = None,
+) -> DatasetVersion:
+    """Stage and publish in one go (API uploads without review, demo loader, benchmarks)."""
+    pending = stage_upload(
+        session=session,
+        settings=settings,
+        dataset=dataset,
+        source=source,
+        filename=filename,
+        mode=mode,
+        uploaded_by=uploaded_by,
+    )
+    try:
+        return publish(
+            session=session,
+            settings=settings,
+            pending=pending,
+            changes=changes,
+            created_by=uploaded_by,
+            locked=True,
+        )
+    except BaseException:
+        shutil.rmtree(source.parent, ignore_errors=True)
+        raise

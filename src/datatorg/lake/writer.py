@@ -1,0 +1,229 @@
+"""The write path: validate a staged file against its schema, write Parquet aside, commit.
+
+A version becomes current only when ``dataset_heads`` points at it; that row is changed by
+compare-and-swap inside the caller's transaction, so a crash at any moment leaves either the
+old version or the new one. Files written for a version that never committed are orphans,
+removed by ``datatorg lake gc``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from pathlib import Path
+from typing import Any
+
+import duckdb
+from sqlalchemy import select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from datatorg.errors import Conflict
+from datatorg.lake import schema as ts
+from datatorg.lake.ingest import MAX_ERRORS, PARQUET_OPTIONS, IngestError, _lit, quote_ident
+from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile, WriteMode
+from datatorg.lake.storage import Storage
+
+FORMULA_START = ("=", "@", "\t", "\r")
+
+
+def _cast(field: dict[str, Any]) -> str:
+    return ts.storage_type(field)
+
+
+def check_rows(
+    staged: Path, source: dict[str, Any], target: dict[str, Any]
+) -> list[dict[str, Any]]:
+    """Rows of ``staged`` (with schema ``source``) that do not fit ``target``; formula cells."""
+    src = ts.fields_by_name(source)
+    errors: list[dict[str, Any]] = []
+    tgt_names = ts.field_names(target)
+    missing = [n for n in tgt_names if n not in src]
+    extra = [n for n in src if n not in tgt_names]
+    errors += [{"column": n, "message": "column missing from the upload"} for n in missing]
+    errors += [{"column": n, "message": "column not in the dataset's schema"} for n in extra]
+    if errors:
+        return errors
+    con = duckdb.connect()
+    try:
+        base = f"read_parquet({_lit(str(staged))}, file_row_number=true)"
+        for field in target["fields"]:
+            name = field["name"]
+            col = quote_ident(name)
+            if _cast(field) != _cast(src[name]):
+                bad = con.execute(
+                    f"SELECT file_row_number, CAST({col} AS VARCHAR) FROM {base} "
+                    f"WHERE {col} IS NOT NULL AND TRY_CAST({col} AS {_cast(field)}) IS NULL "
+                    f"ORDER BY file_row_number LIMIT {MAX_ERRORS}"
+                ).fetchall()
+                errors += [
+                    {
+                        "row": int(r) + 1,
+                        "column": name,
+                        "message": f"value {str(v)[:40]!r} is not of type {field['type']}",
+                    }
+                    for r, v in bad
+                ]
+            if ts.storage_type(src[name]) == "VARCHAR":
+                bad = con.execute(
+                    f"SELECT file_row_number, left({col}, 2) FROM {base} "
+                    f"WHERE ascii({col}) IN (61, 64, 43, 45, 9, 13) "
+                    f"ORDER BY file_row_number LIMIT {MAX_ERRORS * 5}"
+                ).fetchall()
+                for r, v in bad:
+                    if _is_formula(str(v)):
+                        errors.append(
+                            {
+                                "row": int(r) + 1,
+                                "column": name,
+                                "message": "cell starts like a spreadsheet formula "
+                                "(=, +, -, @); refused to protect spreadsheet users",
+                            }
+                        )
+            if len(errors) >= MAX_ERRORS:
+                break
+    finally:
+        con.close()
+    return errors[:MAX_ERRORS]
+
+
+def _is_formula(start: str) -> bool:
+    if start.startswith(FORMULA_START):
+        return True
+    if start[:1] in "+-" and len(start) > 1:
+        return not (start[1].isdigit() or start[1] in " .,")
+    return False
+
+
+def _finalise(staged: Path, source: dict[str, Any], target: dict[str, Any], out: Path) -> Path:
+    """``staged`` as it must be stored under ``target`` (cast and ordered), or itself."""
+    src = ts.fields_by_name(source)
+    same = ts.field_names(source) == ts.field_names(target) and all(
+        _cast(f) == _cast(src[f["name"]]) for f in target["fields"]
+    )
+    if same:
+        return staged
+    select_list = ", ".join(
+        f"CAST({quote_ident(f['name'])} AS {_cast(f)}) AS {quote_ident(f['name'])}"
+        for f in target["fields"]
+    )
+    con = duckdb.connect()
+    try:
+        con.execute(
+            f"COPY (SELECT {select_list} FROM read_parquet({_lit(str(staged))})) "
+            f"TO {_lit(str(out))} ({PARQUET_OPTIONS})"
+        )
+    except duckdb.Error as exc:
+        raise IngestError("The values do not fit the schema: " + str(exc)[:200]) from None
+    finally:
+        con.close()
+    return out
+
+
+def head_of(session: Session, dataset_id: uuid.UUID) -> DatasetVersion | None:
+    """The current version of a dataset, or None before its first upload."""
+    return session.scalar(
+        select(DatasetVersion)
+        .join(DatasetHead, DatasetHead.version_id == DatasetVersion.id)
+        .where(DatasetHead.dataset_id == dataset_id)
+    )
+
+
+def files_of(session: Session, version_id: uuid.UUID) -> list[VersionFile]:
+    return list(
+        session.scalars(
+            select(VersionFile)
+            .where(VersionFile.version_id == version_id)
+            .order_by(VersionFile.ordinal)
+        )
+    )
+
+
+def write_version(
+    *,
+    session: Session,
+    storage: Storage,
+    dataset_id: uuid.UUID,
+    staged: Path,
+    staged_schema: dict[str, Any],
+    schema: dict[str, Any],
+    mode: WriteMode,
+    row_count: int,
+    created_by: uuid.UUID | None,
+    source_format: str,
+    expected_head: uuid.UUID | None | bool = False,
+    validate: bool = True,
+) -> DatasetVersion:
+    """Write ``staged`` as the dataset's next version and point the head at it.
+
+    ``schema`` is the target schema (for an append, the head's). The head row is swapped only
+    if it still points where it did when we read it; otherwise ``Conflict``.
+    """
+    head = head_of(session, dataset_id)
+    if expected_head is not False and (head.id if head else None) != expected_head:
+        raise Conflict("The dataset changed while this upload waited; upload again.")
+    if mode == WriteMode.append:
+        if head is None:
+            mode = WriteMode.replace
+        else:
+            schema = head.table_schema
+    errors = check_rows(staged, staged_schema, schema) if validate else []
+    if errors:
+        raise IngestError("The file does not fit the dataset's schema", errors)
+    final = _finalise(staged, staged_schema, schema, staged.with_name("final.parquet"))
+    number = (head.number + 1) if head else 1
+    key = f"datasets/{dataset_id}/files/{number:08d}-{uuid.uuid4().hex[:12]}.parquet"
+    size = storage.put_file(key, final)
+    version = DatasetVersion(
+        id=uuid.uuid4(),
+        dataset_id=dataset_id,
+        number=number,
+        mode=mode,
+        row_count=row_count + (head.row_count if head and mode == WriteMode.append else 0),
+        added_rows=row_count,
+        table_schema=schema,
+        schema_changes=ts.changes(head.table_schema if head else None, schema),
+        parent_id=head.id if head else None,
+        created_by=created_by,
+        source_format=source_format,
+    )
+    session.add(version)
+    session.flush()
+    kept = files_of(session, head.id) if head and mode == WriteMode.append else []
+    for i, old in enumerate(kept):
+        session.add(
+            VersionFile(
+                version_id=version.id,
+                key=old.key,
+                ordinal=i,
+                row_count=old.row_count,
+                size_bytes=old.size_bytes,
+            )
+        )
+    session.add(
+        VersionFile(
+            version_id=version.id, key=key, ordinal=len(kept), row_count=row_count, size_bytes=size
+        )
+    )
+    _swap_head(session, dataset_id, head.id if head else None, version.id)
+    return version
+
+
+def _swap_head(
+    session: Session, dataset_id: uuid.UUID, old: uuid.UUID | None, new: uuid.UUID
+) -> None:
+    if old is None:
+        try:
+            with session.begin_nested():
+                session.add(DatasetHead(dataset_id=dataset_id, version_id=new))
+        except IntegrityError:
+            raise Conflict("Another upload to this dataset finished first; try again.") from None
+        return
+    result = session.execute(
+        update(DatasetHead)
+        .where(DatasetHead.dataset_id == dataset_id, DatasetHead.version_id == old)
+        .values(version_id=new)
+        .execution_options(synchronize_session=False)
+    )
+    if result.rowcount != 1:  # type: ignore[attr-defined]
+        raise Conflict("Another upload to this dataset finished first; try again.")
+    session.flush()

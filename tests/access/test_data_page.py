@@ -1,0 +1,58 @@
+"""The data page: preview, filters mapped to the API, statistics, SVG charts with tables."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from tests.access.test_rows_api import _csv
+from tests.lake.helpers import make_dataset, publisher, upload
+
+
+def test_data_page_shows_preview_api_link_stats_and_charts(
+    client: TestClient, session: Session
+) -> None:
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    assert upload(client, ds, headers, _csv().replace(b"=cmd", b"cmd")).status_code == 201
+    resp = client.get(f"/datasets/{ds.slug}/data?_fc=station&_fo=exact&_fv=Tistedal&_sort=no2")
+    assert resp.status_code == 200, resp.text
+    html = resp.text
+    api = html.split("api-link")[1][:300]
+    assert f"/api/v1/datasets/{ds.slug}/rows?_sort=no2&amp;station=Tistedal&amp;_size=25" in api, (
+        api
+    )
+    assert "<td>Tistedal</td>" in html and "<td>Sentrum</td>" not in html.split("stats-h")[0]
+    assert html.count('<svg class="chart"') == 2  # time series and grouped bars
+    assert '<title id="chart-time-t">' in html
+    assert html.count("<details>") == 2  # each chart has its table
+    assert 'class="histogram"' in html
+    assert "<script" not in html  # works without JavaScript
+
+
+def test_data_page_stats_api_twin(client: TestClient, session: Session) -> None:
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    upload(client, ds, headers, b"a,b\n1,x\n2,\n3,x\n")
+    body = client.get(f"/api/v1/datasets/{ds.slug}/stats").json()
+    assert body["rows"] == 3
+    a, b = body["columns"]
+    assert (a["min"], a["max"], a["nulls"]) == (1, 3, 0)
+    assert (b["nulls"], b["distinct"]) == (1, 1)
+    assert sum(a["histogram"]) == 3
+
+
+def test_data_page_bad_filter_shows_error_not_crash(client: TestClient, session: Session) -> None:
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    upload(client, ds, headers, b"a\n1\n")
+    resp = client.get(f"/datasets/{ds.slug}/data?a__gt=abc")
+    assert resp.status_code == 200
+    assert "is not a valid integer" in resp.text
+
+
+def test_data_page_of_empty_and_unknown_dataset(client: TestClient, session: Session) -> None:
+    org, _ = publisher(session)
+    ds = make_dataset(session, org)
+    assert client.get(f"/datasets/{ds.slug}/data").status_code == 200
+    assert client.get("/datasets/nope/data").status_code == 404
