@@ -58,6 +58,7 @@ def test_dataset_page_shows_metadata_schema_and_slots(client: TestClient, demo: 
     assert "Smartmålere i husholdninger" in r.text
     assert "<code>maler_id</code>" in r.text and "pseudonym" in r.text
     assert 'id="preview"' in r.text and 'id="related-pilots"' in r.text
+    assert 'href="/datasets/smartmaler-husholdninger/data"' in r.text  # the gate's preview
     assert "DPIA-2026" not in r.text  # governance only for the owner
     assert client.get("/datasets/finnes-ikke").status_code == 404
 

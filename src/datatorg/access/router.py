@@ -12,7 +12,7 @@ from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.responses import FileResponse, JSONResponse
 
-from datatorg.access import service
+from datatorg.access import export, service
 from datatorg.errors import NotFound
 from datatorg.identity.deps import ActorDep
 from datatorg.web.deps import SessionDep, SettingsDep
@@ -86,7 +86,7 @@ def download(
     fd, name = tempfile.mkstemp(prefix="datatorg-dl-", suffix="." + fmt)
     os.close(fd)
     try:
-        service.export(
+        export.export(
             session=session,
             settings=settings,
             actor=actor,

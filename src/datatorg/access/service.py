@@ -12,8 +12,6 @@ import hashlib
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import datetime
-from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -41,6 +39,7 @@ class Decision:
     allowed_columns: frozenset[str] | None = None
     aggregate_only: bool = False
     reason: str = ""
+    row_budget: int | None = None  # rows this read may return under a monthly row quota
 
 
 @dataclass
@@ -95,8 +94,13 @@ def decide(
     columns: frozenset[str],
     aggregate: bool,
     channel: str,
+    purpose: str | None = None,
 ) -> Decision:
-    """Whether ``actor`` may read ``columns`` of ``dataset``; raises (and audits) a refusal."""
+    """Whether ``actor`` may read ``columns`` of ``dataset``; raises (and audits) a refusal.
+
+    ``purpose`` is the purpose the caller states for this read (``_purpose``); when given it
+    must be the agreement's purpose.
+    """
     if policies.is_owner(actor, dataset):
         return Decision(allowed=True, owner=True)
     if not policies.is_visible(actor, dataset):
@@ -110,6 +114,7 @@ def decide(
         columns=columns,
         aggregate=aggregate,
         agreement_id=actor.agreement_id,
+        purpose=purpose,
     )
     if not check.allowed:
         reason = check.reason or "no agreement admits this read"
@@ -146,6 +151,7 @@ def decide(
         agreement_id=check.agreement_id,
         allowed_columns=check.allowed_columns,
         aggregate_only=check.aggregate_only,
+        row_budget=check.rows_remaining,
     )
 
 
@@ -162,6 +168,7 @@ def audit_read(
     rows: int,
     version: int,
     aggregate: bool,
+    nbytes: int = 0,
 ) -> None:
     begin_audit_write(session)
     audit.record(
@@ -174,7 +181,7 @@ def audit_read(
     )
     if decision.agreement_id is not None:
         market.record_usage(
-            session=session, agreement_id=decision.agreement_id, rows=rows, nbytes=0
+            session=session, agreement_id=decision.agreement_id, rows=rows, nbytes=nbytes
         )
     session.commit()  # release the write lock before the response is rendered
 
@@ -200,7 +207,13 @@ def prepare(
     channel: str,
     max_size: int | None = None,
 ) -> Prepared:
-    """Parse, decide and locate a read; nothing is run yet."""
+    """Parse, decide and locate a read; nothing is run yet.
+
+    ``_purpose`` (optional) states the purpose of the read; the agreement must be for it.
+    A monthly row quota caps the read at the rows left.
+    """
+    purpose = next((v for k, v in items if k == "_purpose"), None)
+    items = [(k, v) for k, v in items if k != "_purpose"]
     if not policies.is_visible(actor, dataset):
         raise NotFound("No such dataset")
     head = lake.head_files(session=session, settings=settings, dataset_id=dataset.id)
@@ -229,7 +242,10 @@ def prepare(
         columns=q.columns_used(),
         aggregate=q.is_aggregate,
         channel=channel,
+        purpose=purpose,
     )
+    if decision.row_budget is not None:
+        q.size = max(1, min(q.size, decision.row_budget))
     prefix = str(head.paths[0].parent) + "/" if head.paths else ""
     return Prepared(
         q=q,
@@ -288,112 +304,21 @@ def read(
             str(exc) + "; add filters or aggregate",
             errors=[{"parameter": "query", "message": "time budget exceeded"}],
         ) from None
-    audit_read(session, actor, dataset, p.decision, channel, len(rows), p.version, q.is_aggregate)
+    out = [[plain(v) for v in r] for r in rows]
+    nbytes = len(json.dumps(out, default=str)) if p.decision.agreement_id is not None else 0
+    audit_read(
+        session, actor, dataset, p.decision, channel, len(rows), p.version, q.is_aggregate, nbytes
+    )
     return Page(
         columns=columns,
         types=types,
-        rows=[[plain(v) for v in r] for r in rows],
+        rows=out,
         truncated=res.truncated,
         next=nxt,
         count=count,
         version=p.version,
         schema=p.schema,
     )
-
-
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-XLSX_MAX_ROWS = 1_048_575
-
-
-def _neutralised(col: str) -> str:
-    c = query.qi(col)
-    return (
-        f"CASE WHEN left({c}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
-        f"THEN chr(39) || {c} ELSE {c} END AS {c}"
-    )
-
-
-def export(
-    *,
-    session: Session,
-    settings: Settings,
-    actor: Actor,
-    dataset: Dataset,
-    items: list[tuple[str, str]],
-    fmt: str,
-    target: Path,
-) -> int:
-    """Write a download of the filtered rows to ``target`` and audit it; returns rows written.
-
-    CSV and XLSX neutralise spreadsheet formulas: text cells starting with = + - @ get a
-    leading apostrophe. There is no row cap (downloads stream any size) unless ``_size``.
-    """
-    channel = f"download.{fmt}"
-    p = prepare(
-        session=session,
-        settings=settings,
-        actor=actor,
-        dataset=dataset,
-        items=items,
-        channel=channel,
-        max_size=2**62,
-    )
-    if not any(k == "_size" for k, _ in items):
-        p.q.size = 2**62 - 2
-    if p.q.is_aggregate:
-        inner, binds = query.build_aggregate(p.q, p.source)
-        names = list(p.q.group_by) + (["bucket"] if p.q.bucket else [])
-        names += [a.alias for a in p.q.aggs]
-    else:
-        inner, binds = query.build_rows(p.q, p.source, p.prefix)
-        names = list(p.q.columns)
-    fields = lake_fields(p.schema)
-    texts = {n for n in names if fields.get(n, {}).get("type") == "string"}
-    if fmt in ("csv", "xlsx"):
-        cols = [_neutralised(n) if n in texts else query.qi(n) for n in names]
-    else:
-        cols = [query.qi(n) for n in names]
-    sql = f"SELECT {', '.join(cols)} FROM ({inner}) AS page"
-    budget = settings.query_time_budget_ms * 6
-    try:
-        if fmt == "xlsx":
-            rows = _write_xlsx(sql, binds, target, budget)
-        else:
-            rows = reader.copy_to(sql, binds, target, fmt, budget_ms=budget)
-    except reader.QueryTimeout as exc:
-        raise Invalid(str(exc) + "; add filters") from None
-    audit_read(session, actor, dataset, p.decision, channel, rows, p.version, p.q.is_aggregate)
-    return rows
-
-
-def _write_xlsx(sql: str, binds: list[Any], target: Path, budget_ms: int) -> int:
-    import openpyxl
-
-    wb = openpyxl.Workbook(write_only=True)
-    ws = wb.create_sheet("data")
-    rows = 0
-    header = False
-    for columns, batch in reader.stream(sql, binds, budget_ms=budget_ms):
-        if not header:
-            ws.append(columns)
-            header = True
-        for r in batch:
-            rows += 1
-            if rows > XLSX_MAX_ROWS:
-                raise Invalid("Too many rows for Excel; download CSV or Parquet instead")
-            ws.append([_xlsx_value(v) for v in r])
-    if not header:
-        ws.append(["(no rows)"])
-    wb.save(target)
-    return rows
-
-
-def _xlsx_value(v: Any) -> Any:
-    if isinstance(v, datetime) and v.tzinfo is not None:
-        return v.replace(tzinfo=None)
-    if isinstance(v, Decimal):
-        return float(v)
-    return v
 
 
 def get_dataset(*, session: Session, ref: str) -> Dataset:
