@@ -24,7 +24,7 @@ DOMAINS = {
     "lake",
     "demo",
 }
-PUBLIC = {"service", "schemas", "models", "policies", "deps", "actor", "errors"}
+PUBLIC = {"service", "schemas", "models", "policies", "deps", "actor", "errors", "vocab"}
 LAKE_READ_PATH = "datatorg.lake.reader"
 MAY_READ_LAKE = {"access"}
 

@@ -147,3 +147,17 @@ def test_refusal_audit_details_hold_no_personal_data(
     text = " ".join(str(e.details) for e in events)
     assert "M1" not in text and "Ola" not in text
     assert audit.verify_chain(session=session).ok
+
+
+def test_publishing_a_version_describes_its_columns_in_the_catalog(
+    client: TestClient, personal: Any
+) -> None:
+    ds, headers = personal
+    fields = client.get(f"/api/v1/datasets/{ds.slug}", headers=headers).json()["fields"]
+    assert [(f["name"], f["data_category"]) for f in fields] == [
+        ("meter", "pseudonym"),
+        ("name", "identifier"),
+        ("hour", "none"),
+        ("kwh", "none"),
+    ]
+    assert [f["type"] for f in fields][2:] == ["datetime", "number"]

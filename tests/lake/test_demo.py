@@ -33,3 +33,25 @@ def expected_sum() -> int:
 
     sql = next(d[3] for d in lake_demo.DATASETS if d[0] == "kommuneregnskap")
     return int(duckdb.sql(f"SELECT sum(amount_nok) FROM ({sql})").fetchall()[0][0])
+
+
+def test_catalog_describes_what_the_lake_holds(
+    client: TestClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.catalog.conftest import load_demo_catalog
+
+    load_demo_catalog(session, settings)
+    small = [d for d in lake_demo.DATASETS if d[0] == "kommuneregnskap"]
+    monkeypatch.setattr(lake_demo, "DATASETS", small)
+    lake_demo.load(session=session, settings=settings)
+    meta = client.get("/api/v1/datasets/kommuneregnskap").json()
+    rows = client.get("/api/v1/datasets/kommuneregnskap/rows?_size=1").json()
+    # the catalog's column list is the published version's, in order
+    assert [f["name"] for f in meta["fields"]] == rows["columns"]
+    # every download the catalog advertises is served by the gate
+    downloads = [d["download_url"] for d in meta["distributions"] if d["download_url"]]
+    assert downloads
+    for url in downloads:
+        path = url.removeprefix(settings.base_url).removeprefix("http://127.0.0.1:8000")
+        r = client.get(path)
+        assert r.status_code == 200, (path, r.status_code)

@@ -23,6 +23,7 @@ from datatorg.catalog.forms import (
     pydantic_errors,
 )
 from datatorg.catalog.schemas import DatasetCreate, DatasetUpdate
+from datatorg.catalog.vocab import DATA_CATEGORIES
 from datatorg.errors import Conflict, Forbidden, Invalid, Unauthenticated
 from datatorg.identity.deps import ActorDep
 from datatorg.web.csrf import CsrfDep
@@ -148,6 +149,7 @@ def dataset_page(request: Request, slug: str, session: SessionDep, actor: ActorD
             "can_edit": policies.can_edit_dataset(actor, dataset),
             "access_label": present.access_label(data.access_rights.value),
             "classification_label": present.classification_label(data.classification.value),
+            "categories": DATA_CATEGORIES,
         },
     )
 

@@ -179,7 +179,17 @@ def _apply(dataset: Dataset, values: dict[str, Any]) -> dict[str, Any]:
                     "Two schema fields have the same name",
                     errors=[{"location": "body", "field": "fields", "message": "duplicate name"}],
                 )
-            dataset.fields = [SchemaField(position=i, **f) for i, f in enumerate(new)]
+            # Keep the row of a column that stays (same name): replacing it would insert the
+            # new row before deleting the old one and break the (dataset, name) uniqueness.
+            kept = {f.name: f for f in dataset.fields}
+            rows = []
+            for i, f in enumerate(new):
+                row = kept.get(f["name"]) or SchemaField(name=f["name"])
+                for key, value in f.items():
+                    setattr(row, key, value)
+                row.position = i
+                rows.append(row)
+            dataset.fields = rows
         now = _current(dataset, name)
         if now != old:
             changes[name] = [old, now] if name in SCALARS else {"count": len(new)}

@@ -36,7 +36,8 @@ PROFILES: dict[str, tuple[str, str, bool, str]] = {
     "personal": ("NON_PUBLIC", "personal", True, "agreement"),
     "confidential": ("NON_PUBLIC", "confidential", False, "agreement"),
 }
-NO_FILE = ("API", "NGSI-LD")
+# The gate's download formats; other formats are described by their access URL only.
+DOWNLOADS = {"CSV": "csv", "JSON": "json", "PARQUET": "parquet", "XLSX": "xlsx"}
 
 
 def rows() -> list[dict[str, Any]]:
@@ -78,8 +79,8 @@ def _create(session: Session, base: str, org: Organisation, row: dict[str, Any],
                     "format": fmt,
                     "access_url": f"{base}/datasets/{slug}",
                     "download_url": ""
-                    if fmt in NO_FILE
-                    else f"{base}/api/v1/datasets/{slug}/download?format={fmt.lower()}",
+                    if fmt not in DOWNLOADS
+                    else f"{base}/api/v1/datasets/{slug}/download.{DOWNLOADS[fmt]}",
                 }
                 for fmt in row["formats"]
             ],

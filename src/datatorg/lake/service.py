@@ -16,7 +16,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
+from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
+from datatorg.catalog.vocab import TABLE_SCHEMA_TYPES
 from datatorg.errors import Invalid, NotFound
 from datatorg.lake import ingest, writer
 from datatorg.lake import schema as ts
@@ -235,7 +237,44 @@ def publish(
         raise _invalid(exc) from None
     pending.status = UploadStatus.published
     shutil.rmtree(staged.parent, ignore_errors=True)
+    _describe_in_catalog(session, pending.dataset_id, schema)
     return version
+
+
+# What a column role tells the catalog about the column's data category.
+ROLE_CATEGORIES = {
+    "subject_key": "pseudonym",
+    "direct_identifier": "identifier",
+    "quasi_identifier": "personal",
+    "latitude": "location",
+    "longitude": "location",
+}
+
+
+def _describe_in_catalog(session: Session, dataset_id: uuid.UUID, schema: dict[str, Any]) -> None:
+    """Make the catalog's column list the one the published version really has.
+
+    Types, units and descriptions come from the version's Table Schema; a column's data
+    category comes from its role, else stays what the catalog said for that column.
+    """
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        return
+    known = {f.name: f.data_category for f in dataset.fields}
+    fields = [
+        {
+            "name": f["name"],
+            "type": f.get("type", "string") if f.get("type") in TABLE_SCHEMA_TYPES else "any",
+            "title": f.get("title", ""),
+            "description": f.get("description", ""),
+            "unit": f.get("unit", ""),
+            "data_category": ROLE_CATEGORIES.get(f.get("role", ""), known.get(f["name"], "none")),
+        }
+        for f in schema.get("fields", [])
+    ]
+    catalog.change(
+        session=session, actor=None, dataset=dataset, values={"fields": fields}, action="schema"
+    )
 
 
 def discard(*, session: Session, settings: Settings, pending: PendingUpload) -> None:
