@@ -78,17 +78,16 @@ def test_sigkill_leaves_old_or_new_version_and_loses_no_acknowledged_append(
             files = ", ".join(f"'{p}'" for p in head.paths)
             rows = duckdb.sql(f"SELECT batch, count(*) FROM read_parquet([{files}]) GROUP BY 1")
             batches = dict(rows.fetchall())
-            assert sum(batches.values()) == head.version.row_count
+            assert sum(batches.values()) == head.row_count
             assert all(n == 50 for n in batches.values())  # no half batch
             assert acked <= set(batches)  # no acknowledged append lost
-            versions_seen.append(head.version.number)
+            versions_seen.append(head.number)
             # the version list holds exactly the committed versions, numbered without gaps
             numbers = [
-                v.number
-                for v in service.versions(session=session, dataset_id=head.version.dataset_id)
+                v.number for v in service.versions(session=session, dataset_id=head.dataset_id)
             ]
-            assert numbers == list(range(head.version.number, 0, -1))
-            assert session.get(DatasetVersion, head.version.id) is not None
+            assert numbers == list(range(head.number, 0, -1))
+            assert session.get(DatasetVersion, head.version_id) is not None
     assert versions_seen == sorted(versions_seen) and versions_seen[-1] >= KILLS
     with factory() as session:
         report = gc.collect(session=session, storage=service.storage(settings), grace_seconds=0)

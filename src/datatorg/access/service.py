@@ -251,7 +251,7 @@ def prepare(
         q=q,
         source=reader.source(head.paths),
         prefix=prefix,
-        version=head.version.number,
+        version=head.number,
         schema=head.schema,
         decision=decision,
         ctx=ctx,
@@ -322,4 +322,7 @@ def read(
 
 
 def get_dataset(*, session: Session, ref: str) -> Dataset:
-    return lake.get_dataset(session=session, ref=ref)
+    """The dataset, without eagerly loading its catalog relations (themes, keywords,
+    distributions, fields): the gate needs none of them, and they load on access if a
+    page does."""
+    return lake.get_dataset(session=session, ref=ref, related=False)

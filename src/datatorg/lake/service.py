@@ -8,13 +8,15 @@ from __future__ import annotations
 
 import re
 import shutil
+import threading
 import uuid
+from collections import OrderedDict
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, lazyload
 
 from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
@@ -44,13 +46,18 @@ def storage(settings: Settings) -> Storage:
     return storage_for(settings.lake_path)
 
 
-def get_dataset(*, session: Session, ref: str) -> Dataset:
-    """A dataset by slug or UUID; ``NotFound`` otherwise."""
+def get_dataset(*, session: Session, ref: str, related: bool = True) -> Dataset:
+    """A dataset by slug or UUID; ``NotFound`` otherwise.
+
+    ``related=False`` leaves the catalog relations (themes, keywords, …) to load lazily on
+    first access instead of eagerly (four fewer queries for callers that never touch them).
+    """
     found: Dataset | None = None
+    options = [] if related else [lazyload("*")]
     try:
-        found = session.get(Dataset, uuid.UUID(ref))
+        found = session.get(Dataset, uuid.UUID(ref), options=options)
     except ValueError:
-        found = session.scalar(select(Dataset).where(Dataset.slug == ref))
+        found = session.scalar(select(Dataset).where(Dataset.slug == ref).options(*options))
     if found is None:
         raise NotFound("No such dataset")
     return found
@@ -73,26 +80,72 @@ def head(*, session: Session, dataset_id: uuid.UUID) -> DatasetVersion | None:
 
 @dataclass(frozen=True)
 class HeadFiles:
-    version: DatasetVersion
-    paths: list[Path]
+    """A committed version's number, files and schema. Committed versions never change, so
+    these are cached by version id; callers must treat ``schema`` as read-only."""
+
+    version_id: uuid.UUID
+    dataset_id: uuid.UUID
+    number: int
+    row_count: int
+    paths: tuple[Path, ...]
     schema: dict[str, Any]
 
 
-def head_files(*, session: Session, settings: Settings, dataset_id: uuid.UUID) -> HeadFiles | None:
-    """The current version with the local paths of its Parquet files (for the gate)."""
-    rows = session.execute(
-        select(DatasetVersion, VersionFile.key)
-        .join(DatasetHead, DatasetHead.version_id == DatasetVersion.id)
-        .join(VersionFile, VersionFile.version_id == DatasetVersion.id)
-        .where(DatasetHead.dataset_id == dataset_id)
+_VERSION_CACHE_SIZE = 512
+_version_cache: OrderedDict[tuple[str, uuid.UUID], HeadFiles] = OrderedDict()
+_version_lock = threading.Lock()
+
+
+def _version_files(session: Session, settings: Settings, version_id: uuid.UUID) -> HeadFiles:
+    key = (str(settings.lake_path), version_id)
+    with _version_lock:
+        hit = _version_cache.get(key)
+        if hit is not None:
+            _version_cache.move_to_end(key)
+            return hit
+    dataset_id, number, row_count, schema = session.execute(
+        select(
+            DatasetVersion.dataset_id,
+            DatasetVersion.number,
+            DatasetVersion.row_count,
+            DatasetVersion.table_schema,
+        ).where(DatasetVersion.id == version_id)
+    ).one()
+    keys = session.scalars(
+        select(VersionFile.key)
+        .where(VersionFile.version_id == version_id)
         .order_by(VersionFile.ordinal)
     ).all()
-    if not rows:
-        return None
     store = storage(settings)
-    version = rows[0][0]
-    paths = [store.local_path(key) for _, key in rows]
-    return HeadFiles(version=version, paths=paths, schema=version.table_schema)
+    found = HeadFiles(
+        version_id=version_id,
+        dataset_id=dataset_id,
+        number=number,
+        row_count=row_count,
+        paths=tuple(store.local_path(k) for k in keys),
+        schema=schema,
+    )
+    with _version_lock:
+        _version_cache[key] = found
+        while len(_version_cache) > _VERSION_CACHE_SIZE:
+            _version_cache.popitem(last=False)
+    return found
+
+
+def head_files(*, session: Session, settings: Settings, dataset_id: uuid.UUID) -> HeadFiles | None:
+    """The current version with the local paths of its Parquet files (for the gate).
+
+    The head pointer is read from the database on every call (one indexed lookup), so a new
+    version is seen at once; the version's files and schema come from a cache keyed by the
+    version id, since a committed version is immutable.
+    """
+    version_id = session.scalar(
+        select(DatasetHead.version_id).where(DatasetHead.dataset_id == dataset_id)
+    )
+    if version_id is None:
+        return None
+    found = _version_files(session, settings, version_id)
+    return found if found.paths else None
 
 
 def versions(*, session: Session, dataset_id: uuid.UUID) -> list[DatasetVersion]:
