@@ -106,7 +106,7 @@ def main(seconds: int) -> None:
                 break
             time.sleep(0.5)
     print(f"one worker: {rps:.0f} requests/s\n")
-    print(_summary(raw).replace("(/work/wt/perf/", "("))
+    print(_summary(raw).replace(f"({lake.ROOT.resolve()}/", "("))  # paths relative to the repo
     if not os.environ.get("BENCH_KEEP"):
         shutil.rmtree(work, ignore_errors=True)
 
