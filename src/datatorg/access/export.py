@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from datatorg.access import query
+from datatorg.access import sql as sqlgen
 from datatorg.access.service import audit_read, lake_fields, prepare
 from datatorg.catalog.models import Dataset
 from datatorg.errors import Invalid
@@ -61,11 +62,11 @@ def export(
     if not any(k == "_size" for k, _ in items) and p.decision.row_budget is None:
         p.q.size = 2**62 - 2
     if p.q.is_aggregate:
-        inner, binds = query.build_aggregate(p.q, p.source)
+        inner, binds = sqlgen.build_aggregate(p.q, p.source)
         names = list(p.q.group_by) + (["bucket"] if p.q.bucket else [])
         names += [a.alias for a in p.q.aggs]
     else:
-        inner, binds = query.build_rows(p.q, p.source, p.prefix)
+        inner, binds = sqlgen.build_rows(p.q, p.source, p.prefix)
         names = list(p.q.columns)
     fields = lake_fields(p.schema)
     texts = {n for n in names if fields.get(n, {}).get("type") == "string"}

@@ -19,6 +19,7 @@ from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from datatorg.access import cursor, policies, query
+from datatorg.access import sql as sqlgen
 from datatorg.access.cursor import plain
 from datatorg.audit import service as audit
 from datatorg.audit.models import AuditHead
@@ -280,12 +281,12 @@ def read(
     budget = settings.query_time_budget_ms
     try:
         if q.is_aggregate:
-            sql, binds = query.build_aggregate(q, p.source)
+            sql, binds = sqlgen.build_aggregate(q, p.source)
             res = reader.query(sql, binds, cap=q.size, budget_ms=budget)
             columns, types, rows = res.columns, res.types, [list(r) for r in res.rows]
             nxt = None
         else:
-            sql, binds = query.build_rows(q, p.source, p.prefix)
+            sql, binds = sqlgen.build_rows(q, p.source, p.prefix)
             res = reader.query(sql, binds, cap=q.size, budget_ms=budget)
             hidden = 3 if q.sort else 2
             columns, types = res.columns[:-hidden], res.types[:-hidden]
@@ -297,7 +298,7 @@ def read(
                 nxt = cursor.encode(settings, p.ctx, value, Path(str(last[-2])).name, int(last[-1]))
         count = None
         if q.count:
-            csql, cbinds = query.build_count(q, p.source)
+            csql, cbinds = sqlgen.build_count(q, p.source)
             count = int(reader.query(csql, cbinds, cap=1, budget_ms=budget).rows[0][0])
     except reader.QueryTimeout as exc:
         raise Invalid(
