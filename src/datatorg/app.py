@@ -48,6 +48,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = make_engine(settings.database_url)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
 
+    # The rows API first: the router tries routers in order and it is the hottest path.
+    app.include_router(access_router.router)
     app.include_router(shell_pages.router)
     app.include_router(access_ckan.router)  # before the catalog's /api/3/action/{name}
     app.include_router(identity_router.router)
@@ -61,7 +63,6 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(catalog_pages.router)
     app.include_router(lake_router.router)
     app.include_router(lake_pages.router)
-    app.include_router(access_router.router)
     app.include_router(access_pages.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

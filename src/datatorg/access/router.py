@@ -10,6 +10,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, JSONResponse
 
 from datatorg.access import export, service
@@ -49,7 +50,7 @@ def page_json(page: service.Page, request: Request) -> dict[str, Any]:
 
 
 @router.get("/{ref}/rows")
-def rows(
+async def rows(
     ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> JSONResponse:
     """Rows of the current version, filtered with ``column__op=value`` parameters.
@@ -59,14 +60,16 @@ def rows(
     ``_group_by`` + ``_agg`` (count, sum, avg, min, max, median, p50…p99, percentile_N),
     ``_bucket=hour|day|week|month[:column]``, ``_bbox=minlon,minlat,maxlon,maxlat``.
     """
-    dataset = service.get_dataset(session=session, ref=ref)
-    page = service.read(
-        session=session,
-        settings=settings,
-        actor=actor,
-        dataset=dataset,
-        items=list(request.query_params.multi_items()),
-    )
+    items = list(request.query_params.multi_items())
+
+    def work() -> service.Page:
+        dataset = service.get_dataset(session=session, ref=ref)
+        return service.read(
+            session=session, settings=settings, actor=actor, dataset=dataset, items=items
+        )
+
+    # One trip to the thread pool for the whole blocking read (gate, query, audit commit).
+    page = await run_in_threadpool(work)
     return JSONResponse(page_json(page, request))
 
 

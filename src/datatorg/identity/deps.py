@@ -6,6 +6,8 @@ import hmac
 from typing import Annotated
 
 from fastapi import Depends, Request
+from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from datatorg.errors import Forbidden, Unauthenticated
 from datatorg.identity import service, sessions
@@ -33,11 +35,25 @@ def _check_api_csrf(request: Request) -> None:
         raise Forbidden("Send the X-CSRF-Token header with the value of the datatorg_csrf cookie")
 
 
-def get_actor(request: Request, session: SessionDep) -> Actor:
-    """The caller: a bearer token holder, a signed-in browser session, or anonymous."""
+async def get_actor(request: Request, session: SessionDep) -> Actor:
+    """The caller: a bearer token holder, a signed-in browser session, or anonymous.
+
+    A request with neither a token nor a session cookie is anonymous without a database
+    lookup or a trip to the thread pool (most open-data API reads).
+    """
     cached = getattr(request.state, "actor", None)
     if isinstance(cached, Actor):
         return cached
+    if "authorization" not in request.headers and not request.cookies.get(
+        sessions.SESSION_COOKIE
+    ):
+        request.state.browser_user = None
+        request.state.actor = ANONYMOUS
+        return ANONYMOUS
+    return await run_in_threadpool(_resolve_actor, request, session)
+
+
+def _resolve_actor(request: Request, session: Session) -> Actor:
     actor = ANONYMOUS
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import AsyncIterator
 from typing import Annotated
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from datatorg.settings import Settings
 
@@ -17,16 +18,27 @@ def get_settings_dep(request: Request) -> Settings:
     return settings
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """A control-plane session for one request: committed when the handler returns normally."""
-    factory = request.app.state.sessionmaker
-    with factory() as session:
-        try:
-            yield session
-            session.commit()
-        except BaseException:
-            session.rollback()
-            raise
+async def get_session(request: Request) -> AsyncIterator[Session]:
+    """A control-plane session for one request: committed when the handler returns normally.
+
+    Opening a session does no I/O (it connects on first use), so this runs on the event loop
+    and only a session that began a transaction costs a trip to the thread pool at the end:
+    a request that never touched the database, or already committed, pays nothing here.
+    """
+    session: Session = request.app.state.sessionmaker()
+    try:
+        yield session
+        if session.in_transaction():
+            await run_in_threadpool(session.commit)
+    except BaseException:
+        if session.in_transaction():
+            await run_in_threadpool(session.rollback)
+        raise
+    finally:
+        if session.in_transaction():
+            await run_in_threadpool(session.close)
+        else:
+            session.close()
 
 
 # scope="function": commit before the response is sent, so a 2xx always means stored.
