@@ -55,6 +55,20 @@ def test_latin1_semicolon_csv_with_decimal_comma(client: TestClient, session: Se
     assert data["rows"] == [["Brødløs skole", 120, 3.5], ["Æsøy skole", 80, 4.25]]
 
 
+def test_codes_with_leading_zeros_stay_text(client: TestClient, session: Session) -> None:
+    """Municipality numbers, postcodes and account numbers keep their leading zeros; a
+    column of plain numbers next to them is still inferred as integer."""
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    content = (
+        "kommune;postnr;konto;antall\n3001;1771;0100;7\n0301;0150;1500;5\n1103;4006;1920;9\n"
+    ).encode("cp1252")
+    resp = upload(client, ds, headers, content)
+    assert resp.status_code == 201, resp.text
+    data = rows(client, ds.slug, "?kommune=0301")
+    assert data["rows"] == [["0301", "0150", "1500", 5]]
+
+
 def test_utf8_bom_tsv(client: TestClient, session: Session) -> None:
     org, headers = publisher(session)
     ds = make_dataset(session, org)

@@ -161,14 +161,52 @@ def _rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
     ).fetchall()
 
 
+_LEADING_ZERO = r"[+-]?0[0-9]+"
+LEADING_ZERO_SAMPLE = 20480
+
+
+def _leading_zero_columns(
+    con: duckdb.DuckDBPyConnection, src: Path, delim: str, quote: str
+) -> list[str]:
+    """Columns whose values in the first rows include a number written with a leading zero
+    (``0301``, ``01234``): codes such as municipality numbers, postcodes and account
+    numbers, which must stay text. Only a sample is read, so ingest stays one pass."""
+    reader = (
+        f"read_csv({_lit(str(src))}, delim={_lit(delim)}, quote={_lit(quote)}, "
+        f"escape={_lit(quote)}, header=true, all_varchar=true, "
+        f"max_line_size={MAX_LINE_BYTES}, ignore_errors=true)"
+    )
+    try:
+        rel = con.sql(f"SELECT * FROM {reader} LIMIT {LEADING_ZERO_SAMPLE}")
+        names = list(rel.columns)
+        if not names:
+            return []
+        checks = ", ".join(
+            f"bool_or(regexp_full_match({quote_ident(n)}, {_lit(_LEADING_ZERO)}))" for n in names
+        )
+        found = con.sql(f"SELECT {checks} FROM rel").fetchall()[0]
+    except duckdb.Error:
+        return []  # the real read reports what is wrong with the file
+    return [n for n, hit in zip(names, found, strict=True) if hit]
+
+
 def _copy_csv(
-    con: duckdb.DuckDBPyConnection, src: Path, out: Path, delim: str, quote: str, sample: int
+    con: duckdb.DuckDBPyConnection,
+    src: Path,
+    out: Path,
+    delim: str,
+    quote: str,
+    sample: int,
+    text_columns: list[str] | None = None,
 ) -> list[tuple[Any, ...]]:
     con.execute("DROP TABLE IF EXISTS reject_errors; DROP TABLE IF EXISTS reject_scans")
+    types = ""
+    if text_columns:
+        types = ", types={" + ", ".join(f"{_lit(c)}: 'VARCHAR'" for c in text_columns) + "}"
     reader = (
         f"read_csv({_lit(str(src))}, delim={_lit(delim)}, quote={_lit(quote)}, "
         f"escape={_lit(quote)}, header=true, strict_mode=true, store_rejects=true, "
-        f"max_line_size={MAX_LINE_BYTES}, sample_size={sample}, null_padding=false)"
+        f"max_line_size={MAX_LINE_BYTES}, sample_size={sample}, null_padding=false{types})"
     )
     con.execute(f"COPY (SELECT * FROM {reader}) TO {_lit(str(out))} ({PARQUET_OPTIONS})")
     return _rejects(con)
@@ -188,10 +226,12 @@ def _csv_to_parquet(
     delim, quote = _sniff(src, fmt)
     for attempt in range(2):
         try:
-            rejects = _copy_csv(con, src, out, delim, quote, 20480)
+            text = _leading_zero_columns(con, src, delim, quote)
+            rejects = _copy_csv(con, src, out, delim, quote, 20480, text)
             unicode_bad = any("unicode" in str(r[3]).lower() for r in rejects)
             if not unicode_bad and any(r[2] == "CAST" for r in rejects):
-                rejects = _copy_csv(con, src, out, delim, quote, -1)  # the sample's types failed
+                # the sample's types failed
+                rejects = _copy_csv(con, src, out, delim, quote, -1, text)
         except duckdb.Error as exc:
             text = str(exc)
             if "unicode" in text.lower() and attempt == 0:
