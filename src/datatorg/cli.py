@@ -115,7 +115,8 @@ def lake() -> None:
     "--grace", default=3600, show_default=True, type=int, help="Keep files younger than this (s)."
 )
 def lake_gc(grace: int) -> None:
-    """Remove orphan files (of versions that never committed) and stale staging folders."""
+    """Remove orphan files (of versions that never committed) and stale staging folders,
+    after discarding uploads left pending longer than DATATORG_PENDING_UPLOAD_DAYS."""
     import datatorg.db.models  # noqa: F401  (every table)
     from datatorg.lake import gc
     from datatorg.lake import service as lake_service
@@ -124,11 +125,15 @@ def lake_gc(grace: int) -> None:
     factory = make_sessionmaker(make_engine(settings.database_url))
     with factory() as session:
         report = gc.collect(
-            session=session, storage=lake_service.storage(settings), grace_seconds=grace
+            session=session,
+            storage=lake_service.storage(settings),
+            grace_seconds=grace,
+            pending_max_age=timedelta(days=settings.pending_upload_days),
         )
     click.echo(
-        f"removed {report.files_removed} orphan files ({report.bytes_freed} bytes) "
-        f"and {report.staging_removed} staging folders"
+        f"discarded {report.uploads_expired} uploads pending over "
+        f"{settings.pending_upload_days} days; removed {report.files_removed} orphan files "
+        f"({report.bytes_freed} bytes) and {report.staging_removed} staging folders"
     )
 
 

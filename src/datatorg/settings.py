@@ -65,6 +65,11 @@ class Settings(BaseSettings):
     upload_max_bytes: int = Field(
         2 * 1024**3, description="Largest upload accepted, in bytes (default 2 GiB)."
     )
+    pending_upload_days: int = Field(
+        14,
+        description="Days a validated upload may wait for the publisher before "
+        "`datatorg lake gc` discards it and frees its staged file.",
+    )
     query_row_cap: int = Field(10_000, description="Most rows one API page may return.")
     query_time_budget_ms: int = Field(
         10_000, description="Time budget of one query against the lake, in milliseconds."

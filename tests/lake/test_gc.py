@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from pathlib import Path
 
 from click.testing import CliRunner
@@ -49,3 +50,42 @@ def test_gc_command(settings: Settings, monkeypatch: object, tmp_path: Path) -> 
         cli.get_settings.cache_clear()
     assert result.exit_code == 0, result.output
     assert "removed 0 orphan files" in result.output
+
+
+def test_gc_discards_uploads_left_pending_too_long(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    from datetime import timedelta
+
+    from datatorg.audit import service as audit
+    from datatorg.db.base import utcnow
+    from datatorg.lake.models import PendingUpload, UploadStatus
+
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    old = upload(client, ds, headers, b"a\n1\n", publish="false").json()
+    fresh = upload(client, ds, headers, b"a\n2\n", publish="false").json()
+    old_row = session.get(PendingUpload, uuid.UUID(old["id"]))
+    assert old_row is not None
+    old_row.created_at = utcnow() - timedelta(days=15)
+    session.flush()
+    store = service.storage(settings)
+    staged = store.local_path(old_row.staged_key).parent
+    assert staged.exists()
+    report = gc.collect(
+        session=session, storage=store, grace_seconds=0, pending_max_age=timedelta(days=14)
+    )
+    assert report.uploads_expired == 1
+    session.refresh(old_row)
+    assert old_row.status == UploadStatus.discarded
+    assert not staged.exists()  # the staged file is freed
+    assert audit.count(session=session, action="lake.upload.expired", target_id=str(ds.id)) == 1
+    # the expired upload can no longer be published; the fresh one still can
+    gone = client.post(
+        f"/api/v1/datasets/{ds.slug}/uploads/{old['id']}/publish", json={}, headers=headers
+    )
+    assert gone.status_code == 422 and "discarded" in gone.text, gone.text
+    ok = client.post(
+        f"/api/v1/datasets/{ds.slug}/uploads/{fresh['id']}/publish", json={}, headers=headers
+    )
+    assert ok.status_code == 201, ok.text

@@ -44,9 +44,7 @@ async def get_actor(request: Request, session: SessionDep) -> Actor:
     cached = getattr(request.state, "actor", None)
     if isinstance(cached, Actor):
         return cached
-    if "authorization" not in request.headers and not request.cookies.get(
-        sessions.SESSION_COOKIE
-    ):
+    if "authorization" not in request.headers and not request.cookies.get(sessions.SESSION_COOKIE):
         request.state.browser_user = None
         request.state.actor = ANONYMOUS
         return ANONYMOUS

@@ -12,10 +12,13 @@ import shutil
 import time
 import uuid
 from dataclasses import dataclass
+from datetime import timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datatorg.audit import service as audit
+from datatorg.db.base import utcnow
 from datatorg.lake.models import PendingUpload, UploadStatus, VersionFile
 from datatorg.lake.storage import Storage
 
@@ -25,10 +28,46 @@ class GcReport:
     files_removed: int
     bytes_freed: int
     staging_removed: int
+    uploads_expired: int = 0
 
 
-def collect(*, session: Session, storage: Storage, grace_seconds: int = 3600) -> GcReport:
-    """Remove orphan files and staging folders older than ``grace_seconds``."""
+def expire_pending(*, session: Session, max_age: timedelta) -> int:
+    """Discard validated uploads that waited for the publisher longer than ``max_age``;
+    their staging folders are then collected like any other. Committed here."""
+    stale = list(
+        session.scalars(
+            select(PendingUpload).where(
+                PendingUpload.status == UploadStatus.pending,
+                PendingUpload.created_at < utcnow() - max_age,
+            )
+        )
+    )
+    for upload in stale:
+        upload.status = UploadStatus.discarded
+        audit.record(
+            session=session,
+            actor=None,
+            action="lake.upload.expired",
+            target_type="dataset",
+            target_id=str(upload.dataset_id),
+            details={"upload": str(upload.id), "rows": upload.row_count},
+        )
+    session.commit()
+    return len(stale)
+
+
+def collect(
+    *,
+    session: Session,
+    storage: Storage,
+    grace_seconds: int = 3600,
+    pending_max_age: timedelta | None = None,
+) -> GcReport:
+    """Remove orphan files and staging folders older than ``grace_seconds``; first discard
+    uploads left pending longer than ``pending_max_age`` (if given)."""
+    expired = (
+        0 if pending_max_age is None else expire_pending(session=session, max_age=pending_max_age)
+    )
     now = time.time()
     known = set(session.scalars(select(VersionFile.key).distinct()))
     removed = freed = 0
@@ -57,4 +96,9 @@ def collect(*, session: Session, storage: Storage, grace_seconds: int = 3600) ->
             continue
         shutil.rmtree(folder, ignore_errors=True)
         staged_removed += 1
-    return GcReport(files_removed=removed, bytes_freed=freed, staging_removed=staged_removed)
+    return GcReport(
+        files_removed=removed,
+        bytes_freed=freed,
+        staging_removed=staged_removed,
+        uploads_expired=expired,
+    )
