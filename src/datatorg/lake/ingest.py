@@ -226,12 +226,12 @@ def _csv_to_parquet(
     delim, quote = _sniff(src, fmt)
     for attempt in range(2):
         try:
-            text = _leading_zero_columns(con, src, delim, quote)
-            rejects = _copy_csv(con, src, out, delim, quote, 20480, text)
+            keep_text = _leading_zero_columns(con, src, delim, quote)
+            rejects = _copy_csv(con, src, out, delim, quote, 20480, keep_text)
             unicode_bad = any("unicode" in str(r[3]).lower() for r in rejects)
             if not unicode_bad and any(r[2] == "CAST" for r in rejects):
                 # the sample's types failed
-                rejects = _copy_csv(con, src, out, delim, quote, -1, text)
+                rejects = _copy_csv(con, src, out, delim, quote, -1, keep_text)
         except duckdb.Error as exc:
             text = str(exc)
             if "unicode" in text.lower() and attempt == 0:
