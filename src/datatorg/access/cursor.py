@@ -26,6 +26,21 @@ def plain(value: Any) -> Any:
     return value
 
 
+_PLAIN_TYPES = ("TIMESTAMP", "DATE", "TIME", "DECIMAL", "BLOB", "INTERVAL", "UUID")
+
+
+def plain_rows(types: list[str], rows: list[list[Any]]) -> list[list[Any]]:
+    """``rows`` made JSON-able in place, touching only the columns whose engine type needs it
+    (timestamps, dates, decimals, blobs); numbers, text and booleans pass as they are."""
+    convert = [i for i, t in enumerate(types) if t.upper().startswith(_PLAIN_TYPES)]
+    if not convert:
+        return rows
+    for row in rows:
+        for i in convert:
+            row[i] = plain(row[i])
+    return rows
+
+
 def _sign(settings: Settings, payload: bytes) -> str:
     key = settings.secret_key.get_secret_value().encode()
     return hmac.new(key, b"cursor:" + payload, hashlib.sha256).hexdigest()[:24]

@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.access import cursor, policies, query
 from datatorg.access import sql as sqlgen
-from datatorg.access.cursor import plain
+from datatorg.access.cursor import plain_rows
 from datatorg.audit import service as audit
 from datatorg.audit.models import AuditHead
 from datatorg.catalog.models import Dataset
@@ -305,7 +305,7 @@ def read(
             str(exc) + "; add filters or aggregate",
             errors=[{"parameter": "query", "message": "time budget exceeded"}],
         ) from None
-    out = [[plain(v) for v in r] for r in rows]
+    out = plain_rows(types, rows)
     nbytes = len(json.dumps(out, default=str)) if p.decision.agreement_id is not None else 0
     audit_read(
         session, actor, dataset, p.decision, channel, len(rows), p.version, q.is_aggregate, nbytes

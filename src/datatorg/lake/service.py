@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import bindparam, select, update
 from sqlalchemy.orm import Session, lazyload
 
 from datatorg.catalog import service as catalog
@@ -46,6 +46,11 @@ def storage(settings: Settings) -> Storage:
     return storage_for(settings.lake_path)
 
 
+_BY_ID = select(Dataset).where(Dataset.id == bindparam("ref")).options(lazyload("*"))
+_BY_SLUG = select(Dataset).where(Dataset.slug == bindparam("ref")).options(lazyload("*"))
+_HEAD = select(DatasetHead.version_id).where(DatasetHead.dataset_id == bindparam("dataset_id"))
+
+
 def get_dataset(*, session: Session, ref: str, related: bool = True) -> Dataset:
     """A dataset by slug or UUID; ``NotFound`` otherwise.
 
@@ -53,11 +58,16 @@ def get_dataset(*, session: Session, ref: str, related: bool = True) -> Dataset:
     first access instead of eagerly (four fewer queries for callers that never touch them).
     """
     found: Dataset | None = None
-    options = [] if related else [lazyload("*")]
-    try:
-        found = session.get(Dataset, uuid.UUID(ref), options=options)
-    except ValueError:
-        found = session.scalar(select(Dataset).where(Dataset.slug == ref).options(*options))
+    if not related:  # the gate's hot path: statements built once, values bound
+        try:
+            found = session.scalar(_BY_ID, {"ref": uuid.UUID(ref)})
+        except ValueError:
+            found = session.scalar(_BY_SLUG, {"ref": ref})
+    else:
+        try:
+            found = session.get(Dataset, uuid.UUID(ref))
+        except ValueError:
+            found = session.scalar(select(Dataset).where(Dataset.slug == ref))
     if found is None:
         raise NotFound("No such dataset")
     return found
@@ -139,9 +149,7 @@ def head_files(*, session: Session, settings: Settings, dataset_id: uuid.UUID) -
     version is seen at once; the version's files and schema come from a cache keyed by the
     version id, since a committed version is immutable.
     """
-    version_id = session.scalar(
-        select(DatasetHead.version_id).where(DatasetHead.dataset_id == dataset_id)
-    )
+    version_id = session.scalar(_HEAD, {"dataset_id": dataset_id})
     if version_id is None:
         return None
     found = _version_files(session, settings, version_id)
