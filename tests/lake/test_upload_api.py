@@ -103,6 +103,18 @@ def test_json_ndjson_xlsx_and_parquet(client: TestClient, session: Session) -> N
         assert rows(client, ds.slug, "?_sort=a")["rows"] == [[1, "æ"], [2, "ø"]], name
 
 
+def test_nan_and_infinity_read_as_null(client: TestClient, session: Session) -> None:
+    """Parquet floats may hold NaN and ±inf, which JSON cannot: the rows API writes null."""
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    buf = io.BytesIO()
+    table = pa.table({"x": [1.5, float("nan"), float("inf")], "n": [1, 2, 3]})
+    pq.write_table(table, buf)
+    resp = upload(client, ds, headers, buf.getvalue(), filename="f.parquet")
+    assert resp.status_code == 201, resp.text
+    assert rows(client, ds.slug, "?_sort=n")["rows"] == [[1.5, 1], [None, 2], [None, 3]]
+
+
 def test_append_and_replace_keep_a_version_list(client: TestClient, session: Session) -> None:
     org, headers = publisher(session)
     ds = make_dataset(session, org)

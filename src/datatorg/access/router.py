@@ -11,12 +11,13 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import FileResponse, JSONResponse
+from starlette.responses import FileResponse
 
 from datatorg.access import export, service
 from datatorg.errors import NotFound
 from datatorg.identity.deps import ActorDep
 from datatorg.web.deps import SessionDep, SettingsDep
+from datatorg.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["data"])
 
@@ -52,7 +53,7 @@ def page_json(page: service.Page, request: Request) -> dict[str, Any]:
 @router.get("/{ref}/rows")
 async def rows(
     ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
-) -> JSONResponse:
+) -> FastJSONResponse:
     """Rows of the current version, filtered with ``column__op=value`` parameters.
 
     Ops: exact, not, gt, gte, lt, lte, in, contains, startswith, isnull, between. Control:
@@ -70,7 +71,7 @@ async def rows(
 
     # One trip to the thread pool for the whole blocking read (gate, query, audit commit).
     page = await run_in_threadpool(work)
-    return JSONResponse(page_json(page, request))
+    return FastJSONResponse(page_json(page, request))
 
 
 @router.get("/{ref}/download.{fmt}")

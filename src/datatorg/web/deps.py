@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 from datatorg.settings import Settings
 
 
-def get_settings_dep(request: Request) -> Settings:
+async def get_settings_dep(request: Request) -> Settings:
     """The settings the app was created with."""
     settings: Settings = request.app.state.settings
     return settings
