@@ -64,9 +64,14 @@ async def rows(
     items = list(request.query_params.multi_items())
 
     def work() -> service.Page:
-        dataset = service.get_dataset(session=session, ref=ref)
+        dataset, version = service.dataset_for_read(session=session, ref=ref)
         return service.read(
-            session=session, settings=settings, actor=actor, dataset=dataset, items=items
+            session=session,
+            settings=settings,
+            actor=actor,
+            dataset=dataset,
+            items=items,
+            head_version=version,
         )
 
     # One trip to the thread pool for the whole blocking read (gate, query, audit commit).

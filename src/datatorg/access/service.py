@@ -207,6 +207,7 @@ def prepare(
     items: list[tuple[str, str]],
     channel: str,
     max_size: int | None = None,
+    head_version: uuid.UUID | None = None,
 ) -> Prepared:
     """Parse, decide and locate a read; nothing is run yet.
 
@@ -217,7 +218,9 @@ def prepare(
     items = [(k, v) for k, v in items if k != "_purpose"]
     if not policies.is_visible(actor, dataset):
         raise NotFound("No such dataset")
-    head = lake.head_files(session=session, settings=settings, dataset_id=dataset.id)
+    head = lake.head_files(
+        session=session, settings=settings, dataset_id=dataset.id, version_id=head_version
+    )
     if head is None:
         raise NotFound("This dataset has no contents yet")
     visible = policies.visible_columns(actor, dataset, head.schema)
@@ -267,8 +270,12 @@ def read(
     dataset: Dataset,
     items: list[tuple[str, str]],
     channel: str = "api",
+    head_version: uuid.UUID | None = None,
 ) -> Page:
-    """One page of rows (or of aggregate groups) through the gate."""
+    """One page of rows (or of aggregate groups) through the gate.
+
+    ``head_version`` is the current version's id when the caller read it together with the
+    dataset (``dataset_for_read``), saving a lookup."""
     p = prepare(
         session=session,
         settings=settings,
@@ -276,6 +283,7 @@ def read(
         dataset=dataset,
         items=items,
         channel=channel,
+        head_version=head_version,
     )
     q = p.q
     budget = settings.query_time_budget_ms
@@ -320,6 +328,11 @@ def read(
         version=p.version,
         schema=p.schema,
     )
+
+
+def dataset_for_read(*, session: Session, ref: str) -> tuple[Dataset, uuid.UUID | None]:
+    """The dataset and its current version id, in one statement (the rows API)."""
+    return lake.dataset_for_read(session=session, ref=ref)
 
 
 def get_dataset(*, session: Session, ref: str) -> Dataset:

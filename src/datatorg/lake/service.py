@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session, lazyload
+from sqlalchemy.orm import Session, lazyload, load_only
 
 from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
@@ -49,6 +49,42 @@ def storage(settings: Settings) -> Storage:
 _BY_ID = select(Dataset).where(Dataset.id == bindparam("ref")).options(lazyload("*"))
 _BY_SLUG = select(Dataset).where(Dataset.slug == bindparam("ref")).options(lazyload("*"))
 _HEAD = select(DatasetHead.version_id).where(DatasetHead.dataset_id == bindparam("dataset_id"))
+
+
+_READ_COLUMNS = (
+    Dataset.id,
+    Dataset.slug,
+    Dataset.publisher_id,
+    Dataset.status,
+    Dataset.access_rights,
+    Dataset.classification,
+    Dataset.has_personal_data,
+)
+
+
+def _with_head(where: Any) -> Any:
+    return (
+        select(Dataset, DatasetHead.version_id)
+        .outerjoin(DatasetHead, DatasetHead.dataset_id == Dataset.id)
+        .where(where)
+        .options(lazyload("*"), load_only(*_READ_COLUMNS))
+    )
+
+
+_READ_BY_ID = _with_head(Dataset.id == bindparam("ref"))
+_READ_BY_SLUG = _with_head(Dataset.slug == bindparam("ref"))
+
+
+def dataset_for_read(*, session: Session, ref: str) -> tuple[Dataset, uuid.UUID | None]:
+    """The dataset (only the columns a read decision needs; others load on access) and the
+    id of its current version, in one statement: the gate's hot path."""
+    try:
+        row = session.execute(_READ_BY_ID, {"ref": uuid.UUID(ref)}).first()
+    except ValueError:
+        row = session.execute(_READ_BY_SLUG, {"ref": ref}).first()
+    if row is None:
+        raise NotFound("No such dataset")
+    return row[0], row[1]
 
 
 def get_dataset(*, session: Session, ref: str, related: bool = True) -> Dataset:
@@ -142,14 +178,22 @@ def _version_files(session: Session, settings: Settings, version_id: uuid.UUID) 
     return found
 
 
-def head_files(*, session: Session, settings: Settings, dataset_id: uuid.UUID) -> HeadFiles | None:
+def head_files(
+    *,
+    session: Session,
+    settings: Settings,
+    dataset_id: uuid.UUID,
+    version_id: uuid.UUID | None = None,
+) -> HeadFiles | None:
     """The current version with the local paths of its Parquet files (for the gate).
 
-    The head pointer is read from the database on every call (one indexed lookup), so a new
-    version is seen at once; the version's files and schema come from a cache keyed by the
-    version id, since a committed version is immutable.
+    The head pointer is read from the database on every call (one indexed lookup), unless
+    the caller read it in the same transaction (``version_id``, from ``dataset_for_read``),
+    so a new version is seen at once; the version's files and schema come from a cache keyed
+    by the version id, since a committed version is immutable.
     """
-    version_id = session.scalar(_HEAD, {"dataset_id": dataset_id})
+    if version_id is None:
+        version_id = session.scalar(_HEAD, {"dataset_id": dataset_id})
     if version_id is None:
         return None
     found = _version_files(session, settings, version_id)
