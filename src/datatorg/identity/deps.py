@@ -48,10 +48,14 @@ async def get_actor(request: Request, session: SessionDep) -> Actor:
         request.state.browser_user = None
         request.state.actor = ANONYMOUS
         return ANONYMOUS
-    return await run_in_threadpool(_resolve_actor, request, session)
+    return await run_in_threadpool(resolve_actor, request, session)
 
 
-def _resolve_actor(request: Request, session: Session) -> Actor:
+def resolve_actor(request: Request, session: Session) -> Actor:
+    """``get_actor``'s work, for code that already is in a worker thread (direct routes)."""
+    cached = getattr(request.state, "actor", None)
+    if isinstance(cached, Actor):
+        return cached
     actor = ANONYMOUS
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
