@@ -127,8 +127,10 @@ def _journal(factory: sessionmaker[Session]) -> journal.Journal:
 def _state(factory: sessionmaker[Session], aid: uuid.UUID) -> tuple[int, tuple[int, int, int]]:
     with factory() as s:
         n = int(s.scalar(select(func.count()).select_from(AuditEvent)) or 0)
-        day = utc_today()
-        usage = metering.totals(session=s, agreement_id=aid, start=day, end=day + timedelta(days=1))
+        day = utc_today()  # a window of days: a test may run across midnight
+        usage = metering.totals(
+            session=s, agreement_id=aid, start=day - timedelta(days=2), end=day + timedelta(days=2)
+        )
         return n, usage
 
 
