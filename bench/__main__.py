@@ -17,6 +17,7 @@ MODULES: list[str] = [  # each domain adds its own
     "bench.market_enforcement",
     "bench.catalog_search",
     "bench.lake",
+    "bench.audit_append",
 ]
 
 OUT = Path(__file__).parent.parent / "docs" / "benchmarks.md"

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from datatorg.access import cursor, policies, query
+from datatorg.access import cursor, journal, policies, query
 from datatorg.access import sql as sqlgen
 from datatorg.access.cursor import plain_rows
 from datatorg.audit import service as audit
@@ -171,20 +171,30 @@ def audit_read(
     aggregate: bool,
     nbytes: int = 0,
 ) -> None:
-    begin_audit_write(session)
-    audit.record(
-        session=session,
-        actor=actor,
-        action="data.read",
-        target_type="dataset",
-        target_id=str(dataset.id),
-        details={"channel": channel, "rows": rows, "version": version, "aggregate": aggregate},
+    """Record the read (and meter it under an agreement), committed before this returns.
+
+    Concurrent reads in this process share one transaction (``journal``: group commit).
+    """
+    journal.append(
+        session,
+        journal.Item(
+            event=audit.NewEvent(
+                action="data.read",
+                target_type="dataset",
+                target_id=str(dataset.id),
+                details={
+                    "channel": channel,
+                    "rows": rows,
+                    "version": version,
+                    "aggregate": aggregate,
+                },
+                actor_id=actor.user_id,
+            ),
+            agreement_id=decision.agreement_id,
+            rows=rows,
+            nbytes=nbytes,
+        ),
     )
-    if decision.agreement_id is not None:
-        market.record_usage(
-            session=session, agreement_id=decision.agreement_id, rows=rows, nbytes=nbytes
-        )
-    session.commit()  # release the write lock before the response is rendered
 
 
 @dataclass

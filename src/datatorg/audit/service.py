@@ -10,12 +10,14 @@ from __future__ import annotations
 import hashlib
 import json
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from datatorg.audit.models import AuditEvent, AuditHead
@@ -56,6 +58,84 @@ def _digest(
     return hashlib.sha256(payload.encode()).hexdigest()
 
 
+@dataclass(frozen=True)
+class NewEvent:
+    """One event to append; ``record_many`` gives it its place in the chain."""
+
+    action: str
+    target_type: str
+    target_id: str
+    outcome: str = "ok"
+    details: dict[str, Any] | None = None
+    actor_id: uuid.UUID | None = None
+    actor_org_id: uuid.UUID | None = None
+
+
+_HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
+_EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
+
+
+def _lock_head(session: Session) -> tuple[int, str]:
+    """Lock the head row and read it in one statement (``UPDATE … RETURNING``).
+
+    Starting with a write also makes a SQLite transaction wait its turn for the write lock
+    instead of failing on a read-to-write upgrade. A missing head (a fresh database) is
+    created once, even by two writers at the same moment.
+    """
+    touch = (
+        update(_HEAD)
+        .where(_HEAD.c.id == 1)
+        .values(seq=_HEAD.c.seq)
+        .returning(_HEAD.c.seq, _HEAD.c.hash)
+    )
+    row = session.execute(touch).first()
+    if row is None:
+        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())
+        row = session.execute(touch).one()
+    return int(row[0]), str(row[1])
+
+
+def record_many(*, session: Session, events: Sequence[NewEvent]) -> list[AuditEvent]:
+    """Append ``events`` in order with one head lock, one multi-row insert, one head update.
+
+    Each hash chains on the previous one exactly as ``record`` does, so ``verify_chain``
+    cannot tell a batch from single appends. The rows commit or roll back with the caller's
+    transaction. Returns the appended events (not attached to the session).
+    """
+    if not events:
+        return []
+    seq, prev = _lock_head(session)
+    now = utcnow()
+    at = now.replace(microsecond=now.microsecond // 1000 * 1000)
+    rows: list[dict[str, Any]] = []
+    for ev in events:
+        seq += 1
+        clean = json.loads(json.dumps(ev.details or {}, default=str))
+        digest = _digest(
+            prev, seq, at, ev.actor_id, ev.action, ev.target_type, ev.target_id, ev.outcome, clean
+        )
+        rows.append(
+            {
+                "seq": seq,
+                "at": at,
+                "actor_id": ev.actor_id,
+                "actor_org_id": ev.actor_org_id,
+                "action": ev.action,
+                "target_type": ev.target_type,
+                "target_id": ev.target_id,
+                "outcome": ev.outcome,
+                "details": clean,
+                "prev_hash": prev,
+                "hash": digest,
+            }
+        )
+        prev = digest
+    session.execute(insert(_EVENTS), rows)
+    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=prev))
+    return [AuditEvent(**r) for r in rows]
+
+
 def record(
     *,
     session: Session,
@@ -68,33 +148,16 @@ def record(
     actor_org_id: uuid.UUID | None = None,
 ) -> AuditEvent:
     """Append one event; it commits or rolls back with the caller's transaction."""
-    head = session.scalar(select(AuditHead).where(AuditHead.id == 1).with_for_update())
-    if head is None:
-        head = AuditHead(id=1, seq=0, hash=GENESIS)
-        session.add(head)
-        session.flush()
-    at = utcnow().replace(microsecond=utcnow().microsecond // 1000 * 1000)
-    seq = head.seq + 1
-    clean = json.loads(json.dumps(details or {}, default=str))
-    actor_id = actor.user_id if actor else None
-    digest = _digest(head.hash, seq, at, actor_id, action, target_type, target_id, outcome, clean)
-    event = AuditEvent(
-        seq=seq,
-        at=at,
-        actor_id=actor_id,
-        actor_org_id=actor_org_id,
+    event = NewEvent(
         action=action,
         target_type=target_type,
         target_id=target_id,
         outcome=outcome,
-        details=clean,
-        prev_hash=head.hash,
-        hash=digest,
+        details=details,
+        actor_id=actor.user_id if actor else None,
+        actor_org_id=actor_org_id,
     )
-    session.add(event)
-    head.seq, head.hash = seq, digest
-    session.flush()
-    return event
+    return record_many(session=session, events=[event])[0]
 
 
 @dataclass(frozen=True)
@@ -134,7 +197,7 @@ def verify_chain(*, session: Session) -> ChainReport:
         if ev.seq != expected_seq or ev.prev_hash != prev or ev.hash != digest:
             return ChainReport(ok=False, checked=checked, first_bad_seq=ev.seq)
         prev, expected_seq, checked = ev.hash, expected_seq + 1, checked + 1
-    head = session.get(AuditHead, 1)
+    head = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).first()
     if head is not None and (head.seq != checked or head.hash != prev):
         return ChainReport(ok=False, checked=checked, first_bad_seq=checked + 1)
     return ChainReport(ok=True, checked=checked)

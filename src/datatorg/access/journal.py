@@ -1,0 +1,170 @@
+"""Group commit of read audit events: concurrent reads in one process share one transaction.
+
+Every read's ``data.read`` event (and its agreement's usage metering) is committed before
+the read's response is sent (DESIGN.md, invariant 6); what this module changes is how many
+transactions that takes. A reading thread calls ``append``: its item joins a pending list;
+if no batch is being written, that thread becomes the *leader*, takes every pending item
+and writes them in its own request session (one head lock, one multi-row insert, the usage
+upserts, one commit); the others (*followers*) wait until a leader has committed their item,
+or raise if that batch failed. With one read at a time each read leads a batch of one, so no
+background thread or connection of its own is needed.
+
+The chain order is the commit order. One journal serves each database (keyed by the engine's
+URL); processes do not share batches, they queue on the database's lock as before.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import deque
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from typing import Any
+
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session
+
+from datatorg.audit import service as audit
+from datatorg.db.base import utcnow
+from datatorg.market import service as market
+
+
+@dataclass(frozen=True)
+class Item:
+    """One read to record: its audit event and, under an agreement, its usage."""
+
+    event: audit.NewEvent
+    agreement_id: uuid.UUID | None = None
+    rows: int = 0
+    nbytes: int = 0
+    at: datetime = field(default_factory=utcnow)  # when the read was answered
+
+
+class BatchFailed(RuntimeError):
+    """The batch holding this read's audit event was not committed."""
+
+
+class _Slot:
+    __slots__ = ("item", "done", "error")
+
+    def __init__(self, item: Item) -> None:
+        self.item = item
+        self.done = False
+        self.error: BaseException | None = None
+
+
+Hook = Callable[[str, Sequence[Item]], None]
+
+
+def write_batch(session: Session, items: Sequence[Item]) -> None:
+    """Record ``items`` in one transaction of ``session`` and commit it (rolled back on error).
+
+    The head lock is the transaction's first statement, so on SQLite it waits for the write
+    lock rather than failing on a read-to-write upgrade.
+    """
+    try:
+        audit.record_many(session=session, events=[i.event for i in items])
+        usage: dict[tuple[uuid.UUID, date], list[Any]] = {}
+        for i in items:
+            if i.agreement_id is not None:
+                key = (i.agreement_id, i.at.astimezone(UTC).date())
+                u = usage.setdefault(key, [i.at, 0, 0, 0])
+                u[1], u[2], u[3] = u[1] + 1, u[2] + i.rows, u[3] + i.nbytes
+        for (agreement_id, _day), (at, calls, rows, nbytes) in usage.items():
+            market.record_usage(
+                session=session,
+                agreement_id=agreement_id,
+                rows=rows,
+                nbytes=nbytes,
+                calls=calls,
+                at=at,
+            )
+        hook = _hook
+        if hook is not None:
+            hook("written", items)
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+
+
+class Journal:
+    """The pending items and the leader flag of one database in this process."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._pending: list[_Slot] = []
+        self._writing = False
+        self.batch_sizes: deque[int] = deque(maxlen=10_000)  # committed batches, newest last
+
+    def pending(self) -> int:
+        with self._cond:
+            return len(self._pending)
+
+    def append(self, session: Session, item: Item) -> None:
+        """Return once ``item`` is committed (by this thread or another); raise if it failed."""
+        session.commit()  # end this request's transaction: a waiting follower holds no lock
+        slot = _Slot(item)
+        with self._cond:
+            self._pending.append(slot)
+            while self._writing and not slot.done:
+                self._cond.wait()
+            if slot.done:
+                _raise_for(slot)
+                return
+            self._writing = True
+            batch, self._pending = self._pending, []
+        error: BaseException | None = None
+        try:
+            hook = _hook
+            if hook is not None:
+                hook("taken", [s.item for s in batch])
+            write_batch(session, [s.item for s in batch])
+        except BaseException as exc:
+            error = exc
+        finally:
+            with self._cond:
+                for s in batch:
+                    s.done, s.error = True, (error if s is not slot else None)
+                if error is None:
+                    self.batch_sizes.append(len(batch))
+                self._writing = False
+                self._cond.notify_all()
+        if error is not None:
+            raise error
+
+
+def _raise_for(slot: _Slot) -> None:
+    if slot.error is not None:
+        raise BatchFailed("the audit record of this read could not be committed") from slot.error
+
+
+_hook: Hook | None = None  # tests: called as hook("taken"|"written", items) by the leader
+_journals: dict[str, Journal] = {}
+_journals_lock = threading.Lock()
+
+
+def set_hook(hook: Hook | None) -> None:
+    """Install (or remove, with None) a test hook the leader calls while writing a batch."""
+    global _hook
+    _hook = hook
+
+
+def journal_for(session: Session) -> Journal:
+    """The journal of the database ``session`` is bound to (one per database URL)."""
+    bind = session.get_bind()
+    engine = bind.engine if isinstance(bind, Connection) else bind
+    assert isinstance(engine, Engine)
+    key = engine.url.render_as_string(hide_password=True)
+    with _journals_lock:
+        found = _journals.get(key)
+        if found is None:
+            found = _journals[key] = Journal()
+        return found
+
+
+def append(session: Session, item: Item) -> None:
+    """Record ``item`` durably before returning (see the module docstring)."""
+    journal_for(session).append(session, item)

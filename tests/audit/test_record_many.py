@@ -1,0 +1,80 @@
+"""record_many: batches chain exactly like single appends, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import uuid
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from datatorg.audit import service as audit
+from datatorg.audit.models import AuditEvent, AuditHead
+from datatorg.identity.actor import ANONYMOUS
+
+
+def _new(i: int) -> audit.NewEvent:
+    return audit.NewEvent(
+        action="data.read",
+        target_type="dataset",
+        target_id=f"ds-{i}",
+        details={"rows": i, "name": "Ærlig øl på Å"},
+        actor_id=uuid.uuid4() if i % 2 else None,
+    )
+
+
+def _head(session: Session) -> tuple[int, str]:
+    row = session.execute(select(AuditHead.seq, AuditHead.hash).where(AuditHead.id == 1)).one()
+    return int(row[0]), str(row[1])
+
+
+def test_batches_mixed_with_single_records_verify(session: Session) -> None:
+    start = session.scalar(select(func.count()).select_from(AuditEvent)) or 0
+    n = 0
+    for size in (1, 5, 0, 17, 2):
+        out = audit.record_many(session=session, events=[_new(n + k) for k in range(size)])
+        assert [e.target_id for e in out] == [f"ds-{n + k}" for k in range(size)]
+        n += size
+        audit.record(
+            session=session, actor=ANONYMOUS, action="x.single", target_type="t", target_id="s"
+        )
+        n += 1
+    report = audit.verify_chain(session=session)
+    assert report.ok and report.checked == start + n
+    last = session.scalar(select(AuditEvent).order_by(AuditEvent.seq.desc()).limit(1))
+    assert last is not None and _head(session) == (last.seq, last.hash)
+
+
+def test_a_batch_links_each_event_to_the_previous(session: Session) -> None:
+    before = _head(session) if session.get(AuditHead, 1) else (0, audit.GENESIS)
+    out = audit.record_many(session=session, events=[_new(i) for i in range(4)])
+    assert [e.seq for e in out] == [before[0] + 1 + i for i in range(4)]
+    assert out[0].prev_hash == before[1]
+    assert all(out[i].prev_hash == out[i - 1].hash for i in range(1, 4))
+    assert _head(session) == (out[-1].seq, out[-1].hash)
+    stored = session.scalars(
+        select(AuditEvent).where(AuditEvent.seq > before[0]).order_by(AuditEvent.seq)
+    ).all()
+    assert [(e.seq, e.hash, e.details) for e in stored] == [(e.seq, e.hash, e.details) for e in out]
+
+
+def test_tampering_inside_a_batch_is_found(session: Session) -> None:
+    out = audit.record_many(session=session, events=[_new(i) for i in range(3)])
+    session.execute(
+        AuditEvent.__table__.update().where(AuditEvent.seq == out[1].seq).values(target_id="forged")
+    )
+    report = audit.verify_chain(session=session)
+    assert not report.ok and report.first_bad_seq == out[1].seq
+
+
+def test_empty_batch_writes_nothing(session: Session) -> None:
+    assert audit.record_many(session=session, events=[]) == []
+    assert audit.verify_chain(session=session).ok
+
+
+def test_hostile_details_are_stored_as_data(session: Session) -> None:
+    hostile = {"q": "'; DROP TABLE audit_events; --", "f": "=cmd|' /C calc'!A0", "p": "../../etc"}
+    ev = audit.NewEvent(action="data.read", target_type="dataset", target_id="x", details=hostile)
+    out = audit.record_many(session=session, events=[ev, ev])
+    stored = session.scalar(select(AuditEvent).where(AuditEvent.seq == out[1].seq))
+    assert stored is not None and stored.details == hostile
+    assert audit.verify_chain(session=session).ok
