@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, func, insert, select, update
+from sqlalchemy import Table, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -75,6 +75,21 @@ _HEAD: Table = AuditHead.__table__  # type: ignore[assignment]
 _EVENTS: Table = AuditEvent.__table__  # type: ignore[assignment]
 
 
+# Built once: appends are on every read's path.
+_TOUCH_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=_HEAD.c.seq)
+    .returning(_HEAD.c.seq, _HEAD.c.hash)
+)
+_INSERT_EVENTS = insert(_EVENTS)
+_SET_HEAD = (
+    update(_HEAD)
+    .where(_HEAD.c.id == 1)
+    .values(seq=bindparam("new_seq"), hash=bindparam("new_hash"))
+)
+
+
 def _lock_head(session: Session) -> tuple[int, str]:
     """Lock the head row and read it in one statement (``UPDATE … RETURNING``).
 
@@ -82,12 +97,7 @@ def _lock_head(session: Session) -> tuple[int, str]:
     instead of failing on a read-to-write upgrade. A missing head (a fresh database) is
     created once, even by two writers at the same moment.
     """
-    touch = (
-        update(_HEAD)
-        .where(_HEAD.c.id == 1)
-        .values(seq=_HEAD.c.seq)
-        .returning(_HEAD.c.seq, _HEAD.c.hash)
-    )
+    touch = _TOUCH_HEAD
     row = session.execute(touch).first()
     if row is None:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
@@ -131,8 +141,8 @@ def record_many(*, session: Session, events: Sequence[NewEvent]) -> list[AuditEv
             }
         )
         prev = digest
-    session.execute(insert(_EVENTS), rows)
-    session.execute(update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=prev))
+    session.execute(_INSERT_EVENTS, rows)
+    session.execute(_SET_HEAD, {"new_seq": seq, "new_hash": prev})
     return [AuditEvent(**r) for r in rows]
 
 
