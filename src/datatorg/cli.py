@@ -128,7 +128,8 @@ def lake_gc(grace: int) -> None:
         )
     click.echo(
         f"removed {report.files_removed} orphan files ({report.bytes_freed} bytes) "
-        f"and {report.staging_removed} staging folders"
+        f"and {report.staging_removed} staging folders, "
+        f"{report.indexes_removed} row indexes of versions no longer current"
     )
 
 

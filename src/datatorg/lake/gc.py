@@ -1,4 +1,5 @@
-"""Orphan collection: delete lake files that no version lists and stale staging folders.
+"""Orphan collection: delete lake files that no version lists, stale staging folders, and
+the row indexes of versions that are no longer current (or no longer exist).
 
 A writer killed between writing a file and committing its version leaves an orphan; so does
 an upload that failed after its file was moved into place. Both are harmless (no head
@@ -16,7 +17,8 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datatorg.lake.models import PendingUpload, UploadStatus, VersionFile
+from datatorg.lake import rowindex
+from datatorg.lake.models import DatasetHead, PendingUpload, UploadStatus, VersionFile
 from datatorg.lake.storage import Storage
 
 
@@ -25,6 +27,7 @@ class GcReport:
     files_removed: int
     bytes_freed: int
     staging_removed: int
+    indexes_removed: int = 0
 
 
 def collect(*, session: Session, storage: Storage, grace_seconds: int = 3600) -> GcReport:
@@ -57,4 +60,12 @@ def collect(*, session: Session, storage: Storage, grace_seconds: int = 3600) ->
             continue
         shutil.rmtree(folder, ignore_errors=True)
         staged_removed += 1
-    return GcReport(files_removed=removed, bytes_freed=freed, staging_removed=staged_removed)
+    # row indexes serve the current version only; any other version's index is dropped
+    live = {str(v) for v in session.scalars(select(DatasetHead.version_id))}
+    indexes = rowindex.collect(storage, live, grace_seconds)
+    return GcReport(
+        files_removed=removed,
+        bytes_freed=freed,
+        staging_removed=staged_removed,
+        indexes_removed=indexes,
+    )
