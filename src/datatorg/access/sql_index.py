@@ -175,8 +175,14 @@ def _parts(
     if q.offset:  # one query: the parts cannot share an offset
         tail = limit + f" OFFSET {int(q.offset)}"
         return [part([], [], f"({t} IS NULL), {order}", tail)]
+    # a filter on the time column other than "is null"/"is not" leaves no NULL part
+    nulls = not any(
+        f.column == meta.time and f.op != "not" and (f.op != "isnull" or f.values[0])
+        for f in q.filters
+    )
+    tail_parts = [part([null], [], order)] if nulls else []
     if after is None:
-        return [part([nonnull], [], order), part([null], [], order)]
+        return [part([nonnull], [], order), *tail_parts]
     value, p = after
     if value is None:
         return [part([null, f"{pos} > ?"], [p], order)]
@@ -184,7 +190,7 @@ def _parts(
     return [
         part([nonnull, f"{t} = ?", f"{pos} > ?"], [v, p], order),
         part([nonnull, f"{t} > ?"], [v], order),
-        part([null], [], order),
+        *tail_parts,
     ]
 
 

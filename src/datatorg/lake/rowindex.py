@@ -158,7 +158,10 @@ def _plan(
     fields = {f["name"]: f for f in schema.get("fields", [])}
     reals = [n for n, k in kinds.items() if k == "real"]
     # NaN sorts last in DuckDB but is NULL in SQLite; -0.0 would come back as 0.0
-    odd = [f"count(*) FILTER (WHERE isnan({qi(n)}) OR signbit({qi(n)}))" for n in reals]
+    odd = [
+        f"count(*) FILTER (WHERE isnan({qi(n)}) OR ({qi(n)} = 0 AND signbit({qi(n)})))"
+        for n in reals
+    ]
     cands = [
         n
         for n, k in kinds.items()
@@ -174,7 +177,7 @@ def _plan(
         raise Unsupported("NaN or negative zero in a number column")
     distinct = dict(zip(cands, got[1 + len(odd) :], strict=True))
     limit = max(1000, rows // 100)
-    keys = [n for n in cands if 0 < distinct[n] <= limit][:MAX_KEYS]
+    keys = [n for n in cands if distinct[n] <= limit][:MAX_KEYS]
     roled = [n for n in kinds if fields.get(n, {}).get("role") == "time"]
     stamps = [n for n in kinds if kinds[n] in ("ts", "date")]
     time_col = next((n for n in roled if kinds[n] in ("ts", "date")), None)
