@@ -182,8 +182,9 @@ def test_size_cap_and_zero_turn_the_index_off(
         pa.table({"n": [1.0, float("nan")]}),
         pa.table({"n": [1.0, -0.0]}),
         pa.table({"ts": pa.array([datetime(2025, 1, 1)], pa.timestamp("us", tz="UTC"))}),
+        pa.table({"u": pa.array([1, 2**63], pa.uint64())}),
     ],
-    ids=["decimal", "nan", "negative-zero", "timestamptz"],
+    ids=["decimal", "nan", "negative-zero", "timestamptz", "uint64-too-large"],
 )
 def test_versions_the_index_cannot_hold_exactly_get_none(
     client: TestClient, session: Session, settings: Settings, table: pa.Table
@@ -216,3 +217,16 @@ def test_gc_drops_indexes_of_versions_no_longer_current(
     assert report.indexes_removed >= 2
     assert not old_path.exists() and not gone.exists() and not stale_tmp.exists()
     assert new_path.exists()  # the current version's index stays
+
+
+def test_unsigned_integers_that_fit_are_held(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    table = pa.table({"u": pa.array([0, 2**63 - 1], pa.uint64()), "n": [-0.5, 0.0]})
+    head = _head(session, settings, _dataset(client, session, _parquet(table)))
+    path = service.build_row_index(settings=settings, head=head)
+    assert path is not None
+    assert rowindex.read_meta(path).kinds == {"u": "int", "n": "real"}
+    db = sqlite3.connect(path)
+    assert db.execute("SELECT u, n FROM r ORDER BY u").fetchall() == [(0, -0.5), (2**63 - 1, 0.0)]
+    db.close()

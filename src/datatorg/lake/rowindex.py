@@ -51,11 +51,14 @@ KINDS = {
     "UTINYINT": "int",
     "USMALLINT": "int",
     "UINTEGER": "int",
+    "UBIGINT": "int",  # when every value fits a signed 64-bit integer (checked)
+    "HUGEINT": "int",
     "DOUBLE": "real",
     "BOOLEAN": "bool",
     "DATE": "date",
     "TIMESTAMP": "ts",
 }
+_WIDE = ("UBIGINT", "HUGEINT")
 _NO_KEY_ROLES = ("subject_key", "direct_identifier")
 _NAME = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 
@@ -169,12 +172,17 @@ def _plan(
         and fields.get(n, {}).get("role") not in _NO_KEY_ROLES
         and fields.get(n, {}).get("role") != "time"
     ]
+    wide = [n for n, t in types.items() if t in _WIDE]
+    odd += [
+        f"count(*) FILTER (WHERE {qi(n)} > 9223372036854775807 OR {qi(n)} < -9223372036854775808)"
+        for n in wide
+    ]
     outs = ["count(*)", *odd, *[f"count(DISTINCT {qi(n)})" for n in cands]]
     got = con.execute(f"SELECT {', '.join(outs)} FROM {src}").fetchone()
     assert got is not None
     rows = int(got[0])
     if any(got[1 : 1 + len(odd)]):
-        raise Unsupported("NaN or negative zero in a number column")
+        raise Unsupported("NaN, negative zero or a too large integer in a column")
     distinct = dict(zip(cands, got[1 + len(odd) :], strict=True))
     limit = max(1000, rows // 100)
     keys = [n for n in cands if distinct[n] <= limit][:MAX_KEYS]
