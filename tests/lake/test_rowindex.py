@@ -230,3 +230,23 @@ def test_unsigned_integers_that_fit_are_held(
     db = sqlite3.connect(path)
     assert db.execute("SELECT u, n FROM r ORDER BY u").fetchall() == [(0, -0.5), (2**63 - 1, 0.0)]
     db.close()
+
+
+def test_rowindex_build_command(tmp_path: Path) -> None:
+    from click.testing import CliRunner
+
+    from datatorg import cli
+    from datatorg.db import migrate
+    from datatorg.db.engine import make_engine
+
+    url = f"sqlite:///{tmp_path / 'ri.sqlite3'}"
+    make_engine(url).dispose()
+    migrate.upgrade(url)
+    env = {"DATATORG_DATABASE_URL": url, "DATATORG_LAKE_PATH": str(tmp_path / "lake")}
+    cli.get_settings.cache_clear()
+    try:
+        for ref in ("no-such-dataset", "'; DROP TABLE datasets;--", "æøå"):
+            result = CliRunner().invoke(cli.main, ["lake", "rowindex", "build", ref], env=env)
+            assert result.exit_code == 1 and "No such dataset" in result.output, result.output
+    finally:
+        cli.get_settings.cache_clear()
