@@ -90,7 +90,7 @@ QUERIES = st.tuples(
         st.lists(TS_ONLY, max_size=2),
         st.tuples(KEYED, st.lists(TS_ONLY, max_size=2)).map(lambda t: [t[0], *t[1]]),
     ),
-    st.sampled_from([None, "ts", "ts", "no2"]),
+    st.sampled_from([None, "ts", "ts", "-ts", "no2"]),
     st.integers(2, 6),
     st.sampled_from([None, "station,ts,no2", "flag,day,code,note"]),
 )
@@ -147,7 +147,7 @@ def engines(settings: Settings, monkeypatch: pytest.MonkeyPatch) -> Engines:
 def _params(filters: list[tuple[str, str]], sort: str | None, size: int, cols: str | None) -> str:
     items = list(filters) + [("_size", str(size))]
     if sort:
-        items.append(("_sort", sort))
+        items.append(("_sort_desc", sort[1:]) if sort.startswith("-") else ("_sort", sort))
     if cols:
         items.append(("_col", cols))
     return urlencode(items)
@@ -191,7 +191,8 @@ def test_index_pages_equal_duckdb_pages(
     engines.use(True)
     ds, _ = _publish(client, session, settings, parts)
     before = engines.served
-    for filters, sort, size, cols in [*queries, ([("station", "A")], "ts", 2, None)]:
+    fixed = [([("station", "A")], "ts", 2, None), ([], "-ts", 2, None)]
+    for filters, sort, size, cols in [*queries, *fixed]:
         query = _params(filters, sort, size, cols)
         duck = _walk(client, ds, query, engines, [False])
         assert _walk(client, ds, query, engines, [True]) == duck
@@ -199,7 +200,7 @@ def test_index_pages_equal_duckdb_pages(
         assert [r for p in mixed for r in p["rows"]] == [r for p in duck for r in p["rows"]]
         switched = _walk(client, ds, query, engines, [False, True])
         assert [r for p in switched for r in p["rows"]] == [r for p in duck for r in p["rows"]]
-    assert engines.served > before  # the last query is one the index serves
+    assert engines.served > before  # the fixed queries are ones the index serves
 
 
 def _meta() -> lake.RowIndexMeta:
@@ -210,7 +211,14 @@ def _meta() -> lake.RowIndexMeta:
         files=("a.parquet", "b.parquet"),
         time="ts",
         keys=("station",),
-        indexes={"k0": ["station"], "kt0": ["station", "ts"], "t": ["ts"]},
+        indexes={
+            "k0": ["station"],
+            "kt0": ["station", "ts"],
+            "kt0d": ["station", "ts"],
+            "t": ["ts"],
+            "td": ["ts"],
+        },
+        descending=("kt0d", "td"),
     )
 
 
@@ -232,14 +240,13 @@ def _q(params: str) -> qmod.Query:
         SCHEMA_JSON,
         visible=["station", "ts", "no2", "who", "day"],
         max_size=1000,
-        decode_cursor=lambda raw: [None, "a.parquet", 3],
+        decode_cursor=lambda raw: [T0 if raw == "v" else None, "a.parquet", 3],
     )
 
 
 @pytest.mark.parametrize(
     "params",
     [
-        "station=A&_sort_desc=ts",  # descending: no index order
         "station=A&_sort=no2",  # sort on a column that is not the time column
         "_sort=ts&no2__gt=1",  # time order with a filter the time index cannot seek
         "no2__gt=1",  # default order, no key filter
@@ -267,6 +274,12 @@ def test_planner_declines_what_it_cannot_seek_exactly(params: str) -> None:
         "_sort=ts",
         "",
         "station=A&_sort=ts&_next=c",
+        "station=A&_sort_desc=ts",
+        "station=A&_sort_desc=ts&_next=c",
+        "station=A&_sort_desc=ts&_next=v",
+        "station=A&_sort=ts&_next=v",
+        "_sort=ts&_next=v",
+        "_sort_desc=ts&ts__lt=2025-02-01",
         "station=A&_next=c",
     ],
 )
@@ -279,6 +292,8 @@ def test_planner_serves_with_index_seeks_only(params: str) -> None:
     db.execute('CREATE INDEX "k0" ON r("station")')
     db.execute('CREATE INDEX "kt0" ON r("station", ("ts" IS NULL), "ts")')
     db.execute('CREATE INDEX "t" ON r(("ts" IS NULL), "ts")')
+    db.execute('CREATE INDEX "kt0d" ON r("station", ("ts" IS NULL), "ts" DESC)')
+    db.execute('CREATE INDEX "td" ON r(("ts" IS NULL), "ts" DESC)')
     for sql, binds in parts:
         plan = " | ".join(r[3] for r in db.execute("EXPLAIN QUERY PLAN " + sql, binds))
         assert "TEMP B-TREE" not in plan, (sql, plan)

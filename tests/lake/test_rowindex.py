@@ -66,7 +66,14 @@ def test_build_holds_every_row_with_its_position_and_chosen_indexes(
     assert path is not None and path.name == f"{head.version_id}.sqlite3"
     meta = rowindex.read_meta(path)
     assert meta.time == "ts" and meta.keys == ("station",)
-    assert meta.indexes == {"k0": ["station"], "kt0": ["station", "ts"], "t": ["ts"]}
+    assert meta.indexes == {
+        "k0": ["station"],
+        "kt0": ["station", "ts"],
+        "kt0d": ["station", "ts"],
+        "t": ["ts"],
+        "td": ["ts"],
+    }
+    assert meta.descending == ("kt0d", "td")
     assert meta.types == {"station": "VARCHAR", "ts": "TIMESTAMP", "no2": "DOUBLE"}
     db = sqlite3.connect(path)
     rows = db.execute('SELECT "__datatorg_pos", station, ts, no2 FROM r ORDER BY 1').fetchall()

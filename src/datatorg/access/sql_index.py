@@ -3,13 +3,14 @@
 ``plan_rows`` returns the SQL parts for a parsed ``Query`` only when an index of the copy
 answers it with a seek and gives exactly DuckDB's answer: a page of rows (no aggregate, no
 search, no substring filters) with an equality filter on a key column and the default order
-or ascending time order, or ascending time order with filters on the time column only, or
-no filter at all in the default order. Everything else is None, and DuckDB answers.
+or time order (ascending or descending), or time order with filters on the time column only,
+or no filter at all in the default order. Everything else is None, and DuckDB answers.
 
 Values are bound in the copy's encoding (timestamps as microseconds, dates as days,
 booleans as 0/1); identifiers are quoted with ``qi``. A sorted page is read in parts, each a
-single index seek: rows with the same sort value after the cursor, rows with a greater one,
-then the rows whose sort value is NULL (DuckDB's NULLS LAST).
+single index seek: rows with the same sort value after the cursor, rows with a later one
+(greater, or smaller when descending), then the rows whose sort value is NULL (DuckDB's
+NULLS LAST; ties always in row order, ascending, as DuckDB's tie-break).
 """
 
 from __future__ import annotations
@@ -90,8 +91,15 @@ def _where(q: Query, meta: RowIndexMeta) -> tuple[list[str], list[Any]]:
     return conds, binds
 
 
-def _index(meta: RowIndexMeta, cols: list[str]) -> str | None:
-    return next((name for name, on in meta.indexes.items() if on == cols), None)
+def _index(meta: RowIndexMeta, cols: list[str], desc: bool = False) -> str | None:
+    return next(
+        (
+            name
+            for name, on in meta.indexes.items()
+            if on == cols and (name in meta.descending) == desc
+        ),
+        None,
+    )
 
 
 def _choose(q: Query, meta: RowIndexMeta) -> tuple[str | None, bool]:
@@ -104,14 +112,14 @@ def _choose(q: Query, meta: RowIndexMeta) -> tuple[str | None, bool]:
             return None, False
         raise _NoPlan
     t = meta.time
-    if t is None or q.sort != t or q.desc:
+    if t is None or q.sort != t:
         raise _NoPlan
     for k in keyed:
-        name = _index(meta, [k, t])
+        name = _index(meta, [k, t], q.desc)
         if name is not None:
             return name, True
     if all(f.column == t for f in q.filters):
-        name = _index(meta, [t])
+        name = _index(meta, [t], q.desc)
         if name is not None:
             return name, True
     raise _NoPlan
@@ -171,7 +179,7 @@ def _parts(
     t = qi(meta.time or "")
     kind = meta.kinds[meta.time or ""]
     nonnull, null = f"({t} IS NULL) = 0", f"({t} IS NULL) = 1 AND {t} IS NULL"
-    order = f"{t}, {pos}"
+    order = f"{t}{' DESC' if q.desc else ''}, {pos}"
     if q.offset:  # one query: the parts cannot share an offset
         tail = limit + f" OFFSET {int(q.offset)}"
         return [part([], [], f"({t} IS NULL), {order}", tail)]
@@ -189,7 +197,7 @@ def _parts(
     v = encode(kind, value)
     return [
         part([nonnull, f"{t} = ?", f"{pos} > ?"], [v, p], order),
-        part([nonnull, f"{t} > ?"], [v], order),
+        part([nonnull, f"{t} {'<' if q.desc else '>'} ?"], [v], order),
         *tail_parts,
     ]
 

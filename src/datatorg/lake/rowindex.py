@@ -78,6 +78,7 @@ class Meta:
     time: str | None
     keys: tuple[str, ...]
     indexes: dict[str, list[str]]  # index name -> ["k"] | ["k", "t"] | ["t"]
+    descending: tuple[str, ...] = ()  # the indexes whose time column is in descending order
 
     def position(self, fname: str, rownum: int) -> int:
         """The position after which a cursor ``(fname, rownum)`` continues: rows in files
@@ -102,6 +103,7 @@ class Meta:
                 "time": self.time,
                 "keys": list(self.keys),
                 "indexes": self.indexes,
+                "descending": list(self.descending),
             }
         )
 
@@ -118,6 +120,7 @@ class Meta:
             time=d["time"],
             keys=tuple(d["keys"]),
             indexes=d["indexes"],
+            descending=tuple(d.get("descending", ())),
         )
 
 
@@ -221,6 +224,8 @@ def _fill(
 
 
 def _indexes(db: sqlite3.Connection, keys: list[str], time_col: str | None) -> dict[str, list[str]]:
+    """``(k)``, ``(k, t IS NULL, t)`` and ``(k, t IS NULL, t DESC)`` per key column ``k``;
+    ``(t IS NULL, t)`` and ``(t IS NULL, t DESC)``. Names ending in ``d`` are descending."""
     made: dict[str, list[str]] = {}
     t = qi(time_col) if time_col else None
     for i, k in enumerate(keys):
@@ -228,10 +233,12 @@ def _indexes(db: sqlite3.Connection, keys: list[str], time_col: str | None) -> d
         made[f"k{i}"] = [k]
         if t and time_col:
             db.execute(f'CREATE INDEX "kt{i}" ON {TABLE}({qi(k)}, ({t} IS NULL), {t})')
-            made[f"kt{i}"] = [k, time_col]
+            db.execute(f'CREATE INDEX "kt{i}d" ON {TABLE}({qi(k)}, ({t} IS NULL), {t} DESC)')
+            made[f"kt{i}"] = made[f"kt{i}d"] = [k, time_col]
     if t and time_col:
         db.execute(f'CREATE INDEX "t" ON {TABLE}(({t} IS NULL), {t})')
-        made["t"] = [time_col]
+        db.execute(f'CREATE INDEX "td" ON {TABLE}(({t} IS NULL), {t} DESC)')
+        made["t"] = made["td"] = [time_col]
     return made
 
 
@@ -283,6 +290,7 @@ def _build_into(tmp: Path, version_id: str, paths: Sequence[Path], schema: dict[
             time=time_col,
             keys=tuple(keys),
             indexes=made,
+            descending=tuple(n for n in made if n.startswith(("kt", "t")) and n.endswith("d")),
         )
         db.execute("CREATE TABLE __datatorg_meta (k TEXT PRIMARY KEY, v TEXT)")
         db.execute("INSERT INTO __datatorg_meta VALUES ('meta', ?)", [meta.to_json()])
