@@ -9,7 +9,8 @@ Layout: table ``r`` with ``__datatorg_pos INTEGER PRIMARY KEY`` (file ordinal ×
 number in the file, so rowid order is DuckDB's ``(filename, file_row_number)`` order) and one
 column per field, stored so that SQLite compares them as DuckDB does (timestamps as integer
 microseconds, dates as integer days, booleans 0/1). Indexes: ``(k)`` and ``(k, t IS NULL, t)``
-for each low-cardinality key column ``k``, and ``(t IS NULL, t)`` for the time column ``t``.
+(ascending and descending) for each low-cardinality key column ``k``, and ``(t IS NULL, t)``
+(both ways) for the time column ``t``.
 """
 
 from __future__ import annotations
