@@ -133,8 +133,40 @@ def lake_gc(grace: int) -> None:
     click.echo(
         f"discarded {report.uploads_expired} uploads pending over "
         f"{settings.pending_upload_days} days; removed {report.files_removed} orphan files "
-        f"({report.bytes_freed} bytes) and {report.staging_removed} staging folders"
+        f"({report.bytes_freed} bytes), {report.staging_removed} staging folders and "
+        f"{report.indexes_removed} row indexes of versions no longer current"
     )
+
+
+@lake.group("rowindex")
+def lake_rowindex() -> None:
+    """Row indexes (SQLite serving copies of current versions)."""
+
+
+@lake_rowindex.command("build")
+@click.argument("dataset")
+def lake_rowindex_build(dataset: str) -> None:
+    """Build the row index of DATASET's current version now (slug or id)."""
+    import datatorg.db.models  # noqa: F401  (every table)
+    from datatorg.lake import service as lake_service
+
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with factory() as session:
+        try:
+            ds = lake_service.get_dataset(session=session, ref=dataset, related=False)
+        except DatatorgError as exc:
+            raise click.ClickException(exc.detail) from None
+        head = lake_service.head_files(session=session, settings=settings, dataset_id=ds.id)
+    if head is None:
+        raise click.ClickException("the dataset has no contents yet")
+    path = lake_service.build_row_index(settings=settings, head=head)
+    if path is None:
+        raise click.ClickException(
+            "this version gets no row index (too many rows, row indexes off, "
+            "or a column the index cannot hold exactly)"
+        )
+    click.echo(f"row index of version {head.number}: {path}")
 
 
 @main.group()

@@ -74,6 +74,13 @@ class Settings(BaseSettings):
     query_time_budget_ms: int = Field(
         10_000, description="Time budget of one query against the lake, in milliseconds."
     )
+    row_index_max_rows: int = Field(
+        20_000_000,
+        description=(
+            "Largest version (in rows) that gets a row index, a SQLite serving copy for "
+            "filtered, sorted row pages; 0 turns row indexes off."
+        ),
+    )
     log_level: str = Field("INFO", description="Level of the structured log.")
     log_json: bool = Field(True, description="Write logs as JSON lines (off: plain text).")
     default_locale: Literal["nb", "en"] = Field(

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import update
 from sqlalchemy.orm import Session
 
-from datatorg.access import cursor, journal, policies, query
+from datatorg.access import cursor, journal, policies, query, sql_index
 from datatorg.access import sql as sqlgen
 from datatorg.access.cursor import plain_rows
 from datatorg.audit import service as audit
@@ -206,6 +206,7 @@ class Prepared:
     schema: dict[str, Any]
     decision: Decision
     ctx: str
+    head: lake.HeadFiles | None = None
 
 
 def prepare(
@@ -269,6 +270,7 @@ def prepare(
         schema=head.schema,
         decision=decision,
         ctx=ctx,
+        head=head,
     )
 
 
@@ -304,8 +306,7 @@ def read(
             columns, types, rows = res.columns, res.types, [list(r) for r in res.rows]
             nxt = None
         else:
-            sql, binds = sqlgen.build_rows(q, p.source, p.prefix)
-            res = reader.query(sql, binds, cap=q.size, budget_ms=budget)
+            res = _rows_from_index(settings, p, budget) or _rows_from_duckdb(p, budget)
             hidden = 3 if q.sort else 2
             columns, types = res.columns[:-hidden], res.types[:-hidden]
             rows = [list(r[:-hidden]) for r in res.rows]
@@ -343,6 +344,36 @@ def read(
 def dataset_for_read(*, session: Session, ref: str) -> tuple[Dataset, uuid.UUID | None]:
     """The dataset and its current version id, in one statement (the rows API)."""
     return lake.dataset_for_read(session=session, ref=ref)
+
+
+def _rows_from_duckdb(p: Prepared, budget: int) -> reader.Result:
+    sql, binds = sqlgen.build_rows(p.q, p.source, p.prefix)
+    return reader.query(sql, binds, cap=p.q.size, budget_ms=budget)
+
+
+def _rows_from_index(settings: Settings, p: Prepared, budget: int) -> reader.Result | None:
+    """A page of rows from the version's row index, in the shape DuckDB gives it; None when
+    there is no index yet or the index does not serve this query (DuckDB answers then)."""
+    if p.head is None:
+        return None
+    found = lake.row_index(settings=settings, head=p.head)
+    if found is None:
+        return None
+    path, meta = found
+    parts = sql_index.plan_rows(p.q, meta)
+    if parts is None:
+        return None
+    try:
+        res = reader.query_index(path, parts, cap=p.q.size, budget_ms=budget)
+    except reader.QueryFailed:
+        return None  # e.g. the index file went away: DuckDB still has the files
+    hidden = ["__s", "__f", "__r"] if p.q.sort else ["__f", "__r"]
+    return reader.Result(
+        columns=[*p.q.columns, *hidden],
+        types=[meta.types[c] for c in p.q.columns] + [""] * len(hidden),
+        rows=sql_index.decode_rows(p.q, meta, res.rows),
+        truncated=res.truncated,
+    )
 
 
 def get_dataset(*, session: Session, ref: str) -> Dataset:

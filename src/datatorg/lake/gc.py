@@ -1,4 +1,5 @@
-"""Orphan collection: delete lake files that no version lists and stale staging folders.
+"""Orphan collection: delete lake files that no version lists, stale staging folders, and
+the row indexes of versions that are no longer current (or no longer exist).
 
 A writer killed between writing a file and committing its version leaves an orphan; so does
 an upload that failed after its file was moved into place. Both are harmless (no head
@@ -19,7 +20,8 @@ from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
 from datatorg.db.base import utcnow
-from datatorg.lake.models import PendingUpload, UploadStatus, VersionFile
+from datatorg.lake import rowindex
+from datatorg.lake.models import DatasetHead, PendingUpload, UploadStatus, VersionFile
 from datatorg.lake.storage import Storage
 
 
@@ -29,6 +31,7 @@ class GcReport:
     bytes_freed: int
     staging_removed: int
     uploads_expired: int = 0
+    indexes_removed: int = 0
 
 
 def expire_pending(*, session: Session, max_age: timedelta) -> int:
@@ -96,9 +99,13 @@ def collect(
             continue
         shutil.rmtree(folder, ignore_errors=True)
         staged_removed += 1
+    # row indexes serve the current version only; any other version's index is dropped
+    live = {str(v) for v in session.scalars(select(DatasetHead.version_id))}
+    indexes = rowindex.collect(storage, live, grace_seconds)
     return GcReport(
         files_removed=removed,
         bytes_freed=freed,
         staging_removed=staged_removed,
         uploads_expired=expired,
+        indexes_removed=indexes,
     )

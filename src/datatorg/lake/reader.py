@@ -7,7 +7,9 @@ values bound as parameters.
 
 from __future__ import annotations
 
+import sqlite3
 import threading
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -131,3 +133,52 @@ def stream(
         raise QueryFailed(str(exc).splitlines()[0][:300]) from None
     finally:
         cur.close()
+
+
+# -- the row index (a SQLite serving copy of a version, see ``datatorg.lake.rowindex``) -------
+
+_local = threading.local()
+_MAX_OPEN = 16
+
+
+def _index_db(path: Path) -> sqlite3.Connection:
+    """A read-only connection to an index file, cached per thread (index files never change)."""
+    conns: dict[Path, sqlite3.Connection] | None = getattr(_local, "conns", None)
+    if conns is None:
+        conns = _local.conns = {}
+    db = conns.get(path)
+    if db is None:
+        if len(conns) >= _MAX_OPEN:
+            conns.pop(next(iter(conns))).close()
+        db = sqlite3.connect(path.as_uri() + "?mode=ro&immutable=1", uri=True)
+        conns[path] = db
+    return db
+
+
+def query_index(
+    path: Path, parts: Sequence[tuple[str, Sequence[Any]]], *, cap: int, budget_ms: int
+) -> Result:
+    """Run the ``parts`` (SQL, binds) on the row index at ``path`` in order, concatenating
+    their rows until ``cap`` + 1 are found (one more tells whether there were more)."""
+    db = _index_db(path)
+    deadline = time.monotonic() + budget_ms / 1000
+    db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    rows: list[tuple[Any, ...]] = []
+    columns: list[str] = []
+    try:
+        for sql, binds in parts:
+            cur = db.execute(sql, list(binds))
+            columns = columns or [d[0] for d in cur.description or []]
+            rows += cur.fetchmany(cap + 1 - len(rows))
+            cur.close()
+            if len(rows) > cap:
+                break
+    except sqlite3.OperationalError as exc:
+        if time.monotonic() > deadline:
+            raise QueryTimeout(f"The query took longer than {budget_ms} ms") from None
+        raise QueryFailed(str(exc).splitlines()[0][:300]) from None
+    except sqlite3.Error as exc:
+        raise QueryFailed(str(exc).splitlines()[0][:300]) from None
+    finally:
+        db.set_progress_handler(None, 0)
+    return Result(columns=columns, types=[], rows=rows[:cap], truncated=len(rows) > cap)

@@ -22,7 +22,7 @@ from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
 from datatorg.catalog.vocab import TABLE_SCHEMA_TYPES
 from datatorg.errors import Invalid, NotFound
-from datatorg.lake import ingest, writer
+from datatorg.lake import ingest, rowindex, writer
 from datatorg.lake import schema as ts
 from datatorg.lake.models import (
     DatasetHead,
@@ -36,7 +36,11 @@ from datatorg.lake.schema import ROLES, columns_with_role, field_names, fields_b
 from datatorg.lake.storage import Storage, storage_for
 from datatorg.settings import Settings
 
-__all__ = ["ROLES", "columns_with_role", "field_names", "fields_by_name"]
+__all__ = ["ROLES", "RowIndexMeta", "columns_with_role", "field_names", "fields_by_name"]
+
+RowIndexMeta = rowindex.Meta
+ROW_INDEX_TABLE = rowindex.TABLE
+ROW_INDEX_POS = rowindex.POS
 
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]|^\.|\.\.")
 
@@ -198,6 +202,34 @@ def head_files(
         return None
     found = _version_files(session, settings, version_id)
     return found if found.paths else None
+
+
+def row_index(*, settings: Settings, head: HeadFiles) -> tuple[Path, rowindex.Meta] | None:
+    """The row index of ``head``'s version (path and what it holds), or None while there is
+    none; a missing one is then built in the background (``datatorg.lake.rowindex``)."""
+    return rowindex.lookup(
+        storage(settings),
+        head.version_id,
+        head.paths,
+        head.schema,
+        head.row_count,
+        settings.row_index_max_rows,
+    )
+
+
+def build_row_index(*, settings: Settings, head: HeadFiles) -> Path | None:
+    """Build the row index of ``head``'s version now; None if the version cannot have one."""
+    if settings.row_index_max_rows <= 0 or head.row_count > settings.row_index_max_rows:
+        return None
+    try:
+        return rowindex.build(storage(settings), head.version_id, head.paths, head.schema)
+    except rowindex.Unsupported:
+        return None
+
+
+def wait_row_index(*, settings: Settings, version_id: uuid.UUID, timeout: float = 60) -> bool:
+    """Wait for a background build of a version's row index; whether it exists."""
+    return rowindex.wait(storage(settings), version_id, timeout)
 
 
 def versions(*, session: Session, dataset_id: uuid.UUID) -> list[DatasetVersion]:
