@@ -208,8 +208,14 @@ def decode_rows(q: Query, meta: RowIndexMeta, rows: list[tuple[Any, ...]]) -> li
     kinds = [meta.kinds[c] for c in q.columns]
     if q.sort:
         kinds.append(meta.kinds[q.sort])
+    width = len(kinds)
+    # only the columns whose stored form differs from DuckDB's are touched (a page is read
+    # on every request: text and integers pass as they are)
+    convert = [(i, k) for i, k in enumerate(kinds) if k in ("ts", "date", "bool", "real")]
     out = []
     for row in rows:
-        values = tuple(decode(k, v) for k, v in zip(kinds, row, strict=False))
-        out.append(values + meta.identity(row[-1]))
+        values = list(row[:width])
+        for i, kind in convert:
+            values[i] = decode(kind, values[i])
+        out.append((*values, *meta.identity(row[-1])))
     return out
