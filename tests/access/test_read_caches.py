@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from datatorg.catalog.models import DatasetStatus
 from datatorg.identity import service as identity
 from datatorg.identity.models import ApiToken, Role
+from datatorg.lake import heads
 from datatorg.lake import service as lake
 from datatorg.settings import Settings
 from tests.factories import make_org, make_token, make_user
@@ -60,14 +61,14 @@ def test_head_files_caches_by_version_and_follows_the_head(
 def test_head_files_cache_is_bounded(
     client: TestClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr(lake, "_VERSION_CACHE_SIZE", 1)
+    monkeypatch.setattr(heads, "_VERSION_CACHE_SIZE", 1)
     org, headers = publisher(session)
     one, two = make_dataset(session, org), make_dataset(session, org)
     assert upload(client, one, headers, V1).status_code == 201
     assert upload(client, two, headers, V2).status_code == 201
     lake.head_files(session=session, settings=settings, dataset_id=one.id)
     lake.head_files(session=session, settings=settings, dataset_id=two.id)
-    assert len(lake._version_cache) == 1
+    assert len(heads._version_cache) == 1
 
 
 def test_no_contents_yet_is_not_found(client: TestClient, session: Session) -> None:

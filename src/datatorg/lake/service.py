@@ -8,15 +8,12 @@ from __future__ import annotations
 
 import re
 import shutil
-import threading
 import uuid
-from collections import OrderedDict
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import bindparam, select, update
-from sqlalchemy.orm import Session, lazyload, load_only
+from sqlalchemy.orm import Session, lazyload
 
 from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
@@ -24,19 +21,38 @@ from datatorg.catalog.vocab import TABLE_SCHEMA_TYPES
 from datatorg.errors import Invalid, NotFound
 from datatorg.lake import ingest, rowindex, writer
 from datatorg.lake import schema as ts
+from datatorg.lake.heads import (
+    HeadFiles,
+    build_row_index,
+    dataset_for_read,
+    head_files,
+    row_index,
+    wait_row_index,
+)
 from datatorg.lake.models import (
     DatasetHead,
     DatasetVersion,
     PendingUpload,
     UploadStatus,
-    VersionFile,
     WriteMode,
 )
 from datatorg.lake.schema import ROLES, columns_with_role, field_names, fields_by_name
 from datatorg.lake.storage import Storage, storage_for
 from datatorg.settings import Settings
 
-__all__ = ["ROLES", "RowIndexMeta", "columns_with_role", "field_names", "fields_by_name"]
+__all__ = [
+    "ROLES",
+    "HeadFiles",
+    "RowIndexMeta",
+    "build_row_index",
+    "columns_with_role",
+    "dataset_for_read",
+    "field_names",
+    "fields_by_name",
+    "head_files",
+    "row_index",
+    "wait_row_index",
+]
 
 RowIndexMeta = rowindex.Meta
 ROW_INDEX_TABLE = rowindex.TABLE
@@ -52,43 +68,6 @@ def storage(settings: Settings) -> Storage:
 
 _BY_ID = select(Dataset).where(Dataset.id == bindparam("ref")).options(lazyload("*"))
 _BY_SLUG = select(Dataset).where(Dataset.slug == bindparam("ref")).options(lazyload("*"))
-_HEAD = select(DatasetHead.version_id).where(DatasetHead.dataset_id == bindparam("dataset_id"))
-
-
-_READ_COLUMNS = (
-    Dataset.id,
-    Dataset.slug,
-    Dataset.publisher_id,
-    Dataset.status,
-    Dataset.access_rights,
-    Dataset.classification,
-    Dataset.has_personal_data,
-)
-
-
-def _with_head(where: Any) -> Any:
-    return (
-        select(Dataset, DatasetHead.version_id)
-        .outerjoin(DatasetHead, DatasetHead.dataset_id == Dataset.id)
-        .where(where)
-        .options(lazyload("*"), load_only(*_READ_COLUMNS))
-    )
-
-
-_READ_BY_ID = _with_head(Dataset.id == bindparam("ref"))
-_READ_BY_SLUG = _with_head(Dataset.slug == bindparam("ref"))
-
-
-def dataset_for_read(*, session: Session, ref: str) -> tuple[Dataset, uuid.UUID | None]:
-    """The dataset (only the columns a read decision needs; others load on access) and the
-    id of its current version, in one statement: the gate's hot path."""
-    try:
-        row = session.execute(_READ_BY_ID, {"ref": uuid.UUID(ref)}).first()
-    except ValueError:
-        row = session.execute(_READ_BY_SLUG, {"ref": ref}).first()
-    if row is None:
-        raise NotFound("No such dataset")
-    return row[0], row[1]
 
 
 def get_dataset(*, session: Session, ref: str, related: bool = True) -> Dataset:
@@ -126,110 +105,6 @@ def check_filename(filename: str) -> str:
 def head(*, session: Session, dataset_id: uuid.UUID) -> DatasetVersion | None:
     """The current version, or None before the first upload."""
     return writer.head_of(session, dataset_id)
-
-
-@dataclass(frozen=True)
-class HeadFiles:
-    """A committed version's number, files and schema. Committed versions never change, so
-    these are cached by version id; callers must treat ``schema`` as read-only."""
-
-    version_id: uuid.UUID
-    dataset_id: uuid.UUID
-    number: int
-    row_count: int
-    paths: tuple[Path, ...]
-    schema: dict[str, Any]
-
-
-_VERSION_CACHE_SIZE = 512
-_version_cache: OrderedDict[tuple[str, uuid.UUID], HeadFiles] = OrderedDict()
-_version_lock = threading.Lock()
-
-
-def _version_files(session: Session, settings: Settings, version_id: uuid.UUID) -> HeadFiles:
-    key = (str(settings.lake_path), version_id)
-    with _version_lock:
-        hit = _version_cache.get(key)
-        if hit is not None:
-            _version_cache.move_to_end(key)
-            return hit
-    dataset_id, number, row_count, schema = session.execute(
-        select(
-            DatasetVersion.dataset_id,
-            DatasetVersion.number,
-            DatasetVersion.row_count,
-            DatasetVersion.table_schema,
-        ).where(DatasetVersion.id == version_id)
-    ).one()
-    keys = session.scalars(
-        select(VersionFile.key)
-        .where(VersionFile.version_id == version_id)
-        .order_by(VersionFile.ordinal)
-    ).all()
-    store = storage(settings)
-    found = HeadFiles(
-        version_id=version_id,
-        dataset_id=dataset_id,
-        number=number,
-        row_count=row_count,
-        paths=tuple(store.local_path(k) for k in keys),
-        schema=schema,
-    )
-    with _version_lock:
-        _version_cache[key] = found
-        while len(_version_cache) > _VERSION_CACHE_SIZE:
-            _version_cache.popitem(last=False)
-    return found
-
-
-def head_files(
-    *,
-    session: Session,
-    settings: Settings,
-    dataset_id: uuid.UUID,
-    version_id: uuid.UUID | None = None,
-) -> HeadFiles | None:
-    """The current version with the local paths of its Parquet files (for the gate).
-
-    The head pointer is read from the database on every call (one indexed lookup), unless
-    the caller read it in the same transaction (``version_id``, from ``dataset_for_read``),
-    so a new version is seen at once; the version's files and schema come from a cache keyed
-    by the version id, since a committed version is immutable.
-    """
-    if version_id is None:
-        version_id = session.scalar(_HEAD, {"dataset_id": dataset_id})
-    if version_id is None:
-        return None
-    found = _version_files(session, settings, version_id)
-    return found if found.paths else None
-
-
-def row_index(*, settings: Settings, head: HeadFiles) -> tuple[Path, rowindex.Meta] | None:
-    """The row index of ``head``'s version (path and what it holds), or None while there is
-    none; a missing one is then built in the background (``datatorg.lake.rowindex``)."""
-    return rowindex.lookup(
-        storage(settings),
-        head.version_id,
-        head.paths,
-        head.schema,
-        head.row_count,
-        settings.row_index_max_rows,
-    )
-
-
-def build_row_index(*, settings: Settings, head: HeadFiles) -> Path | None:
-    """Build the row index of ``head``'s version now; None if the version cannot have one."""
-    if settings.row_index_max_rows <= 0 or head.row_count > settings.row_index_max_rows:
-        return None
-    try:
-        return rowindex.build(storage(settings), head.version_id, head.paths, head.schema)
-    except rowindex.Unsupported:
-        return None
-
-
-def wait_row_index(*, settings: Settings, version_id: uuid.UUID, timeout: float = 60) -> bool:
-    """Wait for a background build of a version's row index; whether it exists."""
-    return rowindex.wait(storage(settings), version_id, timeout)
 
 
 def versions(*, session: Session, dataset_id: uuid.UUID) -> list[DatasetVersion]:

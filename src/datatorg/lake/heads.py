@@ -1,0 +1,168 @@
+"""The gate's view of the lake: which version of a dataset is current, its files and schema
+(cached by version id: a committed version never changes) and its row index.
+
+Reached from the gate through ``datatorg.lake.service``, which re-exports these.
+"""
+
+from __future__ import annotations
+
+import threading
+import uuid
+from collections import OrderedDict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import bindparam, select
+from sqlalchemy.orm import Session, lazyload, load_only
+
+from datatorg.catalog.models import Dataset
+from datatorg.errors import NotFound
+from datatorg.lake import rowindex
+from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile
+from datatorg.lake.storage import storage_for
+from datatorg.settings import Settings
+
+_HEAD = select(DatasetHead.version_id).where(DatasetHead.dataset_id == bindparam("dataset_id"))
+
+
+_READ_COLUMNS = (
+    Dataset.id,
+    Dataset.slug,
+    Dataset.publisher_id,
+    Dataset.status,
+    Dataset.access_rights,
+    Dataset.classification,
+    Dataset.has_personal_data,
+)
+
+
+def _with_head(where: Any) -> Any:
+    return (
+        select(Dataset, DatasetHead.version_id)
+        .outerjoin(DatasetHead, DatasetHead.dataset_id == Dataset.id)
+        .where(where)
+        .options(lazyload("*"), load_only(*_READ_COLUMNS))
+    )
+
+
+_READ_BY_ID = _with_head(Dataset.id == bindparam("ref"))
+_READ_BY_SLUG = _with_head(Dataset.slug == bindparam("ref"))
+
+
+def dataset_for_read(*, session: Session, ref: str) -> tuple[Dataset, uuid.UUID | None]:
+    """The dataset (only the columns a read decision needs; others load on access) and the
+    id of its current version, in one statement: the gate's hot path."""
+    try:
+        row = session.execute(_READ_BY_ID, {"ref": uuid.UUID(ref)}).first()
+    except ValueError:
+        row = session.execute(_READ_BY_SLUG, {"ref": ref}).first()
+    if row is None:
+        raise NotFound("No such dataset")
+    return row[0], row[1]
+
+
+@dataclass(frozen=True)
+class HeadFiles:
+    """A committed version's number, files and schema. Committed versions never change, so
+    these are cached by version id; callers must treat ``schema`` as read-only."""
+
+    version_id: uuid.UUID
+    dataset_id: uuid.UUID
+    number: int
+    row_count: int
+    paths: tuple[Path, ...]
+    schema: dict[str, Any]
+
+
+_VERSION_CACHE_SIZE = 512
+_version_cache: OrderedDict[tuple[str, uuid.UUID], HeadFiles] = OrderedDict()
+_version_lock = threading.Lock()
+
+
+def _version_files(session: Session, settings: Settings, version_id: uuid.UUID) -> HeadFiles:
+    key = (str(settings.lake_path), version_id)
+    with _version_lock:
+        hit = _version_cache.get(key)
+        if hit is not None:
+            _version_cache.move_to_end(key)
+            return hit
+    dataset_id, number, row_count, schema = session.execute(
+        select(
+            DatasetVersion.dataset_id,
+            DatasetVersion.number,
+            DatasetVersion.row_count,
+            DatasetVersion.table_schema,
+        ).where(DatasetVersion.id == version_id)
+    ).one()
+    keys = session.scalars(
+        select(VersionFile.key)
+        .where(VersionFile.version_id == version_id)
+        .order_by(VersionFile.ordinal)
+    ).all()
+    store = storage_for(settings.lake_path)
+    found = HeadFiles(
+        version_id=version_id,
+        dataset_id=dataset_id,
+        number=number,
+        row_count=row_count,
+        paths=tuple(store.local_path(k) for k in keys),
+        schema=schema,
+    )
+    with _version_lock:
+        _version_cache[key] = found
+        while len(_version_cache) > _VERSION_CACHE_SIZE:
+            _version_cache.popitem(last=False)
+    return found
+
+
+def head_files(
+    *,
+    session: Session,
+    settings: Settings,
+    dataset_id: uuid.UUID,
+    version_id: uuid.UUID | None = None,
+) -> HeadFiles | None:
+    """The current version with the local paths of its Parquet files (for the gate).
+
+    The head pointer is read from the database on every call (one indexed lookup), unless
+    the caller read it in the same transaction (``version_id``, from ``dataset_for_read``),
+    so a new version is seen at once; the version's files and schema come from a cache keyed
+    by the version id, since a committed version is immutable.
+    """
+    if version_id is None:
+        version_id = session.scalar(_HEAD, {"dataset_id": dataset_id})
+    if version_id is None:
+        return None
+    found = _version_files(session, settings, version_id)
+    return found if found.paths else None
+
+
+def row_index(*, settings: Settings, head: HeadFiles) -> tuple[Path, rowindex.Meta] | None:
+    """The row index of ``head``'s version (path and what it holds), or None while there is
+    none; a missing one is then built in the background (``datatorg.lake.rowindex``)."""
+    return rowindex.lookup(
+        storage_for(settings.lake_path),
+        head.version_id,
+        head.paths,
+        head.schema,
+        head.row_count,
+        settings.row_index_max_rows,
+    )
+
+
+def build_row_index(*, settings: Settings, head: HeadFiles) -> Path | None:
+    """Build the row index of ``head``'s version now; None if the version cannot have one."""
+    if settings.row_index_max_rows <= 0 or head.row_count > settings.row_index_max_rows:
+        return None
+    try:
+        return rowindex.build(
+            storage_for(settings.lake_path), head.version_id, head.paths, head.schema
+        )
+    except rowindex.Unsupported:
+        return None
+
+
+def wait_row_index(*, settings: Settings, version_id: uuid.UUID, timeout: float = 60) -> bool:
+    """Wait for a background build of a version's row index; whether it exists."""
+    return rowindex.wait(storage_for(settings.lake_path), version_id, timeout)
