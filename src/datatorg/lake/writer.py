@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.errors import Conflict
 from datatorg.lake import schema as ts
-from datatorg.lake.ingest import MAX_ERRORS, PARQUET_OPTIONS, IngestError, _lit, quote_ident
+from datatorg.lake.ingest_common import MAX_ERRORS, PARQUET_OPTIONS, IngestError, lit, quote_ident
 from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile, WriteMode
 from datatorg.lake.storage import Storage
 
@@ -45,7 +45,7 @@ def check_rows(
         return errors
     con = duckdb.connect()
     try:
-        base = f"read_parquet({_lit(str(staged))}, file_row_number=true)"
+        base = f"read_parquet({lit(str(staged))}, file_row_number=true)"
         for field in target["fields"]:
             name = field["name"]
             col = quote_ident(name)
@@ -109,8 +109,8 @@ def _finalise(staged: Path, source: dict[str, Any], target: dict[str, Any], out:
     con = duckdb.connect()
     try:
         con.execute(
-            f"COPY (SELECT {select_list} FROM read_parquet({_lit(str(staged))})) "
-            f"TO {_lit(str(out))} ({PARQUET_OPTIONS})"
+            f"COPY (SELECT {select_list} FROM read_parquet({lit(str(staged))})) "
+            f"TO {lit(str(out))} ({PARQUET_OPTIONS})"
         )
     except duckdb.Error as exc:
         raise IngestError("The values do not fit the schema: " + str(exc)[:200]) from None
