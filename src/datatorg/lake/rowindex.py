@@ -3,7 +3,8 @@
 Versions are immutable, so an index keyed by the version id is exact, like a search index.
 DuckDB reads the version's Parquet files to build it; the gate (``datatorg.access``) decides
 per query whether the index can answer it and reads it through ``lake.reader.query_index``.
-No policy lives here: this module only builds, finds and removes index files.
+No policy lives here: this module only builds, finds and removes index files; the file's
+layout and ``Meta`` are in ``rowindex_meta``.
 
 Layout: table ``r`` with ``__datatorg_pos INTEGER PRIMARY KEY`` (file ordinal × 2^40 + row
 number in the file, so rowid order is DuckDB's ``(filename, file_row_number)`` order) and one
@@ -15,9 +16,7 @@ microseconds, dates as integer days, booleans 0/1). Indexes: ``(k)`` and ``(k, t
 
 from __future__ import annotations
 
-import bisect
 import fcntl
-import json
 import logging
 import os
 import re
@@ -26,20 +25,29 @@ import threading
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from datatorg.lake.rowindex_meta import FORMAT, POS, SHIFT, TABLE, Meta
 from datatorg.lake.storage import Storage
+
+__all__ = [
+    "FORMAT",
+    "POS",
+    "SHIFT",
+    "TABLE",
+    "Meta",
+    "Unsupported",
+    "build",
+    "collect",
+    "lookup",
+    "wait",
+]
 
 log = logging.getLogger(__name__)
 
-FORMAT = 1
-SHIFT = 1 << 40  # rows per file slot of the position
-POS = "__datatorg_pos"
-TABLE = "r"
 FOLDER = "rowindex"
 MAX_KEYS = 4
 # DuckDB column type -> how the index stores it. Anything else: no index for the version.
@@ -66,63 +74,6 @@ _NAME = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{1
 
 def qi(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
-
-
-@dataclass(frozen=True)
-class Meta:
-    """What an index file holds: its columns, their kinds, files, and indexes."""
-
-    version_id: str
-    kinds: dict[str, str]  # column -> text/int/real/bool/date/ts
-    types: dict[str, str]  # column -> DuckDB type name, as DuckDB reports it
-    files: tuple[str, ...]  # base names of the version's files, in sorted order
-    time: str | None
-    keys: tuple[str, ...]
-    indexes: dict[str, list[str]]  # index name -> ["k"] | ["k", "t"] | ["t"]
-    descending: tuple[str, ...] = ()  # the indexes whose time column is in descending order
-
-    def position(self, fname: str, rownum: int) -> int:
-        """The position after which a cursor ``(fname, rownum)`` continues: rows in files
-        named after ``fname``, or later rows of ``fname`` (DuckDB's keyset tie-break)."""
-        i = bisect.bisect_left(self.files, fname)
-        if i < len(self.files) and self.files[i] == fname:
-            return i * SHIFT + min(max(rownum, -1), SHIFT - 1)
-        return i * SHIFT - 1
-
-    def identity(self, pos: int) -> tuple[str, int]:
-        """The ``(file name, row number)`` of a position."""
-        return self.files[pos // SHIFT], pos % SHIFT
-
-    def to_json(self) -> str:
-        return json.dumps(
-            {
-                "format": FORMAT,
-                "version_id": self.version_id,
-                "kinds": self.kinds,
-                "types": self.types,
-                "files": list(self.files),
-                "time": self.time,
-                "keys": list(self.keys),
-                "indexes": self.indexes,
-                "descending": list(self.descending),
-            }
-        )
-
-    @classmethod
-    def from_json(cls, raw: str) -> Meta:
-        d = json.loads(raw)
-        if d.get("format") != FORMAT:
-            raise ValueError("row index of another format")
-        return cls(
-            version_id=d["version_id"],
-            kinds=d["kinds"],
-            types=d["types"],
-            files=tuple(d["files"]),
-            time=d["time"],
-            keys=tuple(d["keys"]),
-            indexes=d["indexes"],
-            descending=tuple(d.get("descending", ())),
-        )
 
 
 class Unsupported(Exception):
