@@ -15,10 +15,12 @@ URL); processes do not share batches, they queue on the database's lock as befor
 
 from __future__ import annotations
 
+import asyncio
 import fcntl
 import os
 import threading
 import uuid
+import weakref
 from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -26,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import anyio.to_thread
 from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
@@ -50,10 +53,10 @@ class BatchFailed(RuntimeError):
 
 
 class _Slot:
-    __slots__ = ("item", "done", "error")
+    __slots__ = ("items", "done", "error")
 
-    def __init__(self, item: Item) -> None:
-        self.item = item
+    def __init__(self, items: Sequence[Item]) -> None:
+        self.items = items
         self.done = False
         self.error: BaseException | None = None
 
@@ -73,7 +76,7 @@ def write_batch(session: Session, items: Sequence[Item]) -> None:
 
 def _write_batch(session: Session, items: Sequence[Item]) -> None:
     try:
-        audit.record_many(session=session, events=[i.event for i in items])
+        audit.append_rows(session=session, events=[i.event for i in items])
         usage: dict[tuple[uuid.UUID, date], list[Any]] = {}
         for i in items:
             if i.agreement_id is not None:
@@ -137,8 +140,12 @@ class Journal:
 
     def append(self, session: Session, item: Item) -> None:
         """Return once ``item`` is committed (by this thread or another); raise if it failed."""
+        self.append_many(session, [item])
+
+    def append_many(self, session: Session, items: Sequence[Item]) -> None:
+        """Return once ``items`` are committed, in order, in one batch; raise if it failed."""
         session.commit()  # end this request's transaction: a waiting follower holds no lock
-        slot = _Slot(item)
+        slot = _Slot(items)
         with self._cond:
             self._pending.append(slot)
             while self._writing and not slot.done:
@@ -151,9 +158,10 @@ class Journal:
         error: BaseException | None = None
         try:
             hook = _hook
+            taken = [i for s in batch for i in s.items]
             if hook is not None:
-                hook("taken", [s.item for s in batch])
-            write_batch(session, [s.item for s in batch])
+                hook("taken", taken)
+            write_batch(session, taken)
         except BaseException as exc:
             error = exc
         finally:
@@ -184,12 +192,16 @@ def set_hook(hook: Hook | None) -> None:
     _hook = hook
 
 
-def journal_for(session: Session) -> Journal:
-    """The journal of the database ``session`` is bound to (one per database URL)."""
+def _engine(session: Session) -> Engine:
     bind = session.get_bind()
     engine = bind.engine if isinstance(bind, Connection) else bind
     assert isinstance(engine, Engine)
-    key = engine.url.render_as_string(hide_password=True)
+    return engine
+
+
+def journal_for(session: Session) -> Journal:
+    """The journal of the database ``session`` is bound to (one per database URL)."""
+    key = _engine(session).url.render_as_string(hide_password=True)
     with _journals_lock:
         found = _journals.get(key)
         if found is None:
@@ -200,3 +212,77 @@ def journal_for(session: Session) -> Journal:
 def append(session: Session, item: Item) -> None:
     """Record ``item`` durably before returning (see the module docstring)."""
     journal_for(session).append(session, item)
+
+
+class LoopBatcher:
+    """Group commit for reads answered on the event loop (the rows API's fast path).
+
+    A request awaits ``append``; its item waits in a list until the flush, which runs once
+    the reads already on the loop have had their turn, so the reads of one loop iteration
+    share a batch. One flush at a time takes every waiting item and hands them, as one slot,
+    to the process's ``Journal``: on the loop itself for a SQLite file (a local commit of
+    a fraction of a millisecond; a worker thread would wait longer than that for the GIL),
+    in a worker thread for a database across the network. Each awaiting request resumes
+    when its batch is committed, or raises ``BatchFailed``.
+    """
+
+    def __init__(self, sessionmaker: Callable[[], Session], *, inline: bool) -> None:
+        self._sessionmaker = sessionmaker
+        self._inline = inline
+        self._pending: list[tuple[Item, asyncio.Future[None]]] = []
+        self._flushing = False
+        self.batch_sizes: deque[int] = deque(maxlen=10_000)
+
+    async def append(self, item: Item) -> None:
+        """Return once ``item`` is committed; raise ``BatchFailed`` if its batch was not."""
+        loop = asyncio.get_running_loop()
+        done: asyncio.Future[None] = loop.create_future()
+        self._pending.append((item, done))
+        if not self._flushing:
+            self._flushing = True
+            loop.create_task(self._flush())
+        await asyncio.shield(done)  # a cancelled request does not cancel its batch
+
+    async def _flush(self) -> None:
+        try:
+            while self._pending:
+                batch, self._pending = self._pending, []
+                items = [item for item, _ in batch]
+                try:
+                    if self._inline:
+                        self._write(items)
+                    else:
+                        await anyio.to_thread.run_sync(self._write, items)
+                except Exception as exc:
+                    failed = BatchFailed("the audit record of this read could not be committed")
+                    failed.__cause__ = exc
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_exception(failed)
+                else:
+                    self.batch_sizes.append(len(batch))
+                    for _, done in batch:
+                        if not done.done():
+                            done.set_result(None)
+        finally:
+            self._flushing = False
+
+    def _write(self, items: Sequence[Item]) -> None:
+        with self._sessionmaker() as session:
+            journal_for(session).append_many(session, items)
+
+
+_batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, LoopBatcher]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
+def loop_batcher(sessionmaker: Callable[[], Session]) -> LoopBatcher:
+    """The batcher of this event loop for the database of ``sessionmaker`` (call on the loop)."""
+    per_loop = _batchers.setdefault(asyncio.get_running_loop(), {})
+    found = per_loop.get(id(sessionmaker))
+    if found is None or found._sessionmaker is not sessionmaker:
+        with sessionmaker() as session:
+            inline = _engine(session).url.get_backend_name() == "sqlite"
+        found = per_loop[id(sessionmaker)] = LoopBatcher(sessionmaker, inline=inline)
+    return found

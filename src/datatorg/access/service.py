@@ -23,7 +23,7 @@ from datatorg.access import sql as sqlgen
 from datatorg.access.cursor import plain_rows
 from datatorg.audit import service as audit
 from datatorg.audit.models import AuditHead
-from datatorg.catalog.models import Dataset
+from datatorg.catalog.models import Dataset, DatasetFacts, DatasetRef
 from datatorg.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
 from datatorg.identity.actor import Actor
 from datatorg.lake import reader
@@ -71,7 +71,7 @@ def begin_audit_write(session: Session) -> None:
 
 
 def _deny(
-    session: Session, actor: Actor, dataset: Dataset, channel: str, reason: str, exc: Exception
+    session: Session, actor: Actor, dataset: DatasetRef, channel: str, reason: str, exc: Exception
 ) -> Exception:
     begin_audit_write(session)
     audit.record(
@@ -91,7 +91,7 @@ def decide(
     *,
     session: Session,
     actor: Actor,
-    dataset: Dataset,
+    dataset: DatasetRef,
     columns: frozenset[str],
     aggregate: bool,
     channel: str,
@@ -160,10 +160,35 @@ def lake_fields(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["name"]: f for f in schema.get("fields", [])}
 
 
+def read_item(
+    actor: Actor,
+    dataset: DatasetRef,
+    decision: Decision,
+    channel: str,
+    rows: int,
+    version: int,
+    aggregate: bool,
+    nbytes: int = 0,
+) -> journal.Item:
+    """The ``data.read`` audit event of a read (and its usage, under an agreement)."""
+    return journal.Item(
+        event=audit.NewEvent(
+            action="data.read",
+            target_type="dataset",
+            target_id=str(dataset.id),
+            details={"channel": channel, "rows": rows, "version": version, "aggregate": aggregate},
+            actor_id=actor.user_id,
+        ),
+        agreement_id=decision.agreement_id,
+        rows=rows,
+        nbytes=nbytes,
+    )
+
+
 def audit_read(
     session: Session,
     actor: Actor,
-    dataset: Dataset,
+    dataset: DatasetRef,
     decision: Decision,
     channel: str,
     rows: int,
@@ -175,26 +200,8 @@ def audit_read(
 
     Concurrent reads in this process share one transaction (``journal``: group commit).
     """
-    journal.append(
-        session,
-        journal.Item(
-            event=audit.NewEvent(
-                action="data.read",
-                target_type="dataset",
-                target_id=str(dataset.id),
-                details={
-                    "channel": channel,
-                    "rows": rows,
-                    "version": version,
-                    "aggregate": aggregate,
-                },
-                actor_id=actor.user_id,
-            ),
-            agreement_id=decision.agreement_id,
-            rows=rows,
-            nbytes=nbytes,
-        ),
-    )
+    item = read_item(actor, dataset, decision, channel, rows, version, aggregate, nbytes)
+    journal.append(session, item)
 
 
 @dataclass
@@ -214,7 +221,7 @@ def prepare(
     session: Session,
     settings: Settings,
     actor: Actor,
-    dataset: Dataset,
+    dataset: DatasetRef,
     items: list[tuple[str, str]],
     channel: str,
     max_size: int | None = None,
@@ -279,7 +286,7 @@ def read(
     session: Session,
     settings: Settings,
     actor: Actor,
-    dataset: Dataset,
+    dataset: DatasetRef,
     items: list[tuple[str, str]],
     channel: str = "api",
     head_version: uuid.UUID | None = None,
@@ -297,8 +304,28 @@ def read(
         channel=channel,
         head_version=head_version,
     )
+    page = fetch(settings, p)
+    assert page is not None
+    journal.append(session, page_item(actor, dataset, p, channel, page))
+    return page
+
+
+# The most a read may run on the event loop (``fetch(fast=True)``) before it is left to a
+# worker thread with the full time budget.
+FAST_BUDGET_MS = 20
+
+
+def fetch(settings: Settings, p: Prepared, *, fast: bool = False) -> Page | None:
+    """Run a prepared read (``prepare``); the caller then records it (``page_item``).
+
+    With ``fast`` the read runs only if the row index answers it within ``FAST_BUDGET_MS``
+    (no aggregate, no count): short enough to run on the event loop. Otherwise it returns
+    None and the caller runs ``fetch`` again, off the loop, with the full time budget.
+    """
     q = p.q
-    budget = settings.query_time_budget_ms
+    if fast and (q.is_aggregate or q.count):
+        return None
+    budget = FAST_BUDGET_MS if fast else settings.query_time_budget_ms
     try:
         if q.is_aggregate:
             sql, binds = sqlgen.build_aggregate(q, p.source)
@@ -306,7 +333,10 @@ def read(
             columns, types, rows = res.columns, res.types, [list(r) for r in res.rows]
             nxt = None
         else:
-            res = _rows_from_index(settings, p, budget) or _rows_from_duckdb(p, budget)
+            found = _rows_from_index(settings, p, budget)
+            if found is None and fast:
+                return None
+            res = found or _rows_from_duckdb(p, budget)
             hidden = 3 if q.sort else 2
             columns, types = res.columns[:-hidden], res.types[:-hidden]
             rows = [list(r[:-hidden]) for r in res.rows]
@@ -320,19 +350,16 @@ def read(
             csql, cbinds = sqlgen.build_count(q, p.source)
             count = int(reader.query(csql, cbinds, cap=1, budget_ms=budget).rows[0][0])
     except reader.QueryTimeout as exc:
+        if fast:
+            return None
         raise Invalid(
             str(exc) + "; add filters or aggregate",
             errors=[{"parameter": "query", "message": "time budget exceeded"}],
         ) from None
-    out = plain_rows(types, rows)
-    nbytes = len(json.dumps(out, default=str)) if p.decision.agreement_id is not None else 0
-    audit_read(
-        session, actor, dataset, p.decision, channel, len(rows), p.version, q.is_aggregate, nbytes
-    )
     return Page(
         columns=columns,
         types=types,
-        rows=out,
+        rows=plain_rows(types, rows),
         truncated=res.truncated,
         next=nxt,
         count=count,
@@ -341,7 +368,18 @@ def read(
     )
 
 
-def dataset_for_read(*, session: Session, ref: str) -> tuple[Dataset, uuid.UUID | None]:
+def page_item(
+    actor: Actor, dataset: DatasetRef, p: Prepared, channel: str, page: Page
+) -> journal.Item:
+    """The audit record of a fetched page (with its size, under an agreement)."""
+    metered = p.decision.agreement_id is not None
+    nbytes = len(json.dumps(page.rows, default=str)) if metered else 0
+    return read_item(
+        actor, dataset, p.decision, channel, len(page.rows), p.version, p.q.is_aggregate, nbytes
+    )
+
+
+def dataset_for_read(*, session: Session, ref: str) -> tuple[DatasetFacts, uuid.UUID | None]:
     """The dataset and its current version id, in one statement (the rows API)."""
     return lake.dataset_for_read(session=session, ref=ref)
 

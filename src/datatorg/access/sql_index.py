@@ -15,6 +15,7 @@ NULLS LAST; ties always in row order, ascending, as DuckDB's tie-break).
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
@@ -59,15 +60,16 @@ def decode(kind: str, value: Any) -> Any:
     """A stored value as DuckDB would return it."""
     if value is None:
         return None
-    if kind == "ts":
-        return _EPOCH + timedelta(microseconds=value)
-    if kind == "date":
-        return _EPOCH_DAY + timedelta(days=value)
-    if kind == "bool":
-        return bool(value)
-    if kind == "real":
-        return float(value)
-    return value
+    fn = _DECODERS.get(kind)
+    return value if fn is None else fn(value)
+
+
+_DECODERS: dict[str, Callable[[Any], Any]] = {
+    "ts": lambda v: _EPOCH + timedelta(microseconds=v),
+    "date": lambda v: _EPOCH_DAY + timedelta(days=v),
+    "bool": bool,
+    "real": float,
+}
 
 
 def _where(q: Query, meta: RowIndexMeta) -> tuple[list[str], list[Any]]:
@@ -211,11 +213,13 @@ def decode_rows(q: Query, meta: RowIndexMeta, rows: list[tuple[Any, ...]]) -> li
     width = len(kinds)
     # only the columns whose stored form differs from DuckDB's are touched (a page is read
     # on every request: text and integers pass as they are)
-    convert = [(i, k) for i, k in enumerate(kinds) if k in ("ts", "date", "bool", "real")]
+    convert = [(i, _DECODERS[k]) for i, k in enumerate(kinds) if k in _DECODERS]
     out = []
     for row in rows:
         values = list(row[:width])
-        for i, kind in convert:
-            values[i] = decode(kind, values[i])
+        for i, fn in convert:
+            v = values[i]
+            if v is not None:
+                values[i] = fn(v)
         out.append((*values, *meta.identity(row[-1])))
     return out

@@ -113,6 +113,12 @@ def record_many(*, session: Session, events: Sequence[NewEvent]) -> list[AuditEv
     cannot tell a batch from single appends. The rows commit or roll back with the caller's
     transaction. Returns the appended events (not attached to the session).
     """
+    return [AuditEvent(**r) for r in append_rows(session=session, events=events)]
+
+
+def append_rows(*, session: Session, events: Sequence[NewEvent]) -> list[dict[str, Any]]:
+    """``record_many`` returning the appended rows as plain dicts (no ORM objects): the
+    read journal's path, which needs none."""
     if not events:
         return []
     seq, prev = _lock_head(session)
@@ -143,7 +149,7 @@ def record_many(*, session: Session, events: Sequence[NewEvent]) -> list[AuditEv
         prev = digest
     session.execute(_INSERT_EVENTS, rows)
     session.execute(_SET_HEAD, {"new_seq": seq, "new_hash": prev})
-    return [AuditEvent(**r) for r in rows]
+    return rows
 
 
 def record(

@@ -13,10 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select
-from sqlalchemy.orm import Session, lazyload, load_only
+from sqlalchemy import Engine, bindparam, select
+from sqlalchemy.orm import Session
 
-from datatorg.catalog.models import Dataset
+from datatorg.catalog.models import Dataset, DatasetFacts
+from datatorg.db import fastread
 from datatorg.errors import NotFound
 from datatorg.lake import rowindex
 from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile
@@ -26,23 +27,20 @@ from datatorg.settings import Settings
 _HEAD = select(DatasetHead.version_id).where(DatasetHead.dataset_id == bindparam("dataset_id"))
 
 
-_READ_COLUMNS = (
-    Dataset.id,
-    Dataset.slug,
-    Dataset.publisher_id,
-    Dataset.status,
-    Dataset.access_rights,
-    Dataset.classification,
-    Dataset.has_personal_data,
-)
-
-
 def _with_head(where: Any) -> Any:
     return (
-        select(Dataset, DatasetHead.version_id)
+        select(
+            Dataset.id,
+            Dataset.slug,
+            Dataset.publisher_id,
+            Dataset.status,
+            Dataset.access_rights,
+            Dataset.classification,
+            Dataset.has_personal_data,
+            DatasetHead.version_id,
+        )
         .outerjoin(DatasetHead, DatasetHead.dataset_id == Dataset.id)
         .where(where)
-        .options(lazyload("*"), load_only(*_READ_COLUMNS))
     )
 
 
@@ -50,16 +48,34 @@ _READ_BY_ID = _with_head(Dataset.id == bindparam("ref"))
 _READ_BY_SLUG = _with_head(Dataset.slug == bindparam("ref"))
 
 
-def dataset_for_read(*, session: Session, ref: str) -> tuple[Dataset, uuid.UUID | None]:
-    """The dataset (only the columns a read decision needs; others load on access) and the
-    id of its current version, in one statement: the gate's hot path."""
+_FAST_BY_ID = fastread.FastSelect(_READ_BY_ID)
+_FAST_BY_SLUG = fastread.FastSelect(_READ_BY_SLUG)
+
+
+def dataset_for_read(*, session: Session, ref: str) -> tuple[DatasetFacts, uuid.UUID | None]:
+    """What the gate decides on about the dataset (a plain row, not an ORM entity) and the
+    id of its current version, in one statement: the rows API's hot path.
+
+    On a SQLite file, and while ``session`` has no transaction of its own to share, the
+    statement runs straight on the driver (``datatorg.db.fastread``)."""
     try:
-        row = session.execute(_READ_BY_ID, {"ref": uuid.UUID(ref)}).first()
+        key: Any = uuid.UUID(ref)
+        stmt, fast = _READ_BY_ID, _FAST_BY_ID
     except ValueError:
-        row = session.execute(_READ_BY_SLUG, {"ref": ref}).first()
+        key, stmt, fast = ref, _READ_BY_SLUG, _FAST_BY_SLUG
+    conn = None if session.in_transaction() else fastread.reader_for(_engine(session))
+    if conn is not None:
+        row: Any = fast.first(conn, {"ref": key})
+    else:
+        row = session.execute(stmt, {"ref": key}).first()
     if row is None:
         raise NotFound("No such dataset")
-    return row[0], row[1]
+    return DatasetFacts(*row[:7]), row[7]
+
+
+def _engine(session: Session) -> Engine:
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
 
 
 @dataclass(frozen=True)

@@ -60,7 +60,8 @@ def request_session(request: Request) -> Iterator[Session]:
     session = request.app.state.sessionmaker()
     try:
         yield session
-        session.commit()
+        if session.in_transaction():  # an untouched session has nothing to commit
+            session.commit()
     except BaseException:
         session.rollback()
         raise
