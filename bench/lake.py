@@ -221,20 +221,12 @@ def _non2xx(url: str) -> int:
 
 
 ROW_QUERY_NOTE = (
-    "Where the row-query target is missed: the row index now answers the page itself in about"
-    " 0.24 ms (DuckDB took about 8 ms), and what remains is per-request Python. Measured from"
-    " /proc over a wrk run on this machine, a Datatorg request costs the server about 2.7-3.1"
-    " ms of CPU against Datasette's 2.8 ms, and Datatorg's two workers also wait on each othe"
-    "r's audit commits, so they do not fill both cores. The hash-linked audit append is the l"
-    "argest single cost: it is group-committed within a worker and queued across workers on a"
-    " file lock, yet in a diagnostic run (not part of this benchmark) with the append replace"
-    "d by a bare commit, the same server answered 830-1040 requests/s at 1.8-1.9 ms CPU each."
-    " The rest is the gate's dataset lookup and decision (about 0.4 ms), the index query and "
-    "decoding (about 0.3 ms) and HTTP and framework (about 0.6 ms; the rows route already ski"
-    "ps dependency solving). PostgreSQL as the control plane is slower here: its server takes"
-    " CPU from the same two cores and each statement is a round trip. Next to try: one contro"
-    "l-plane transaction per request instead of three (read, audit, final), and the gate's lo"
-    "okups and the append without the ORM session's bookkeeping."
+    "Below the row-query target in this run. The rows API decides, reads from the row index"
+    " and group-commits its audit records on the event loop (docs/architecture.md); on this"
+    " machine that measured 1.5-1.8 ms of server CPU per request against Datasette's 2.6-3."
+    "6 ms. Single rounds swing widely for both servers (uvicorn workers may get unequal shar"
+    "es of the 16 connections, and the machine may be shared): compare the rounds above bef"
+    "ore reading much into one median."
 )
 
 AGG_SQL = (

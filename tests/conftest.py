@@ -19,7 +19,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from datatorg.app import create_app
-from datatorg.db import migrate
+from datatorg.db import fastread, migrate
 from datatorg.db.engine import make_engine
 from datatorg.settings import Settings
 from datatorg.web.deps import get_session
@@ -95,6 +95,7 @@ def engine(settings: Settings) -> Iterator[Engine]:
     eng = make_engine(settings.database_url)
     yield eng
     eng.dispose()
+    fastread.close_pools()  # the gate's driver connections (datatorg.db.fastread)
 
 
 @pytest.fixture

@@ -170,7 +170,8 @@ def test_fast_lookup_gives_what_the_session_gives(factory: sessionmaker[Session]
             False,
         )
     engine = factory.kw["bind"]
-    assert fastread.reader_for(engine) is not None
+    with fastread.reader(engine) as reader:
+        assert reader is not None
     with factory() as s:
         for ref in (ds.slug, str(ds.id)):
             facts, version = heads.dataset_for_read(session=s, ref=ref)
@@ -197,10 +198,50 @@ def test_a_session_with_its_own_transaction_reads_through_itself(
             heads.dataset_for_read(session=s, ref=ds.slug)
 
 
-def test_only_sqlite_files_get_a_driver_reader(engine: Engine) -> None:
-    assert fastread.reader_for(make_engine("sqlite://")) is None
-    found = fastread.reader_for(engine)
-    assert (found is not None) is (engine.dialect.name == "sqlite")
+def test_driver_readers_for_files_and_servers(engine: Engine) -> None:
+    with fastread.reader(make_engine("sqlite://")) as reader:
+        assert reader is None  # in-memory: only the session sees it
+    with fastread.reader(engine) as reader:  # the suite's database: SQLite file or PostgreSQL
+        assert reader is not None
+        assert reader.dialect.name == engine.dialect.name
+
+
+def test_postgres_lookup_pool_is_capped_and_drops_broken_connections(
+    engine: Engine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    if engine.dialect.name != "postgresql":
+        pytest.skip("the PostgreSQL pass runs this (DATATORG_TEST_DB=postgresql)")
+    factory = make_sessionmaker(engine)
+    with factory() as s:
+        ds = _dataset(s, status=DatasetStatus.published)
+        s.commit()
+    with factory() as s:
+        via_session = s.execute(heads._READ_BY_SLUG, {"ref": ds.slug}).first()
+    with fastread.reader(engine) as reader:
+        assert reader is not None
+        assert heads._FAST_BY_SLUG.first(reader, {"ref": ds.slug}) == tuple(via_session or ())
+    # all lent: the next caller gets None and reads through its session
+    monkeypatch.setattr(fastread, "POOL_SIZE", 2)
+    key = engine.url.render_as_string(hide_password=True)
+    fastread.close_pools()
+    with fastread.reader(engine) as a, fastread.reader(engine) as b, fastread.reader(engine) as c:
+        assert a is not None and b is not None and c is None
+    # a connection that broke behind the pool's back: Unavailable, dropped, session answers
+    with fastread.reader(engine) as reader:
+        assert reader is not None
+        broken = reader.conn
+        broken.close()
+    with factory() as s:
+        facts, _ = heads.dataset_for_read(session=s, ref=ds.slug)
+        assert facts.id == ds.id
+    pool = fastread._pools[key]
+    assert broken not in pool._idle
+    with fastread.reader(engine) as reader:  # a fresh connection takes its place
+        assert reader is not None and not reader.conn.closed
+    with factory() as s:
+        s.delete(s.get(Dataset, ds.id))
+        s.commit()
+    fastread.close_pools()
 
 
 # -- fetch on the loop or in the pool ------------------------------------------------------

@@ -15,6 +15,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and real transactions."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
+        # As for SQLite below: with the default 5 (+10 overflow) pooled connections, the
+        # thread pool's sessions past the 5th each opened (forked a server backend) and closed
+        # their own connection under load; measured 310-365 → 365-475 rows requests/s.
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
         return create_engine(url, pool_pre_ping=True, **kwargs)
     if parsed.database and parsed.database != ":memory:":
         Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)

@@ -49,6 +49,7 @@ _READ_BY_SLUG = _with_head(Dataset.slug == bindparam("ref"))
 
 
 _FAST_BY_ID = fastread.FastSelect(_READ_BY_ID)
+_UNREAD = object()
 _FAST_BY_SLUG = fastread.FastSelect(_READ_BY_SLUG)
 
 
@@ -56,17 +57,22 @@ def dataset_for_read(*, session: Session, ref: str) -> tuple[DatasetFacts, uuid.
     """What the gate decides on about the dataset (a plain row, not an ORM entity) and the
     id of its current version, in one statement: the rows API's hot path.
 
-    On a SQLite file, and while ``session`` has no transaction of its own to share, the
-    statement runs straight on the driver (``datatorg.db.fastread``)."""
+    While ``session`` has no transaction of its own to share, the statement runs straight on
+    the driver (``datatorg.db.fastread``), else in the session."""
     try:
         key: Any = uuid.UUID(ref)
         stmt, fast = _READ_BY_ID, _FAST_BY_ID
     except ValueError:
         key, stmt, fast = ref, _READ_BY_SLUG, _FAST_BY_SLUG
-    conn = None if session.in_transaction() else fastread.reader_for(_engine(session))
-    if conn is not None:
-        row: Any = fast.first(conn, {"ref": key})
-    else:
+    row: Any = _UNREAD
+    if not session.in_transaction():
+        try:
+            with fastread.reader(_engine(session)) as reader:
+                if reader is not None:
+                    row = fast.first(reader, {"ref": key})
+        except fastread.Unavailable:
+            pass  # the session's pool pings and reconnects
+    if row is _UNREAD:
         row = session.execute(stmt, {"ref": key}).first()
     if row is None:
         raise NotFound("No such dataset")
