@@ -31,7 +31,8 @@ def main(argv: list[str]) -> int:
         "",
         f"Run {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on {platform.machine()}, "
         f"{os.cpu_count()} cores, {mem_gib:.0f} GiB memory, Python {platform.python_version()}.",
-        "Every figure is a ratio against a baseline measured in the same run.",
+        "Every figure is a ratio against a baseline measured in the same run. This file is"
+        " generated; what the figures mean and how they were reached: `docs/performance.md`.",
         "",
     ]
     sections = []
