@@ -105,6 +105,33 @@ def test_a_failed_batch_fails_every_read_in_it_and_stores_none(
         assert audit.verify_chain(session=s).ok
 
 
+@pytest.mark.parametrize("inline", [True, False], ids=["on-the-loop", "in-a-thread"])
+def test_a_bad_item_fails_only_its_own_read(factory: sessionmaker[Session], inline: bool) -> None:
+    """Usage for an agreement that is not there breaks the batch's insert; the others are
+    then written one by one and answer, and the bad one fails with nothing of it stored."""
+    target = uuid.uuid4().hex
+    batcher = journal.LoopBatcher(factory, inline=inline)
+    bad = journal.Item(
+        event=audit.NewEvent(action="data.read", target_type="dataset", target_id=target),
+        agreement_id=uuid.uuid4(),  # no such agreement: its usage row violates a foreign key
+        rows=1,
+    )
+
+    async def main() -> list[BaseException | None]:
+        items = [_item(target), _item(target), bad, _item(target)]
+        return list(
+            await asyncio.gather(*(batcher.append(i) for i in items), return_exceptions=True)
+        )
+
+    results = asyncio.run(main())
+    assert results[0] is None and results[1] is None and results[3] is None, results
+    assert isinstance(results[2], journal.BatchFailed)
+    assert _count(factory, target) == 3
+    assert list(batcher.batch_sizes) == [1, 1, 1]
+    with factory() as s:
+        assert audit.verify_chain(session=s).ok
+
+
 def test_a_cancelled_read_is_still_recorded(factory: sessionmaker[Session]) -> None:
     """The client went away after its rows were read: the read is on record anyway."""
     target = uuid.uuid4().hex

@@ -111,6 +111,33 @@ def test_a_failed_build_leaves_nothing_visible(
     assert not list(target.parent.glob(f"{head.version_id}*.tmp"))
 
 
+def test_a_failed_background_build_is_retried_after_a_pause(
+    client: TestClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    head = _head(session, settings, _dataset(client, session, _readings()))
+    real = rowindex._indexes
+    calls = [0]
+
+    def fails_once(*args: Any) -> Any:
+        calls[0] += 1
+        if calls[0] == 1:
+            raise OSError("No space left on device")
+        return real(*args)
+
+    monkeypatch.setattr(rowindex, "_indexes", fails_once)
+    assert service.row_index(settings=settings, head=head) is None  # starts a build: it fails
+    assert not service.wait_row_index(settings=settings, version_id=head.version_id)
+    assert service.row_index(settings=settings, head=head) is None  # paused: no new build
+    assert not service.wait_row_index(settings=settings, version_id=head.version_id)
+    assert calls[0] == 1
+    path = rowindex.index_path(service.storage(settings), head.version_id)
+    rowindex._refused[path] = 0.0  # the pause is over
+    assert service.row_index(settings=settings, head=head) is None  # builds again
+    assert service.wait_row_index(settings=settings, version_id=head.version_id)
+    assert calls[0] == 2
+    assert service.row_index(settings=settings, head=head) is not None
+
+
 def _build_in_child(root: str, vid: str, paths: list[str], schema: dict[str, Any], q: Any) -> None:
     from datatorg.lake.storage import LocalStorage
 

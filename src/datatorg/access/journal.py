@@ -6,11 +6,14 @@ transactions that takes. A reading thread calls ``append``: its item joins a pen
 if no batch is being written, that thread becomes the *leader*, takes every pending item
 and writes them in its own request session (one head lock, one multi-row insert, the usage
 upserts, one commit); the others (*followers*) wait until a leader has committed their item,
-or raise if that batch failed. With one read at a time each read leads a batch of one, so no
+or raise if it could not be. A failed batch is written again read by read, so one bad item
+fails only its own read. With one read at a time each read leads a batch of one, so no
 background thread or connection of its own is needed.
 
 The chain order is the commit order. One journal serves each database (keyed by the engine's
-URL); processes do not share batches, they queue on the database's lock as before.
+URL); processes do not share batches, they queue on the database's lock as before. Reads
+answered on the event loop reach the journal through ``LoopBatcher``, one slot per loop
+iteration.
 """
 
 from __future__ import annotations
@@ -156,24 +159,48 @@ class Journal:
             self._writing = True
             batch, self._pending = self._pending, []
         error: BaseException | None = None
+        alone: dict[int, BaseException | None] = {}  # slot id → its own outcome, if retried
         try:
             hook = _hook
             taken = [i for s in batch for i in s.items]
             if hook is not None:
                 hook("taken", taken)
-            write_batch(session, taken)
+            try:
+                write_batch(session, taken)
+            except Exception:
+                if len(batch) == 1:
+                    raise
+                alone = _one_by_one(session, batch)
         except BaseException as exc:
             error = exc
         finally:
             with self._cond:
                 for s in batch:
-                    s.done, s.error = True, (error if s is not slot else None)
-                if error is None:
+                    s.done = True
+                    s.error = alone.get(id(s), error) if s is not slot else None
+                if error is None and not alone:
                     self.batch_sizes.append(len(batch))
+                elif error is None:
+                    self.batch_sizes.extend(1 for e in alone.values() if e is None)
                 self._writing = False
                 self._cond.notify_all()
-        if error is not None:
-            raise error
+        mine = alone.get(id(slot), error)
+        if mine is not None:
+            raise mine
+
+
+def _one_by_one(session: Session, batch: Sequence[_Slot]) -> dict[int, BaseException | None]:
+    """After a failed batch, write each slot's items in a transaction of their own, so one bad
+    item (say, usage for an agreement deleted meanwhile) fails only its own read. The outcome
+    of each slot, by ``id``: None when committed."""
+    outcome: dict[int, BaseException | None] = {}
+    for s in batch:
+        try:
+            write_batch(session, s.items)
+            outcome[id(s)] = None
+        except Exception as exc:
+            outcome[id(s)] = exc
+    return outcome
 
 
 def _raise_for(slot: _Slot) -> None:
@@ -250,26 +277,44 @@ class LoopBatcher:
                 items = [item for item, _ in batch]
                 try:
                     if self._inline:
-                        self._write(items)
+                        outcome = self._write(items)
                     else:
-                        await anyio.to_thread.run_sync(self._write, items)
-                except Exception as exc:
-                    failed = BatchFailed("the audit record of this read could not be committed")
-                    failed.__cause__ = exc
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_exception(failed)
-                else:
-                    self.batch_sizes.append(len(batch))
-                    for _, done in batch:
-                        if not done.done():
-                            done.set_result(None)
+                        outcome = await anyio.to_thread.run_sync(self._write, items)
+                except Exception as exc:  # e.g. no session could be opened
+                    outcome = [exc] * len(items)
+                for (_, done), cause in zip(batch, outcome, strict=True):
+                    if done.done():
+                        continue
+                    if cause is None:
+                        done.set_result(None)
+                    else:
+                        failed = BatchFailed("the audit record of this read could not be committed")
+                        failed.__cause__ = cause
+                        done.set_exception(failed)
         finally:
             self._flushing = False
 
-    def _write(self, items: Sequence[Item]) -> None:
+    def _write(self, items: Sequence[Item]) -> list[BaseException | None]:
+        """Commit ``items`` as one slot; if that fails, each alone (one bad item fails only
+        its own read). The outcome of each item: None when committed."""
         with self._sessionmaker() as session:
-            journal_for(session).append_many(session, items)
+            j = journal_for(session)
+            try:
+                j.append_many(session, items)
+                self.batch_sizes.append(len(items))
+                return [None] * len(items)
+            except Exception as exc:
+                if len(items) == 1:
+                    return [exc]
+            outcome: list[BaseException | None] = []
+            for item in items:
+                try:
+                    j.append_many(session, [item])
+                    self.batch_sizes.append(1)
+                    outcome.append(None)
+                except Exception as exc:
+                    outcome.append(exc)
+            return outcome
 
 
 _batchers: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, dict[int, LoopBatcher]] = (

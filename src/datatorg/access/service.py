@@ -1,9 +1,9 @@
 """The gate: every read of dataset contents is decided, bounded and audited here.
 
-``decide`` answers "may this actor read these columns of this dataset?": open data for
-anyone, non-open data for the owning organisation, and otherwise whatever the marketplace's
-agreement check says. ``read_rows``/``aggregate``/``export`` then run the query with a time
-budget and a row cap and write one ``data.read`` audit event. Refusals are audited too.
+``decide`` (``access/decision.py``) answers "may this actor read these columns of this
+dataset?" and records refusals. ``prepare`` parses and decides a read, ``fetch`` runs it with
+a time budget and a row cap (from the row index or DuckDB), and ``read`` does both and writes
+one ``data.read`` audit event; the rows API calls the parts itself (``access/router.py``).
 """
 
 from __future__ import annotations
@@ -15,32 +15,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import update
 from sqlalchemy.orm import Session
 
 from datatorg.access import cursor, journal, policies, query, sql_index
 from datatorg.access import sql as sqlgen
 from datatorg.access.cursor import plain_rows
+from datatorg.access.decision import Decision, decide
 from datatorg.audit import service as audit
-from datatorg.audit.models import AuditHead
 from datatorg.catalog.models import Dataset, DatasetFacts, DatasetRef
-from datatorg.errors import Forbidden, Invalid, NotFound, TooManyRequests, Unauthenticated
+from datatorg.errors import Invalid, NotFound
 from datatorg.identity.actor import Actor
 from datatorg.lake import reader
 from datatorg.lake import service as lake
-from datatorg.market import service as market
 from datatorg.settings import Settings
-
-
-@dataclass(frozen=True)
-class Decision:
-    allowed: bool
-    owner: bool
-    agreement_id: uuid.UUID | None = None
-    allowed_columns: frozenset[str] | None = None
-    aggregate_only: bool = False
-    reason: str = ""
-    row_budget: int | None = None  # rows this read may return under a monthly row quota
 
 
 @dataclass
@@ -53,107 +40,6 @@ class Page:
     count: int | None = None
     version: int | None = None
     schema: dict[str, Any] | None = None
-
-
-def begin_audit_write(session: Session) -> None:
-    """End the read transaction and open a write one by writing first.
-
-    On SQLite a transaction that read and then writes fails at once ("database is locked")
-    when another connection wrote in between; starting with a write makes it wait its turn.
-    """
-    session.commit()
-    session.execute(
-        update(AuditHead)
-        .where(AuditHead.id == 1)
-        .values(seq=AuditHead.seq)
-        .execution_options(synchronize_session=False)
-    )
-
-
-def _deny(
-    session: Session, actor: Actor, dataset: DatasetRef, channel: str, reason: str, exc: Exception
-) -> Exception:
-    begin_audit_write(session)
-    audit.record(
-        session=session,
-        actor=actor,
-        action="data.read",
-        target_type="dataset",
-        target_id=str(dataset.id),
-        outcome="denied",
-        details={"channel": channel, "reason": reason[:200]},
-    )
-    session.commit()  # the refusal is recorded even though the request fails
-    return exc
-
-
-def decide(
-    *,
-    session: Session,
-    actor: Actor,
-    dataset: DatasetRef,
-    columns: frozenset[str],
-    aggregate: bool,
-    channel: str,
-    purpose: str | None = None,
-) -> Decision:
-    """Whether ``actor`` may read ``columns`` of ``dataset``; raises (and audits) a refusal.
-
-    ``purpose`` is the purpose the caller states for this read (``_purpose``); when given it
-    must be the agreement's purpose.
-    """
-    if policies.is_owner(actor, dataset):
-        return Decision(allowed=True, owner=True)
-    if not policies.is_visible(actor, dataset):
-        raise _deny(session, actor, dataset, channel, "not published", NotFound("No such dataset"))
-    if dataset.is_open:
-        return Decision(allowed=True, owner=False)
-    check = market.check_agreement(
-        session=session,
-        actor=actor,
-        dataset_id=dataset.id,
-        columns=columns,
-        aggregate=aggregate,
-        agreement_id=actor.agreement_id,
-        purpose=purpose,
-    )
-    if not check.allowed:
-        reason = check.reason or "no agreement admits this read"
-        exc: Exception
-        if check.retry_after is not None:
-            exc = TooManyRequests(reason, retry_after=check.retry_after)
-        elif not actor.is_authenticated:
-            exc = Unauthenticated("This dataset is not open; sign in with an agreement to read it")
-        else:
-            exc = Forbidden(reason, failed_term=check.failed_term)
-        raise _deny(session, actor, dataset, channel, f"{check.failed_term}: {reason}", exc)
-    if check.allowed_columns is not None and not columns <= check.allowed_columns:
-        outside = sorted(columns - check.allowed_columns)
-        raise _deny(
-            session,
-            actor,
-            dataset,
-            channel,
-            "columns outside the agreement",
-            Forbidden("The agreement does not cover these columns: " + ", ".join(outside)),
-        )
-    if check.aggregate_only and not aggregate:
-        raise _deny(
-            session,
-            actor,
-            dataset,
-            channel,
-            "aggregate only",
-            Forbidden("The agreement allows aggregates only; use _group_by and _agg"),
-        )
-    return Decision(
-        allowed=True,
-        owner=False,
-        agreement_id=check.agreement_id,
-        allowed_columns=check.allowed_columns,
-        aggregate_only=check.aggregate_only,
-        row_budget=check.rows_remaining,
-    )
 
 
 def lake_fields(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:

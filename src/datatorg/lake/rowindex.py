@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import fcntl
 import logging
+import math
 import os
 import re
 import sqlite3
@@ -268,7 +269,10 @@ def read_meta(path: Path) -> Meta:
 _state = threading.Lock()
 _ready: dict[Path, Meta] = {}
 _building: dict[Path, threading.Thread] = {}
-_refused: set[Path] = set()  # unsupported or failed in this process: not retried
+# Versions this process will not try to index, until a monotonic time: unsupported ones
+# never (inf), failed builds (a full disk, a file being replaced) after RETRY_FAILED_S.
+_refused: dict[Path, float] = {}
+RETRY_FAILED_S = 600.0
 
 
 def lookup(
@@ -297,8 +301,9 @@ def lookup(
             _ready[path] = meta
         return path, meta
     with _state:
-        if path in _building or path in _refused:
+        if path in _building or _refused.get(path, 0.0) > time.monotonic():
             return None
+        _refused.pop(path, None)
         thread = threading.Thread(
             target=_background,
             args=(storage, version_id, tuple(paths), schema, path),
@@ -326,11 +331,11 @@ def _background(
     except Unsupported as exc:
         log.info("no row index", extra={"version": str(version_id), "reason": str(exc)})
         with _state:
-            _refused.add(path)
+            _refused[path] = math.inf
     except Exception:  # a failed build only means the slower path keeps serving
         log.exception("row index build failed", extra={"version": str(version_id)})
         with _state:
-            _refused.add(path)
+            _refused[path] = time.monotonic() + RETRY_FAILED_S
     finally:
         with _state:
             _building.pop(path, None)
