@@ -30,6 +30,7 @@ from datatorg.lake import service as lake
 from datatorg.lake.models import WriteMode
 from datatorg.settings import Settings
 from tests.live import LiveServer
+from tests.pg import PostgresServer, start_postgres
 
 # -- the batcher, on its own database -------------------------------------------------------
 
@@ -233,11 +234,29 @@ def test_driver_readers_for_files_and_servers(engine: Engine) -> None:
         assert reader.dialect.name == engine.dialect.name
 
 
+@pytest.fixture(scope="module")
+def pg_engine(pg_server: PostgresServer | None) -> Iterator[Engine]:
+    """A migrated PostgreSQL database: on the suite's server in the PostgreSQL pass, on a
+    server of its own in the SQLite pass (the driver pool exists only for PostgreSQL)."""
+    own = start_postgres() if pg_server is None else None
+    server = pg_server or own
+    assert server is not None
+    try:
+        url = server.create_database(f"fastread_{uuid.uuid4().hex[:10]}")
+        migrate.upgrade(url)
+        eng = make_engine(url)
+        yield eng
+        eng.dispose()
+        fastread.close_pools()
+    finally:
+        if own is not None:
+            own.stop()
+
+
 def test_postgres_lookup_pool_is_capped_and_drops_broken_connections(
-    engine: Engine, monkeypatch: pytest.MonkeyPatch
+    pg_engine: Engine, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    if engine.dialect.name != "postgresql":
-        pytest.skip("the PostgreSQL pass runs this (DATATORG_TEST_DB=postgresql)")
+    engine = pg_engine
     factory = make_sessionmaker(engine)
     with factory() as s:
         ds = _dataset(s, status=DatasetStatus.published)
