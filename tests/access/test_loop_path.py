@@ -22,7 +22,7 @@ from datatorg.audit import service as audit
 from datatorg.catalog.models import AccessRights, Dataset, DatasetFacts, DatasetStatus
 from datatorg.db import fastread, migrate
 from datatorg.db.engine import make_engine, make_sessionmaker
-from datatorg.errors import Invalid
+from datatorg.errors import Invalid, NotFound
 from datatorg.identity import service as identity
 from datatorg.identity.actor import ANONYMOUS
 from datatorg.lake import heads
@@ -206,10 +206,13 @@ def test_fast_lookup_gives_what_the_session_gives(factory: sessionmaker[Session]
             assert (facts, version) == (expected, None)
             assert not facts.is_open
         assert not s.in_transaction()  # the session was never used
-        # hostile references are bound, never spliced into the SQL
-        for ref in ("x' OR '1'='1", "'; DROP TABLE datasets; --", "æøå", "a" * 5000):
-            with pytest.raises(Exception, match="No such dataset"):
+        # references no dataset can have (not a UUID, not a slug) are answered without a
+        # query; well-formed unknown ones reach the driver as bound values
+        hostile = ("x' OR '1'='1", "'; DROP TABLE datasets; --", "æøå", "a" * 5000, "x\x00y")
+        for ref in (*hostile, "no-such-dataset", str(uuid.uuid4())):
+            with pytest.raises(NotFound, match="No such dataset"):
                 heads.dataset_for_read(session=s, ref=ref)
+        assert not s.in_transaction()
 
 
 def test_a_session_with_its_own_transaction_reads_through_itself(
@@ -266,6 +269,9 @@ def test_postgres_lookup_pool_is_capped_and_drops_broken_connections(
     with fastread.reader(engine) as reader:
         assert reader is not None
         assert heads._FAST_BY_SLUG.first(reader, {"ref": ds.slug}) == tuple(via_session or ())
+    with factory() as s:  # a NUL byte, which PostgreSQL text cannot hold, is a clear 404
+        with pytest.raises(NotFound):
+            heads.dataset_for_read(session=s, ref=ds.slug + "\x00")
     # all lent: the next caller gets None and reads through its session
     monkeypatch.setattr(fastread, "POOL_SIZE", 2)
     key = engine.url.render_as_string(hide_password=True)
@@ -431,3 +437,4 @@ def test_refusals_and_errors_on_the_loop_path(live_server: LiveServer) -> None:
     assert refused == 1  # the refusal is on record
     assert httpx.get(f"{base}/{uuid.uuid4()}/rows").status_code == 404
     assert httpx.get(f"{base}/%27%20OR%201%3D1--/rows").status_code == 404
+    assert httpx.get(f"{base}/a%00b/rows").status_code == 404

@@ -32,11 +32,11 @@ from datetime import UTC, date, datetime
 from typing import Any
 
 import anyio.to_thread
-from sqlalchemy import Connection, Engine
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
 from datatorg.db.base import utcnow
+from datatorg.db.engine import engine_of
 from datatorg.market import service as market
 
 
@@ -113,7 +113,7 @@ def _writer_turn(session: Session) -> Iterator[None]:
     moment the holder is done) instead of SQLite's busy handler, which polls with sleeps of
     1, 2, 5, 10… ms while the lock is held for a fraction of a millisecond. PostgreSQL
     queues writers on the head row's lock itself."""
-    url = session.get_bind().engine.url
+    url = engine_of(session).url
     if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
         yield
         return
@@ -219,16 +219,9 @@ def set_hook(hook: Hook | None) -> None:
     _hook = hook
 
 
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    engine = bind.engine if isinstance(bind, Connection) else bind
-    assert isinstance(engine, Engine)
-    return engine
-
-
 def journal_for(session: Session) -> Journal:
     """The journal of the database ``session`` is bound to (one per database URL)."""
-    key = _engine(session).url.render_as_string(hide_password=True)
+    key = engine_of(session).url.render_as_string(hide_password=True)
     with _journals_lock:
         found = _journals.get(key)
         if found is None:
@@ -328,6 +321,6 @@ def loop_batcher(sessionmaker: Callable[[], Session]) -> LoopBatcher:
     found = per_loop.get(id(sessionmaker))
     if found is None or found._sessionmaker is not sessionmaker:
         with sessionmaker() as session:
-            inline = _engine(session).url.get_backend_name() == "sqlite"
+            inline = engine_of(session).url.get_backend_name() == "sqlite"
         found = per_loop[id(sessionmaker)] = LoopBatcher(sessionmaker, inline=inline)
     return found

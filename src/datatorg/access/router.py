@@ -75,7 +75,7 @@ async def rows(request: Request, ref: str) -> FastJSONResponse:
     settings = request.app.state.settings
     shared = request.app.dependency_overrides.get(get_session) is not None  # tests
 
-    def decide() -> tuple[Actor, DatasetFacts, service.Prepared]:
+    def decide() -> tuple[Actor, DatasetFacts, service.Prepared] | service.Page:
         with request_session(request) as session:
             actor = resolve_actor(request, session)
             dataset, version = service.dataset_for_read(session=session, ref=ref)
@@ -90,30 +90,20 @@ async def rows(request: Request, ref: str) -> FastJSONResponse:
             )
             if shared:  # the test's session: read and record in it, as the other routes do
                 page = service.fetch(settings, prepared)
-                assert page is not None
                 journal.append(session, service.page_item(actor, dataset, prepared, "api", page))
-                raise _Done(page)
+                return page
             return actor, dataset, prepared
 
-    try:
-        if _embedded(request):
-            actor, dataset, prepared = decide()
-        else:
-            actor, dataset, prepared = await run_in_threadpool(decide)
-    except _Done as done:
-        return FastJSONResponse(page_json(done.page, request))
+    decided = decide() if _embedded(request) else await run_in_threadpool(decide)
+    if isinstance(decided, service.Page):
+        return FastJSONResponse(page_json(decided, request))
+    actor, dataset, prepared = decided
     page = service.fetch(settings, prepared, fast=True)
     if page is None:
         page = await run_in_threadpool(service.fetch, settings, prepared)
-        assert page is not None
     item = service.page_item(actor, dataset, prepared, "api", page)
     await journal.loop_batcher(request.app.state.sessionmaker).append(item)
     return FastJSONResponse(page_json(page, request))
-
-
-class _Done(Exception):  # noqa: N818 - control flow, not an error
-    def __init__(self, page: service.Page) -> None:
-        self.page = page
 
 
 def _embedded(request: Request) -> bool:

@@ -13,7 +13,7 @@ import json
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from sqlalchemy.orm import Session
 
@@ -191,7 +191,6 @@ def read(
         head_version=head_version,
     )
     page = fetch(settings, p)
-    assert page is not None
     journal.append(session, page_item(actor, dataset, p, channel, page))
     return page
 
@@ -201,6 +200,10 @@ def read(
 FAST_BUDGET_MS = 20
 
 
+@overload
+def fetch(settings: Settings, p: Prepared) -> Page: ...
+@overload
+def fetch(settings: Settings, p: Prepared, *, fast: Literal[True]) -> Page | None: ...
 def fetch(settings: Settings, p: Prepared, *, fast: bool = False) -> Page | None:
     """Run a prepared read (``prepare``); the caller then records it (``page_item``).
 

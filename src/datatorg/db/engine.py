@@ -47,6 +47,12 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
     return engine
 
 
+def engine_of(session: Session) -> Engine:
+    """The engine ``session`` is bound to (also when it is bound to a connection)."""
+    bind = session.get_bind()
+    return bind if isinstance(bind, Engine) else bind.engine
+
+
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
     """Sessions that keep loaded objects usable after commit."""
     return sessionmaker(bind=engine, expire_on_commit=False)

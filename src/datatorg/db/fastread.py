@@ -100,7 +100,8 @@ class FastSelect:
             finally:
                 cur.close()
         except Exception as exc:
-            if isinstance(exc, reader.dialect.loaded_dbapi.OperationalError | _interface(reader)):
+            dbapi = reader.dialect.loaded_dbapi
+            if isinstance(exc, (dbapi.OperationalError, dbapi.InterfaceError)):
                 raise Unavailable(str(exc).splitlines()[0][:200]) from exc
             raise
         if row is None:
@@ -109,11 +110,6 @@ class FastSelect:
             proc(value) if proc is not None and value is not None else value
             for proc, value in zip(c.results, row, strict=True)
         )
-
-
-def _interface(reader: Reader) -> type[Exception]:
-    found: type[Exception] = reader.dialect.loaded_dbapi.InterfaceError
-    return found
 
 
 @contextmanager

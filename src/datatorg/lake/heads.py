@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import Engine, bindparam, select
+from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import Dataset, DatasetFacts
+from datatorg.catalog.schemas import SLUG_RE
 from datatorg.db import fastread
+from datatorg.db.engine import engine_of
 from datatorg.errors import NotFound
 from datatorg.lake import rowindex
 from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile
@@ -49,8 +51,8 @@ _READ_BY_SLUG = _with_head(Dataset.slug == bindparam("ref"))
 
 
 _FAST_BY_ID = fastread.FastSelect(_READ_BY_ID)
-_UNREAD = object()
 _FAST_BY_SLUG = fastread.FastSelect(_READ_BY_SLUG)
+_UNREAD = object()
 
 
 def dataset_for_read(*, session: Session, ref: str) -> tuple[DatasetFacts, uuid.UUID | None]:
@@ -63,11 +65,13 @@ def dataset_for_read(*, session: Session, ref: str) -> tuple[DatasetFacts, uuid.
         key: Any = uuid.UUID(ref)
         stmt, fast = _READ_BY_ID, _FAST_BY_ID
     except ValueError:
+        if not SLUG_RE.match(ref):  # no dataset has it: no need to ask the database
+            raise NotFound("No such dataset") from None
         key, stmt, fast = ref, _READ_BY_SLUG, _FAST_BY_SLUG
     row: Any = _UNREAD
     if not session.in_transaction():
         try:
-            with fastread.reader(_engine(session)) as reader:
+            with fastread.reader(engine_of(session)) as reader:
                 if reader is not None:
                     row = fast.first(reader, {"ref": key})
         except fastread.Unavailable:
@@ -77,11 +81,6 @@ def dataset_for_read(*, session: Session, ref: str) -> tuple[DatasetFacts, uuid.
     if row is None:
         raise NotFound("No such dataset")
     return DatasetFacts(*row[:7]), row[7]
-
-
-def _engine(session: Session) -> Engine:
-    bind = session.get_bind()
-    return bind if isinstance(bind, Engine) else bind.engine
 
 
 @dataclass(frozen=True)
