@@ -206,8 +206,8 @@ def test_fast_lookup_gives_what_the_session_gives(factory: sessionmaker[Session]
             assert (facts, version) == (expected, None)
             assert not facts.is_open
         assert not s.in_transaction()  # the session was never used
-        # references no dataset can have (not a UUID, not a slug) are answered without a
-        # query; well-formed unknown ones reach the driver as bound values
+        # hostile references are bound, never spliced into the SQL; ones no slug can be
+        # (too long, a NUL byte) are answered without a query
         hostile = ("x' OR '1'='1", "'; DROP TABLE datasets; --", "æøå", "a" * 5000, "x\x00y")
         for ref in (*hostile, "no-such-dataset", str(uuid.uuid4())):
             with pytest.raises(NotFound, match="No such dataset"):
