@@ -183,6 +183,12 @@ def add_dataset(g: Graph, base_url: str, dataset: Dataset, org: Organisation) ->
         g.add((std, RDF.type, DCTERMS.Standard))
         g.add((ds, DCTERMS.conformsTo, std))
     lic = LICENCES.get(dataset.license)
+    if lic is None or not lic.eu:
+        # Used only under an agreement: the EU licence table has no entry for terms set by a
+        # contract, and DCAT-AP-NO wants one on every distribution. The landing page says
+        # how to ask for access; its formats are listed there.
+        return ds
+    lic_iri = _term(g, LICENCE_BASE + lic.eu, EU_AUTHORITY + "licence", DCTERMS.LicenseDocument)
     for dist in dataset.distributions:
         di = URIRef(f"{base}/dataset/{dataset.id}/distribution/{dist.id}")
         g.add((di, RDF.type, DCAT.Distribution))
@@ -208,11 +214,7 @@ def add_dataset(g: Graph, base_url: str, dataset: Dataset, org: Organisation) ->
             g.add((di, DCAT.mediaType, media))
         if dist.byte_size is not None:
             g.add((di, DCAT.byteSize, Literal(dist.byte_size, datatype=XSD.nonNegativeInteger)))
-        if lic is not None and lic.eu:
-            lic_iri = _term(
-                g, LICENCE_BASE + lic.eu, EU_AUTHORITY + "licence", DCTERMS.LicenseDocument
-            )
-            g.add((di, DCTERMS.license, lic_iri))
+        g.add((di, DCTERMS.license, lic_iri))
     return ds
 
 
