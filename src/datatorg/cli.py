@@ -92,13 +92,16 @@ def demo() -> None:
 
 
 @demo.command("load")
-def demo_load() -> None:
+@click.option(
+    "--small", is_flag=True, help="A short slice of every series (seconds to load, ~15,000 rows)."
+)
+def demo_load(small: bool) -> None:
     """Load (or refresh) the demo world; running it twice is safe."""
     from datatorg.demo import world
 
     settings = _settings()
     with _database(settings) as session:
-        accounts = world.load(session=session, settings=settings)
+        accounts = world.load(session=session, settings=settings, small=small)
         session.commit()
     click.echo(f"Demo accounts (password for all: {world.DEMO_PASSWORD}):")
     for role, email in accounts:

@@ -8,14 +8,15 @@ from sqlalchemy.orm import Session
 
 from datatorg.demo import lake as lake_demo
 from datatorg.demo import world
+from datatorg.demo.contents import CONTENTS
 from datatorg.settings import Settings
 
 
 def test_demo_contents_are_deterministic_and_idempotent(
     client: TestClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    small = [d for d in lake_demo.DATASETS if d[0] in ("kommuneregnskap", "skolestatistikk")]
-    monkeypatch.setattr(lake_demo, "DATASETS", small)
+    some = {k: v for k, v in CONTENTS.items() if k in ("kommuneregnskap", "skolestatistikk")}
+    monkeypatch.setattr(lake_demo, "CONTENTS", some)
     world.load_identity(session=session)
     session.flush()
     first = lake_demo.load(session=session, settings=settings)
@@ -31,7 +32,7 @@ def test_demo_contents_are_deterministic_and_idempotent(
 def expected_sum() -> int:
     import duckdb
 
-    sql = next(d[3] for d in lake_demo.DATASETS if d[0] == "kommuneregnskap")
+    sql = CONTENTS["kommuneregnskap"].sql()
     return int(duckdb.sql(f"SELECT sum(amount_nok) FROM ({sql})").fetchall()[0][0])
 
 
@@ -41,8 +42,7 @@ def test_catalog_describes_what_the_lake_holds(
     from tests.catalog.conftest import load_demo_catalog
 
     load_demo_catalog(session, settings)
-    small = [d for d in lake_demo.DATASETS if d[0] == "kommuneregnskap"]
-    monkeypatch.setattr(lake_demo, "DATASETS", small)
+    monkeypatch.setattr(lake_demo, "CONTENTS", {"kommuneregnskap": CONTENTS["kommuneregnskap"]})
     lake_demo.load(session=session, settings=settings)
     meta = client.get("/api/v1/datasets/kommuneregnskap").json()
     rows = client.get("/api/v1/datasets/kommuneregnskap/rows?_size=1").json()

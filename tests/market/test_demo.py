@@ -6,6 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from datatorg.catalog.models import Dataset
 from datatorg.demo import world
 from datatorg.identity.service import get_user_by_email
 from datatorg.market import odrl
@@ -17,9 +18,14 @@ from tests.factories import make_token
 def test_demo_market_loads_once_and_shows_in_register_and_queue(
     client: TestClient, session: Session, settings: Settings
 ) -> None:
-    world.load(session=session, settings=settings)
-    world.load(session=session, settings=settings)  # idempotent
-    assert session.scalar(select(func.count()).select_from(Offer)) == 3
+    world.load(session=session, settings=settings, small=True)
+    offers = session.scalar(select(func.count()).select_from(Offer))
+    world.load(session=session, settings=settings, small=True)  # idempotent
+    assert session.scalar(select(func.count()).select_from(Offer)) == offers
+    # every non-open demo dataset can be asked for: it has an offer
+    restricted = session.scalars(select(Dataset))
+    offered = set(session.scalars(select(Offer.dataset_id)))
+    assert [d.slug for d in restricted if not d.is_open and d.id not in offered] == []
     states = set(session.scalars(select(Agreement.state)))
     assert {s.value for s in states} == {"active", "suspended", "revoked"}
     waiting = session.scalar(
@@ -30,7 +36,7 @@ def test_demo_market_loads_once_and_shows_in_register_and_queue(
     assert waiting == 3
 
     register = client.get("/register.json").json()
-    assert register["total"] == 4
+    assert register["total"] == 5
     shown = {e["state"] for e in register["items"]}
     assert shown == {"active", "suspended", "revoked", "expired"}
     assert "private individual" in {e["recipient"] for e in register["items"]}

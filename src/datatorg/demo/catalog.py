@@ -1,9 +1,8 @@
 """About forty realistic Halden datasets across the EU themes, owned by the demo bodies.
 
-The datasets are listed in ``catalog_datasets.json``. Loading is deterministic and idempotent:
-a dataset whose slug exists is left alone. The data-plane work loads contents for some of
-these slugs (``luftkvalitet-halden``, ``trafikktellinger``, ``energibruk-kommunale-bygg``,
-``kommuneregnskap``, ``skolestatistikk``, ``smartmaler-husholdninger``).
+The datasets are listed in ``catalog_datasets.json``; their columns are those of their
+generated contents (``demo/contents``), which ``demo/lake.py`` loads for every one of them.
+Loading is deterministic and idempotent: a dataset whose slug exists is left alone.
 """
 
 from __future__ import annotations
@@ -20,7 +19,9 @@ from datatorg.catalog import service
 from datatorg.catalog.models import Dataset, DatasetStatus
 from datatorg.catalog.schemas import DatasetCreate
 from datatorg.catalog.vocab import NORWAY_IRI
+from datatorg.demo.contents import CONTENTS
 from datatorg.identity.models import Organisation
+from datatorg.lake.service import ROLE_CATEGORIES
 from datatorg.settings import Settings
 
 SOURCE = Path(__file__).with_name("catalog_datasets.json")
@@ -44,6 +45,20 @@ def rows() -> list[dict[str, Any]]:
     """The demo datasets as plain dictionaries."""
     found: list[dict[str, Any]] = json.loads(SOURCE.read_text(encoding="utf-8"))
     return found
+
+
+def _fields(slug: str) -> list[dict[str, str]]:
+    """The catalog's column list: the columns of the dataset's generated contents."""
+    return [
+        {
+            "name": c.name,
+            "type": c.type,
+            "title": c.title,
+            "unit": c.unit,
+            "data_category": ROLE_CATEGORIES.get(c.role, "none"),
+        }
+        for c in CONTENTS[slug].columns
+    ]
 
 
 def _create(session: Session, base: str, org: Organisation, row: dict[str, Any], n: int) -> Dataset:
@@ -84,10 +99,7 @@ def _create(session: Session, base: str, org: Organisation, row: dict[str, Any],
                 }
                 for fmt in row["formats"]
             ],
-            "fields": [
-                {"name": name, "type": typ, "data_category": cat, "unit": unit}
-                for name, typ, cat, unit in row["fields"]
-            ],
+            "fields": _fields(slug),
         }
     )
     dataset = service.save_new(session=session, actor=None, publisher=org, data=data)

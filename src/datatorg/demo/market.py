@@ -15,6 +15,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import AccessRights, Classification, Dataset, DatasetStatus
+from datatorg.demo import market_offers
 from datatorg.identity import service as identity
 from datatorg.identity.models import Organisation, Role, User
 from datatorg.market import negotiation, service
@@ -25,8 +26,9 @@ from datatorg.market.schemas import AccessRequestCreate, CounterOffer, OfferCrea
 SEED = 20261126
 ENERGY = "energibruk-kommunale-bygg"
 METERS = "smartmaler-husholdninger"
-ENERGY_COLUMNS = ["bygg_id", "bygningstype", "maaned", "kwh", "areal_m2", "energikilde"]
-METER_COLUMNS = ["grunnkrets", "time", "kwh", "husstandstype"]
+# Real columns of the generated contents (demo/contents): offers are checked against them.
+ENERGY_COLUMNS = ["dato", "bygg_id", "byggnavn", "bygningstype", "areal_m2", "energikilde", "kwh"]
+METER_COLUMNS = ["postnummer", "tidspunkt", "kwh"]
 
 # extra demo consumers: e-mail, display name, organisation slug (None: a private person)
 CONSUMERS = [
@@ -100,6 +102,7 @@ def load(*, session: Session, password: str) -> list[tuple[str, str]]:
     Returns the extra demo accounts it made, as (role, e-mail).
     """
     accounts = [("consumer", email) for email, _n, _o in CONSUMERS]
+    market_offers.load(session=session)  # one offer on every other non-open dataset
     halden = identity.get_organisation(session=session, ref="halden-kommune")
     energy = _dataset(session, halden, ENERGY, "Energibruk i kommunale bygg", personal=False)
     _dataset(session, halden, METERS, "Smartmålere i husholdninger", personal=True)
@@ -151,7 +154,7 @@ def load(*, session: Session, password: str) -> list[tuple[str, str]]:
             title="Kommersiell bruk",
             purposes=["CommercialResearch", "ServiceProvision"],
             consumer_kinds=["business"],
-            columns=["bygningstype", "maaned", "kwh", "areal_m2"],
+            columns=["dato", "bygningstype", "areal_m2", "kwh"],
             max_period_days=180,
             calls_per_day=200,
             rows_per_month=200_000,
@@ -164,7 +167,7 @@ def load(*, session: Session, password: str) -> list[tuple[str, str]]:
         actor=pub,
         data=OfferCreate(
             dataset=METERS,
-            title="Aggregert forbruk per grunnkrets",
+            title="Aggregert forbruk per postnummer",
             purposes=["ScientificResearch", "ImprovePublicServices", "CombatClimateChange"],
             consumer_kinds=["research", "education", "public_sector"],
             columns=METER_COLUMNS,
@@ -186,7 +189,7 @@ def load(*, session: Session, password: str) -> list[tuple[str, str]]:
         "Masteroppgave om energibruk i skolebygg i Halden.",
         today - timedelta(days=40),
         200,
-        ["bygg_id", "bygningstype", "maaned", "kwh"],
+        ["dato", "byggnavn", "bygningstype", "kwh"],
     )
     active = service.approve(session=session, settings=None, actor=steward, request_id=r)
     rng = random.Random(SEED)
@@ -202,6 +205,18 @@ def load(*, session: Session, password: str) -> list[tuple[str, str]]:
                 nbytes=calls * 20_000,
                 at=at,
             )
+    # Kari again: a second agreement on the same dataset, for another purpose (she picks one)
+    r = _ask(
+        session,
+        kari,
+        research,
+        "ImprovePublicServices",
+        "Studentprosjekt med kommunen: energisparekampanje i skolene.",
+        today - timedelta(days=10),
+        120,
+        None,
+    )
+    service.approve(session=session, settings=None, actor=steward, request_id=r)
     # Grønn Start: agreed after a counter-offer, then suspended
     r = _ask(
         session,
@@ -211,7 +226,7 @@ def load(*, session: Session, password: str) -> list[tuple[str, str]]:
         "App som viser energisparing for vaktmestere.",
         today - timedelta(days=20),
         150,
-        ["bygningstype", "maaned", "kwh", "areal_m2"],
+        ["dato", "bygningstype", "areal_m2", "kwh"],
     )
     service.counter_offer(
         session=session,
@@ -219,7 +234,7 @@ def load(*, session: Session, password: str) -> list[tuple[str, str]]:
         actor=steward,
         request_id=r,
         data=CounterOffer(
-            columns=["bygningstype", "maaned", "kwh"],
+            columns=["dato", "bygningstype", "kwh"],
             period_end=today + timedelta(days=90),
             reason="Areal trengs ikke for appen.",
         ),
@@ -261,7 +276,7 @@ def load(*, session: Session, password: str) -> list[tuple[str, str]]:
         "Egen undersøkelse av energibruk i idrettshaller.",
         today - timedelta(days=120),
         60,
-        ["bygningstype", "maaned", "kwh"],
+        ["dato", "bygningstype", "kwh"],
     )
     service.approve(session=session, settings=None, actor=steward, request_id=r)
     # waiting in the steward queue
@@ -280,10 +295,10 @@ def load(*, session: Session, password: str) -> list[tuple[str, str]]:
         kari,
         aggregates,
         "ScientificResearch",
-        "Forbruksmønstre per grunnkrets for et forskningsprosjekt ved HiØ.",
+        "Forbruksmønstre per postnummer for et forskningsprosjekt ved HiØ.",
         today + timedelta(days=3),
         120,
-        ["grunnkrets", "time", "kwh"],
+        ["postnummer", "tidspunkt", "kwh"],
     )
     _ask(
         session,

@@ -81,13 +81,17 @@ def load_identity(*, session: Session) -> list[tuple[str, str]]:
     return out
 
 
-def load(*, session: Session, settings: Settings) -> list[tuple[str, str]]:
-    """The whole demo world; returns the demo accounts as (role, e-mail)."""
+def load(*, session: Session, settings: Settings, small: bool = False) -> list[tuple[str, str]]:
+    """The whole demo world; returns the demo accounts as (role, e-mail).
+
+    ``small``: every dataset gets a short slice of its series (``demo/lake.py``)."""
     accounts = load_identity(session=session)
     session.flush()
     catalog_demo.load(session=session, settings=settings)  # before market: offers need datasets
     session.flush()
-    lake_demo.load(session=session, settings=settings)  # contents of the catalog's datasets
+    lake_demo.load(
+        session=session, settings=settings, small=small
+    )  # contents of the catalog's datasets
     session.flush()
     accounts += market_demo.load(session=session, password=DEMO_PASSWORD)
     session.flush()
