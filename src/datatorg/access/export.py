@@ -1,6 +1,7 @@
 """Downloads through the gate: the filtered rows written to a file in one format.
 
-CSV and XLSX neutralise spreadsheet formulas; the read is decided, capped by any row quota
+CSV and XLSX neutralise spreadsheet formulas (the formula rule, ``neutralise``: the one
+place that decides it); the read is decided, capped by any row quota
 and audited by ``datatorg.access.service`` like every other read.
 """
 
@@ -22,16 +23,26 @@ from datatorg.identity.actor import Actor
 from datatorg.lake import reader
 from datatorg.settings import Settings
 
-FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 XLSX_MAX_ROWS = 1_048_575
 
+# The formula rule: the one place that says which text a spreadsheet might run. Uploads store
+# cell text as published; CSV and XLSX downloads pass every text cell through this rule, and
+# JSON, NDJSON and Parquet give the stored value. The characters are OWASP's list for CSV
+# injection: = + - @ tab and carriage return.
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
-def _neutralised(col: str) -> str:
-    c = query.qi(col)
-    return (
-        f"CASE WHEN left({c}, 1) IN ('=', '+', '-', '@', chr(9), chr(13)) "
-        f"THEN chr(39) || {c} ELSE {c} END AS {c}"
-    )
+
+def neutralise(text: str) -> str:
+    """``text`` as a spreadsheet will show it and never run it: a leading ``'`` when it
+    starts like a formula (``FORMULA_PREFIXES``), else unchanged."""
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def neutralise_sql(column: str) -> str:
+    """The same rule as ``neutralise``, as a DuckDB expression over the text ``column``."""
+    c = query.qi(column)
+    starts = ", ".join(f"chr({ord(p)})" for p in FORMULA_PREFIXES)
+    return f"CASE WHEN left({c}, 1) IN ({starts}) THEN chr(39) || {c} ELSE {c} END"
 
 
 def export(
@@ -46,8 +57,8 @@ def export(
 ) -> int:
     """Write a download of the filtered rows to ``target`` and audit it; returns rows written.
 
-    CSV and XLSX neutralise spreadsheet formulas: text cells starting with = + - @ get a
-    leading apostrophe. There is no row cap (downloads stream any size) unless ``_size``.
+    CSV and XLSX pass text cells through the formula rule (``neutralise``); the other formats
+    give the stored value. There is no row cap (downloads stream any size) unless ``_size``.
     """
     channel = f"download.{fmt}"
     p = prepare(
@@ -70,8 +81,11 @@ def export(
         names = list(p.q.columns)
     fields = lake_fields(p.schema)
     texts = {n for n in names if fields.get(n, {}).get("type") == "string"}
-    if fmt in ("csv", "xlsx"):
-        cols = [_neutralised(n) if n in texts else query.qi(n) for n in names]
+    if fmt in ("csv", "xlsx"):  # header and text cells through the formula rule
+        cols = [
+            f"{neutralise_sql(n) if n in texts else query.qi(n)} AS {query.qi(neutralise(n))}"
+            for n in names
+        ]
     else:
         cols = [query.qi(n) for n in names]
     sql = f"SELECT {', '.join(cols)} FROM ({inner}) AS page"

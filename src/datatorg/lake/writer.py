@@ -23,8 +23,6 @@ from datatorg.lake.ingest_common import MAX_ERRORS, PARQUET_OPTIONS, IngestError
 from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile, WriteMode
 from datatorg.lake.storage import Storage
 
-FORMULA_START = ("=", "@", "\t", "\r")
-
 
 def _cast(field: dict[str, Any]) -> str:
     return ts.storage_type(field)
@@ -33,7 +31,11 @@ def _cast(field: dict[str, Any]) -> str:
 def check_rows(
     staged: Path, source: dict[str, Any], target: dict[str, Any]
 ) -> list[dict[str, Any]]:
-    """Rows of ``staged`` (with schema ``source``) that do not fit ``target``; formula cells."""
+    """Rows of ``staged`` (with schema ``source``) that do not fit ``target``.
+
+    Cell text is stored as published: text that starts like a spreadsheet formula is made
+    harmless where the danger is, in CSV and XLSX downloads (``access.export.neutralise``).
+    """
     src = ts.fields_by_name(source)
     errors: list[dict[str, Any]] = []
     tgt_names = ts.field_names(target)
@@ -63,35 +65,11 @@ def check_rows(
                     }
                     for r, v in bad
                 ]
-            if ts.storage_type(src[name]) == "VARCHAR":
-                bad = con.execute(
-                    f"SELECT file_row_number, left({col}, 2) FROM {base} "
-                    f"WHERE ascii({col}) IN (61, 64, 43, 45, 9, 13) "
-                    f"ORDER BY file_row_number LIMIT {MAX_ERRORS * 5}"
-                ).fetchall()
-                for r, v in bad:
-                    if _is_formula(str(v)):
-                        errors.append(
-                            {
-                                "row": int(r) + 1,
-                                "column": name,
-                                "message": "cell starts like a spreadsheet formula "
-                                "(=, +, -, @); refused to protect spreadsheet users",
-                            }
-                        )
             if len(errors) >= MAX_ERRORS:
                 break
     finally:
         con.close()
     return errors[:MAX_ERRORS]
-
-
-def _is_formula(start: str) -> bool:
-    if start.startswith(FORMULA_START):
-        return True
-    if start[:1] in "+-" and len(start) > 1:
-        return not (start[1].isdigit() or start[1] in " .,")
-    return False
 
 
 def _finalise(staged: Path, source: dict[str, Any], target: dict[str, Any], out: Path) -> Path:
