@@ -84,7 +84,7 @@ def test_gc_discards_uploads_left_pending_too_long(
     gone = client.post(
         f"/api/v1/datasets/{ds.slug}/uploads/{old['id']}/publish", json={}, headers=headers
     )
-    assert gone.status_code == 422 and "discarded" in gone.text, gone.text
+    assert gone.status_code == 422 and "forkastet" in gone.text, gone.text
     ok = client.post(
         f"/api/v1/datasets/{ds.slug}/uploads/{fresh['id']}/publish", json={}, headers=headers
     )

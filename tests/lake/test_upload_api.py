@@ -8,6 +8,7 @@ import json
 import openpyxl
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -210,3 +211,74 @@ def test_upload_limit_is_enforced_while_streaming(
     resp = upload(client, ds, headers, b"a\n" + b"1\n" * 2000)
     assert resp.status_code == 413
     assert rows_status(client, ds.slug) == 404
+
+
+@pytest.mark.parametrize(
+    ("fields", "query", "field"),
+    [
+        ({"mode": "evil"}, "", "mode"),
+        ({"mode": "Replace"}, "", "mode"),
+        ({"publish": "maybe"}, "", "publish"),
+        ({"publish": "yes"}, "", "publish"),
+        ({"modus": "replace"}, "", "modus"),
+        ({"csrf_token": "x"}, "", "csrf_token"),
+        ({"publish": "true"}, "?publish=false", "publish"),
+        ({}, "?mode=evil", "mode"),
+    ],
+)
+def test_form_fields_are_checked_strictly_and_staging_is_removed(
+    client: TestClient,
+    session: Session,
+    settings: Settings,
+    fields: dict[str, str],
+    query: str,
+    field: str,
+) -> None:
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    staging = settings.lake_path / "staging"
+    before = set(staging.iterdir()) if staging.exists() else set()
+    resp = client.post(
+        f"/api/v1/datasets/{ds.slug}/versions{query}",
+        files={"file": ("x.csv", b"a\n1\n")},
+        data=fields,
+        headers=headers,
+    )
+    assert resp.status_code == 422, resp.text
+    assert field in [e["field"] for e in resp.json()["errors"]]
+    assert (set(staging.iterdir()) if staging.exists() else set()) == before
+    assert rows_status(client, ds.slug) == 404
+
+
+def test_a_field_sent_twice_is_refused(client: TestClient, session: Session) -> None:
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    boundary = "x0x0x0"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="mode"\r\n\r\nreplace\r\n',
+        f'--{boundary}\r\nContent-Disposition: form-data; name="mode"\r\n\r\nappend\r\n',
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="a.csv"\r\n\r\n'
+        "a\n1\n\r\n",
+        f"--{boundary}--\r\n",
+    ]
+    resp = client.post(
+        f"/api/v1/datasets/{ds.slug}/versions",
+        content="".join(parts).encode(),
+        headers=headers | {"content-type": f"multipart/form-data; boundary={boundary}"},
+    )
+    assert resp.status_code == 400 and "mode" in resp.json()["detail"]
+
+
+def test_strict_fields_still_take_the_documented_values(
+    client: TestClient, session: Session
+) -> None:
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    assert upload(client, ds, headers, b"a\n1\n", mode="replace", publish="true").status_code == 201
+    assert upload(client, ds, headers, b"a\n2\n", mode="append", publish="false").status_code == 202
+    resp = client.post(
+        f"/api/v1/datasets/{ds.slug}/versions?mode=append&publish=true",
+        files={"file": ("x.csv", b"a\n3\n")},
+        headers=headers,
+    )
+    assert resp.status_code == 201 and rows(client, ds.slug, "?_count=1")["count"] == 2

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from datatorg.settings import Settings
 from datatorg.web.csrf import CSRF_COOKIE
 from tests.lake.helpers import make_dataset, publisher
 
@@ -29,7 +30,7 @@ def test_upload_review_adjust_publish(client: TestClient, session: Session) -> N
     assert resp.status_code == 303, resp.text
     review_url = resp.headers["location"]
     page = client.get(review_url, headers=headers).text
-    assert "windows-1252" in page and "målested" in page, page.split("<main")[1][:1500]
+    assert "Windows-1252" in page and "målested" in page, page.split("<main")[1][:1500]
     resp = client.post(
         review_url + "/publish",
         data={
@@ -66,7 +67,8 @@ def test_bad_file_shows_report_on_the_form(client: TestClient, session: Session)
         headers=headers,
     )
     assert resp.status_code == 422
-    assert "Expected Number of Columns" in resp.text and 'role="alert"' in resp.text
+    assert "Denne raden har 3 verdier; overskriftslinjen har 2 kolonner." in resp.text
+    assert 'role="alert"' in resp.text
 
 
 def test_role_type_mismatch_is_reported_on_review(client: TestClient, session: Session) -> None:
@@ -84,7 +86,7 @@ def test_role_type_mismatch_is_reported_on_review(client: TestClient, session: S
     resp = client.post(
         url + "/publish", data={"csrf_token": token, "role__0": "latitude"}, headers=headers
     )
-    assert resp.status_code == 422 and "does not fit type" in resp.text
+    assert resp.status_code == 422 and "krever en kolonne av en annen type" in resp.text
     resp = client.post(
         url + "/discard", data={"csrf_token": token}, headers=headers, follow_redirects=False
     )
@@ -104,3 +106,28 @@ def test_upload_form_needs_csrf_and_publisher(client: TestClient, session: Sessi
     )
     assert resp.status_code == 403
     assert client.get(f"/datasets/{ds.slug}/upload").status_code == 401
+
+
+def test_refusals_on_the_page_remove_the_staged_file(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    """A bad form field or a bad file: the form again with the reason, and staging empty."""
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    token = _csrf(client, f"/datasets/{ds.slug}/upload", headers)
+    staging = settings.lake_path / "staging"
+    before = set(staging.iterdir()) if staging.exists() else set()
+    for data, content in (
+        ({"csrf_token": token, "mode": "evil"}, b"a\n1\n"),
+        ({"csrf_token": token, "extra": "x"}, b"a\n1\n"),
+        ({"csrf_token": token}, b"a,a\n1,2\n"),
+    ):
+        resp = client.post(
+            f"/datasets/{ds.slug}/upload",
+            files={"file": ("x.csv", content)},
+            data=data,
+            headers=headers,
+        )
+        assert resp.status_code == 422, resp.text
+        assert 'role="alert"' in resp.text
+        assert (set(staging.iterdir()) if staging.exists() else set()) == before

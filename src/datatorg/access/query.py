@@ -256,7 +256,7 @@ def parse(
             q.after = decode_cursor(raw)
         elif key in CONTROL:
             continue  # accepted for Datasette compatibility, no effect
-        elif key.startswith("_"):
+        elif key.startswith("_") and not _is_column_filter(key, fields):
             raise bad(key, "unknown parameter")
         else:
             q.filters.append(_filter(key, raw, fields))
@@ -296,10 +296,19 @@ def _bbox(raw: str) -> tuple[float, float, float, float]:
     return minlon, minlat, maxlon, maxlat
 
 
+def _is_column_filter(key: str, fields: dict[str, dict[str, Any]]) -> bool:
+    """Whether ``key`` filters a column whose name starts with ``_`` (the escape: name the
+    operator, ``_sort__exact=x``, so the key is never mistaken for a control parameter)."""
+    name, sep, op = key.rpartition("__")
+    return bool(sep) and op in OPS and name in fields
+
+
 def _filter(key: str, raw: str, fields: dict[str, dict[str, Any]]) -> Filter:
     name, sep, op = key.rpartition("__")
     if not sep or op not in OPS:
         name, op = key, "exact"
+    if name not in fields and key in fields:  # a column named like a filter: t__gt
+        raise bad(key, f"to filter the column {key[:60]!r}, write {key[:60]}__exact=…")
     col = _column(key, name, fields)
     f = fields[col]
     if op == "isnull":

@@ -2,14 +2,17 @@
 (CSV and TSV in ``ingest_csv``; what the steps share in ``ingest_common``).
 
 Formats: CSV/TSV (delimiter, quote and encoding detected: UTF-8, UTF-8 with BOM,
-Windows-1252/Latin-1), JSON (an array of objects), NDJSON, Excel (xlsx, guarded against zip
-bombs) and Parquet. Problems come back as ``IngestError`` with a list of located errors
-(row, column, message); the caller deletes the staging folder, so nothing is half-stored.
+or another Western European encoding, recoded), JSON (an array of objects), NDJSON, Excel
+(xlsx, guarded against zip bombs) and Parquet. Column names are checked as the file writes
+them: empty, over-long or repeated names are refused, never renamed. Problems come back as
+``IngestError`` with located errors in plain words (``ingest_errors``); the caller deletes
+the staging folder, so nothing is half-stored.
 """
 
 from __future__ import annotations
 
 import csv
+import json
 import zipfile
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -17,16 +20,16 @@ from typing import Any
 
 import duckdb
 
+from datatorg.lake import ingest_errors as err
 from datatorg.lake import schema as ts
 from datatorg.lake.ingest_common import (
     PARQUET_OPTIONS,
     ROW_GROUP_ROWS,
     IngestError,
-    engine_message,
     lit,
     quote_ident,
 )
-from datatorg.lake.ingest_csv import check_text, csv_to_parquet
+from datatorg.lake.ingest_csv import check_names, check_text, csv_to_parquet
 
 __all__ = ["IngestError", "Staged", "detect_format", "stage_file"]
 
@@ -68,15 +71,13 @@ def _check_xlsx(path: Path) -> None:
         with zipfile.ZipFile(path) as zf:
             infos = zf.infolist()
     except zipfile.BadZipFile:
-        raise IngestError("The Excel file is damaged or truncated (not a valid zip).") from None
+        raise err.xlsx_damaged() from None
     total = sum(i.file_size for i in infos)
     packed = max(1, sum(i.compress_size for i in infos))
     if not any(i.filename == "xl/workbook.xml" for i in infos):
-        raise IngestError("The file is a zip archive but not an Excel workbook (xlsx).")
+        raise err.xlsx_not_workbook()
     if total > XLSX_MAX_UNCOMPRESSED or total / packed > XLSX_MAX_RATIO:
-        raise IngestError(
-            "The Excel file expands to far more than its size (a zip bomb?); refused."
-        )
+        raise err.xlsx_bomb()
 
 
 def _xlsx_to_csv(src: Path, out: Path) -> None:
@@ -87,14 +88,16 @@ def _xlsx_to_csv(src: Path, out: Path) -> None:
         src = src.rename(src.with_name(src.name + ".xlsx"))
     try:
         wb = openpyxl.load_workbook(src, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many kinds for broken files
-        raise IngestError(f"The Excel file could not be opened: {type(exc).__name__}") from None
+    except Exception:  # openpyxl raises many kinds for broken files; none is shown
+        raise err.xlsx_damaged() from None
     try:
         sheet = wb.worksheets[0]
         with out.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
             for row in sheet.iter_rows(values_only=True):
                 writer.writerow(["" if v is None else v for v in row])
+    except Exception:
+        raise err.xlsx_damaged() from None
     finally:
         wb.close()
 
@@ -103,26 +106,71 @@ def _json_to_parquet(con: duckdb.DuckDBPyConnection, src: Path, out: Path, fmt: 
     with src.open("rb") as fh:
         check_text(fh.read(64 * 1024))
     kind = "array" if fmt == "json" else "newline_delimited"
+    reader = (
+        f"read_json({lit(str(src))}, format={lit(kind)}, records=true, "
+        "sample_size=-1, maximum_object_size=16777216)"
+    )
     try:
-        rel = con.sql(
-            f"SELECT * FROM read_json({lit(str(src))}, format={lit(kind)}, "
-            "sample_size=-1, maximum_object_size=16777216)"
-        )
+        rel = con.sql(f"SELECT * FROM {reader}")
+        names = [str(n) for n in rel.columns]
+        if any(_looks_renamed(n) for n in names):  # the engine renames keys used twice
+            check_names(_json_keys(con, src, kind), positions=False)
         nested = [
             n
             for n, t in zip(rel.columns, rel.types, strict=True)
             if ts.table_type(str(t)) == "unsupported"
         ]
         if nested:
-            raise IngestError(
-                "Nested values are not supported; flatten these columns: " + ", ".join(nested),
-                [{"column": n, "message": "nested value (object or list)"} for n in nested],
-            )
+            raise err.nested(nested)
         rel.write_parquet(str(out), row_group_size=ROW_GROUP_ROWS)
     except duckdb.Error as exc:
-        raise IngestError(
-            "The file could not be read as " + fmt.upper() + ": " + engine_message(str(exc))
-        ) from None
+        raise _json_problem(src, fmt, str(exc)) from None
+
+
+def _looks_renamed(name: str) -> bool:
+    base, sep, digits = name.rpartition("_")
+    return bool(sep and base and digits.isdigit())
+
+
+def _json_keys(con: duckdb.DuckDBPyConnection, src: Path, kind: str) -> list[str]:
+    """Every key of every object, as written (objects can differ: each key once)."""
+    found = con.execute(
+        "SELECT DISTINCT unnest(json_keys(json)) AS k FROM "
+        f"read_json_objects({lit(str(src))}, format={lit(kind)}) ORDER BY k"
+    ).fetchall()
+    return [str(r[0]) for r in found]
+
+
+JSON_DIAGNOSE_MAX_BYTES = 64 * 1024 * 1024
+
+
+def _json_problem(src: Path, fmt: str, engine_text: str) -> IngestError:
+    """Why the engine refused a JSON or NDJSON file, found again here in plain words."""
+    if "expected records" in engine_text or "non-record" in engine_text:
+        return err.not_records()
+    if fmt == "ndjson":
+        with src.open("rb") as fh:
+            for number, raw in enumerate(fh, start=1):
+                if not raw.strip():
+                    continue
+                try:
+                    value = json.loads(raw)
+                except (ValueError, UnicodeDecodeError):
+                    return err.ndjson_line(number)
+                if not isinstance(value, dict):
+                    return err.not_records()
+        return err.unreadable(fmt)
+    if src.stat().st_size <= JSON_DIAGNOSE_MAX_BYTES:
+        try:
+            value = json.loads(src.read_bytes())
+        except json.JSONDecodeError as exc:
+            return err.not_json(exc.lineno, exc.colno)
+        except (ValueError, UnicodeDecodeError):
+            return err.not_json(None, None)
+        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+            return err.not_records()
+        return err.unreadable(fmt)
+    return err.not_json(None, None)
 
 
 def stage_file(src: Path, fmt: str, work: Path) -> Staged:
@@ -141,22 +189,23 @@ def stage_file(src: Path, fmt: str, work: Path) -> Staged:
         elif fmt in ("json", "ndjson"):
             _json_to_parquet(con, src, out, fmt)
         elif fmt == "parquet":
+            check_names(_parquet_names(src))
             try:
                 con.execute(
                     f"COPY (SELECT * FROM read_parquet({lit(str(src))})) TO {lit(str(out))} "
                     f"({PARQUET_OPTIONS})"
                 )
-            except duckdb.Error as exc:
-                raise IngestError(
-                    "The Parquet file is damaged or truncated: " + engine_message(str(exc))
-                ) from None
+            except duckdb.Error:
+                raise err.parquet_damaged() from None
         else:
-            raise IngestError(f"Unsupported format {fmt!r}; use one of {', '.join(FORMATS)}")
+            raise err.unsupported_format(", ".join(FORMATS))
         rel = con.sql(f"SELECT * FROM read_parquet({lit(str(out))})")
         columns = [(n, str(t)) for n, t in zip(rel.columns, rel.types, strict=True)]
         rows = int(
             con.execute(f"SELECT count(*) FROM read_parquet({lit(str(out))})").fetchall()[0][0]
         )
+    except duckdb.Error:  # any refusal not named above: plain words, no engine text
+        raise err.unreadable(fmt) from None
     finally:
         con.close()
     _check_columns(columns)
@@ -166,19 +215,21 @@ def stage_file(src: Path, fmt: str, work: Path) -> Staged:
     return Staged(path=out, row_count=rows, schema=schema, report=report)
 
 
+def _parquet_names(src: Path) -> list[str]:
+    """The column names a Parquet file's footer writes (the engine renames repeated ones)."""
+    import pyarrow.parquet as pq
+
+    try:
+        return [str(n) for n in pq.read_schema(src).names]
+    except Exception:  # a damaged footer: pyarrow raises many kinds; none is shown
+        raise err.parquet_damaged() from None
+
+
 def _check_columns(columns: list[tuple[str, str]]) -> None:
-    errors = []
-    seen: set[str] = set()
-    for name, storage in columns:
-        if not name.strip() or len(name) > 120:
-            errors.append({"column": name[:120], "message": "empty or over-long column name"})
-        if name.lower() in seen:
-            errors.append({"column": name, "message": "duplicate column name"})
-        seen.add(name.lower())
-        if ts.table_type(storage) == "unsupported":
-            errors.append({"column": name, "message": f"unsupported type {storage}"})
-    if errors:
-        raise IngestError("Some columns cannot be used", errors)
+    check_names([name for name, _storage in columns])
+    unsupported = [n for n, storage in columns if ts.table_type(storage) == "unsupported"]
+    if unsupported:
+        raise err.columns_refused([err.unsupported_column(n) for n in unsupported])
 
 
 __all__ = ["FORMATS", "IngestError", "Staged", "detect_format", "quote_ident", "stage_file"]

@@ -28,13 +28,3 @@ def quote_ident(name: str) -> str:
 def lit(value: str) -> str:
     """A DuckDB string literal for a value the platform chose (paths, options), never user input."""
     return "'" + value.replace("'", "''") + "'"
-
-
-def engine_message(text: str) -> str:
-    """The engine's explanation without the echoed data (which may be personal)."""
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    keep = [ln for ln in lines[:4] if not ln.startswith(("Original Line", "Possible Solution"))]
-    msg = " ".join(keep)
-    if "Maximum line size" in msg:
-        return f"{lines[0]}: a line is longer than {MAX_LINE_BYTES} bytes"
-    return msg[:300]

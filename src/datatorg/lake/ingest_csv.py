@@ -1,6 +1,7 @@
-"""CSV and TSV to Parquet: encoding (UTF-8, BOM, Windows-1252/Latin-1), delimiter and quote
-detection, whole-file type inference by DuckDB, located errors, decimal commas, and codes
-written with leading zeros kept as text."""
+"""CSV and TSV to Parquet: encoding (UTF-8, BOM, else detected and recoded: ``ingest_encoding``),
+delimiter and quote detection, column names checked as written, whole-file type inference by
+DuckDB, located errors in plain words (``ingest_errors``), decimal commas, and codes written
+with leading zeros kept as text."""
 
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from typing import Any
 
 import duckdb
 
+from datatorg.lake import ingest_encoding
+from datatorg.lake import ingest_errors as err
 from datatorg.lake.ingest_common import (
     MAX_ERRORS,
     MAX_LINE_BYTES,
     PARQUET_OPTIONS,
-    IngestError,
-    engine_message,
     lit,
     quote_ident,
 )
@@ -25,26 +26,7 @@ from datatorg.lake.ingest_common import (
 def check_text(head: bytes) -> None:
     """Refuse UTF-16 and binary content early (the engine would misread it)."""
     if head.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in head:
-        raise IngestError(
-            "The file is not text in UTF-8 or Windows-1252 (it looks like UTF-16 or binary). "
-            "Save it as UTF-8 and upload again."
-        )
-
-
-def _transcode(source: Path, target: Path) -> None:
-    """Rewrite a Windows-1252 (or Latin-1) file as UTF-8, streaming."""
-    try:
-        _recode(source, target, "cp1252")
-    except UnicodeDecodeError:
-        _recode(source, target, "latin-1")
-
-
-def _recode(source: Path, target: Path, encoding: str) -> None:
-    decoder = codecs.getincrementaldecoder(encoding)("strict")
-    with source.open("rb") as src, target.open("w", encoding="utf-8", newline="") as dst:
-        while chunk := src.read(1 << 20):
-            dst.write(decoder.decode(chunk))
-        dst.write(decoder.decode(b"", final=True))
+        raise err.not_text()
 
 
 def _is_utf8(head: bytes) -> bool:
@@ -81,25 +63,74 @@ def _diagnose_csv(path: Path, delim: str, quote: str) -> list[dict[str, Any]]:
         reader = csv.reader(fh, delimiter=delim, quotechar=quote, strict=True)
         try:
             header = next(reader)
-        except (StopIteration, csv.Error) as exc:
-            return [{"row": 0, "message": f"no readable header line: {exc}"}]
+        except StopIteration:
+            raise err.no_header() from None
+        except csv.Error as exc:
+            return [
+                err.line_too_long(1) if "field larger" in str(exc) else err.unterminated_quote(1)
+            ]
         try:
             for row in reader:
                 if len(row) != len(header) and row:
-                    errors.append(
-                        {
-                            "row": reader.line_num - 1,
-                            "line": reader.line_num,
-                            "message": f"expected {len(header)} columns, found {len(row)}",
-                        }
-                    )
+                    line = reader.line_num
+                    errors.append(err.wrong_count(line - 1, line, len(header), len(row)))
                     if len(errors) >= MAX_ERRORS:
                         break
-        except csv.Error as exc:
-            errors.append(
-                {"line": reader.line_num, "message": f"unreadable CSV (truncated?): {exc}"}
-            )
+        except csv.Error as exc:  # its text only chooses the message
+            if "field larger" in str(exc):
+                errors.append(err.line_too_long(reader.line_num))
+            else:
+                errors.append(err.unterminated_quote(_line_of_open_quote(path, quote)))
     return errors
+
+
+def _line_of_open_quote(path: Path, quote: str) -> int:
+    """The line where the quote that is never closed opens (1-based)."""
+    opened, inside = 1, False
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        for number, text in enumerate(fh, start=1):
+            if text.count(quote) % 2:
+                inside = not inside
+                if inside:
+                    opened = number
+    return opened
+
+
+def header_names(path: Path, delim: str, quote: str) -> list[str]:
+    """The column names as the header line writes them (the engine renames duplicates and
+    names empty ones, so they are read here)."""
+    with path.open(encoding="utf-8-sig", newline="") as fh:
+        reader = csv.reader(fh, delimiter=delim, quotechar=quote, strict=True)
+        try:
+            return next(reader)
+        except StopIteration:
+            raise err.no_header() from None
+        except csv.Error as exc:  # its text only chooses the message
+            found = (
+                err.line_too_long(1) if "field larger" in str(exc) else err.unterminated_quote(1)
+            )
+            raise err.refuse(err.not_a_table().message, found) from None
+
+
+def check_names(names: list[str], *, positions: bool = True) -> None:
+    """Refuse column names that are empty, over-long or used twice (letter case aside);
+    ``positions``: the names come in order from a header line, so errors name the column."""
+    errors: list[dict[str, Any]] = []
+    seen: dict[str, list[int]] = {}
+    for position, raw in enumerate(names, start=1):
+        name = raw.strip()
+        if not name:
+            errors.append(err.unnamed_column(position))
+        elif len(name) > 120:
+            errors.append(err.long_column_name(position, name))
+        else:
+            seen.setdefault(name.casefold(), []).append(position)
+    for found in seen.values():
+        if len(found) > 1:
+            where = found if positions else None
+            errors.append(err.duplicate_column(names[found[0] - 1].strip(), where))
+    if errors:
+        raise err.columns_refused(errors)
 
 
 def _rejects(con: duckdb.DuckDBPyConnection) -> list[tuple[Any, ...]]:
@@ -168,43 +199,44 @@ def csv_to_parquet(
     with src.open("rb") as fh:
         head = fh.read(64 * 1024)
     check_text(head)
-    encoding = "utf-8-sig" if head.startswith(codecs.BOM_UTF8) else "utf-8"
+    codec = "utf_8_sig" if head.startswith(codecs.BOM_UTF8) else "utf_8"
     if not _is_utf8(head):  # the engine may skip a header it cannot decode: recode first
         utf8 = work / "source.utf8.csv"
-        _transcode(src, utf8)
-        src, encoding = utf8, "windows-1252"
+        codec, src = ingest_encoding.recode(src, utf8), utf8
     delim, quote = _sniff(src, fmt)
+    names = header_names(src, delim, quote)
+    check_names(names)
     for attempt in range(2):
         try:
             keep_text = _leading_zero_columns(con, src, delim, quote)
             rejects = _copy_csv(con, src, out, delim, quote, 20480, keep_text)
-            unicode_bad = any("unicode" in str(r[3]).lower() for r in rejects)
+            unicode_bad = any(r[2] in ("INVALID ENCODING", "INVALID UNICODE") for r in rejects)
             if not unicode_bad and any(r[2] == "CAST" for r in rejects):
                 # the sample's types failed
                 rejects = _copy_csv(con, src, out, delim, quote, -1, keep_text)
         except duckdb.Error as exc:
-            text = str(exc)
+            text = str(exc)  # used to choose a message, never shown
             if "unicode" in text.lower() and attempt == 0:
                 unicode_bad, rejects = True, []
+            elif "Maximum line size" in text:
+                raise err.refuse(err.not_a_table().message, err.line_too_long(None)) from None
             else:
-                errors = _diagnose_csv(src, delim, quote) if "sniff" in text.lower() else []
-                raise IngestError(
-                    "The file could not be read as CSV: " + engine_message(text), errors or None
-                ) from None
-        if unicode_bad and attempt == 0 and encoding != "windows-1252":
+                errors = _diagnose_csv(src, delim, quote)
+                summary = err.not_a_table().message
+                raise (err.refuse(summary, *errors) if errors else err.not_a_table()) from None
+        if unicode_bad and attempt == 0 and codec.startswith("utf_8"):
             utf8 = work / "source.utf8.csv"
-            _transcode(src, utf8)
-            src, encoding = utf8, "windows-1252"
+            codec, src = ingest_encoding.recode(src, utf8), utf8
             continue
         if rejects:
-            raise IngestError(
-                f"{len(rejects)} row(s) could not be read",
-                [_reject_error(r) for r in rejects],
-            )
+            raise err.rows_refused(len(rejects), [_reject_error(r, names) for r in rejects])
         break
+    stored = [str(n) for n in con.sql(f"SELECT * FROM read_parquet({lit(str(out))})").columns]
+    if stored != [n.strip() for n in names]:  # the engine changed a name: refuse, never rename
+        raise err.not_a_table()
     if delim in (";", "\t"):
         _decimal_commas(con, out, work)
-    return {"encoding": encoding, "delimiter": delim, "quote": quote}
+    return {"encoding": ingest_encoding.label(codec), "delimiter": delim, "quote": quote}
 
 
 _COMMA_NUMBER = r"-?[0-9]+(,[0-9]+)?"
@@ -238,11 +270,23 @@ def _decimal_commas(con: duckdb.DuckDBPyConnection, out: Path, work: Path) -> No
     fixed.replace(out)
 
 
-def _reject_error(r: tuple[Any, ...]) -> dict[str, Any]:
-    line, column, kind, message = r
-    out: dict[str, Any] = {"row": int(line) - 1, "line": int(line), "message": message}
+def _reject_error(r: tuple[Any, ...], names: list[str]) -> dict[str, Any]:
+    """A row the engine refused, in plain words (the engine's own message is not shown)."""
+    line, column, kind, _engine_text = r
+    line = int(line)
+    row = line - 1
+    col = str(column) if column else None
     if kind == "LINE SIZE OVER MAXIMUM":
-        out["message"] = f"a line is longer than {MAX_LINE_BYTES} bytes"
-    if column:
-        out["column"] = column
-    return out
+        return err.line_too_long(line)
+    if kind in ("TOO MANY COLUMNS", "MISSING COLUMNS"):
+        found = _count_values(_engine_text)
+        return err.wrong_count(row, line, len(names), found)
+    if kind == "UNQUOTED VALUE":
+        return err.bad_quote(row, line, col)
+    return err.unreadable_value(row, line, col)
+
+
+def _count_values(engine_text: str) -> int:
+    """How many values the refused row has (from "Expected …: 2 Found: 3")."""
+    tail = str(engine_text).rsplit("Found:", 1)[-1].strip().split()
+    return int(tail[0]) if tail and tail[0].isdigit() else 0

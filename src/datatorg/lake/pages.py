@@ -6,6 +6,7 @@ The plain form works without JavaScript; ``/static/upload.js`` adds a progress b
 from __future__ import annotations
 
 import hmac
+import shutil
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -20,7 +21,6 @@ from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.lake import schema as ts
 from datatorg.lake import service, upload
 from datatorg.lake.models import PendingUpload, UploadStatus, WriteMode
-from datatorg.lake.router import parse_mode
 from datatorg.web import csrf
 from datatorg.web.csrf import CsrfDep
 from datatorg.web.deps import SessionDep, SettingsDep
@@ -74,18 +74,19 @@ async def upload_submit(
         request, folder, settings.upload_max_bytes, before_file=before_file
     )
     dataset = checked[0]
-    try:
-        mode = parse_mode(received.fields.get("mode"))
+    try:  # every refusal removes what was staged
+        mode, _publish = upload.read_options(received.fields, {}, allowed=upload.PAGE_FIELDS)
         pending = service.stage_upload(
             session=session,
             settings=settings,
             dataset=dataset,
             source=received.path,
             filename=received.filename,
-            mode=mode,
+            mode=WriteMode(mode),
             uploaded_by=actor.user_id,
         )
     except Invalid as exc:
+        shutil.rmtree(folder, ignore_errors=True)
         head = service.head(session=session, dataset_id=dataset.id)
         ctx = {
             "ds": dataset,
@@ -94,6 +95,9 @@ async def upload_submit(
             "detail": exc.detail,
         }
         return render(request, "upload_form.html", ctx, status_code=422)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
     return RedirectResponse(f"/datasets/{dataset.slug}/uploads/{pending.id}", status_code=303)
 
 

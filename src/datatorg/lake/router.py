@@ -12,7 +12,7 @@ from starlette.responses import JSONResponse
 from datatorg.access import policies
 from datatorg.audit import service as audit
 from datatorg.catalog.models import Dataset
-from datatorg.errors import BadRequest, Forbidden, Invalid, NotFound
+from datatorg.errors import BadRequest, Forbidden, NotFound
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.lake import service, upload
@@ -39,16 +39,6 @@ def check_api_csrf(request: Request) -> None:
         raise Forbidden("Missing or wrong X-CSRF-Token header")
 
 
-def parse_mode(raw: str | None) -> WriteMode:
-    try:
-        return WriteMode(raw or "replace")
-    except ValueError:
-        raise Invalid(
-            "mode must be replace or append",
-            errors=[{"parameter": "mode", "message": "must be replace or append"}],
-        ) from None
-
-
 @router.post("/{ref}/versions", status_code=201)
 async def upload_version(
     ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: UserActorDep
@@ -65,22 +55,24 @@ async def upload_version(
     _may_upload(actor, dataset)
     folder = service.new_staging(settings)
     received = await upload.receive(request, folder, settings.upload_max_bytes)
-    mode = parse_mode(received.fields.get("mode") or request.query_params.get("mode"))
-    publish = received.fields.get("publish") or request.query_params.get("publish") or "true"
-    pending = service.stage_upload(
-        session=session,
-        settings=settings,
-        dataset=dataset,
-        source=received.path,
-        filename=received.filename,
-        mode=mode,
-        uploaded_by=actor.user_id,
-    )
-    if publish.lower() in ("false", "0", "no"):
-        return JSONResponse(
-            UploadRead.model_validate(pending).model_dump(mode="json"), status_code=202
+    try:  # every refusal from here on removes what was staged
+        raw_mode, publish = upload.read_options(
+            received.fields, request.query_params, allowed=upload.API_FIELDS
         )
-    try:
+        mode = WriteMode(raw_mode)
+        pending = service.stage_upload(
+            session=session,
+            settings=settings,
+            dataset=dataset,
+            source=received.path,
+            filename=received.filename,
+            mode=mode,
+            uploaded_by=actor.user_id,
+        )
+        if not publish:
+            return JSONResponse(
+                UploadRead.model_validate(pending).model_dump(mode="json"), status_code=202
+            )
         version = service.publish(
             session=session,
             settings=settings,

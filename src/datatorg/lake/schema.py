@@ -11,6 +11,8 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from datatorg.web.i18n import gettext as _
+
 ROLES = ("time", "latitude", "longitude", "subject_key", "direct_identifier", "quasi_identifier")
 
 # Table Schema type -> DuckDB storage type
@@ -105,18 +107,20 @@ def adjust(
     by_name = {f["name"]: dict(f) for f in schema.get("fields", [])}
     for i, change in enumerate(changes.get("fields", [])):
         if not isinstance(change, dict) or change.get("name") not in by_name:
-            errors.append({"field": f"fields[{i}].name", "message": "no such column"})
+            errors.append({"field": f"fields[{i}].name", "message": _("There is no such column.")})
             continue
         field = by_name[change["name"]]
         for key, value in change.items():
             if key == "name":
                 continue
             if key not in ADJUSTABLE:
-                errors.append({"field": f"fields[{i}].{key}", "message": "cannot be changed"})
+                errors.append(
+                    {"field": f"fields[{i}].{key}", "message": _("This cannot be changed.")}
+                )
             elif key == "type":
                 if value not in STORAGE:
                     errors.append(
-                        {"field": f"fields[{i}].type", "message": f"unknown type {value!r}"}
+                        {"field": f"fields[{i}].type", "message": _("This type is not known.")}
                     )
                 elif value != field["type"]:
                     field["type"] = value
@@ -126,14 +130,16 @@ def adjust(
                     field.pop("role", None)
                 elif value not in ROLES:
                     errors.append(
-                        {"field": f"fields[{i}].role", "message": f"unknown role {value!r}"}
+                        {"field": f"fields[{i}].role", "message": _("This role is not known.")}
                     )
                 else:
                     field["role"] = value
             elif value in (None, ""):
                 field.pop(key, None)
             elif not isinstance(value, str) or len(value) > 2000:
-                errors.append({"field": f"fields[{i}].{key}", "message": "must be short text"})
+                errors.append(
+                    {"field": f"fields[{i}].{key}", "message": _("Give at most 2000 characters.")}
+                )
             else:
                 field[key] = value
     out = {**schema, "fields": [by_name[f["name"]] for f in schema.get("fields", [])]}
@@ -142,7 +148,8 @@ def adjust(
             ttype = by_name[name]["type"]
             ok = ttype in ("date", "datetime") if role == "time" else ttype == "number"
             if not ok:
-                errors.append({"field": name, "message": f"role {role} does not fit type {ttype}"})
+                message = _("The role %(role)s needs a column of another type.") % {"role": role}
+                errors.append({"field": name, "message": message})
     return out, errors
 
 

@@ -19,7 +19,7 @@ from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
 from datatorg.catalog.vocab import TABLE_SCHEMA_TYPES
 from datatorg.errors import Invalid, NotFound
-from datatorg.lake import ingest, rowindex, writer
+from datatorg.lake import ingest, ingest_errors, rowindex, writer
 from datatorg.lake import schema as ts
 from datatorg.lake.heads import (
     HeadFiles,
@@ -39,6 +39,7 @@ from datatorg.lake.models import (
 from datatorg.lake.schema import ROLES, columns_with_role, field_names, fields_by_name
 from datatorg.lake.storage import Storage, storage_for
 from datatorg.settings import Settings
+from datatorg.web.i18n import gettext as _
 
 __all__ = [
     "ROLES",
@@ -95,10 +96,8 @@ def get_dataset(*, session: Session, ref: str, related: bool = True) -> Dataset:
 def check_filename(filename: str) -> str:
     """The client's file name if harmless; path tricks and control characters are refused."""
     if not filename or len(filename) > 200 or _BAD_NAME.search(filename):
-        raise Invalid(
-            "The file name is not allowed (no folders, '..', or control characters).",
-            errors=[{"field": "file", "message": "file name not allowed"}],
-        )
+        message = _("The file name is not allowed (no folders, '..' or control characters).")
+        raise Invalid(message, errors=[{"code": "file_name", "field": "file", "message": message}])
     return filename
 
 
@@ -164,7 +163,7 @@ def stage_upload(
         target = current.table_schema if (mode == WriteMode.append and current) else staged.schema
         errors = writer.check_rows(staged.path, staged.schema, target)
         if errors:
-            raise ingest.IngestError("The file does not fit the schema", errors)
+            raise ingest_errors.does_not_fit(errors)
     except ingest.IngestError as exc:
         shutil.rmtree(work, ignore_errors=True)
         raise _invalid(exc) from None
@@ -221,14 +220,14 @@ def publish(
     ``locked``: the caller staged it in this transaction and already holds the write lock.
     """
     if pending.status != UploadStatus.pending:
-        raise Invalid("This upload was already published or discarded.")
+        raise Invalid(_("This upload was already published or discarded."))
     store = storage(settings)
     staged = store.local_path(pending.staged_key)
     if not locked:  # a pending upload from an earlier request: take the lock now
         begin_write(session, pending.dataset_id)
     schema, errors = ts.adjust(pending.table_schema, changes or {})
     if errors:
-        raise Invalid("The schema changes are not valid", errors=errors)
+        raise Invalid(_("The schema changes are not valid; nothing was published."), errors=errors)
     base = pending.report.get("base_version")
     try:
         version = writer.write_version(

@@ -18,8 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datatorg.errors import Conflict
+from datatorg.lake import ingest_errors as err
 from datatorg.lake import schema as ts
-from datatorg.lake.ingest_common import MAX_ERRORS, PARQUET_OPTIONS, IngestError, lit, quote_ident
+from datatorg.lake.ingest_common import MAX_ERRORS, PARQUET_OPTIONS, lit, quote_ident
 from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile, WriteMode
 from datatorg.lake.storage import Storage
 
@@ -41,8 +42,8 @@ def check_rows(
     tgt_names = ts.field_names(target)
     missing = [n for n in tgt_names if n not in src]
     extra = [n for n in src if n not in tgt_names]
-    errors += [{"column": n, "message": "column missing from the upload"} for n in missing]
-    errors += [{"column": n, "message": "column not in the dataset's schema"} for n in extra]
+    errors += [err.missing_column(n) for n in missing]
+    errors += [err.extra_column(n) for n in extra]
     if errors:
         return errors
     con = duckdb.connect()
@@ -57,14 +58,7 @@ def check_rows(
                     f"WHERE {col} IS NOT NULL AND TRY_CAST({col} AS {_cast(field)}) IS NULL "
                     f"ORDER BY file_row_number LIMIT {MAX_ERRORS}"
                 ).fetchall()
-                errors += [
-                    {
-                        "row": int(r) + 1,
-                        "column": name,
-                        "message": f"value {str(v)[:40]!r} is not of type {field['type']}",
-                    }
-                    for r, v in bad
-                ]
+                errors += [err.wrong_type(int(r) + 1, name, str(v), field["type"]) for r, v in bad]
             if len(errors) >= MAX_ERRORS:
                 break
     finally:
@@ -90,8 +84,8 @@ def _finalise(staged: Path, source: dict[str, Any], target: dict[str, Any], out:
             f"COPY (SELECT {select_list} FROM read_parquet({lit(str(staged))})) "
             f"TO {lit(str(out))} ({PARQUET_OPTIONS})"
         )
-    except duckdb.Error as exc:
-        raise IngestError("The values do not fit the schema: " + str(exc)[:200]) from None
+    except duckdb.Error:  # check_rows found nothing, yet a value did not convert
+        raise err.does_not_fit([]) from None
     finally:
         con.close()
     return out
@@ -146,7 +140,7 @@ def write_version(
             schema = head.table_schema
     errors = check_rows(staged, staged_schema, schema) if validate else []
     if errors:
-        raise IngestError("The file does not fit the dataset's schema", errors)
+        raise err.does_not_fit(errors)
     final = _finalise(staged, staged_schema, schema, staged.with_name("final.parquet"))
     number = (head.number + 1) if head else 1
     key = f"datasets/{dataset_id}/files/{number:08d}-{uuid.uuid4().hex[:12]}.parquet"
