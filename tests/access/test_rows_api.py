@@ -122,7 +122,6 @@ def test_bbox_uses_latitude_and_longitude_roles(client: TestClient, air: Dataset
         ('"no2"=1', '"no2"'),
         ("station__between=a", "station__between"),
         ("no2__isnull=maybe", "no2__isnull"),
-        ("_unknown=1", "_unknown"),
         ("time__gte=2024-13-01", "time__gte"),
         ("_next=garbage", "_next"),
     ],

@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.access import query
 from datatorg.access import sql as sqlgen
+from datatorg.access.query import bad
 from datatorg.access.service import audit_read, lake_fields, prepare
 from datatorg.catalog.models import Dataset
 from datatorg.errors import Invalid
@@ -61,6 +62,9 @@ def export(
     give the stored value. There is no row cap (downloads stream any size) unless ``_size``.
     """
     channel = f"download.{fmt}"
+    for key, _value in items:
+        if key in ("_shape", "_nl"):  # they shape pages of the rows API, not files
+            raise bad(key, "downloads have their own formats: csv, json, ndjson, parquet, xlsx")
     p = prepare(
         session=session,
         settings=settings,

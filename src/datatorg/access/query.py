@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from typing import Any
 
-from datatorg.errors import Invalid
+from datatorg.errors import BadRequest, Invalid
 from datatorg.lake import service as ts
 
 OPS = (
@@ -46,19 +46,39 @@ CONTROL = {
     "_bucket",
     "_bbox",
     "_shape",
-    "_nocount",
-    "_facet",
-    "_nofacet",
-    "_nosuggest",
+    "_nl",
     "_offset",
     "_search",
 }
+# Datasette switches that turn off what this API never does (counts on every page, facets,
+# suggestions): accepted, and the answer is right without them.
+IGNORED = {"_nocount", "_nofacet", "_nosuggest"}
+# Every parameter that starts with "_" and means something here (``_purpose`` is read by the
+# gate before the query is parsed); any other is refused with this list.
+KNOWN = sorted(CONTROL | IGNORED | {"_purpose"})
+# Output shapes, as Datasette names them: ``arrays`` (the default: rows as lists, with the
+# page's columns and paging), ``objects`` (the same, rows as objects), ``array`` (a bare
+# list of row objects; with ``_nl=on`` newline-delimited JSON) and ``object`` (an object of
+# row objects keyed by the dataset's unique key column, Table Schema ``primaryKey``).
+SHAPES = ("arrays", "objects", "array", "object")
 MAX_OFFSET = 1_000_000
 
 
 def bad(param: str, message: str) -> Invalid:
     return Invalid(
         f"Invalid parameter {param}: {message}", errors=[{"parameter": param, "message": message}]
+    )
+
+
+def unknown(param: str) -> BadRequest:
+    """The answer to an ``_``-parameter this API does not know: 400, with the known ones."""
+    message = "unknown parameter; the known ones are " + ", ".join(KNOWN)
+    if param == "_facet":
+        message = "facets are not offered on rows; count groups with _group_by=column"
+    return BadRequest(
+        f"Unknown parameter {param[:60]}",
+        errors=[{"parameter": param[:60], "message": message}],
+        known=KNOWN,
     )
 
 
@@ -98,6 +118,9 @@ class Query:
     offset: int = 0
     search: str | None = None
     search_columns: list[str] = field(default_factory=list)
+    shape: str = "arrays"
+    nl: bool = False
+    key: str | None = None  # the unique key column, for ``_shape=object``
 
     @property
     def is_aggregate(self) -> bool:
@@ -254,10 +277,18 @@ def parse(
             q.search_columns = [n for n, f in fields.items() if f["type"] == "string"]
         elif key == "_next":
             q.after = decode_cursor(raw)
-        elif key in CONTROL:
-            continue  # accepted for Datasette compatibility, no effect
+        elif key == "_shape":
+            if raw not in SHAPES:
+                raise bad("_shape", f"must be one of {', '.join(SHAPES)}")
+            q.shape = raw
+        elif key == "_nl":
+            if raw.lower() not in ("on", "off", "1", "0", "true", "false"):
+                raise bad("_nl", "must be on or off")
+            q.nl = raw.lower() in ("on", "1", "true")
+        elif key in IGNORED:
+            continue  # Datasette switches for things this API never does
         elif key.startswith("_") and not _is_column_filter(key, fields):
-            raise bad(key, "unknown parameter")
+            raise unknown(key)
         else:
             q.filters.append(_filter(key, raw, fields))
     if cols:
@@ -272,7 +303,32 @@ def parse(
         raise bad("_next", "aggregates are not paged; narrow the query instead")
     if q.is_aggregate and not q.aggs:
         q.aggs.append(Agg("count", None, "count"))
+    _check_shape(q, schema, fields)
     return q
+
+
+def _check_shape(q: Query, schema: dict[str, Any], fields: dict[str, dict[str, Any]]) -> None:
+    """The output shape fits the query (and ``object`` finds its key column)."""
+    if q.nl and q.shape != "array":
+        raise bad("_nl", "newline-delimited JSON needs _shape=array")
+    if q.shape in ("array", "object") and q.count:
+        raise bad("_count", "a bare list or object carries no count; use _shape=objects")
+    if q.shape != "object":
+        return
+    if q.is_aggregate:
+        raise bad("_shape", "_shape=object keys rows by a unique column; aggregates have none")
+    key = schema.get("primaryKey")
+    if isinstance(key, list) and len(key) == 1:
+        key = key[0]
+    if not isinstance(key, str) or key not in fields:
+        raise bad(
+            "_shape",
+            "this dataset declares no unique key column (primaryKey) you may see; "
+            "use _shape=objects or _shape=array",
+        )
+    if key not in q.columns:
+        raise bad("_col", f"_shape=object needs the key column {key[:60]!r} among the columns")
+    q.key = key
 
 
 def _agg_outputs(q: Query) -> set[str]:

@@ -11,9 +11,9 @@ from urllib.parse import urlencode
 from fastapi import APIRouter, Request
 from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
-from starlette.responses import FileResponse
+from starlette.responses import FileResponse, Response
 
-from datatorg.access import export, journal, service
+from datatorg.access import export, journal, service, shape
 from datatorg.catalog.models import DatasetFacts
 from datatorg.errors import NotFound
 from datatorg.identity.actor import Actor
@@ -53,13 +53,15 @@ def page_json(page: service.Page, request: Request) -> dict[str, Any]:
     return body
 
 
-async def rows(request: Request, ref: str) -> FastJSONResponse:
+async def rows(request: Request, ref: str) -> Response:
     """Rows of the current version, filtered with ``column__op=value`` parameters.
 
     Ops: exact, not, gt, gte, lt, lte, in, contains, startswith, isnull, between. Control:
     ``_col``, ``_sort``/``_sort_desc``, ``_size``, ``_next`` (cursor), ``_count``,
     ``_group_by`` + ``_agg`` (count, sum, avg, min, max, median, p50…p99, percentile_N),
-    ``_bucket=hour|day|week|month[:column]``, ``_bbox=minlon,minlat,maxlon,maxlat``.
+    ``_bucket=hour|day|week|month[:column]``, ``_bbox=minlon,minlat,maxlon,maxlat``,
+    ``_shape=arrays|objects|array|object`` and ``_nl=on`` (``access.shape``). Any other
+    ``_``-parameter is a 400 listing the known ones.
 
     The hottest read path, a direct route (``datatorg.web.direct``) in three steps:
 
@@ -96,14 +98,14 @@ async def rows(request: Request, ref: str) -> FastJSONResponse:
 
     decided = decide() if _embedded(request) else await run_in_threadpool(decide)
     if isinstance(decided, service.Page):
-        return FastJSONResponse(page_json(decided, request))
+        return shape.shaped(decided, page_json(decided, request))
     actor, dataset, prepared = decided
     page = service.fetch(settings, prepared, fast=True)
     if page is None:
         page = await run_in_threadpool(service.fetch, settings, prepared)
     item = service.page_item(actor, dataset, prepared, "api", page)
     await journal.loop_batcher(request.app.state.sessionmaker).append(item)
-    return FastJSONResponse(page_json(page, request))
+    return shape.shaped(page, page_json(page, request))
 
 
 def _embedded(request: Request) -> bool:
@@ -116,13 +118,23 @@ def _embedded(request: Request) -> bool:
     return found
 
 
-router.add_api_route(
-    "/{ref}/rows",
-    rows,
-    methods=["GET"],
-    route_class_override=DirectRoute,
-    response_class=FastJSONResponse,
-)
+for _path in ("/{ref}/rows", "/{ref}/rows.json"):  # Datasette's .json suffix names the same
+    router.add_api_route(
+        _path,
+        rows,
+        methods=["GET"],
+        route_class_override=DirectRoute,
+        response_class=FastJSONResponse,
+    )
+
+
+@router.get("/{ref}/rows.csv")
+def rows_csv(
+    ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
+) -> FileResponse:
+    """Datasette's ``.csv`` suffix: the filtered rows as CSV, as ``download.csv`` gives them
+    (every matching row unless ``_size``, like Datasette's ``_stream=on``)."""
+    return download(ref, "csv", request, session, settings, actor)
 
 
 @router.get("/{ref}/download.{fmt}")

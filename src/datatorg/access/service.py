@@ -40,6 +40,9 @@ class Page:
     count: int | None = None
     version: int | None = None
     schema: dict[str, Any] | None = None
+    shape: str = "arrays"  # how the rows API writes the page (``access.shape``)
+    nl: bool = False
+    key: str | None = None
 
 
 def lake_fields(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -254,6 +257,9 @@ def fetch(settings: Settings, p: Prepared, *, fast: bool = False) -> Page | None
         count=count,
         version=p.version,
         schema=p.schema,
+        shape=q.shape,
+        nl=q.nl,
+        key=q.key,
     )
 
 

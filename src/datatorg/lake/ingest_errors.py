@@ -292,3 +292,16 @@ def type_label(ttype: str) -> str:
 
 def does_not_fit(errors: list[dict[str, Any]]) -> IngestError:
     return refuse(_("The file does not fit the dataset's schema; nothing was published."), *errors)
+
+
+def key_not_unique(column: str, repeated: int, empty: int) -> dict[str, Any]:
+    """The unique key column has repeated or empty values (counted, never shown)."""
+    return problem(
+        "key_not_unique",
+        _(
+            "A unique key column needs a different value on every row; this one has "
+            "%(repeated)s repeated and %(empty)s empty values."
+        )
+        % {"repeated": repeated, "empty": empty},
+        column=column,
+    )

@@ -162,12 +162,16 @@ async def upload_publish(
                 if isinstance(value, str):
                     change[key] = value.strip()
             changes.append(change)
+    adjusted: dict[str, Any] = {"fields": changes}
+    primary_key = form.get("primary_key")
+    if isinstance(primary_key, str) and pending.mode != WriteMode.append:
+        adjusted["primaryKey"] = primary_key.strip()
     try:
         version = service.publish(
             session=session,
             settings=settings,
             pending=pending,
-            changes={"fields": changes},
+            changes=adjusted,
             created_by=actor.user_id,
         )
     except Invalid as exc:

@@ -148,7 +148,7 @@ def publish_upload(
         session=session,
         settings=settings,
         pending=pending,
-        changes=changes.model_dump() if changes else None,
+        changes=changes.model_dump(exclude_unset=True) if changes else None,
         created_by=actor.user_id,
     )
     _audit_publish(session, actor, dataset, version.number, version.added_rows, pending.mode)

@@ -99,7 +99,8 @@ ADJUSTABLE = ("type", "format", "unit", "description", "title", "role")
 def adjust(
     schema: dict[str, Any], changes: dict[str, Any]
 ) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """Apply the publisher's ``changes`` (``{"fields": [{"name": ..., "type": ...}]}``).
+    """Apply the publisher's ``changes`` (``{"fields": [{"name": ..., "type": ...}],
+    "primaryKey": "column"}``).
 
     Returns the new schema and a list of errors (each with ``field`` and ``message``).
     """
@@ -143,6 +144,14 @@ def adjust(
             else:
                 field[key] = value
     out = {**schema, "fields": [by_name[f["name"]] for f in schema.get("fields", [])]}
+    if "primaryKey" in changes:  # the unique key column (checked against the rows on publish)
+        key = changes["primaryKey"]
+        if key in (None, "", []):
+            out.pop("primaryKey", None)
+        elif not isinstance(key, str) or key not in by_name:
+            errors.append({"field": "primaryKey", "message": _("There is no such column.")})
+        else:
+            out["primaryKey"] = key
     for role in ("time", "latitude", "longitude"):
         for name in columns_with_role(out, role):
             ttype = by_name[name]["type"]

@@ -46,6 +46,10 @@ class UploadRead(BaseModel):
 
 
 class SchemaUpdate(BaseModel):
-    """The publisher's changes to an inferred schema, by column name."""
+    """The publisher's changes to an inferred schema, by column name; ``primaryKey`` names
+    the column whose value is unique on every row ("" removes it)."""
+
+    model_config = ConfigDict(extra="forbid")
 
     fields: list[dict[str, Any]] = []
+    primaryKey: str | None = None  # noqa: N815 - Table Schema's name

@@ -91,6 +91,23 @@ def _finalise(staged: Path, source: dict[str, Any], target: dict[str, Any], out:
     return out
 
 
+def check_unique(paths: list[Path], column: str) -> dict[str, Any] | None:
+    """A problem when ``column`` repeats or lacks a value over the rows of ``paths``."""
+    col = quote_ident(column)
+    files = "[" + ", ".join(lit(str(p)) for p in paths) + "]"
+    con = duckdb.connect()
+    try:
+        repeated, empty = con.execute(
+            f"SELECT count({col}) - count(DISTINCT {col}), count(*) - count({col}) "
+            f"FROM read_parquet({files})"
+        ).fetchall()[0]
+    finally:
+        con.close()
+    if repeated or empty:
+        return err.key_not_unique(column, int(repeated), int(empty))
+    return None
+
+
 def head_of(session: Session, dataset_id: uuid.UUID) -> DatasetVersion | None:
     """The current version of a dataset, or None before its first upload."""
     return session.scalar(
@@ -142,6 +159,12 @@ def write_version(
     if errors:
         raise err.does_not_fit(errors)
     final = _finalise(staged, staged_schema, schema, staged.with_name("final.parquet"))
+    kept = files_of(session, head.id) if head and mode == WriteMode.append else []
+    key = schema.get("primaryKey")
+    if isinstance(key, str):
+        paths = [storage.local_path(f.key) for f in kept] + [final]
+        if problem := check_unique(paths, key):
+            raise err.does_not_fit([problem])
     number = (head.number + 1) if head else 1
     key = f"datasets/{dataset_id}/files/{number:08d}-{uuid.uuid4().hex[:12]}.parquet"
     size = storage.put_file(key, final)
@@ -160,7 +183,6 @@ def write_version(
     )
     session.add(version)
     session.flush()
-    kept = files_of(session, head.id) if head and mode == WriteMode.append else []
     for i, old in enumerate(kept):
         session.add(
             VersionFile(
