@@ -23,6 +23,12 @@ from datatorg.lake import pages as lake_pages
 from datatorg.lake import router as lake_router
 from datatorg.market import pages as market_pages
 from datatorg.market import router as market_router
+from datatorg.pilots import pages as pilots_pages
+from datatorg.pilots import pages_kpis as pilots_kpi_pages
+from datatorg.pilots import pages_pilots as pilots_pilot_pages
+from datatorg.pilots import pages_review as pilots_review_pages
+from datatorg.pilots import router as pilots_router
+from datatorg.pilots import router_pilots as pilots_pilot_router
 from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
 from datatorg.web.errorhandlers import install_error_handlers, register_error_face
@@ -64,6 +70,14 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(lake_router.router)
     app.include_router(lake_pages.router)
     app.include_router(access_pages.router)
+    # Living lab (pilots): ideas, calls, review, pilots, KPIs, results, portfolio.
+    app.include_router(pilots_router.router)
+    app.include_router(pilots_pilot_router.router)
+    app.include_router(pilots_pages.router)
+    app.include_router(pilots_review_pages.router)
+    app.include_router(pilots_kpi_pages.router)  # before /pilots/{id}/{action}
+    app.include_router(pilots_kpi_pages.uploads)
+    app.include_router(pilots_pilot_pages.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

@@ -81,6 +81,10 @@ class Settings(BaseSettings):
             "filtered, sorted row pages; 0 turns row indexes off."
         ),
     )
+    pilot_report_max_bytes: int = Field(
+        10 * 1024**2,
+        description="Largest report a pilot may attach, in bytes (default 10 MiB).",
+    )
     log_level: str = Field("INFO", description="Level of the structured log.")
     log_json: bool = Field(True, description="Write logs as JSON lines (off: plain text).")
     default_locale: Literal["nb", "en"] = Field(

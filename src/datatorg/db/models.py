@@ -6,6 +6,7 @@ from datatorg.db.base import Base
 from datatorg.identity import models as identity_models
 from datatorg.lake import models as lake_models
 from datatorg.market import models as market_models
+from datatorg.pilots import models as pilots_models
 
 __all__ = [
     "Base",
@@ -14,4 +15,5 @@ __all__ = [
     "identity_models",
     "lake_models",
     "market_models",
+    "pilots_models",
 ]

@@ -38,6 +38,11 @@ KINDS = (
     "agreement_suspended",
     "agreement_revoked",
     "agreement_terminated",
+    # the living lab (datatorg.pilots) sends these through market.service.notify
+    "idea_answered",
+    "idea_ready",
+    "evaluation_assigned",
+    "pilot_news",
 )
 
 

@@ -34,6 +34,7 @@ from datatorg.market.agreements import (
 )
 from datatorg.market.models import Agreement, AgreementState
 from datatorg.market.negotiation import accept, approve, counter_offer, create_request, reject
+from datatorg.market.notify import notify
 from datatorg.market.offers import create_offer, get_offer, list_offers
 
 __all__ = [
@@ -50,6 +51,7 @@ __all__ = [
     "get_offer",
     "list_agreements",
     "list_offers",
+    "notify",
     "notify_expiring",
     "record_usage",
     "reject",

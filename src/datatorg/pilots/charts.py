@@ -1,0 +1,99 @@
+"""A KPI's chart, drawn on the server as SVG (no scripts): its values over time as a line,
+with the baseline and the target as labelled dashed lines. Pages show the same figures in a
+table next to it."""
+
+from __future__ import annotations
+
+import uuid
+from datetime import date
+
+from markupsafe import Markup, escape
+
+WIDTH, HEIGHT = 640, 260
+PAD_L, PAD_R, PAD_T, PAD_B = 64, 16, 16, 40
+
+
+def fmt(value: float) -> str:
+    """A number for an axis or a table: up to three decimals, no trailing zeros."""
+    if value == int(value) and abs(value) < 1e15:
+        return f"{int(value):,}".replace(",", "\u202f")
+    return f"{value:,.3f}".rstrip("0").rstrip(".").replace(",", "\u202f")
+
+
+def kpi_chart(
+    values: list[tuple[date, float]],
+    *,
+    title: str,
+    desc: str,
+    baseline: float | None,
+    target: float | None,
+    baseline_label: str,
+    target_label: str,
+) -> Markup:
+    cid = "k" + uuid.uuid4().hex[:8]
+    ys = [v for _, v in values] + [x for x in (baseline, target) if x is not None]
+    lo, hi = (min(ys), max(ys)) if ys else (0.0, 1.0)
+    if lo == hi:
+        lo, hi = lo - 1, hi + 1
+    pad = (hi - lo) * 0.08
+    lo, hi = lo - pad, hi + pad
+    inner_w, inner_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
+
+    def y(v: float) -> float:
+        return PAD_T + inner_h - (v - lo) / (hi - lo) * inner_h
+
+    days = [d.toordinal() for d, _ in values]
+    d0, d1 = (min(days), max(days)) if days else (0, 1)
+    span = max(d1 - d0, 1)
+
+    def x(d: date) -> float:
+        if len(values) == 1:
+            return PAD_L + inner_w / 2
+        return PAD_L + (d.toordinal() - d0) / span * inner_w
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
+        f'aria-labelledby="{cid}-t {cid}-d" class="chart" width="100%" '
+        'preserveAspectRatio="xMinYMin meet">',
+        f'<title id="{cid}-t">{escape(title)}</title><desc id="{cid}-d">{escape(desc)}</desc>',
+        f'<line x1="{PAD_L}" y1="{PAD_T + inner_h}" x2="{WIDTH - PAD_R}" y2="{PAD_T + inner_h}" '
+        'stroke="#4a5560"/>',
+        f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{PAD_T + inner_h}" stroke="#4a5560"/>',
+        f'<text x="{PAD_L - 6}" y="{PAD_T + 10}" text-anchor="end" font-size="12" '
+        f'fill="#1b1f24">{escape(fmt(round(hi, 3)))}</text>',
+        f'<text x="{PAD_L - 6}" y="{PAD_T + inner_h}" text-anchor="end" font-size="12" '
+        f'fill="#1b1f24">{escape(fmt(round(lo, 3)))}</text>',
+    ]
+    for level, text, color in (
+        (baseline, baseline_label, "#4a5560"),
+        (target, target_label, "#1e6b34"),
+    ):
+        if level is None:
+            continue
+        parts.append(
+            f'<line x1="{PAD_L}" y1="{y(level):.1f}" x2="{WIDTH - PAD_R}" y2="{y(level):.1f}" '
+            f'stroke="{color}" stroke-dasharray="6 4" stroke-width="1.5"/>'
+            f'<text x="{WIDTH - PAD_R - 4}" y="{y(level) - 4:.1f}" text-anchor="end" '
+            f'font-size="12" fill="{color}">{escape(text)} {escape(fmt(level))}</text>'
+        )
+    if values:
+        pts = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in values)
+        parts.append(f'<polyline points="{pts}" fill="none" stroke="#0a5c8a" stroke-width="2"/>')
+        if len(values) <= 60:
+            for d, v in values:
+                parts.append(
+                    f'<circle cx="{x(d):.1f}" cy="{y(v):.1f}" r="3" fill="#0a5c8a">'
+                    f"<title>{d.isoformat()}: {escape(fmt(v))}</title></circle>"
+                )
+        first, last = values[0][0], values[-1][0]
+        parts.append(
+            f'<text x="{PAD_L}" y="{HEIGHT - 14}" font-size="11" fill="#1b1f24">'
+            f"{first.isoformat()}</text>"
+        )
+        if last != first:
+            parts.append(
+                f'<text x="{WIDTH - PAD_R}" y="{HEIGHT - 14}" text-anchor="end" font-size="11" '
+                f'fill="#1b1f24">{last.isoformat()}</text>'
+            )
+    parts.append("</svg>")
+    return Markup("".join(parts))
