@@ -81,7 +81,9 @@ def test_idea_to_result_through_the_api(client: TestClient, session: Session, la
     assert r.json()["support_count"] == 2 and r.json()["supported_by_me"] is True
 
     # screening: the privacy check and two evaluators
-    assert client.post(f"/api/v1/ideas/{iid}/screening", headers=h["coordinator"]).status_code == 200
+    assert (
+        client.post(f"/api/v1/ideas/{iid}/screening", headers=h["coordinator"]).status_code == 200
+    )
     r = client.post(
         f"/api/v1/ideas/{iid}/screening/result",
         json={

@@ -18,9 +18,7 @@ T = TypeVar("T")
 MAX_PAGE = 10_000
 
 
-def page_of(
-    session: Session, stmt: Select[T], page: int, per_page: int
-) -> tuple[list[T], int]:
+def page_of(session: Session, stmt: Select[T], page: int, per_page: int) -> tuple[list[T], int]:
     """One page of ``stmt`` (already ordered) and the total count."""
     total = int(
         session.scalar(select(func.count()).select_from(stmt.order_by(None).subquery())) or 0

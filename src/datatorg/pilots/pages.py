@@ -17,7 +17,7 @@ from datatorg.catalog import service as catalog
 from datatorg.errors import Conflict, Forbidden, Invalid
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.pilots import calls, comments, ideas, policies, review
-from datatorg.pilots.forms import FormDep, page, parse_form, values_of
+from datatorg.pilots.forms import FormDep, page, parse_dict, parse_form, values_of
 from datatorg.pilots.models import Domain, IdeaState, SubmitterKind
 from datatorg.pilots.pilot_present import lab_overview
 from datatorg.pilots.present import dataset_title, idea_read, idea_summary
@@ -317,7 +317,9 @@ def moderate(
 ) -> Response:
     found = comments.get_comment(session=session, comment_id=comment_id)
     try:
-        data = parse_form(Moderation, form)
+        data = parse_dict(
+            Moderation, {"action": form.get("action"), "reason": form.get("reason") or ""}
+        )
         comments.moderate(session=session, actor=actor, comment_id=comment_id, data=data)
     except Invalid as exc:
         return idea_again(request, session, actor, found.idea_id, exc, values_of(form))
