@@ -26,6 +26,7 @@ from datatorg.market import router as market_router
 from datatorg.pilots import pages as pilots_pages
 from datatorg.pilots import pages_kpis as pilots_kpi_pages
 from datatorg.pilots import pages_pilots as pilots_pilot_pages
+from datatorg.pilots import pages_portfolio as pilots_portfolio_pages
 from datatorg.pilots import pages_review as pilots_review_pages
 from datatorg.pilots import router as pilots_router
 from datatorg.pilots import router_pilots as pilots_pilot_router
@@ -78,6 +79,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pilots_kpi_pages.router)  # before /pilots/{id}/{action}
     app.include_router(pilots_kpi_pages.uploads)
     app.include_router(pilots_pilot_pages.router)
+    app.include_router(pilots_portfolio_pages.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

@@ -361,5 +361,11 @@ def harvest_dcat(source: str, owner: str) -> None:
     _run_harvest("dcat", source, owner)
 
 
+# The living lab's commands live in their domain.
+from datatorg.pilots.cli import pilots as pilots_commands  # noqa: E402
+
+main.add_command(pilots_commands)
+
+
 if __name__ == "__main__":
     main()

@@ -73,6 +73,11 @@ class Lab:
 
 @pytest.fixture
 def lab(session: Session) -> Lab:
+    return build_lab(session)
+
+
+def build_lab(session: Session) -> Lab:
+    """The living lab's test world in ``session`` (with tokens in ``Lab.h``)."""
     city = make_org(session, kind=OrgKind.public_sector)
     school = make_org(session, kind=OrgKind.education)
     research = make_org(session, kind=OrgKind.research)

@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 from datatorg.demo import catalog as catalog_demo
 from datatorg.demo import lake as lake_demo
 from datatorg.demo import market as market_demo
+from datatorg.demo import pilots as pilots_demo
 from datatorg.identity import service as identity
 from datatorg.identity.models import Organisation, OrgKind, Role, User
 from datatorg.settings import Settings
@@ -94,5 +95,7 @@ def load(*, session: Session, settings: Settings, small: bool = False) -> list[t
     )  # contents of the catalog's datasets
     session.flush()
     accounts += market_demo.load(session=session, password=DEMO_PASSWORD)
+    session.flush()
+    pilots_demo.load(session=session, settings=settings)  # the living lab, after the market
     session.flush()
     return accounts

@@ -1,5 +1,6 @@
 """The living lab's pages, part three: pilots (team, phases, resources, data, participants,
-timeline, results) and the public portfolio with its map. KPIs are in ``pages_kpis``."""
+timeline, results). KPIs and reports are in ``pages_kpis``; the portfolio in
+``pages_portfolio``."""
 
 from __future__ import annotations
 
@@ -15,12 +16,10 @@ from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.market.vocab import purposes
 from datatorg.pilots import (
     data,
-    geo,
     ideas,
     participation,
     pilots,
     policies,
-    portfolio,
     results,
 )
 from datatorg.pilots.calls import today as utc_today
@@ -373,49 +372,3 @@ def data_submit(
         values = values_of(form, ("columns",))
         return _data_form(request, session, actor, pilot_id, values, errors, exc.status)
     return RedirectResponse(f"/pilots/{pilot_id}#data", status_code=303)
-
-
-# --- portfolio ----------------------------------------------------------------------------
-
-
-@router.get("/portfolio")
-def portfolio_page(
-    request: Request,
-    session: SessionDep,
-    status: Annotated[list[str] | None, Query(max_length=8)] = None,
-    domain: Annotated[list[Domain] | None, Query(max_length=10)] = None,
-    submitter_kind: Annotated[list[SubmitterKind] | None, Query(max_length=5)] = None,
-    sdg: Annotated[int | None, Query(ge=1, le=17)] = None,
-    page_no: PageNo = 1,
-) -> Response:
-    """Ideas and pilots, filterable, on a map of Halden (twin: ``/api/v1/portfolio``)."""
-    statuses = portfolio.check_statuses(status)
-    found = portfolio.items(
-        session=session, statuses=statuses, domains=domain, kinds=submitter_kind, sdg=sdg
-    )
-    counts = portfolio.status_counts(session=session, domains=domain, kinds=submitter_kind, sdg=sdg)
-    the_map = geo.halden_map(
-        portfolio.markers(found),
-        title=_("Map of Halden with the ideas and pilots shown"),
-        desc=_("Round red dots are ideas, blue squares are pilots. The list below has them all."),
-    )
-    total = len(found)
-    return page(
-        request,
-        "pilots/portfolio.html",
-        {
-            "items": [i.as_dict() for i in found[(page_no - 1) * PER_PAGE : page_no * PER_PAGE]],
-            "total": total,
-            "page": page_no,
-            "pages": max(1, -(-total // PER_PAGE)),
-            "counts": counts,
-            "statuses": [(s, portfolio.status_label(s)) for s in portfolio.STATUSES],
-            "chosen": {
-                "status": statuses or [],
-                "domain": [d.value for d in domain or []],
-                "submitter_kind": [k.value for k in submitter_kind or []],
-                "sdg": str(sdg or ""),
-            },
-            "map": the_map,
-        },
-    )
