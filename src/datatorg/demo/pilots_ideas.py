@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 ENERGY = "energibruk-kommunale-bygg"
-TRAFFIC = "trafikktellinger"
+WASTE = "avfall-husholdninger"
 
 IDEAS: list[dict[str, Any]] = [
     {
@@ -21,8 +21,8 @@ IDEAS: list[dict[str, Any]] = [
         "place": "tistedal",
         "sdgs": [11, 12, 13],
         "need_infrastructure": "40 sensorer og LoRaWAN-dekning",
-        "need_data": "Trafikktellinger på rutene, tømmelister",
-        "datasets": [TRAFFIC],
+        "need_data": "Avfallsmengder per måned, tømmelister",
+        "datasets": [WASTE],
         "to": "accepted",
     },
     {

@@ -13,6 +13,7 @@ from datatorg.catalog.models import Dataset
 from datatorg.identity import service as identity
 from datatorg.identity.actor import Actor
 from datatorg.market import service as market
+from datatorg.market.models import Offer
 from datatorg.market.schemas import OfferCreate
 from datatorg.pilots import service as lab
 from datatorg.pilots.models import Idea, Pilot
@@ -31,10 +32,12 @@ from datatorg.pilots.pilot_schemas import (
 from datatorg.settings import Settings
 
 ENERGY = "energibruk-kommunale-bygg"
-TRAFFIC = "trafikktellinger"
-# The KPI queries depend on these columns of the demo contents (demo/lake.py); see SEAMS.md.
-ENERGY_KPI = "_agg=sum(kwh)&_bucket=month&category=skole"
-TRAFFIC_KPI = "_agg=sum(vehicles)&_bucket=month&point_name=Tistedalsgata"
+WASTE = "avfall-husholdninger"
+RESEARCH_OFFER = "Forskning og undervisning"  # the market demo's offer on the energy data
+# The KPI queries depend on these columns of the demo contents (demo/contents/energy.py,
+# environment.py); tests/pilots/test_demo.py checks them against the contents' own SQL.
+ENERGY_KPI = "_agg=sum(kwh)&_bucket=month&bygningstype=Skole"
+WASTE_KPI = "_agg=sum(tonn)&_bucket=month&fraksjon=Restavfall"
 
 
 def _actor(session: Session, email: str) -> Actor:
@@ -173,22 +176,25 @@ def energy_pilot(
 def _energy_data(
     session: Session, settings: Settings, pilot: Pilot, dataset: Dataset, lead: Actor, today: date
 ) -> None:
-    """An offer of aggregates for pilots, a request from the pilot, the steward's approval."""
-    publisher = _actor(session, "publisher@demo.datatorg.no")
+    """A request from the pilot under the research offer, and the steward's approval."""
     steward = _actor(session, "steward@demo.datatorg.no")
-    offer = market.create_offer(
-        session=session,
-        actor=publisher,
-        data=OfferCreate(
-            dataset=dataset.slug,
-            title="Aggregater for piloter i det levende laboratoriet",
-            purposes=["ImprovePublicServices", "CombatClimateChange"],
-            consumer_kinds=["research", "education", "business", "public_sector"],
-            aggregate_only=True,
-            max_period_days=365,
-            calls_per_day=200,
-        ),
+    offer = session.scalar(
+        select(Offer).where(Offer.dataset_id == dataset.id, Offer.title == RESEARCH_OFFER)
     )
+    if offer is None or "ImprovePublicServices" not in offer.purposes:
+        offer = market.create_offer(
+            session=session,
+            actor=_actor(session, "publisher@demo.datatorg.no"),
+            data=OfferCreate(
+                dataset=dataset.slug,
+                title="Aggregater for piloter i det levende laboratoriet",
+                purposes=["ImprovePublicServices", "CombatClimateChange"],
+                consumer_kinds=["research", "education", "business", "public_sector"],
+                aggregate_only=True,
+                max_period_days=365,
+                calls_per_day=200,
+            ),
+        )
     request = lab.request_data(
         session=session,
         settings=settings,
@@ -235,7 +241,7 @@ def waste_pilot(
         pilot_id=pilot.id,
         data=PartnerAdd(organisation="fjordsensor", contribution="Sensorer og LoRaWAN"),
     )
-    if dataset(session, TRAFFIC) is not None:
+    if dataset(session, WASTE) is not None:
         lab.create_kpi(
             session=session,
             settings=settings,
@@ -243,15 +249,15 @@ def waste_pilot(
             pilot_id=pilot.id,
             data=KpiCreate.model_validate(
                 {
-                    "name": "Kjøretøy i Tistedalsgata",
-                    "unit": "kjøretøy per måned",
-                    "baseline": 230000,
-                    "target": 220000,
+                    "name": "Restavfall samlet inn",
+                    "unit": "tonn per måned",
+                    "baseline": 520,
+                    "target": 460,
                     "direction": "decrease",
-                    "sdg": 11,
+                    "sdg": 12,
                     "source": "dataset",
-                    "dataset": TRAFFIC,
-                    "query": TRAFFIC_KPI,
+                    "dataset": WASTE,
+                    "query": WASTE_KPI,
                     "schedule": "weekly",
                 }
             ),
