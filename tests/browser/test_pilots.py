@@ -173,6 +173,20 @@ def test_the_living_lab_journey_in_the_browser(live_server: LiveServer, browser:
         coord.wait_for_url(pilot_url + "#result")
         assert "Skaler opp" in coord.locator("#result").inner_text()
         _clean(coord)
+
+        # the same pages in English
+        path = pilot_url.removeprefix(live_server.url)
+        coord.goto(f"{live_server.url}/lang/en?next={path}")
+        assert coord.locator("html").get_attribute("lang") == "en"
+        assert "Scale up" in coord.locator("#result").inner_text()
+        assert "In force" in coord.locator("#data").inner_text()
+        _clean(coord)
+        coord.goto(citizen.url)  # the KPI page
+        assert "Lower is better" in coord.content()
+        _clean(coord)
+        coord.goto(idea_url)
+        assert "Affordable and clean energy" in coord.content() and "Accepted" in coord.content()
+        _clean(coord)
     finally:
         citizen.context.close()
         coord.context.close()

@@ -19,13 +19,32 @@ from datatorg.pilots.pages_pilots import pilot_again
 from datatorg.pilots.pilot_present import pilot_summary
 from datatorg.pilots.pilot_schemas import KpiCreate, MeasurementCreate
 from datatorg.pilots.upload import check_form_csrf, receive
+from datatorg.web import csrf
 from datatorg.web.csrf import verify_csrf
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.i18n import gettext as _
 
 router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
-# The report upload reads its own body (with a size cap) and checks CSRF itself.
-uploads = APIRouter(include_in_schema=False)
+
+
+async def csrf_before_upload(request: Request) -> None:
+    """The CSRF check of the upload form, before anything else (as ``verify_csrf`` is for
+    the other forms): a multipart body is read later, with its size cap, so here the cookie
+    must be well signed and the field is compared once the body is read
+    (``upload.check_form_csrf``); any other body is checked in full now."""
+    if request.headers.get("content-type", "").startswith("multipart/form-data"):
+        cookie = request.cookies.get(csrf.CSRF_COOKIE, "")
+        secret = request.app.state.settings.secret_key.get_secret_value()
+        if not cookie or not csrf.is_well_signed(secret, cookie):
+            raise Forbidden(
+                _("The form has expired or did not come from this site. Reload and retry.")
+            )
+    else:
+        await verify_csrf(request)
+
+
+# The report upload reads its own body (with a size cap); CSRF is checked first, as above.
+uploads = APIRouter(include_in_schema=False, dependencies=[Depends(csrf_before_upload)])
 
 
 def _kpi_form(
