@@ -187,3 +187,11 @@ def build_row_index(*, settings: Settings, head: HeadFiles) -> Path | None:
 def wait_row_index(*, settings: Settings, version_id: uuid.UUID, timeout: float = 60) -> bool:
     """Wait for a background build of a version's row index; whether it exists."""
     return rowindex.wait(storage_for(settings.lake_path), version_id, timeout)
+
+
+def forget_versions(version_ids: list[uuid.UUID]) -> None:
+    """Drop cached facts of these versions (an erasure changed their row counts)."""
+    wanted = set(version_ids)
+    with _version_lock:
+        for key in [k for k in _version_cache if k[1] in wanted]:
+            del _version_cache[key]

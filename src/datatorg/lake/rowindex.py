@@ -376,3 +376,14 @@ def collect(storage: Storage, live: set[str], grace_seconds: int) -> int:
             with _state:
                 _ready.pop(path, None)
     return removed
+
+
+def drop(storage: Storage, version_id: uuid.UUID) -> bool:
+    """Delete a version's index (an erasure rewrote its rows); whether there was one."""
+    path = index_path(storage, version_id)
+    with _state:
+        _ready.pop(path, None)
+        _refused.pop(path, None)
+    existed = path.exists()
+    path.unlink(missing_ok=True)
+    return existed

@@ -36,6 +36,7 @@ from datatorg.lake.models import (
     UploadStatus,
     WriteMode,
 )
+from datatorg.lake.rewrite import EraseReport, distinct_values, erase_rows, map_column
 from datatorg.lake.schema import ROLES, columns_with_role, field_names, fields_by_name
 from datatorg.lake.storage import Storage, storage_for
 from datatorg.settings import Settings
@@ -43,6 +44,10 @@ from datatorg.web.i18n import gettext as _
 
 __all__ = [
     "ROLES",
+    "EraseReport",
+    "distinct_values",
+    "erase_rows",
+    "map_column",
     "HeadFiles",
     "RowIndexMeta",
     "build_row_index",
@@ -159,6 +164,10 @@ def stage_upload(
         fmt = ingest.detect_format(filename, head_bytes)
         staged = ingest.stage_file(source, fmt, work)
         begin_write(session, dataset.id)
+        linked = _link_subjects(session, settings, dataset.id, staged.path, staged.schema)
+        if linked is not None:
+            staged.schema = linked
+            staged.report = {**staged.report, "subjects_linked": True}
         current = writer.head_of(session, dataset.id)
         target = current.table_schema if (mode == WriteMode.append and current) else staged.schema
         errors = writer.check_rows(staged.path, staged.schema, target)
@@ -189,6 +198,19 @@ def stage_upload(
     session.add(pending)
     session.flush()
     return pending
+
+
+def _link_subjects(
+    session: Session, settings: Settings, dataset_id: uuid.UUID, path: Path, schema: dict[str, Any]
+) -> dict[str, Any] | None:
+    """Subject keys in place of identities, for datasets that declare subjects (privacy);
+    None when the dataset declares none. Done at staging, so no clear identity of a declared
+    subject column is ever kept in the lake, not even in a pending upload."""
+    from datatorg.privacy import service as privacy  # privacy builds on the lake
+
+    return privacy.link_file(
+        session=session, settings=settings, dataset_id=dataset_id, path=path, schema=schema
+    )
 
 
 def new_staging(settings: Settings) -> Path:
@@ -225,6 +247,11 @@ def publish(
     staged = store.local_path(pending.staged_key)
     if not locked:  # a pending upload from an earlier request: take the lock now
         begin_write(session, pending.dataset_id)
+    if not pending.report.get("subjects_linked"):
+        linked = _link_subjects(session, settings, pending.dataset_id, staged, pending.table_schema)
+        if linked is not None:
+            pending.table_schema = linked
+            pending.report = {**pending.report, "subjects_linked": True}
     schema, errors = ts.adjust(pending.table_schema, changes or {})
     if errors:
         raise Invalid(_("The schema changes are not valid; nothing was published."), errors=errors)
