@@ -7,6 +7,7 @@ from datatorg.identity import models as identity_models
 from datatorg.lake import models as lake_models
 from datatorg.market import models as market_models
 from datatorg.pilots import models as pilots_models
+from datatorg.privacy import models as privacy_models
 
 __all__ = [
     "Base",
@@ -16,4 +17,5 @@ __all__ = [
     "lake_models",
     "market_models",
     "pilots_models",
+    "privacy_models",
 ]
