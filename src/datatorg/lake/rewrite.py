@@ -96,6 +96,41 @@ class EraseReport:
     files: list[str] = field(default_factory=list)
 
 
+def count_rows(
+    *,
+    session: Session,
+    storage: Storage,
+    dataset_id: uuid.UUID,
+    column: str,
+    values: Iterable[str],
+) -> int:
+    """Rows whose ``column`` is one of ``values`` in the current version (erasure checks
+    what a legal hold keeps; not a read for anyone)."""
+    head = head_of(session, dataset_id)
+    wanted = sorted(set(values))
+    if head is None or not wanted:
+        return 0
+    keys = session.scalars(select(VersionFile.key).where(VersionFile.version_id == head.id))
+    paths = [storage.local_path(k) for k in keys]
+    paths = [p for p in paths if p.exists()]
+    if not paths:
+        return 0
+    con = duckdb.connect()
+    try:
+        src = "read_parquet([" + ", ".join(lit(str(p)) for p in paths) + "])"
+        cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
+        if column not in cols:
+            return 0
+        marks = ", ".join("?" for _ in wanted)
+        found = con.execute(
+            f"SELECT count(*) FROM {src} WHERE CAST({quote_ident(column)} AS VARCHAR) IN ({marks})",
+            wanted,
+        ).fetchone()
+    finally:
+        con.close()
+    return int(found[0]) if found else 0
+
+
 def erase_rows(
     *,
     session: Session,
@@ -178,6 +213,72 @@ def erase_rows(
     heads.forget_versions(version_ids)
     report.indexes_removed = _drop_indexes(storage, version_ids)
     return report
+
+
+def map_dataset_column(
+    *,
+    session: Session,
+    storage: Storage,
+    dataset_id: uuid.UUID,
+    column: str,
+    mapping: Callable[[list[str]], dict[str, str]],
+    role: str,
+) -> int:
+    """``map_column`` on every file of every version of a dataset, in place, and the column
+    typed as text with ``role`` in every version's schema; a new head version; the row
+    indexes dropped. Returns how many files changed (0: nothing to do)."""
+    versions = list(
+        session.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == dataset_id))
+    )
+    version_ids = [v.id for v in versions]
+    keys = sorted(
+        set(session.scalars(select(VersionFile.key).where(VersionFile.version_id.in_(version_ids))))
+    )
+    changed = 0
+    for key in keys:
+        path = storage.local_path(key)
+        if not path.exists():
+            continue
+        values = distinct_values(path, column) if _has_column(path, column) else []
+        pairs = mapping(values)
+        if all(pairs.get(v) == v for v in values):
+            continue
+        map_column(path, column, _fixed(pairs))
+        changed += 1
+    for v in versions:
+        fields = []
+        for f in v.table_schema.get("fields", []):
+            if f["name"] == column:
+                f = {**f, "type": "string", "x-storage-type": "VARCHAR", "role": role}
+            fields.append(f)
+        v.table_schema = {**v.table_schema, "fields": fields}
+    session.flush()
+    if changed:
+        for f in session.scalars(
+            select(VersionFile).where(VersionFile.version_id.in_(version_ids))
+        ):
+            f.size_bytes = storage.size(f.key)
+        _new_head(session, dataset_id)
+        heads.forget_versions(version_ids)
+        _drop_indexes(storage, version_ids)
+    return changed
+
+
+def _fixed(pairs: dict[str, str]) -> Callable[[list[str]], dict[str, str]]:
+    def mapping(_values: list[str]) -> dict[str, str]:
+        return pairs
+
+    return mapping
+
+
+def _has_column(path: Path, column: str) -> bool:
+    con = duckdb.connect()
+    try:
+        described = con.execute(f"DESCRIBE SELECT * FROM read_parquet({lit(str(path))})")
+        cols = [r[0] for r in described.fetchall()]
+    finally:
+        con.close()
+    return column in cols
 
 
 def _new_head(session: Session, dataset_id: uuid.UUID) -> int | None:

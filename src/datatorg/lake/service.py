@@ -36,7 +36,14 @@ from datatorg.lake.models import (
     UploadStatus,
     WriteMode,
 )
-from datatorg.lake.rewrite import EraseReport, distinct_values, erase_rows, map_column
+from datatorg.lake.rewrite import (
+    EraseReport,
+    count_rows,
+    distinct_values,
+    erase_rows,
+    map_column,
+    map_dataset_column,
+)
 from datatorg.lake.schema import ROLES, columns_with_role, field_names, fields_by_name
 from datatorg.lake.storage import Storage, storage_for
 from datatorg.settings import Settings
@@ -45,9 +52,11 @@ from datatorg.web.i18n import gettext as _
 __all__ = [
     "ROLES",
     "EraseReport",
+    "count_rows",
     "distinct_values",
     "erase_rows",
     "map_column",
+    "map_dataset_column",
     "HeadFiles",
     "RowIndexMeta",
     "build_row_index",
