@@ -314,3 +314,10 @@ def get_dataset(*, session: Session, ref: str) -> Dataset:
     distributions, fields): the gate needs none of them, and they load on access if a
     page does."""
     return lake.get_dataset(session=session, ref=ref, related=False)
+
+
+# A data subject's own rows (privacy's "My data" and access export), re-exported here so
+# other domains reach them through this public module.
+from datatorg.access.subject_reads import OwnRows as OwnRows  # noqa: E402
+from datatorg.access.subject_reads import own_rows as own_rows  # noqa: E402
+from datatorg.access.subject_reads import own_rows_file as own_rows_file  # noqa: E402
