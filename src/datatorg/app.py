@@ -31,7 +31,9 @@ from datatorg.pilots import pages_review as pilots_review_pages
 from datatorg.pilots import router as pilots_router
 from datatorg.pilots import router_pilots as pilots_pilot_router
 from datatorg.privacy import pages as privacy_pages
+from datatorg.privacy import pages_requests as privacy_requests_pages
 from datatorg.privacy import router as privacy_router
+from datatorg.privacy import router_requests as privacy_requests_router
 from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
 from datatorg.web.errorhandlers import install_error_handlers, register_error_face
@@ -84,7 +86,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(pilots_portfolio_pages.router)
     # privacy (issue 13): the citizen's consents, My data, requests, donations; declarations
     app.include_router(privacy_router.router)
+    app.include_router(privacy_requests_router.router)
     app.include_router(privacy_pages.router)
+    app.include_router(privacy_requests_pages.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

@@ -34,6 +34,7 @@ from datatorg.privacy.models import (
     ScopeKind,
     Subject,
 )
+from datatorg.privacy.vocab import N_
 
 NOTICES = Path(__file__).with_name("data") / "notices.json"
 METHOD = "ExplicitlyExpressedConsent"
@@ -64,7 +65,7 @@ def current_notice(*, session: Session, purpose: str) -> Notice:
             select(Notice).where(Notice.purpose == purpose).order_by(Notice.version.desc()).limit(1)
         )
     if found is None:
-        raise NotFound("There is no notice for this purpose; consent cannot be asked for it")
+        raise NotFound(N_("There is no notice for this purpose; consent cannot be asked for it"))
     return found
 
 
@@ -90,7 +91,7 @@ def publish_notice(
 ) -> Notice:
     """A new version of a purpose's notice (stewards); consents keep the version they got."""
     if purpose not in vocab.purpose_terms():
-        raise Invalid("Unknown purpose", errors=[{"field": "purpose", "message": "unknown"}])
+        raise Invalid(N_("Unknown purpose"), errors=[{"field": "purpose", "message": "unknown"}])
     last = session.scalar(select(func.max(Notice.version)).where(Notice.purpose == purpose)) or 0
     notice = Notice(purpose=purpose, version=last + 1, retention=retention, **texts)
     session.add(notice)
@@ -108,7 +109,7 @@ def publish_notice(
 
 def check_scope(session: Session, scope_kind: ScopeKind, scope_ref: str) -> str:
     """The canonical scope reference, or ``Invalid`` naming the field."""
-    bad = Invalid("Unknown scope", errors=[{"field": "scope_ref", "message": "unknown"}])
+    bad = Invalid(N_("Unknown scope"), errors=[{"field": "scope_ref", "message": "unknown"}])
     if scope_kind == ScopeKind.category:
         if scope_ref not in vocab.CATEGORY_LABELS:
             raise bad
@@ -178,10 +179,10 @@ def give(
     """
     now = now or utcnow()
     if purpose not in vocab.purpose_terms():
-        raise Invalid("Unknown purpose", errors=[{"field": "purpose", "message": "unknown"}])
+        raise Invalid(N_("Unknown purpose"), errors=[{"field": "purpose", "message": "unknown"}])
     if expires_at is not None and expires_at <= now:
         raise Invalid(
-            "The expiry must be in the future",
+            N_("The expiry must be in the future"),
             errors=[{"field": "expires_at", "message": "in the past"}],
         )
     ref = check_scope(session, scope_kind, scope_ref)
@@ -239,7 +240,7 @@ def withdraw(
 def get(*, session: Session, subject: Subject, consent_id: uuid.UUID) -> Consent:
     consent = session.get(Consent, consent_id)
     if consent is None or consent.subject_id != subject.id:
-        raise NotFound("No such consent")
+        raise NotFound(N_("No such consent"))
     return consent
 
 

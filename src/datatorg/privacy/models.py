@@ -274,3 +274,17 @@ def _append_only(session: Session, _ctx: Any, _instances: Any) -> None:
             obj in session.deleted or session.is_modified(obj, include_collections=False)
         ):
             raise ValueError("consent history is append-only")
+
+
+class Objection(Base):
+    """A completed objection (art. 21): the subject's rows leave every read of the dataset."""
+
+    __tablename__ = "privacy_objections"
+
+    subject_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("privacy_subjects.id", ondelete="CASCADE"), primary_key=True
+    )
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -8,9 +8,22 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datatorg.db.base import utcnow
-from datatorg.privacy import consents, scopes, vocab
-from datatorg.privacy.models import VALID_STATES, Consent, Notice, Subject
-from datatorg.privacy.schemas import ConsentEventRead, ConsentPage, ConsentRead, NoticeRead
+from datatorg.privacy import consents, requests, scopes, vocab
+from datatorg.privacy.models import (
+    VALID_STATES,
+    Consent,
+    Notice,
+    RequestState,
+    Subject,
+    SubjectRequest,
+)
+from datatorg.privacy.schemas import (
+    ConsentEventRead,
+    ConsentPage,
+    ConsentRead,
+    NoticeRead,
+    RequestRead,
+)
 from datatorg.web.i18n import current_locale
 
 
@@ -80,4 +93,44 @@ def consent_page(session: Session, subject: Subject) -> ConsentPage:
             for c in consents.list_for(session=session, subject=subject)
         ],
         notices=[notice_read(n) for n in consents.notices(session=session)],
+    )
+
+
+EVENT_LABELS = {
+    "create": vocab.N_("Received"),
+    "verify": vocab.N_("Identity checked"),
+    "extend": vocab.N_("Deadline extended"),
+    "complete": vocab.N_("Completed"),
+    "reject": vocab.N_("Rejected"),
+    "withdraw": vocab.N_("Withdrawn"),
+    "lift": vocab.N_("Restriction lifted"),
+}
+
+
+def request_read(req: SubjectRequest) -> RequestRead:
+    """A request with words for its type, state and steps (no names)."""
+    export = None
+    if req.type.value == "access" and req.state == RequestState.completed:
+        export = f"/api/v1/me/requests/{req.id}/export.zip"
+    return RequestRead(
+        id=req.id,
+        type=req.type,
+        type_label=vocab.label(vocab.REQUEST_TYPE_LABELS, req.type.value),
+        state=req.state.value,
+        state_label=vocab.label(vocab.REQUEST_STATE_LABELS, req.state.value),
+        received_at=req.received_at,
+        due_at=req.due_at,
+        overdue=requests.overdue(req),
+        identity_checked_at=req.identity_checked_at,
+        extension_reason=req.extension_reason,
+        outcome=req.outcome,
+        history=[
+            {
+                **h,
+                "event_label": vocab.label(EVENT_LABELS, str(h.get("event"))),
+                "state_label": vocab.label(vocab.REQUEST_STATE_LABELS, str(h.get("state"))),
+            }
+            for h in req.history
+        ],
+        export_url=export,
     )

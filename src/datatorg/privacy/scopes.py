@@ -7,7 +7,7 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, true
 from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import Dataset
@@ -86,14 +86,17 @@ class ScopeChoice:
     label: str
 
 
-def scope_choices(*, session: Session) -> list[ScopeChoice]:
+def scope_choices(*, session: Session, every_basis: bool = False) -> list[ScopeChoice]:
     """What a citizen can give consent for: each published dataset whose legal basis is
     consent, each provider of one, and each data category (in that order)."""
     rows = session.execute(
         select(Dataset, Organisation)
         .join(DatasetDeclaration, DatasetDeclaration.dataset_id == Dataset.id)
         .join(Organisation, Organisation.id == Dataset.publisher_id)
-        .where(DatasetDeclaration.legal_basis == "Consent", Dataset.status == "published")
+        .where(
+            Dataset.status == "published",
+            true() if every_basis else DatasetDeclaration.legal_basis == "Consent",
+        )
         .order_by(Dataset.sort_title)
     ).all()
     nb = current_locale() == "nb"

@@ -47,6 +47,7 @@ from datatorg.privacy.subjects import (
     new_subject,
     subject_for_user,
 )
+from datatorg.privacy.vocab import N_
 from datatorg.settings import Settings
 
 __all__ = [
@@ -86,12 +87,12 @@ def subject_for_actor(*, session: Session, settings: Settings, actor: Actor) -> 
     """The signed-in citizen's subject (created on first use). Agreement-scoped tokens
     act for an agreement, not for a person: refused."""
     if not actor.is_authenticated or actor.user_id is None:
-        raise Unauthenticated("Sign in to see and manage data about you")
+        raise Unauthenticated(N_("Sign in to see and manage data about you"))
     if actor.agreement_id is not None:
-        raise Forbidden("An agreement token cannot act for a data subject")
+        raise Forbidden(N_("An agreement token cannot act for a data subject"))
     user = session.get(User, actor.user_id)
     if user is None:
-        raise Unauthenticated("Sign in to see and manage data about you")
+        raise Unauthenticated(N_("Sign in to see and manage data about you"))
     return subject_for_user(session=session, settings=settings, user=user)
 
 
@@ -119,19 +120,19 @@ def declare_dataset(
     categories. Publishers of the owning organisation (and superusers); ``actor=None`` is
     the platform itself (the demo loader)."""
     if actor is not None and not actor.has_role(dataset.publisher_id, Role.publisher):
-        raise Forbidden("Only the dataset's publishers may declare its personal data")
+        raise Forbidden(N_("Only the dataset's publishers may declare its personal data"))
     if legal_basis not in vocab.legal_basis_terms():
         raise Invalid(
-            "Unknown legal basis", errors=[{"field": "legal_basis", "message": "unknown"}]
+            N_("Unknown legal basis"), errors=[{"field": "legal_basis", "message": "unknown"}]
         )
     unknown = [c for c in categories if c not in vocab.CATEGORY_LABELS]
     if unknown:
         raise Invalid(
-            "Unknown data category", errors=[{"field": "categories", "message": "unknown"}]
+            N_("Unknown data category"), errors=[{"field": "categories", "message": "unknown"}]
         )
     if not subject_column or len(subject_column) > 100:
         raise Invalid(
-            "Name the subject column", errors=[{"field": "subject_column", "message": "1-100"}]
+            N_("Name the subject column"), errors=[{"field": "subject_column", "message": "1-100"}]
         )
     decl = session.get(DatasetDeclaration, dataset.id)
     if decl is None:
@@ -140,7 +141,7 @@ def declare_dataset(
     elif decl.subject_column != subject_column or decl.identity_kind != identity_kind:
         if decl.linked_version_id is not None:
             raise Invalid(
-                "The subject column of a linked dataset cannot change",
+                N_("The subject column of a linked dataset cannot change"),
                 errors=[{"field": "subject_column", "message": "already linked"}],
             )
     decl.subject_column = subject_column
@@ -166,5 +167,5 @@ def get_dataset(*, session: Session, ref: str) -> Dataset:
     """A dataset by slug or UUID (the catalog's one lookup); ``NotFound`` otherwise."""
     found = catalog.get_dataset(session=session, ref=ref)
     if found is None:
-        raise NotFound("No such dataset")
+        raise NotFound(N_("No such dataset"))
     return found

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 import uuid
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +22,7 @@ from datatorg.privacy.models import (
     SubjectIdentity,
     Tombstone,
 )
+from datatorg.privacy.vocab import N_
 from datatorg.settings import Settings
 
 _EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]{1,255}$")
@@ -52,13 +53,15 @@ def normalise(kind: IdentityKind, value: str) -> str:
     if kind == IdentityKind.email:
         low = raw.lower()
         if not _EMAIL.match(low):
-            raise Invalid("Not an e-mail address", errors=[{"field": "value", "message": "email"}])
+            raise Invalid(
+                N_("Not an e-mail address"), errors=[{"field": "value", "message": "email"}]
+            )
         return low
     if kind == IdentityKind.national_id:
         digits = re.sub(r"[\s.-]", "", raw)
         if not valid_national_id(digits):
             raise Invalid(
-                "Not a valid national identity number",
+                N_("Not a valid national identity number"),
                 errors=[{"field": "value", "message": "11 digits with valid check digits"}],
             )
         return digits
@@ -66,11 +69,11 @@ def normalise(kind: IdentityKind, value: str) -> str:
         if not (
             raw.startswith(crypto.SUBJECT_KEY_PREFIX) and len(raw) == crypto.SUBJECT_KEY_LENGTH
         ):
-            raise Invalid("Not a subject key", errors=[{"field": "value", "message": "key"}])
+            raise Invalid(N_("Not a subject key"), errors=[{"field": "value", "message": "key"}])
         return raw
     if not _CODE.match(raw):
         raise Invalid(
-            "Not a valid number or code",
+            N_("Not a valid number or code"),
             errors=[{"field": "value", "message": "letters, digits, . _ / - (1 to 64)"}],
         )
     return raw.upper()
@@ -107,7 +110,7 @@ def add_identity(
     found = session.scalar(select(SubjectIdentity).where(SubjectIdentity.lookup == lookup))
     if found is not None:
         if found.subject_id != subject.id:
-            raise Conflict("This identity belongs to another subject")
+            raise Conflict(N_("This identity belongs to another subject"))
         return found
     ident = SubjectIdentity(
         subject_id=subject.id,
@@ -181,7 +184,7 @@ def link_verified_identity(
     own = session.scalar(select(Subject).where(Subject.user_id == user.id))
     if holder is not None:
         if holder.user_id not in (None, user.id):
-            raise Conflict("This identity is linked to another account")
+            raise Conflict(N_("This identity is linked to another account"))
         if own is not None and own.id != holder.id:
             own.user_id = None
             session.flush()
@@ -249,7 +252,7 @@ def keys_for_values(
     tombs = {k.tombstone(lk) for lk in lookups.values() if lk not in known_rows}
     if tombs and session.scalar(select(Tombstone.digest).where(Tombstone.digest.in_(tombs))):
         raise Conflict(
-            "The file holds data about a person whose data was erased; remove those rows"
+            N_("The file holds data about a person whose data was erased; remove those rows")
         )
     new_identities: list[dict[str, Any]] = []
     new_subjects: list[dict[str, Any]] = []
@@ -275,6 +278,48 @@ def keys_for_values(
         session.execute(insert(Subject), new_subjects)
         session.execute(insert(SubjectIdentity), new_identities)
     return out
+
+
+def _mapping(
+    session: Session, settings: Settings, decl: DatasetDeclaration
+) -> Callable[[list[str]], dict[str, str]]:
+    """Identity value → subject key; values that already are subject keys stay."""
+
+    def mapping(values: list[str]) -> dict[str, str]:
+        maybe = [v for v in values if v.startswith(crypto.SUBJECT_KEY_PREFIX)]
+        known = set(
+            session.scalars(select(Subject.subject_key).where(Subject.subject_key.in_(maybe)))
+        )
+        rest = [v for v in values if v not in known]
+        out = keys_for_values(
+            session=session, settings=settings, kind=decl.identity_kind, values=rest
+        )
+        return out | {v: v for v in known}
+
+    return mapping
+
+
+def link_dataset(*, session: Session, settings: Settings, dataset_id: uuid.UUID) -> int:
+    """Put subject keys in place of identities in every version of a declared dataset that
+    was loaded before its declaration (in place; a new head; row indexes dropped). Returns
+    how many files changed; 0 when every file already holds keys."""
+    from datatorg.lake import service as lake
+
+    decl = declaration(session=session, dataset_id=dataset_id)
+    if decl is None:
+        return 0
+    changed = lake.map_dataset_column(
+        session=session,
+        storage=lake.storage(settings),
+        dataset_id=dataset_id,
+        column=decl.subject_column,
+        mapping=_mapping(session, settings, decl),
+        role="subject_key",
+    )
+    head = lake.head(session=session, dataset_id=dataset_id)
+    decl.linked_version_id = head.id if head else None
+    session.flush()
+    return changed
 
 
 def link_file(

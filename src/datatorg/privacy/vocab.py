@@ -104,3 +104,8 @@ def legal_basis_terms() -> frozenset[str]:
 def label(table: dict[str, str], code: str) -> str:
     """The label of ``code`` in ``table``, translated; the code itself only if unknown."""
     return gettext(table[code]) if code in table else code
+
+
+def gettext_private() -> str:
+    """How a private person who received data is shown (never by name)."""
+    return gettext("private individual")

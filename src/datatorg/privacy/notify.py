@@ -1,0 +1,140 @@
+"""Messages of the privacy domain: to stewards (a new request), to the subject (extended,
+completed, rejected) and to recipients (rows they received were erased).
+
+Each message goes to the in-app inbox (the marketplace's ``Notification`` table) and by
+e-mail, in the recipient's language. No message names the data subject: a recipient learns
+which dataset and which agreement, never whose rows.
+"""
+
+from __future__ import annotations
+
+import logging
+import smtplib
+import uuid
+from collections.abc import Iterable
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from datatorg.catalog.models import Dataset
+from datatorg.identity.models import Membership, Role, User
+from datatorg.mail import send_mail
+from datatorg.market.models import Notification
+from datatorg.privacy import vocab
+from datatorg.privacy.models import DatasetDeclaration, SubjectRequest
+from datatorg.settings import Settings
+from datatorg.web import i18n
+
+log = logging.getLogger("datatorg.privacy.notify")
+N_ = vocab.N_
+
+
+def send(
+    *,
+    session: Session,
+    settings: Settings | None,
+    user_ids: Iterable[uuid.UUID],
+    kind: str,
+    subject: str,
+    body: str,
+    link: str = "",
+    params: dict[str, str] | None = None,
+) -> int:
+    """Inbox and e-mail for each user; ``subject``/``body`` are msgids with ``{params}``."""
+    count = 0
+    for user_id in dict.fromkeys(user_ids):
+        user = session.get(User, user_id)
+        if user is None or not user.is_active:
+            continue
+        token = i18n.locale_var.set(user.locale if user.locale in i18n.LOCALES else "nb")
+        try:
+            args = {k: i18n.gettext(v) for k, v in (params or {}).items()}
+            subj = i18n.gettext(subject).format(**args)
+            text = i18n.gettext(body).format(**args)
+        finally:
+            i18n.locale_var.reset(token)
+        session.add(Notification(user_id=user.id, kind=kind, subject=subj, body=text, link=link))
+        count += 1
+        if settings is not None:
+            url = settings.base_url.rstrip("/") + link if link else settings.base_url
+            try:
+                send_mail(settings=settings, to=user.email, subject=subj, body=f"{text}\n\n{url}\n")
+            except (OSError, smtplib.SMTPException):
+                log.warning("mail failed", extra={"kind": kind})  # the inbox keeps it
+    session.flush()
+    return count
+
+
+def steward_ids(session: Session) -> list[uuid.UUID]:
+    """Stewards of the organisations that publish datasets with data subjects."""
+    orgs = select(Dataset.publisher_id).join(
+        DatasetDeclaration, DatasetDeclaration.dataset_id == Dataset.id
+    )
+    return sorted(
+        set(
+            session.scalars(
+                select(Membership.user_id).where(
+                    Membership.role == Role.steward, Membership.organisation_id.in_(orgs)
+                )
+            )
+        )
+    )
+
+
+def stewards(*, session: Session, settings: Settings, request: SubjectRequest) -> int:
+    return send(
+        session=session,
+        settings=settings,
+        user_ids=steward_ids(session),
+        kind="privacy_request",
+        subject=N_("New data subject request: {type}"),
+        body=N_("A data subject request ({type}) was received. Handle it before its due date."),
+        link=f"/privacy/requests/{request.id}",
+        params={"type": vocab.REQUEST_TYPE_LABELS[request.type.value]},
+    )
+
+
+def subject(*, session: Session, settings: Settings, request: SubjectRequest) -> int:
+    if request.user_id is None:
+        return 0
+    return send(
+        session=session,
+        settings=settings,
+        user_ids=[request.user_id],
+        kind="privacy_request",
+        subject=N_("Your request: {state}"),
+        body=N_(
+            "Your request ({type}) is now: {state}. See the details and any reason on the page."
+        ),
+        link=f"/my/requests/{request.id}",
+        params={
+            "type": vocab.REQUEST_TYPE_LABELS[request.type.value],
+            "state": vocab.REQUEST_STATE_LABELS[request.state.value],
+        },
+    )
+
+
+def erasure_recipients(
+    *, session: Session, settings: Settings, notices: dict[uuid.UUID, tuple[str, set[str]]]
+) -> int:
+    """Tell each recipient user which dataset's rows were erased, under which agreements.
+
+    ``notices`` maps a user id to (dataset title, agreement ids). The person is never named.
+    """
+    sent = 0
+    for user_id, (title, agreements) in notices.items():
+        sent += send(
+            session=session,
+            settings=settings,
+            user_ids=[user_id],
+            kind="privacy_erasure",
+            subject=N_("Data erased: {dataset}"),
+            body=N_(
+                "Rows of the dataset {dataset} that you received under agreement {agreements} "
+                "were erased at the request of the person they were about. Delete them from "
+                "every copy you keep; new reads no longer return them."
+            ),
+            link="/market/agreements",
+            params={"dataset": title, "agreements": ", ".join(sorted(agreements))},
+        )
+    return sent
