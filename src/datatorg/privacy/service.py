@@ -9,6 +9,7 @@ this module names the public part of each.
 
 from __future__ import annotations
 
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
@@ -32,8 +33,14 @@ from datatorg.privacy.consents import (
     withdraw,
 )
 from datatorg.privacy.consents import get as get_consent
-from datatorg.privacy.models import DatasetDeclaration, IdentityKind, Subject
+from datatorg.privacy.donations import donate, take_back
+from datatorg.privacy.erasure import erase_subject
+from datatorg.privacy.filters import legal_basis, subject_filter
+from datatorg.privacy.ledger import Entry as DisclosureEntry
+from datatorg.privacy.ledger import record as record_disclosures
+from datatorg.privacy.models import DatasetDeclaration, IdentityKind, Subject, SubjectRequest
 from datatorg.privacy.receipts import receipt, verify_receipt
+from datatorg.privacy.requests import create as create_request
 from datatorg.privacy.scopes import scope_choices
 from datatorg.privacy.subjects import (
     add_identity,
@@ -42,6 +49,7 @@ from datatorg.privacy.subjects import (
     identities,
     keys_for_values,
     keys_of,
+    link_dataset,
     link_file,
     link_verified_identity,
     new_subject,
@@ -51,6 +59,16 @@ from datatorg.privacy.vocab import N_
 from datatorg.settings import Settings
 
 __all__ = [
+    "DisclosureEntry",
+    "create_request",
+    "donate",
+    "erase_subject",
+    "legal_basis",
+    "link_dataset",
+    "list_requests",
+    "record_disclosures",
+    "subject_filter",
+    "take_back",
     "add_identity",
     "current_notice",
     "declaration",
@@ -169,3 +187,14 @@ def get_dataset(*, session: Session, ref: str) -> Dataset:
     if found is None:
         raise NotFound(N_("No such dataset"))
     return found
+
+
+def list_requests(*, session: Session, subject: Subject) -> list[SubjectRequest]:
+    """The subject's data subject requests, newest first."""
+    return list(
+        session.scalars(
+            select(SubjectRequest)
+            .where(SubjectRequest.subject_id == subject.id)
+            .order_by(SubjectRequest.received_at.desc())
+        )
+    )
