@@ -19,6 +19,7 @@ MODULES: list[str] = [  # each domain adds its own
     "bench.catalog_search",
     "bench.lake",
     "bench.audit_append",
+    "bench.privacy",
 ]
 
 OUT = Path(__file__).parent.parent / "docs" / "benchmarks.md"

@@ -32,7 +32,7 @@ from datatorg.catalog.models import Dataset
 from datatorg.db.base import utcnow
 from datatorg.lake import service as lake
 from datatorg.market.models import Agreement
-from datatorg.privacy import ledger, notify
+from datatorg.privacy import filters, ledger, notify
 from datatorg.privacy.models import (
     Consent,
     ConsentEvent,
@@ -144,6 +144,7 @@ def erase_subject(
         .values([{"digest": d, "erased_at": utcnow()} for d in sorted(digests)])
         .on_conflict_do_nothing()
     )
+    filters.bump(session)  # cached subject filters of every dataset are stale now
     session.expire_all()
     audit.record(
         session=session,

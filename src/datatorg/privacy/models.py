@@ -288,3 +288,14 @@ class Objection(Base):
         ForeignKey("datasets.id", ondelete="CASCADE"), primary_key=True
     )
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PrivacyState(Base):
+    """One row whose ``version`` changes with every change that can change a subject
+    filter (a consent event, a restriction, an objection, an erasure), in the same
+    transaction. The gate's filter cache is valid only while it reads the same version."""
+
+    __tablename__ = "privacy_state"
+
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    version: Mapped[str] = mapped_column(String(36))

@@ -1,0 +1,311 @@
+"""Privacy benchmarks: the consent filter and erasure, each as a ratio against a baseline in
+the same run (alternating rounds, medians).
+
+1. **Consent-filtered query over 100,000 subjects vs the same query unfiltered.** A dataset
+   of ``BENCH_CONSENT_ROWS`` rows (20 per subject), 60 % of the subjects consenting. Filtered
+   = asking privacy for the subject filter of the read (``privacy.service.subject_filter``:
+   the consenting subjects' keys, read from the control plane) and running the query with the
+   keys as a semi-join (``WHERE key IN (SELECT k FROM keep)``, the keys passed as an Arrow
+   table); unfiltered = the same query without either. Two queries: an aggregate over every
+   row, and a page of 100 rows.
+2. **Erasing one subject across all datasets vs a raw rewrite of the affected files.** Five
+   datasets, four files each (appends), ``BENCH_ERASE_ROWS`` rows in all; the subject has rows
+   in one file of each dataset. Erasure = ``privacy.service.erase_subject`` (find the files,
+   rewrite them, fix counts, new heads, drop row indexes, ledger, registry, tombstones, one
+   commit); raw = DuckDB ``COPY`` of the five affected files without the subject's rows.
+
+Targets (issue 13): filtered ≤ 1.3× unfiltered; erasure ≤ 2× the raw rewrite.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import statistics
+import tempfile
+import time
+import uuid
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import duckdb
+import pyarrow as pa
+from sqlalchemy import insert
+from sqlalchemy.orm import Session
+
+from datatorg.catalog.models import AccessRights, Classification, Dataset, DatasetStatus
+from datatorg.db import migrate
+from datatorg.db.engine import make_engine, make_sessionmaker
+from datatorg.identity import service as identity
+from datatorg.lake import service as lake
+from datatorg.lake.models import WriteMode
+from datatorg.privacy import service as privacy
+from datatorg.privacy.models import (
+    Consent,
+    ConsentState,
+    IdentityKind,
+    Notice,
+    ScopeKind,
+    Subject,
+)
+from datatorg.settings import Settings
+
+SUBJECTS = int(os.environ.get("BENCH_CONSENT_SUBJECTS", 100_000))
+CONSENT_ROWS = int(os.environ.get("BENCH_CONSENT_ROWS", 2_000_000))
+ERASE_ROWS = int(os.environ.get("BENCH_ERASE_ROWS", 10_000_000))
+ROUNDS = int(os.environ.get("BENCH_PRIVACY_ROUNDS", 5))
+SECRET = "bench-secret-key-0123456789-abcdefghijklmnop"
+
+
+def _world(root: Path) -> tuple[Settings, Any]:
+    url = f"sqlite:///{root / 'bench.sqlite3'}"
+    make_engine(url).dispose()
+    migrate.upgrade(url)
+    settings = Settings(
+        env="test",
+        database_url=url,
+        lake_path=root / "lake",
+        secret_key=SECRET,  # type: ignore[arg-type]
+        mail_enabled=False,
+        row_index_max_rows=0,
+    )
+    return settings, make_sessionmaker(make_engine(url))
+
+
+def _dataset(session: Session, org_id: uuid.UUID, slug: str) -> Dataset:
+    ds = Dataset(
+        slug=slug,
+        title_nb=slug,
+        publisher_id=org_id,
+        access_rights=AccessRights.non_public,
+        classification=Classification.personal,
+        has_personal_data=True,
+        status=DatasetStatus.published,
+    )
+    session.add(ds)
+    session.flush()
+    privacy.declare_dataset(
+        session=session,
+        actor=None,
+        dataset=ds,
+        subject_column="subject",
+        identity_kind=IdentityKind.subject_key,
+        legal_basis="Consent",
+        categories=["ObservedPersonalData"],
+    )
+    return ds
+
+
+def _subjects(session: Session, settings: Settings, n: int) -> list[str]:
+    keys = privacy.keys_of(settings)
+    rows = []
+    for _ in range(n):
+        sid = uuid.uuid4()
+        rows.append({"id": sid, "subject_key": keys.subject_key(str(sid))})
+    session.execute(insert(Subject), rows)
+    return [r["subject_key"] for r in rows]
+
+
+def _ingest(session: Session, settings: Settings, ds: Dataset, sql: str, mode: WriteMode) -> None:
+    folder = Path(lake.new_staging(settings))
+    source = folder / "source.parquet"
+    con = duckdb.connect()
+    try:
+        con.execute(f"COPY ({sql}) TO '{source}' (FORMAT parquet)")
+    finally:
+        con.close()
+    lake.ingest_file(
+        session=session,
+        settings=settings,
+        dataset=ds,
+        source=source,
+        filename="bench.parquet",
+        mode=mode,
+        uploaded_by=None,
+    )
+
+
+def _keys_table(keys: list[str]) -> str:
+    path = Path(tempfile.mkdtemp()) / "keys.parquet"
+    con = duckdb.connect()
+    try:
+        con.register("k", pa.table({"k": keys}))
+        con.execute(f"COPY (SELECT k FROM k) TO '{path}' (FORMAT parquet)")
+    finally:
+        con.close()
+    return str(path)
+
+
+def consent_filter() -> str:
+    root = Path(tempfile.mkdtemp(prefix="bench-privacy-"))
+    try:
+        settings, sessions = _world(root)
+        with sessions() as session:
+            org = identity.create_organisation(session=session, slug="bench", name="Bench")
+            ds = _dataset(session, org.id, "maalinger")
+            keys = _subjects(session, settings, SUBJECTS)
+            privacy.ensure_notices(session=session)
+            notice = session.query(Notice).filter(Notice.purpose == "ScientificResearch").one()
+            now = datetime.now(UTC)
+            consenting = keys[: SUBJECTS * 6 // 10]
+            subject_ids = dict(session.query(Subject.subject_key, Subject.id).all())
+            session.execute(
+                insert(Consent),
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "subject_id": subject_ids[k],
+                        "purpose": "ScientificResearch",
+                        "scope_kind": ScopeKind.dataset,
+                        "scope_ref": str(ds.id),
+                        "notice_id": notice.id,
+                        "state": ConsentState.given,
+                        "created_at": now,
+                        "updated_at": now,
+                    }
+                    for k in consenting
+                ],
+            )
+            kpath = _keys_table(keys)
+            per = max(1, CONSENT_ROWS // SUBJECTS)
+            _ingest(
+                session,
+                settings,
+                ds,
+                f"SELECT k.k AS subject, TIMESTAMP '2025-01-01' + to_hours(r.h) AS ts, "
+                f"round(random() * 3, 3) AS kwh FROM read_parquet('{kpath}') k "
+                f"CROSS JOIN range({per}) r(h) ORDER BY ts, subject",
+                WriteMode.replace,
+            )
+            session.commit()
+            head = lake.head_files(session=session, settings=settings, dataset_id=ds.id)
+            assert head is not None
+            src = "read_parquet([" + ", ".join(f"'{p}'" for p in head.paths) + "])"
+            queries = {
+                "aggregate over every row": f"SELECT count(*), avg(kwh), max(kwh) FROM {src} t",
+                "a page of 100 rows": f"SELECT subject, ts, kwh FROM {src} t ORDER BY ts LIMIT 100",
+            }
+            con = duckdb.connect()
+            lines = [
+                "### Consent-filtered query vs unfiltered",
+                "",
+                f"{SUBJECTS:,} subjects, {SUBJECTS * 6 // 10:,} consenting, "
+                f"{per * SUBJECTS:,} rows. Median of {ROUNDS} alternating rounds.",
+                "",
+                "| query | unfiltered | filtered (privacy's filter + semi-join) | ratio |",
+                "|---|---|---|---|",
+            ]
+            for name, sql in queries.items():
+                plain, filtered = [], []
+                where = "subject IN (SELECT k FROM keep)"
+                if "ORDER BY" in sql:
+                    fsql = sql.replace(" t ORDER BY", f" t WHERE {where} ORDER BY")
+                else:
+                    fsql = sql + f" WHERE {where}"
+                for _ in range(ROUNDS):
+                    t0 = time.perf_counter()
+                    con.execute(sql).fetchall()
+                    plain.append(time.perf_counter() - t0)
+                    t0 = time.perf_counter()
+                    keep, _drop = privacy.subject_filter(
+                        session=session,
+                        dataset_id=ds.id,
+                        publisher_id=org.id,
+                        purpose="ScientificResearch",
+                        owner=False,
+                    ) or (None, frozenset())
+                    assert keep is not None
+                    con.register("keep", pa.table({"k": list(keep)}))
+                    con.execute(fsql).fetchall()
+                    con.unregister("keep")
+                    filtered.append(time.perf_counter() - t0)
+                p, f = statistics.median(plain), statistics.median(filtered)
+                lines.append(f"| {name} | {p * 1000:.0f} ms | {f * 1000:.0f} ms | {f / p:.2f}× |")
+            con.close()
+        return "\n".join(lines)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def erasure() -> str:
+    lines = [
+        "### Erasing one subject across all datasets vs a raw rewrite",
+        "",
+        f"5 datasets × 4 files, {ERASE_ROWS:,} rows; the subject has rows in one file of each.",
+        "",
+        "| round | raw rewrite of the 5 affected files | erasure | ratio |",
+        "|---|---|---|---|",
+    ]
+    raws, erases = [], []
+    for rnd in range(max(1, ROUNDS // 2)):
+        root = Path(tempfile.mkdtemp(prefix="bench-erase-"))
+        try:
+            settings, sessions = _world(root)
+            with sessions() as session:
+                org = identity.create_organisation(session=session, slug="bench", name="Bench")
+                keys = _subjects(session, settings, 1000)
+                victim = keys[0]
+                kpath = _keys_table(keys[1:])
+                per_file = ERASE_ROWS // 20
+                affected = []
+                for d in range(5):
+                    ds = _dataset(session, org.id, f"ds-{d}")
+                    for f in range(4):
+                        extra = (
+                            f"UNION ALL SELECT '{victim}', TIMESTAMP '2025-01-01' + to_hours(h), "
+                            f"1.0 FROM range(50) r(h)"
+                            if f == 2
+                            else ""
+                        )
+                        _ingest(
+                            session,
+                            settings,
+                            ds,
+                            f"SELECT k.k AS subject, TIMESTAMP '2025-01-01' + to_hours(r.h % 9000) "
+                            f"AS ts, round(random() * 3, 3) AS kwh FROM read_parquet('{kpath}') k "
+                            f"CROSS JOIN range({per_file // 999}) r(h) {extra}",
+                            WriteMode.replace if f == 0 else WriteMode.append,
+                        )
+                    head = lake.head_files(session=session, settings=settings, dataset_id=ds.id)
+                    assert head is not None
+                    affected.append(head.paths[2])
+                session.commit()
+                con = duckdb.connect()
+                t0 = time.perf_counter()
+                for p in affected:
+                    out = p.with_name(p.name + ".raw")
+                    con.execute(
+                        f"COPY (SELECT * FROM read_parquet('{p}') WHERE subject <> '{victim}') "
+                        f"TO '{out}' (FORMAT parquet, ROW_GROUP_SIZE 16384)"
+                    )
+                    out.unlink()
+                raw = time.perf_counter() - t0
+                con.close()
+                subject = session.query(Subject).filter(Subject.subject_key == victim).one()
+                t0 = time.perf_counter()
+                report = privacy.erase_subject(
+                    session=session,
+                    settings=settings,
+                    subject_id=subject.id,
+                    subject_key=victim,
+                )
+                session.commit()
+                took = time.perf_counter() - t0
+                assert report["rows_removed"] == 250, report
+            raws.append(raw)
+            erases.append(took)
+            lines.append(f"| {rnd + 1} | {raw:.2f} s | {took:.2f} s | {took / raw:.2f}× |")
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+    r, e = statistics.median(raws), statistics.median(erases)
+    lines.append(f"| **median** | {r:.2f} s | {e:.2f} s | **{e / r:.2f}×** |")
+    return "\n".join(lines)
+
+
+def run() -> str:
+    return "## Privacy\n\n" + consent_filter() + "\n\n" + erasure() + "\n"
+
+
+if __name__ == "__main__":
+    print(run())
