@@ -5,8 +5,11 @@ donation, requests and a consumer agreement that reads under consent.
   ``innbyggerdialog``) are declared: subject column ``innbygger_id`` (the city's resident
   number ``I-000001`` … ``I-000400``, SEAMS.md) or, for older demo contents, ``meter_id``;
   their files then hold pseudonymous subject keys instead (``privacy.service.link_dataset``).
-* Resident ``n`` has the identities ``I-{n:06d}`` (customer number) and ``M-{n:05d}`` (meter
-  number); residents 1–200 have a citizen account ``husstand-{n:03d}@demo.datatorg.no``,
+  (The journeys' smart-meter contents also keep the meter point id in a ``direct_identifier``
+  column, which only stewards of the owner see; an erasure removes it with the rows.)
+* Resident ``n`` has the identity ``I-{n:06d}`` (customer number) and, for the 200
+  households with a smart meter, the meter point id (meter number); residents 1–200 have a
+  citizen account ``husstand-{n:03d}@demo.datatorg.no``,
   resident 42 is ``citizen@demo.datatorg.no`` (all with the demo password).
 * About 60 % of the residents consent to research on the smart-meter data; resident 42 has
   consents in several states, a donated meter export and a completed access request;
@@ -56,8 +59,12 @@ def resident_key(n: int) -> str:
     return f"I-{n:06d}"
 
 
-def meter(n: int) -> str:
-    return f"M-{n:05d}"
+def meter(n: int) -> str | None:
+    """The meter point id of resident ``n``'s household (even residents 2…400 have one; the
+    journeys' smart-meter contents give household m to resident 2m + 2)."""
+    if n % 2 or not 2 <= n <= 400:
+        return None
+    return "707057500" + f"{1042000 + (n - 2) // 2 * 7:09d}"
 
 
 def email(n: int) -> str:
@@ -96,14 +103,14 @@ def _declare(session: Session, settings: Settings) -> None:
 def _subject(session: Session, settings: Settings, n: int) -> Subject:
     found = privacy.find_by_identity(
         session=session, settings=settings, kind=IdentityKind.customer_number, value=resident_key(n)
-    ) or privacy.find_by_identity(
-        session=session, settings=settings, kind=IdentityKind.meter_number, value=meter(n)
     )
     subject = found or privacy.new_subject(session, settings)
     for kind, value in (
         (IdentityKind.customer_number, resident_key(n)),
         (IdentityKind.meter_number, meter(n)),
     ):
+        if value is None:
+            continue
         privacy.add_identity(
             session=session, settings=settings, subject=subject, kind=kind, value=value
         )
@@ -224,8 +231,33 @@ def load(*, session: Session, settings: Settings, password: str) -> dict[str, in
         )
     if meters_ds is not None:
         _agreement(session, meters_ds.id)
+    _donation_offers(session)
     session.flush()
     return made
+
+
+def _donation_offers(session: Session) -> None:
+    """Donated data can be asked for like any dataset: one offer per donation dataset."""
+    publisher = identity.get_user_by_email(session=session, email="publisher@demo.datatorg.no")
+    if publisher is None:
+        return
+    for kind in privacy.DONATION_KINDS.values():
+        ds = catalog.get_dataset(session=session, ref=kind.slug)
+        if ds is None or session.scalar(select(Offer).where(Offer.dataset_id == ds.id)):
+            continue
+        market.create_offer(
+            session=session,
+            actor=identity.actor_for_user(session=session, user=publisher),
+            data=OfferCreate(
+                dataset=kind.slug,
+                title="Donerte data til forskning og klima",
+                purposes=["ScientificResearch", "CombatClimateChange", "PublicBenefit"],
+                consumer_kinds=["research", "education", "public_sector", "ngo"],
+                columns=None,
+                max_period_days=365,
+                legal_basis="Consent",
+            ),
+        )
 
 
 def _citizen_story(

@@ -33,6 +33,7 @@ from datatorg.privacy.consents import (
     withdraw,
 )
 from datatorg.privacy.consents import get as get_consent
+from datatorg.privacy.donations import KINDS as DONATION_KINDS
 from datatorg.privacy.donations import donate, take_back
 from datatorg.privacy.erasure import erase_subject
 from datatorg.privacy.filters import legal_basis, subject_filter
@@ -59,6 +60,7 @@ from datatorg.privacy.vocab import N_
 from datatorg.settings import Settings
 
 __all__ = [
+    "DONATION_KINDS",
     "DisclosureEntry",
     "create_request",
     "donate",
