@@ -173,9 +173,11 @@ def consent_filter() -> str:
                 session,
                 settings,
                 ds,
-                f"SELECT k.k AS subject, TIMESTAMP '2025-01-01' + to_hours(r.h) AS ts, "
-                f"round(random() * 3, 3) AS kwh FROM read_parquet('{kpath}') k "
-                f"CROSS JOIN range({per}) r(h) ORDER BY ts, subject",
+                f"SELECT k.k AS subject, TIMESTAMP '2025-01-01' + "
+                f"to_minutes((r.h * {SUBJECTS} + k.n) // 100) AS ts, "
+                f"round(random() * 3, 3) AS kwh FROM (SELECT k, row_number() OVER () - 1 AS n "
+                f"FROM read_parquet('{kpath}')) k CROSS JOIN range({per}) r(h) "
+                "ORDER BY ts, subject",
                 WriteMode.replace,
             )
             session.commit()
@@ -183,8 +185,14 @@ def consent_filter() -> str:
             assert head is not None
             src = "read_parquet([" + ", ".join(f"'{p}'" for p in head.paths) + "])"
             queries = {
-                "aggregate over every row": f"SELECT count(*), avg(kwh), max(kwh) FROM {src} t",
-                "a page of 100 rows": f"SELECT subject, ts, kwh FROM {src} t ORDER BY ts LIMIT 100",
+                "daily mean and 95th percentile (a research aggregate)": (
+                    f"SELECT date_trunc('day', ts) AS d, avg(kwh), quantile_cont(kwh, 0.95) "
+                    f"FROM {src} t GROUP BY d ORDER BY d"
+                ),
+                "count and mean over every row": f"SELECT count(*), avg(kwh) FROM {src} t",
+                "a page of 100 rows in time order": (
+                    f"SELECT subject, ts, kwh FROM {src} t ORDER BY ts LIMIT 100"
+                ),
             }
             con = duckdb.connect()
             lines = [
@@ -199,7 +207,9 @@ def consent_filter() -> str:
             for name, sql in queries.items():
                 plain, filtered = [], []
                 where = "subject IN (SELECT k FROM keep)"
-                if "ORDER BY" in sql:
+                if " t GROUP BY" in sql:
+                    fsql = sql.replace(" t GROUP BY", f" t WHERE {where} GROUP BY")
+                elif " t ORDER BY" in sql:
                     fsql = sql.replace(" t ORDER BY", f" t WHERE {where} ORDER BY")
                 else:
                     fsql = sql + f" WHERE {where}"
