@@ -313,8 +313,48 @@ def erasure() -> str:
     return "\n".join(lines)
 
 
+def ledger_cost() -> str:
+    """What recording one read's subjects in the disclosure ledger adds to the read."""
+    from datatorg.privacy import ledger
+
+    root = Path(tempfile.mkdtemp(prefix="bench-ledger-"))
+    try:
+        settings, sessions = _world(root)
+        keys = [privacy.keys_of(settings).subject_key(str(uuid.uuid4())) for _ in range(200)]
+        page_keys = [keys[i % 200] for i in range(10_000)]
+        path = root / "page.parquet"
+        con = duckdb.connect()
+        con.register("t", pa.table({"subject": page_keys, "kwh": [0.5] * 10_000}))
+        con.execute(f"COPY t TO '{path}' (FORMAT parquet)")
+        con.unregister("t")
+        reads, records = [], []
+        with sessions() as session:
+            for _ in range(ROUNDS * 4):
+                t0 = time.perf_counter()
+                rows = con.execute(f"SELECT subject, kwh FROM read_parquet('{path}')").fetchall()
+                reads.append(time.perf_counter() - t0)
+                t0 = time.perf_counter()
+                entry = ledger.Entry(
+                    uuid.uuid4(), uuid.uuid4(), 1, "api", len(rows), frozenset(r[0] for r in rows)
+                )
+                ledger.record(session=session, entries=[entry], at=datetime.now(UTC))
+                session.flush()
+                records.append(time.perf_counter() - t0)
+            size = len(ledger.pack(keys))
+        con.close()
+        r, w = statistics.median(reads), statistics.median(records)
+        return (
+            "### Disclosure ledger: cost per read\n\n"
+            "| a page of 10,000 rows (200 subjects) | recording its subjects | share | bytes |\n"
+            "|---|---|---|---|\n"
+            f"| {r * 1000:.1f} ms | {w * 1000:.2f} ms | {w / r:.0%} | {size} |"
+        )
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
 def run() -> str:
-    return "## Privacy\n\n" + consent_filter() + "\n\n" + erasure() + "\n"
+    return "## Privacy\n\n" + consent_filter() + "\n\n" + erasure() + "\n\n" + ledger_cost() + "\n"
 
 
 if __name__ == "__main__":
