@@ -137,7 +137,7 @@ def test_consents_my_data_and_a_request_in_the_browser(
         steward.get_by_role("button", name="Identiteten er kontrollert").click()
         steward.get_by_role("button", name="Gjennomfør og fullfør").click()
         steward.wait_for_url(f"**/privacy/requests/{rid}")
-        assert "Fullført" in steward.content()
+        assert "Avsluttet" in steward.content()
         page.goto(f"{live_server.url}/my/data")
         assert "Behandlingen av dataene dine er begrenset" in page.content()
     finally:

@@ -101,7 +101,7 @@ def test_request_pages_for_citizen_and_steward(
         )
         assert r.status_code == 303
     done = client.get(f"/privacy/requests/{rid}", headers=desk).text
-    assert "Fullført" in done and "Opphev begrensningen" in done
+    assert "Avsluttet" in done and "Opphev begrensningen" in done
     assert (
         client.post(
             f"/privacy/requests/{rid}/actions", headers=desk, data={"action": "reject"}
