@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 from datatorg.catalog.models import Dataset
 from datatorg.catalog.vocab import LICENCES
 from datatorg.identity.models import Organisation
+from datatorg.lake import service as lake
 
 PROFILE = "tabular-data-package"
 
@@ -20,8 +21,9 @@ def _name(slug: str) -> str:
 def descriptor(session: Session, dataset: Dataset, base_url: str) -> dict[str, Any]:
     """The Data Package for ``dataset``: metadata, licence, one resource per distribution.
 
-    Each resource carries the dataset's Table Schema. Contents never travel here — paths are
-    the distributions' URLs, read through the platform's gate.
+    Each resource carries the dataset's Table Schema: the catalog's columns, with the current
+    version's ``primaryKey`` and ``missingValues`` (statistical markers stored as nulls).
+    Contents never travel here — paths are the distributions' URLs, read through the gate.
     """
     base = base_url.rstrip("/")
     org = session.get(Organisation, dataset.publisher_id)
@@ -42,6 +44,11 @@ def descriptor(session: Session, dataset: Dataset, base_url: str) -> dict[str, A
             for f in dataset.fields
         ]
     }
+    version = lake.head(session=session, dataset_id=dataset.id)
+    table = version.table_schema if version is not None else {}
+    for key in ("primaryKey", "missingValues"):  # the published version's, as it stores them
+        if table.get(key):
+            schema[key] = table[key]
     resources = []
     for i, dist in enumerate(dataset.distributions):
         resource: dict[str, Any] = {

@@ -21,6 +21,7 @@ from typing import Any
 import duckdb
 
 from datatorg.lake import ingest_errors as err
+from datatorg.lake import missing
 from datatorg.lake import schema as ts
 from datatorg.lake.ingest_common import (
     PARQUET_OPTIONS,
@@ -210,6 +211,7 @@ def stage_file(src: Path, fmt: str, work: Path) -> Staged:
         con.close()
     _check_columns(columns)
     schema = ts.infer(columns)
+    missing.mark_staged(schema, report.get("missing_values"))
     report["rows"] = rows
     report["columns"] = len(columns)
     return Staged(path=out, row_count=rows, schema=schema, report=report)

@@ -12,7 +12,7 @@ from typing import Any
 
 import duckdb
 
-from datatorg.lake import ingest_encoding
+from datatorg.lake import ingest_encoding, missing
 from datatorg.lake import ingest_errors as err
 from datatorg.lake.ingest_common import (
     MAX_ERRORS,
@@ -236,7 +236,14 @@ def csv_to_parquet(
         raise err.not_a_table()
     if delim in (";", "\t"):
         _decimal_commas(con, out, work)
-    return {"encoding": ingest_encoding.label(codec), "delimiter": delim, "quote": quote}
+    report: dict[str, Any] = {
+        "encoding": ingest_encoding.label(codec),
+        "delimiter": delim,
+        "quote": quote,
+    }
+    if proposal := missing.propose(con, out, delim):
+        report["missing_values"] = proposal
+    return report
 
 
 _COMMA_NUMBER = r"-?[0-9]+(,[0-9]+)?"

@@ -267,27 +267,17 @@ def extra_column(name: str) -> dict[str, Any]:
 
 
 def wrong_type(row: int, column: str, value: str, ttype: str) -> dict[str, Any]:
-    return problem(
-        "wrong_type",
-        _("The value %(value)s is not %(type)s.")
-        % {"value": repr(value[:40]), "type": type_label(ttype)},
-        row=row,
-        column=column,
-    )
-
-
-def type_label(ttype: str) -> str:
-    """A Table Schema type in words."""
-    labels = {
-        "string": _("text"),
-        "integer": _("a whole number"),
-        "number": _("a number"),
-        "boolean": _("true or false"),
-        "date": _("a date"),
-        "datetime": _("a date and time"),
-        "time": _("a time of day"),
+    sentences = {
+        "string": _("The value %(value)s is not text."),
+        "integer": _("The value %(value)s is not a whole number."),
+        "number": _("The value %(value)s is not a number."),
+        "boolean": _("The value %(value)s is not true or false."),
+        "date": _("The value %(value)s is not a date."),
+        "datetime": _("The value %(value)s is not a date and time."),
+        "time": _("The value %(value)s is not a time of day."),
     }
-    return labels.get(ttype, ttype)
+    sentence = sentences.get(ttype, _("The value %(value)s does not fit the column's type."))
+    return problem("wrong_type", sentence % {"value": repr(value[:40])}, row=row, column=column)
 
 
 def does_not_fit(errors: list[dict[str, Any]]) -> IngestError:

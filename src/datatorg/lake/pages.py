@@ -18,8 +18,8 @@ from datatorg.catalog.models import Dataset
 from datatorg.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
+from datatorg.lake import missing, service, upload
 from datatorg.lake import schema as ts
-from datatorg.lake import service, upload
 from datatorg.lake.models import PendingUpload, UploadStatus, WriteMode
 from datatorg.web import csrf
 from datatorg.web.csrf import CsrfDep
@@ -126,6 +126,7 @@ def _review(
             "roles": ts.ROLES,
             "errors": errors,
             "append": pending.mode == WriteMode.append,
+            "marker_meaning": missing.meaning,
         },
         status_code=status,
     )
@@ -166,6 +167,8 @@ async def upload_publish(
     primary_key = form.get("primary_key")
     if isinstance(primary_key, str) and pending.mode != WriteMode.append:
         adjusted["primaryKey"] = primary_key.strip()
+    if form.get("missing_offered") and pending.mode != WriteMode.append:
+        adjusted["missingValues"] = [m for m in form.getlist("missing") if isinstance(m, str)]
     try:
         version = service.publish(
             session=session,

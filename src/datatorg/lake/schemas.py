@@ -47,9 +47,11 @@ class UploadRead(BaseModel):
 
 class SchemaUpdate(BaseModel):
     """The publisher's changes to an inferred schema, by column name; ``primaryKey`` names
-    the column whose value is unique on every row ("" removes it)."""
+    the column whose value is unique on every row ("" removes it); ``missingValues`` keeps the
+    proposed statistical markers (``lake.missing``) as nulls."""
 
     model_config = ConfigDict(extra="forbid")
 
     fields: list[dict[str, Any]] = []
-    primaryKey: str | None = None  # noqa: N815 - Table Schema's name
+    primaryKey: str | None = None  # noqa: N815 - Table Schema's names
+    missingValues: list[str] | None = None  # noqa: N815

@@ -19,7 +19,7 @@ from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
 from datatorg.catalog.vocab import TABLE_SCHEMA_TYPES
 from datatorg.errors import Invalid, NotFound
-from datatorg.lake import ingest, ingest_errors, rowindex, writer
+from datatorg.lake import ingest, ingest_errors, missing, rowindex, writer
 from datatorg.lake import schema as ts
 from datatorg.lake.heads import (
     HeadFiles,
@@ -262,6 +262,12 @@ def publish(
             pending.table_schema = linked
             pending.report = {**pending.report, "subjects_linked": True}
     schema, errors = ts.adjust(pending.table_schema, changes or {})
+    if changes and "missingValues" in changes:
+        schema, more = missing.accept(
+            schema, pending.report.get("missing_values"), changes["missingValues"]
+        )
+        errors += more
+    schema = missing.published(schema)
     if errors:
         raise Invalid(_("The schema changes are not valid; nothing was published."), errors=errors)
     base = pending.report.get("base_version")
@@ -278,7 +284,7 @@ def publish(
             created_by=created_by,
             source_format=pending.source_format,
             expected_head=uuid.UUID(base) if base else None,
-            validate=bool(changes and changes.get("fields")),
+            validate=bool(changes and (changes.get("fields") or changes.get("missingValues"))),
         )
     except ingest.IngestError as exc:
         raise _invalid(exc) from None

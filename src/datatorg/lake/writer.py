@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.errors import Conflict
 from datatorg.lake import ingest_errors as err
+from datatorg.lake import missing as marks
 from datatorg.lake import schema as ts
 from datatorg.lake.ingest_common import MAX_ERRORS, PARQUET_OPTIONS, lit, quote_ident
 from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile, WriteMode
@@ -53,9 +54,10 @@ def check_rows(
             name = field["name"]
             col = quote_ident(name)
             if _cast(field) != _cast(src[name]):
+                value = marks.stored_value(name, src[name], field, target)
                 bad = con.execute(
                     f"SELECT file_row_number, CAST({col} AS VARCHAR) FROM {base} "
-                    f"WHERE {col} IS NOT NULL AND TRY_CAST({col} AS {_cast(field)}) IS NULL "
+                    f"WHERE ({value}) IS NOT NULL AND TRY_CAST({value} AS {_cast(field)}) IS NULL "
                     f"ORDER BY file_row_number LIMIT {MAX_ERRORS}"
                 ).fetchall()
                 errors += [err.wrong_type(int(r) + 1, name, str(v), field["type"]) for r, v in bad]
@@ -75,7 +77,8 @@ def _finalise(staged: Path, source: dict[str, Any], target: dict[str, Any], out:
     if same:
         return staged
     select_list = ", ".join(
-        f"CAST({quote_ident(f['name'])} AS {_cast(f)}) AS {quote_ident(f['name'])}"
+        f"CAST({marks.stored_value(f['name'], src[f['name']], f, target)} AS {_cast(f)}) "
+        f"AS {quote_ident(f['name'])}"
         for f in target["fields"]
     )
     con = duckdb.connect()
