@@ -217,12 +217,17 @@ def counts(index: FacetIndex, ids: int, keyword_size: int) -> dict[str, list[tup
     return out
 
 
-def _relevance(index: FacetIndex, ids: int, terms: list[str], want: int) -> list[int]:
-    """Best first: per term +1 for a title word starting with it, +1 for a whole title word;
-    ties in title order. The levels are summed in bit-sliced counters."""
+def _relevance(index: FacetIndex, ids: int, terms: list[search.Term], want: int) -> list[int]:
+    """Best first: per term +1 for a title word starting with one of its stems, +1 for one of
+    its stems as a whole title word; ties in title order. The levels are summed in bit-sliced
+    counters."""
     counters: list[int] = []
     for term in terms:
-        for hit in (index.with_title_prefix(term) & ids, index.with_title_word(term) & ids):
+        prefix = word = 0
+        for stem in term:
+            prefix |= index.with_title_prefix(stem)
+            word |= index.with_title_word(stem)
+        for hit in (prefix & ids, word & ids):
             carry = hit
             for j, c in enumerate(counters):
                 counters[j], carry = c ^ carry, c & carry
@@ -241,7 +246,7 @@ def _relevance(index: FacetIndex, ids: int, terms: list[str], want: int) -> list
 
 
 def page(
-    index: FacetIndex, ids: int, sort: str, terms: list[str], offset: int, limit: int
+    index: FacetIndex, ids: int, sort: str, terms: list[search.Term], offset: int, limit: int
 ) -> list[uuid.UUID]:
     """One page of ``ids`` in the asked order, as dataset UUIDs."""
     want = offset + limit

@@ -184,7 +184,7 @@ def _search_index(session: Session, query: SearchQuery) -> SearchResult:
     return SearchResult(datasets=_load(session, page_ids), total=ids.bit_count(), facets=facets)
 
 
-def _text_matches(session: Session, index: facet_index.FacetIndex, terms: list[str]) -> int:
+def _text_matches(session: Session, index: facet_index.FacetIndex, terms: list[search.Term]) -> int:
     size = len(index.uuids)
     if session.get_bind().dialect.name == "sqlite":
         raw = session.connection().connection.dbapi_connection

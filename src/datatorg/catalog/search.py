@@ -1,10 +1,18 @@
 """Catalog search: one service, two engines (SQLite FTS5, PostgreSQL tsvector).
 
 Both engines index the same document, built here in Python: the metadata's words, Unicode
-normalised, case-folded and lightly stemmed for bokmål and English. Queries go through the
-same normaliser and match stems by prefix, so "skoler", "skole" and "skolestatistikk" meet,
-æøå survive, and both databases return the same set. Relevance is scored here too, from the
-same document, so the order is the same on both.
+normalised (NFKC) and case-folded (æ, ø and å stay letters of their own), then stemmed with
+the Snowball stemmers (``snowballstemmer``): bokmål text (Norwegian title, description and
+keywords, theme labels, publisher) with the Norwegian stemmer, English text with the
+English one. The Norwegian stemmer is applied to a fixed point, so *kvalitet* and
+*kvaliteten* meet (one pass gives *kvalit* and *kvalitet*). A query's language is not
+known, so each query word asks for either of its two stems, each as a prefix: *skoler*,
+*skolene* and *skole* meet, *målinger* and *måling* meet without matching *mål*, and *buses*
+finds *bus*. Both databases are given the same stems, so they return the same set, and
+relevance is scored here from the same tokens, so the order is the same on both.
+
+The analyzer is part of the stored data (``datasets.search_doc``): a change to it needs a
+migration that rebuilds the documents (see ``…/versions/*catalog_search_snowball*``).
 """
 
 from __future__ import annotations
@@ -15,6 +23,7 @@ import uuid
 from collections.abc import Iterable
 from functools import lru_cache
 
+import snowballstemmer
 from sqlalchemy import ColumnElement, column, func, literal_column, select, table, text
 from sqlalchemy.orm import Session
 
@@ -26,19 +35,12 @@ from datatorg.errors import Invalid
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_QUERY_CHARS = 300
 MAX_QUERY_TERMS = 12
-# Longest first; a stem keeps at least three letters.
-_SUFFIXES = sorted(
-    {
-        # bokmål
-        "heten", "hetene", "het", "ene", "ane", "ende", "ande", "ingen", "inger", "ing",
-        "er", "en", "et", "ar", "a", "e",
-        # English
-        "ies", "es", "s", "ed", "ly",
-    },
-    key=len,
-    reverse=True,
-)  # fmt: skip
 FTS_TABLE = table("dataset_fts", column("dataset_id"), column("doc"))
+_NORWEGIAN = snowballstemmer.stemmer("norwegian")
+_ENGLISH = snowballstemmer.stemmer("english")
+
+# A query word asks for any of its stems (each as a prefix): (bokmål stem, English stem).
+Term = tuple[str, ...]
 
 
 def words(value: str) -> list[str]:
@@ -47,56 +49,66 @@ def words(value: str) -> list[str]:
 
 
 @lru_cache(maxsize=200_000)
-def stem(word: str) -> str:
-    """A light bokmål/English stem (suffix stripping; digits are left alone)."""
+def stem_nb(word: str) -> str:
+    """The bokmål Snowball stem of ``word``, to a fixed point (digits are left alone)."""
     if not word.isalpha():
         return word
-    for _round in range(3):  # to a fixed point, so "kvaliteten" and "kvalitet" meet
-        for suffix in _SUFFIXES:
-            if word.endswith(suffix) and len(word) - len(suffix) >= 3:
-                word = word[: -len(suffix)]
-                break
-        else:
-            return word
+    for _round in range(3):
+        shorter = str(_NORWEGIAN.stemWord(word))
+        if shorter == word:
+            break
+        word = shorter
     return word
 
 
-def document(parts: Iterable[str]) -> str:
-    """The indexed document: stems of every part, first occurrence order, no repeats."""
+@lru_cache(maxsize=200_000)
+def stem_en(word: str) -> str:
+    """The English Snowball stem of ``word`` (digits are left alone)."""
+    return str(_ENGLISH.stemWord(word)) if word.isalpha() else word
+
+
+def document(nb: Iterable[str], en: Iterable[str] = ()) -> str:
+    """The indexed document: stems of the bokmål parts ``nb`` and of the English parts
+    ``en``, in first occurrence order, without repeats."""
     seen: dict[str, None] = {}
-    for part in parts:
+    for part in nb:
         for w in words(part):
-            seen.setdefault(stem(w), None)
+            seen.setdefault(stem_nb(w), None)
+    for part in en:
+        for w in words(part):
+            seen.setdefault(stem_en(w), None)
     return " ".join(seen)
 
 
-def query_terms(q: str) -> list[str]:
-    """The stems a query asks for (all must match, each as a prefix)."""
+def query_terms(q: str) -> list[Term]:
+    """What a query asks for: per word, its stems (all words must match, each through one
+    of its stems as a prefix)."""
     if len(q) > MAX_QUERY_CHARS:
         raise Invalid(
             f"The search text is longer than {MAX_QUERY_CHARS} characters",
             errors=[{"location": "query", "field": "q", "message": "too long"}],
         )
-    terms = list(dict.fromkeys(stem(w) for w in words(q)))
-    return terms[:MAX_QUERY_TERMS]
+    terms = dict.fromkeys(tuple(dict.fromkeys((stem_nb(w), stem_en(w)))) for w in words(q))
+    return list(terms)[:MAX_QUERY_TERMS]
 
 
-def match(session: Session, terms: list[str]) -> ColumnElement[bool]:
-    """A condition on ``Dataset`` that holds when its document has every term as a prefix."""
+def match(session: Session, terms: list[Term]) -> ColumnElement[bool]:
+    """A condition on ``Dataset`` that holds when its document has every term (one of its
+    stems) as a prefix."""
     if session.get_bind().dialect.name == "postgresql":
-        tsquery = " & ".join(f"{t}:*" for t in terms)
+        tsquery = " & ".join("(" + " | ".join(f"{s}:*" for s in t) + ")" for t in terms)
         vector = func.to_tsvector(literal_column("'simple'::regconfig"), Dataset.search_doc)
         return vector.op("@@")(func.to_tsquery(literal_column("'simple'::regconfig"), tsquery))
     ids = select(FTS_TABLE.c.dataset_id).where(match_sqlite(terms))
     return Dataset.id.in_(ids)
 
 
-def fts_query(terms: list[str]) -> str:
-    """The FTS5 query: every term as a quoted prefix (terms are plain words, no quotes)."""
-    return " AND ".join(f'"{t}"*' for t in terms)
+def fts_query(terms: list[Term]) -> str:
+    """The FTS5 query: every term as quoted prefixes (stems are plain words, no quotes)."""
+    return " AND ".join("(" + " OR ".join(f'"{s}"*' for s in t) + ")" for t in terms)
 
 
-def match_sqlite(terms: list[str]) -> ColumnElement[bool]:
+def match_sqlite(terms: list[Term]) -> ColumnElement[bool]:
     """The FTS5 condition on ``dataset_fts``: every term as a prefix (terms are plain words)."""
     return text("dataset_fts MATCH :fts").bindparams(fts=fts_query(terms))  # type: ignore[return-value]
 
@@ -115,18 +127,18 @@ def unindex(session: Session, dataset_id: uuid.UUID) -> None:
         session.execute(FTS_TABLE.delete().where(FTS_TABLE.c.dataset_id == dataset_id.hex))
 
 
-def score(title_tokens: tuple[str, ...], terms: list[str]) -> int:
+def score(title_tokens: tuple[str, ...], terms: list[Term]) -> int:
     """Relevance of a matching dataset: every term counts 1, one more when a title word
-    starts with it, and one more when it is a whole title word."""
+    starts with one of its stems, and one more when one of its stems is a whole title word."""
     total = 0
     for term in terms:
         total += 1
-        if any(t.startswith(term) for t in title_tokens):
+        if any(t.startswith(s) for t in title_tokens for s in term):
             total += 1
-        if term in title_tokens:
+        if any(s in title_tokens for s in term):
             total += 1
     return total
 
 
 def title_tokens(title_nb: str, title_en: str) -> tuple[str, ...]:
-    return tuple(document([title_nb, title_en]).split())
+    return tuple(document([title_nb], [title_en]).split())

@@ -222,22 +222,32 @@ def _check_steward(dataset: Dataset) -> None:
         )
 
 
+def search_document(dataset: Dataset, publisher: str) -> str:
+    """The search document of ``dataset``: its bokmål and its English words, each stemmed
+    in its own language (``catalog.search``)."""
+    return search.document(
+        [
+            dataset.title_nb,
+            " ".join(k.value for k in dataset.keywords if k.lang != "en"),
+            " ".join(THEMES[t.theme].nb for t in dataset.themes),
+            publisher,
+            dataset.description_nb,
+            " ".join(d.format for d in dataset.distributions),
+        ],
+        [
+            dataset.title_en,
+            " ".join(k.value for k in dataset.keywords if k.lang == "en"),
+            " ".join(THEMES[t.theme].en for t in dataset.themes),
+            dataset.description_en,
+        ],
+    )
+
+
 def reindex(*, session: Session, dataset: Dataset) -> None:
     """Rebuild the dataset's search document (and the FTS5 row on SQLite)."""
     org = session.get(Organisation, dataset.publisher_id)
     dataset.sort_title = search.sort_key(dataset.title_nb)
-    dataset.search_doc = search.document(
-        [
-            dataset.title_nb,
-            dataset.title_en,
-            " ".join(k.value for k in dataset.keywords),
-            " ".join(f"{THEMES[t.theme].nb} {THEMES[t.theme].en}" for t in dataset.themes),
-            org.name if org else "",
-            dataset.description_nb,
-            dataset.description_en,
-            " ".join(d.format for d in dataset.distributions),
-        ]
-    )
+    dataset.search_doc = search_document(dataset, org.name if org else "")
     session.flush()
     search.sync(session, dataset)
 
