@@ -198,7 +198,8 @@ def test_facet_index_and_sql_paths_agree(
     from datatorg.identity.actor import ANONYMOUS
 
     monkeypatch.setattr(facet_index, "SPARSE", sparse)
-    facet_index._cache.clear()
+    facet_index.clear()
+    index = facet_index.get_or_build(session)
 
     queries = [
         finder.SearchQuery(),
@@ -209,7 +210,7 @@ def test_facet_index_and_sql_paths_agree(
         finder.SearchQuery(filters={"publisher": ["halden-kommune"]}, sort="published", offset=5),
     ]
     for query in queries:
-        fast = finder._search_index(session, query)
+        fast = finder._search_index(session, query, index)
         slow = finder._search_sql(session, ANONYMOUS, query)
         assert [d.slug for d in fast.datasets] == [d.slug for d in slow.datasets], query
         assert fast.total == slow.total and fast.facets == slow.facets, query

@@ -139,7 +139,13 @@ def search_query(data: dict[str, Any]) -> tuple[SearchQuery, list[str]]:
     first = sort_raw.split(",")[0].strip().lower()
     if first not in SORTS:
         raise SearchQueryError(f"Unsupported sort: {first[:40]}")
-    query = SearchQuery(q=q[:300], sort=SORTS[first], offset=start, limit=rows)
+    query = SearchQuery(
+        q=q[:300],
+        sort=SORTS[first],
+        offset=start,
+        limit=rows,
+        relations=("themes", "keywords", "distributions"),  # package dicts show them
+    )
     fq = data.get("fq", "")
     if fq:
         parse_fq(str(fq), query)

@@ -1,27 +1,48 @@
-"""An in-process index of the published catalog for fast facets, filters and sorting.
+"""An in-process index of the published catalog for fast facets, filters and sorting, kept
+live from the catalog's change log.
 
-Full-text matching stays in the database (FTS5 / tsvector); everything after it — facet
-filters, facet counts, sorting and relevance — runs on this index as bitmask operations on
-Python integers. The index is keyed on ``catalog_state.version``, which every flush that
-touches the catalog changes (see ``models.bump``), so a search never sees a stale index: another
-worker's write, or a rolled-back one, shows up as a different version and the index is
-rebuilt (about 3 s at 50,000 datasets on a small machine).
+Everything a published-catalog search does — matching the search document's stems (the
+same documents FTS5 and tsvector index for the SQL path), facet filters, facet counts,
+sorting and relevance — runs on this index as bitmask operations on Python integers, the
+same on SQLite and PostgreSQL. Datasets are numbered; every facet value and every stem is a
+bitmask of numbers (a list, for rare stems). A full build numbers the published datasets
+in title order, so "the first page in title order" is the lowest set bits.
+
+**Live.** Every catalog write counts up ``catalog_state.seq`` and lists the datasets (or
+organisations) it changed in ``catalog_changes`` (``models.bump``). A search reads the
+current ``seq``; when the index is behind, it reads the changes since and applies them: a
+changed dataset loses its old number (its bits are cleared) and, if still published, gets a
+new number at the end (the *tail*, kept in title order beside the numbered part). Applying a
+change costs about a millisecond, so a write is visible to the next search of every worker
+process, each of which keeps its own index. Changes are applied to a copy (copy-on-write),
+so searches running meanwhile keep a consistent index.
+
+**No rebuild in a request.** A full build (seconds at 50,000 datasets) runs only in a
+background thread: when a process has no index yet, when the tail grows past ``TAIL_MAX``
+(the numbering is then redone), after a bulk write that did not list its datasets, or when
+the index cannot be caught up (its base was rolled back, or the log was pruned). Until a
+usable index is there, searches are answered by the same query in SQL alone
+(``finder._search_sql``), which gives identical pages and facets.
 """
 
 from __future__ import annotations
 
 import bisect
+import heapq
+import logging
 import threading
 import uuid
-from collections.abc import Iterable
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field, replace
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import String, cast, literal_column, select
+from sqlalchemy import Connection, Engine, String, cast, select
 from sqlalchemy.orm import Session
 
 from datatorg.catalog import search
 from datatorg.catalog.models import (  # noqa: F401 - bump is re-exported for writers
+    CatalogChange,
     CatalogState,
     Dataset,
     DatasetKeyword,
@@ -32,49 +53,138 @@ from datatorg.catalog.models import (  # noqa: F401 - bump is re-exported for wr
 )
 from datatorg.identity.models import Organisation
 
+log = logging.getLogger("datatorg.catalog.facet_index")
+
 SINGLE = ("publisher", "access_rights", "license", "classification")
 MULTI = ("theme", "format", "keyword")
 SPARSE = 64  # title words in fewer datasets are kept as lists, not 6 KiB bitmasks
+TAIL_MAX = 2000  # datasets renumbered at the end before a background rebuild
+DELTA_MAX = 5000  # changed datasets beyond which catching up waits for a rebuild
+KEPT = 4  # indexes kept per database (a rolled-back write leaves its base usable)
+
+
+@dataclass(frozen=True)
+class Facts:
+    """What the index needs of one published dataset."""
+
+    id: uuid.UUID
+    values: dict[str, tuple[str, ...]]  # facet → its values
+    sort_title: str
+    updated: datetime
+    published: float
+    title_words: tuple[str, ...]
+    doc_words: tuple[str, ...]  # the search document's stems (``catalog.search``)
 
 
 @dataclass
-class FacetIndex:
-    """Published datasets numbered 0…n-1 in title order; sets of them are int bitmasks."""
+class WordMap:
+    """Words → the datasets holding them: a bitmask, or for rare words (fewer than
+    ``SPARSE`` datasets) a list of numbers; the vocabulary sorted, for prefix lookups."""
 
-    version: str
-    uuids: list[uuid.UUID] = field(default_factory=list)
-    number: dict[str, int] = field(default_factory=dict)  # uuid hex → number
-    fts_rowid: dict[int, int] = field(default_factory=dict)  # SQLite: dataset_fts rowid → number
-    updated: list[datetime] = field(default_factory=list)
-    by: dict[str, dict[str, int]] = field(default_factory=dict)
-    order: dict[str, list[int]] = field(default_factory=dict)
-    # a title word → a bitmask, or for rare words (fewer than SPARSE datasets) their numbers
-    title_words: dict[str, int | list[int]] = field(default_factory=dict)
-    title_vocab: list[str] = field(default_factory=list)  # sorted, for prefix lookups
+    words: dict[str, int | list[int]] = field(default_factory=dict)
+    vocab: list[str] = field(default_factory=list)
 
-    @property
-    def all(self) -> int:
-        return (1 << len(self.uuids)) - 1
+    @classmethod
+    def of(cls, postings: dict[str, list[int]], size: int) -> WordMap:
+        words = {w: ns if len(ns) < SPARSE else to_mask(ns, size) for w, ns in postings.items()}
+        return cls(words=words, vocab=sorted(words))
 
-    def _words(self, words: Iterable[str]) -> int:
+    def copy(self) -> WordMap:
+        return WordMap(words=dict(self.words), vocab=list(self.vocab))
+
+    def mask(self, words: Iterable[str], size: int) -> int:
         out, rare = 0, []
         for word in words:
-            found = self.title_words.get(word, 0)
+            found = self.words.get(word, 0)
             if isinstance(found, list):
                 rare += found
             else:
                 out |= found
-        return out | to_mask(rare, len(self.uuids)) if rare else out
+        return out | to_mask(rare, size) if rare else out
+
+    def prefixed(self, prefix: str) -> list[str]:
+        i = bisect.bisect_left(self.vocab, prefix)
+        j = i
+        while j < len(self.vocab) and self.vocab[j].startswith(prefix):
+            j += 1
+        return self.vocab[i:j]
+
+    def add(self, n: int, words: Iterable[str]) -> None:
+        bit = 1 << n
+        for word in words:
+            found = self.words.get(word)
+            if found is None:
+                bisect.insort(self.vocab, word)
+                self.words[word] = [n]
+            elif isinstance(found, list):
+                grown = [*found, n]
+                self.words[word] = grown if len(grown) < SPARSE else to_mask(grown, n + 1)
+            else:
+                self.words[word] = found | bit
+
+    def remove(self, n: int, words: Iterable[str]) -> None:
+        bit = 1 << n
+        for word in words:
+            found = self.words.get(word)
+            rest: int | list[int] = (
+                [m for m in found if m != n] if isinstance(found, list) else (found or 0) & ~bit
+            )
+            if rest:
+                self.words[word] = rest
+                continue
+            self.words.pop(word, None)
+            i = bisect.bisect_left(self.vocab, word)
+            if i < len(self.vocab) and self.vocab[i] == word:
+                del self.vocab[i]
+
+
+@dataclass
+class FacetIndex:
+    """Published datasets numbered; sets of them are int bitmasks."""
+
+    seq: int
+    version: str
+    uuids: list[uuid.UUID | None] = field(default_factory=list)
+    facts: list[Facts | None] = field(default_factory=list)
+    number: dict[str, int] = field(default_factory=dict)  # uuid hex → number
+    alive: int = 0
+    sorted_until: int = 0  # numbers below were numbered in title order by the last build
+    tail: list[int] = field(default_factory=list)  # later numbers, kept in title order
+    by: dict[str, dict[str, int]] = field(default_factory=dict)
+    order: dict[str, list[int]] = field(default_factory=dict)  # modified, published, -title
+    title: WordMap = field(default_factory=WordMap)  # stems of the titles (relevance)
+    text: WordMap = field(default_factory=WordMap)  # stems of the whole search document
+
+    @property
+    def all(self) -> int:
+        return self.alive
+
+    @property
+    def size(self) -> int:
+        return len(self.uuids)
 
     def with_title_word(self, term: str) -> int:
-        return self._words([term])
+        return self.title.mask([term], self.size)
 
     def with_title_prefix(self, term: str) -> int:
-        i = bisect.bisect_left(self.title_vocab, term)
-        j = i
-        while j < len(self.title_vocab) and self.title_vocab[j].startswith(term):
-            j += 1
-        return self._words(self.title_vocab[i:j])
+        return self.title.mask(self.title.prefixed(term), self.size)
+
+    def matching(self, terms: list[search.Term]) -> int:
+        """Datasets whose document has every term (one of its stems) as a word prefix: the
+        question the database engines answer for the SQL path."""
+        result = self.alive
+        for term in terms:
+            hit = 0
+            for stem in term:
+                hit |= self.text.mask(self.text.prefixed(stem), self.size)
+            result &= hit
+            if not result:
+                break
+        return result
+
+    def title_key(self, n: int) -> tuple[str, str]:
+        found = self.facts[n]
+        return (found.sort_title, str(found.id)) if found else ("", "")
 
 
 def to_mask(numbers: Iterable[int], size: int) -> int:
@@ -104,92 +214,319 @@ def lowest(mask: int, k: int) -> list[int]:
     return out
 
 
-def highest(mask: int, k: int) -> list[int]:
-    out: list[int] = []
-    while mask and len(out) < k:
-        top = mask.bit_length() - 1
-        out.append(top)
-        mask ^= 1 << top
-    return out
+def first_in_title_order(index: FacetIndex, mask: int, k: int) -> list[int]:
+    """The first ``k`` numbers of ``mask`` in title order: the lowest bits of the numbered
+    part, merged with the tail's members."""
+    head = lowest(mask & ((1 << index.sorted_until) - 1), k)
+    if not index.tail:
+        return head
+    rest = mask >> index.sorted_until
+    tail = [n for n in index.tail if rest >> (n - index.sorted_until) & 1] if rest else []
+    if not tail:
+        return head
+    return list(heapq.merge(head, tail, key=index.title_key))[:k]
 
 
-def current_version(session: Session) -> str:
-    return session.scalar(select(CatalogState.version).where(CatalogState.id == 1)) or "-"
+def _desc_title(title: str) -> tuple[int, ...]:
+    """A key that orders titles descending (a title before its own prefix)."""
+    return (*(-ord(c) for c in title), 0)
 
 
-def build(session: Session, version: str) -> FacetIndex:
-    """Read the published catalog into a new index."""
-    index = FacetIndex(version=version, by={f: {} for f in (*SINGLE, *MULTI)})
+ORDER_KEYS: dict[str, Callable[[Facts], tuple[Any, ...]]] = {
+    "modified": lambda f: (-f.updated.timestamp(), str(f.id)),
+    "published": lambda f: (-f.published, str(f.id)),
+    "-title": lambda f: (_desc_title(f.sort_title), str(f.id)),
+}
+
+
+# Reading the catalog
+
+
+def _facts_rows(conn: Connection, ids: list[uuid.UUID] | None) -> list[Facts]:
+    """The facts of the published datasets (all, or those of ``ids``)."""
     published = Dataset.status == DatasetStatus.published
-    conn = session.connection()  # Core rows: no ORM bookkeeping for 50,000 of them
-    found = conn.execute(
+    stmt = (
         select(
             Dataset.id, Organisation.slug, Dataset.access_rights, Dataset.license,
             Dataset.classification, Dataset.sort_title, Dataset.updated_at,
-            Dataset.published_at, Dataset.title_nb, Dataset.title_en,
+            Dataset.published_at, Dataset.title_nb, Dataset.title_en, Dataset.search_doc,
         )
         .join(Organisation, Organisation.id == Dataset.publisher_id)
         .where(published)
-    ).all()  # fmt: skip
-    rows = sorted(found, key=lambda r: (r.sort_title, str(r.id)))  # numbers follow title order
-    size = len(rows)
-    sets: dict[str, dict[str, list[int]]] = {f: {} for f in index.by}
-    words: dict[str, list[int]] = {}
-    published_at: list[float] = []
-    for n, r in enumerate(rows):
-        index.uuids.append(r.id)
-        index.number[r.id.hex] = n
-        index.updated.append(r.updated_at)
-        published_at.append((r.published_at or r.updated_at).timestamp())
-        singles = (r.slug, r.access_rights.value, r.license, r.classification.value)
-        for name, value in zip(SINGLE, singles, strict=True):
-            sets[name].setdefault(value, []).append(n)
-        for word in search.title_tokens(r.title_nb, r.title_en):
-            words.setdefault(word, []).append(n)
+    )  # fmt: skip
+    if ids is not None:
+        stmt = stmt.where(Dataset.id.in_(ids))
+    base = conn.execute(stmt).all()  # Core rows: no ORM bookkeeping for 50,000 of them
+    multi: dict[str, dict[str, list[str]]] = {name: {} for name in MULTI}
     for name, col, key in (
         ("theme", DatasetTheme.theme, DatasetTheme.dataset_id),
         ("format", Distribution.format, Distribution.dataset_id),
         ("keyword", DatasetKeyword.value, DatasetKeyword.dataset_id),
     ):
-        stmt = select(cast(key, String), col).join(Dataset).where(published)
-        for ds_id, value in conn.execute(stmt):
+        sub = select(cast(key, String), col).join(Dataset).where(published)
+        if ids is not None:
+            sub = sub.where(key.in_(ids))
+        for ds_id, value in conn.execute(sub):
             if value:
-                sets[name].setdefault(value, []).append(index.number[ds_id.replace("-", "")])
-    if session.get_bind().dialect.name == "sqlite":
-        for rowid, ds_hex in conn.execute(
-            select(literal_column("rowid"), search.FTS_TABLE.c.dataset_id)
-        ):
-            if ds_hex in index.number:
-                index.fts_rowid[rowid] = index.number[ds_hex]
+                multi[name].setdefault(ds_id.replace("-", ""), []).append(value)
+    out = []
+    for r in base:
+        key = r.id.hex
+        values = {
+            "publisher": (r.slug,),
+            "access_rights": (r.access_rights.value,),
+            "license": (r.license,),
+            "classification": (r.classification.value,),
+        } | {name: tuple(dict.fromkeys(multi[name].get(key, ()))) for name in MULTI}
+        out.append(
+            Facts(
+                id=r.id,
+                values=values,
+                sort_title=r.sort_title,
+                updated=r.updated_at,
+                published=(r.published_at or r.updated_at).timestamp(),
+                title_words=search.title_tokens(r.title_nb, r.title_en),
+                doc_words=tuple(dict.fromkeys((r.search_doc or "").split())),
+            )
+        )
+    return out
+
+
+def state(conn: Connection) -> tuple[int, str]:
+    """The catalog's ``(seq, version)`` as this connection sees it."""
+    found = conn.execute(
+        select(CatalogState.seq, CatalogState.version).where(CatalogState.id == 1)
+    ).first()
+    return (int(found.seq), str(found.version)) if found else (0, "-")
+
+
+def build(conn: Connection) -> FacetIndex:
+    """Read the published catalog into a new index (numbers in title order)."""
+    seq, version = state(conn)
+    rows = sorted(_facts_rows(conn, None), key=lambda f: (f.sort_title, str(f.id)))
+    index = FacetIndex(seq=seq, version=version, by={f: {} for f in (*SINGLE, *MULTI)})
+    size = len(rows)
+    sets: dict[str, dict[str, list[int]]] = {f: {} for f in index.by}
+    title: dict[str, list[int]] = {}
+    text: dict[str, list[int]] = {}
+    for n, f in enumerate(rows):
+        index.uuids.append(f.id)
+        index.facts.append(f)
+        index.number[f.id.hex] = n
+        for name, values in f.values.items():
+            for value in values:
+                sets[name].setdefault(value, []).append(n)
+        for word in f.title_words:
+            title.setdefault(word, []).append(n)
+        for word in f.doc_words:
+            text.setdefault(word, []).append(n)
+    index.alive = (1 << size) - 1
+    index.sorted_until = size
     index.by = {f: {v: to_mask(ns, size) for v, ns in vs.items()} for f, vs in sets.items()}
-    index.title_words = {
-        w: ns if len(ns) < SPARSE else to_mask(ns, size) for w, ns in words.items()
-    }
-    index.title_vocab = sorted(index.title_words)
-    by_id = sorted(range(size), key=lambda n: str(rows[n].id))  # ties: id ascending, as in SQL
-    stamps = [u.timestamp() for u in index.updated]
-    index.order["modified"] = sorted(by_id, key=lambda n: -stamps[n])
-    index.order["published"] = sorted(by_id, key=lambda n: -published_at[n])
-    index.order["-title"] = sorted(by_id, key=lambda n: rows[n].sort_title, reverse=True)
+    index.title = WordMap.of(title, size)
+    index.text = WordMap.of(text, size)
+    for name, key in ORDER_KEYS.items():
+        index.order[name] = sorted(range(size), key=lambda n, k=key: k(rows[n]))  # type: ignore[misc]
     return index
 
 
+# Applying changes (copy-on-write: the old index stays valid for searches running on it)
+
+
+def apply(
+    index: FacetIndex, changed: set[uuid.UUID], facts: list[Facts], seq: int, version: str
+) -> FacetIndex:
+    """A new index: ``index`` with the datasets of ``changed`` replaced by ``facts`` (the
+    published ones among them; the others drop out)."""
+    new = replace(
+        index,
+        seq=seq,
+        version=version,
+        uuids=list(index.uuids),
+        facts=list(index.facts),
+        number=dict(index.number),
+        tail=list(index.tail),
+        by={name: dict(values) for name, values in index.by.items()},
+        order={name: list(numbers) for name, numbers in index.order.items()},
+        title=index.title.copy(),
+        text=index.text.copy(),
+    )
+    for ds_id in changed:
+        n = new.number.pop(ds_id.hex, None)
+        if n is not None:
+            _remove(new, n)
+    for f in facts:
+        _add(new, f)
+    return new
+
+
+def _remove(index: FacetIndex, n: int) -> None:
+    old = index.facts[n]
+    if old is None:
+        return
+    bit = 1 << n
+    index.alive &= ~bit
+    for name, values in old.values.items():
+        for value in values:
+            left = index.by[name].get(value, 0) & ~bit
+            if left:
+                index.by[name][value] = left
+            else:
+                index.by[name].pop(value, None)
+    index.title.remove(n, old.title_words)
+    index.text.remove(n, old.doc_words)
+    for name, key in ORDER_KEYS.items():
+        numbers = index.order[name]
+        i = bisect.bisect_left(numbers, key(old), key=lambda m, k=key: k(index.facts[m]))  # type: ignore[misc]
+        while i < len(numbers) and numbers[i] != n:
+            i += 1
+        if i < len(numbers):
+            del numbers[i]
+    if n >= index.sorted_until and n in index.tail:
+        index.tail.remove(n)
+    index.facts[n] = None
+    index.uuids[n] = None
+
+
+def _add(index: FacetIndex, f: Facts) -> None:
+    n = len(index.uuids)
+    bit = 1 << n
+    index.uuids.append(f.id)
+    index.facts.append(f)
+    index.number[f.id.hex] = n
+    index.alive |= bit
+    for name, values in f.values.items():
+        for value in values:
+            index.by[name][value] = index.by[name].get(value, 0) | bit
+    index.title.add(n, f.title_words)
+    index.text.add(n, f.doc_words)
+    for name, key in ORDER_KEYS.items():
+        bisect.insort(index.order[name], n, key=lambda m, k=key: k(index.facts[m]))  # type: ignore[misc]
+    bisect.insort(index.tail, n, key=index.title_key)
+
+
+# The index a search uses
+
+
 _lock = threading.Lock()
-_cache: dict[tuple[str, str], FacetIndex] = {}
+_cache: dict[str, list[FacetIndex]] = {}  # engine URL → indexes, newest first
+_building: set[str] = set()
 
 
-def get(session: Session) -> FacetIndex:
-    """The index for the catalog as this session sees it."""
-    version = current_version(session)
-    key = (str(session.get_bind().engine.url), version)
-    found = _cache.get(key)
+def _changes(conn: Connection, since: int) -> list[Any]:
+    return list(
+        conn.execute(
+            select(
+                CatalogChange.seq,
+                CatalogChange.version,
+                CatalogChange.dataset_id,
+                CatalogChange.organisation_id,
+            )
+            .where(CatalogChange.seq >= since)
+            .order_by(CatalogChange.seq)
+            .limit(DELTA_MAX + 1)
+        )
+    )
+
+
+def _catch_up(
+    conn: Connection, indexes: list[FacetIndex], seq: int, version: str
+) -> FacetIndex | None:
+    """The newest of ``indexes`` brought up to ``(seq, version)`` from the change log, or
+    None when none of them can be (a rebuild is needed)."""
+    usable = [i for i in indexes if i.seq < seq]
+    if not usable:
+        return None
+    rows = _changes(conn, min(i.seq for i in usable))
+    if len(rows) > DELTA_MAX:
+        return None
+    at = {r.seq: r.version for r in rows}
+    for index in usable:  # newest first
+        if index.seq and at.get(index.seq) != index.version:
+            continue  # its base is not in this history (rolled back, or pruned)
+        later = [r for r in rows if r.seq > index.seq]
+        if any(r.dataset_id is None and r.organisation_id is None for r in later):
+            return None  # a bulk write: rebuild
+        changed = {r.dataset_id for r in later if r.dataset_id is not None}
+        orgs = {r.organisation_id for r in later if r.organisation_id is not None}
+        if orgs:
+            changed |= set(conn.scalars(select(Dataset.id).where(Dataset.publisher_id.in_(orgs))))
+        if len(changed) > DELTA_MAX:
+            return None
+        facts = _facts_rows(conn, sorted(changed)) if changed else []
+        return apply(index, changed, facts, seq, version)
+    return None
+
+
+def get(session: Session, *, start_rebuild: bool = True) -> FacetIndex | None:
+    """An index for the catalog exactly as this session sees it, or None while none can be
+    had without a full build (one then runs in the background)."""
+    conn = session.connection()
+    engine = conn.engine
+    key = str(engine.url)
+    seq, version = state(conn)
+    with _lock:
+        indexes = list(_cache.get(key, []))
+    for index in indexes:
+        if index.seq == seq and index.version == version:
+            return index
+    found = _catch_up(conn, indexes, seq, version)
     if found is None:
-        found = build(session, version)
-        with _lock:
-            for old in [k for k in _cache if k[0] == key[0]]:
-                del _cache[old]
-            _cache[key] = found
+        if start_rebuild:
+            rebuild_in_background(engine)
+        return None
+    with _lock:
+        kept = [found, *[i for i in _cache.get(key, []) if i is not found]][:KEPT]
+        _cache[key] = kept
+    if len(found.tail) > TAIL_MAX:
+        rebuild_in_background(engine)
     return found
+
+
+def get_or_build(session: Session) -> FacetIndex:
+    """The index for this session, building it here when there is none (tests, the
+    command line and benchmarks; requests use ``get``)."""
+    found = get(session, start_rebuild=False)
+    if found is not None:
+        return found
+    conn = session.connection()
+    index = build(conn)
+    with _lock:
+        _cache[str(conn.engine.url)] = [index, *_cache.get(str(conn.engine.url), [])][:KEPT]
+    return index
+
+
+def rebuild_in_background(engine: Engine) -> None:
+    """Start a full build on its own connection, unless one is running for ``engine``."""
+    key = str(engine.url)
+    with _lock:
+        if key in _building:
+            return
+        _building.add(key)
+    threading.Thread(target=_rebuild, args=(engine,), name="facet-index", daemon=True).start()
+
+
+def _rebuild(engine: Engine) -> None:
+    key = str(engine.url)
+    try:
+        with engine.connect() as conn:
+            index = build(conn)
+        with _lock:
+            _cache[key] = [index, *_cache.get(key, [])][:KEPT]
+    except Exception:  # the next search tries again; searches meanwhile use SQL
+        log.exception("facet index build failed")
+    finally:
+        with _lock:
+            _building.discard(key)
+
+
+def clear() -> None:
+    """Forget every index (tests that change how indexes are built)."""
+    with _lock:
+        _cache.clear()
+
+
+# Facets, filters, pages
 
 
 def narrow(index: FacetIndex, filters: dict[str, list[str]]) -> int:
@@ -239,7 +576,7 @@ def _relevance(index: FacetIndex, ids: int, terms: list[search.Term], want: int)
         for j, c in enumerate(counters):
             mask &= c if level >> j & 1 else ~c
         if mask:
-            out += lowest(mask, want - len(out))
+            out += first_in_title_order(index, mask, want - len(out))
             if len(out) >= want:
                 break
     return out
@@ -253,7 +590,7 @@ def page(
     if sort == "relevance" and terms:
         picked = _relevance(index, ids, terms, want)
     elif sort in ("relevance", "title"):
-        picked = lowest(ids, want)
+        picked = first_in_title_order(index, ids, want)
     elif ids == index.all:
         picked = index.order[sort][:want]
     else:
@@ -264,4 +601,5 @@ def page(
                 picked.append(i)
                 if len(picked) >= want:
                     break
-    return [index.uuids[i] for i in picked[offset:want]]
+    found = [index.uuids[i] for i in picked[offset:want]]
+    return [u for u in found if u is not None]

@@ -11,8 +11,8 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Select, String, and_, cast, func, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Select, and_, func, or_, select
+from sqlalchemy.orm import Session, lazyload, selectinload
 
 from datatorg.catalog import facet_index, search
 from datatorg.catalog.models import (
@@ -23,12 +23,13 @@ from datatorg.catalog.models import (
     Distribution,
 )
 from datatorg.errors import Invalid
-from datatorg.identity.actor import Actor
+from datatorg.identity.actor import ANONYMOUS, Actor
 from datatorg.identity.models import Organisation
 
 FACETS = ("theme", "publisher", "format", "access_rights", "license", "keyword", "classification")
 SORTS = ("relevance", "title", "-title", "modified", "published")
 KEYWORD_FACET_SIZE = 20
+RELATIONS = ("themes", "keywords", "distributions", "fields")
 
 
 @dataclass
@@ -44,6 +45,7 @@ class SearchQuery:
     limit: int = 20
     with_facets: bool = True
     include_own_drafts: bool = False
+    relations: tuple[str, ...] = ("themes", "distributions")  # loaded with the page
 
 
 @dataclass
@@ -163,45 +165,45 @@ def search_datasets(*, session: Session, actor: Actor, query: SearchQuery) -> Se
     return _search_index(session, query)
 
 
-def _search_index(session: Session, query: SearchQuery) -> SearchResult:
-    """Published datasets only: full text in the database, the rest on the facet index."""
-    index = facet_index.get(session)
+def _search_index(
+    session: Session, query: SearchQuery, index: facet_index.FacetIndex | None = None
+) -> SearchResult:
+    """Published datasets only: full text in the database, the rest on the facet index (or,
+    while no index can be had without a full build, the same search in SQL)."""
+    index = index or facet_index.get(session)
+    if index is None:
+        return _search_sql(session, ANONYMOUS, query)
     terms = search.query_terms(query.q)
     ids = facet_index.narrow(index, query.filters)
     if terms:
-        ids &= _text_matches(session, index, terms)
+        ids &= index.matching(terms)
     if query.modified_from is not None or query.modified_to is not None:
         low, high = query.modified_from, query.modified_to
+        facts = index.facts
         keep = (
             i
             for i in facet_index.positions(ids)
-            if (low is None or index.updated[i] >= low)
-            and (high is None or index.updated[i] <= high)
+            if (f := facts[i]) is not None
+            and (low is None or f.updated >= low)
+            and (high is None or f.updated <= high)
         )
-        ids = facet_index.to_mask(keep, len(index.uuids))
+        ids = facet_index.to_mask(keep, index.size)
     page_ids = facet_index.page(index, ids, query.sort, terms, query.offset, query.limit)
     facets = facet_index.counts(index, ids, KEYWORD_FACET_SIZE) if query.with_facets else {}
-    return SearchResult(datasets=_load(session, page_ids), total=ids.bit_count(), facets=facets)
+    return SearchResult(
+        datasets=_load(session, page_ids, query.relations), total=ids.bit_count(), facets=facets
+    )
 
 
-def _text_matches(session: Session, index: facet_index.FacetIndex, terms: list[search.Term]) -> int:
-    size = len(index.uuids)
-    if session.get_bind().dialect.name == "sqlite":
-        raw = session.connection().connection.dbapi_connection
-        assert raw is not None
-        rows = raw.execute(  # rowids only: no lookups into the FTS content table
-            "SELECT rowid FROM dataset_fts WHERE dataset_fts MATCH ?", (search.fts_query(terms),)
-        ).fetchall()
-        by_rowid = index.fts_rowid
-        return facet_index.to_mask((by_rowid[r] for (r,) in rows if r in by_rowid), size)
-    stmt = select(cast(Dataset.id, String)).where(search.match(session, terms))
-    number = index.number
-    hexes = (h.replace("-", "") for h in session.connection().scalars(stmt))
-    return facet_index.to_mask((number[h] for h in hexes if h in number), size)
-
-
-def _load(session: Session, page_ids: list[uuid.UUID]) -> list[Dataset]:
-    by_id = {d.id: d for d in session.scalars(select(Dataset).where(Dataset.id.in_(page_ids)))}
+def _load(session: Session, page_ids: list[uuid.UUID], relations: tuple[str, ...]) -> list[Dataset]:
+    """The page's datasets with the ``relations`` its face shows (the others load lazily,
+    if ever: a page of 20 with every relation costs several times the search itself)."""
+    options = [
+        (selectinload if name in relations else lazyload)(getattr(Dataset, name))
+        for name in RELATIONS
+    ]
+    stmt = select(Dataset).where(Dataset.id.in_(page_ids)).options(*options)
+    by_id = {d.id: d for d in session.scalars(stmt)}
     return [by_id[i] for i in page_ids if i in by_id]
 
 
@@ -239,4 +241,6 @@ def _search_sql(session: Session, actor: Actor, query: SearchQuery) -> SearchRes
             )
         )
     facets = _facets(session, conds) if query.with_facets else {}
-    return SearchResult(datasets=_load(session, page_ids), total=total, facets=facets)
+    return SearchResult(
+        datasets=_load(session, page_ids, query.relations), total=total, facets=facets
+    )

@@ -12,12 +12,14 @@ from typing import Any, Union
 
 from sqlalchemy import (
     JSON,
+    BigInteger,
     Enum,
     ForeignKey,
     Integer,
     String,
     Text,
     UniqueConstraint,
+    delete,
     event,
     insert,
     update,
@@ -240,24 +242,72 @@ class HarvestSource(UUIDPk, Timestamps, Base):
 
 
 class CatalogState(Base):
-    """One row whose ``version`` changes with every catalog write (search caches key on it)."""
+    """One row counting catalog writes: ``seq`` goes up by one with every flush that touches
+    the catalog, ``version`` is that write's random mark (search indexes key on both).
+
+    Every catalog write updates this one row, so catalog writes commit in ``seq`` order on
+    both databases (the row's lock is held to commit): a reader that sees ``seq = N`` sees
+    every change up to ``N``.
+    """
 
     __tablename__ = "catalog_state"
 
     id: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
     version: Mapped[str] = mapped_column(String(36))
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), default=0, server_default="0"
+    )
+
+
+class CatalogChange(Base):
+    """Which dataset or organisation a catalog write (``seq``) changed; both empty: anything
+    (a bulk write), so search indexes are rebuilt. Search indexes catch up from these rows."""
+
+    __tablename__ = "catalog_changes"
+
+    id: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
+    )
+    seq: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), index=True)
+    version: Mapped[str] = mapped_column(String(36))
+    dataset_id: Mapped[uuid.UUID | None]
+    organisation_id: Mapped[uuid.UUID | None]
 
 
 WATCHED = (Dataset, DatasetTheme, DatasetKeyword, Distribution, Organisation)
+CHANGES_KEPT = 100_000  # change rows kept behind the newest; older indexes rebuild
 
 
-def bump(session: Session) -> None:
-    """Give the catalog a new version (search caches rebuild); call after Core-level writes."""
+def bump(
+    session: Session,
+    datasets: set[uuid.UUID] | None = None,
+    organisations: set[uuid.UUID] | None = None,
+) -> None:
+    """Count a catalog write and record what it changed (``None``: anything, as after a
+    Core-level bulk write, which makes search indexes rebuild in the background)."""
     conn = session.connection()
     new = str(uuid.uuid4())
-    done = conn.execute(update(CatalogState).where(CatalogState.id == 1).values(version=new))
-    if done.rowcount == 0:
-        conn.execute(insert(CatalogState).values(id=1, version=new))
+    seq = conn.execute(
+        update(CatalogState)
+        .where(CatalogState.id == 1)
+        .values(seq=CatalogState.seq + 1, version=new)
+        .returning(CatalogState.seq)
+    ).scalar()
+    if seq is None:
+        seq = 1
+        conn.execute(insert(CatalogState).values(id=1, version=new, seq=seq))
+    rows: list[dict[str, Any]] = [
+        {"seq": seq, "version": new, "dataset_id": d, "organisation_id": None}
+        for d in sorted(datasets or ())
+    ] + [
+        {"seq": seq, "version": new, "dataset_id": None, "organisation_id": o}
+        for o in sorted(organisations or ())
+    ]
+    if datasets is None or not rows:
+        rows.append({"seq": seq, "version": new, "dataset_id": None, "organisation_id": None})
+    conn.execute(insert(CatalogChange), rows)
+    if seq % 1000 == 0:  # keep the log bounded
+        conn.execute(delete(CatalogChange).where(CatalogChange.seq < seq - CHANGES_KEPT))
 
 
 def sort_key(title: str) -> str:
@@ -268,13 +318,30 @@ def sort_key(title: str) -> str:
 
 @event.listens_for(Session, "before_flush")
 def _bump_on_flush(session: Session, _ctx: Any, _instances: Any) -> None:
-    """Any flush that touches the catalog (or an organisation) changes the version.
+    """Any flush that touches the catalog (or an organisation) is counted, with the datasets
+    and organisations it changed.
 
     It also keeps ``sort_title`` in step with ``title_nb`` for datasets written by any code.
     """
     for obj in (*session.new, *session.dirty):
         if isinstance(obj, Dataset):
             obj.sort_title = sort_key(obj.title_nb or "")
-    changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(obj, WATCHED) for obj in changed):
-        bump(session)
+    changed = [
+        o for o in (*session.new, *session.dirty, *session.deleted) if isinstance(o, WATCHED)
+    ]
+    if not changed:
+        return
+    datasets: set[uuid.UUID] = set()
+    organisations: set[uuid.UUID] = set()
+    for obj in changed:
+        if isinstance(obj, Organisation):
+            if obj.id is None:
+                obj.id = uuid.uuid4()
+            organisations.add(obj.id)
+        elif isinstance(obj, Dataset):
+            if obj.id is None:
+                obj.id = uuid.uuid4()
+            datasets.add(obj.id)
+        elif obj.dataset_id is not None:  # a theme, keyword or distribution
+            datasets.add(obj.dataset_id)
+    bump(session, datasets, organisations)
