@@ -9,6 +9,7 @@ looked for by a search until found, to measure how soon it is visible.
 
 from __future__ import annotations
 
+import os
 import random
 import statistics
 import sys
@@ -250,8 +251,11 @@ def _measure(url: str, label: str) -> list[str]:
     finally:
         engine.dispose()
     base_p50 = _p(idle["baseline: one dataset by slug (indexed lookup)"], 50)
+    load = os.getloadavg()[0]
     lines = [
         f"### {label}",
+        "",
+        f"Machine load (1-minute average) when done: {load:.1f} on {os.cpu_count()} cores.",
         "",
         f"{N:,} datasets loaded in {load_s:.1f} s; the facet index built in {build_s:.1f} s "
         f"(in the background in a server; {index_mib:.0f} MiB of bitmasks). {RUNS} alternating "
