@@ -13,7 +13,7 @@ from datatorg.db.engine import make_engine
 from tests.pg import PostgresServer
 from tests.test_migrations import _fresh_url
 
-BEFORE = "4ff53bf5eea4"  # the revision before catalog_search_snowball
+BEFORE = "bfaf1bc77330"  # the revision before catalog_search_snowball
 
 
 def test_upgrade_rebuilds_search_documents(

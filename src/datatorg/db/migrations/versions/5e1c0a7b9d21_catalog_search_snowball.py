@@ -6,7 +6,7 @@ analyzer (bokmål parts with the Norwegian stemmer to a fixed point, English par
 English one), replacing the old suffix stripper's stems. Data only; no schema change.
 
 Revision ID: 5e1c0a7b9d21
-Revises: 4ff53bf5eea4
+Revises: bfaf1bc77330
 Create Date: 2026-11-30 18:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "5e1c0a7b9d21"
-down_revision: str | None = "4ff53bf5eea4"
+down_revision: str | None = "bfaf1bc77330"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
