@@ -161,27 +161,37 @@ def erase_rows(
     try:
         con.execute("CREATE TEMP TABLE gone (v VARCHAR PRIMARY KEY)")
         con.executemany("INSERT INTO gone VALUES (?)", [(v,) for v in wanted])
-        for key in sorted({f.key for f in files}):
+        col = quote_ident(column)
+        paths = {
+            str(storage.local_path(k)): k
+            for k in sorted({f.key for f in files})
+            if storage.local_path(k).exists()
+        }
+        if not paths:
+            return report
+        every = "[" + ", ".join(lit(p) for p in paths) + "]"
+        names = con.execute(
+            f"DESCRIBE SELECT * FROM read_parquet({every}, union_by_name=true)"
+        ).fetchall()
+        if column not in {r[0] for r in names}:
+            return report
+        # one parallel scan of the subject column of every file finds the affected ones
+        hits_by_file = con.execute(
+            f"SELECT filename, count(*) FROM read_parquet({every}, filename=true, "
+            f"union_by_name=true) WHERE {col} IN (SELECT v FROM gone) GROUP BY filename"
+        ).fetchall()
+        for filename, hits in sorted(hits_by_file):
+            key = paths[str(filename)]
             path = storage.local_path(key)
-            if not path.exists():
-                continue
             src = f"read_parquet({lit(str(path))})"
             cols = [r[0] for r in con.execute(f"DESCRIBE SELECT * FROM {src}").fetchall()]
-            if column not in cols:
-                continue
-            col = quote_ident(column)
-            found = con.execute(
-                f"SELECT count(*) FROM {src} WHERE CAST({col} AS VARCHAR) IN (SELECT v FROM gone)"
-            ).fetchone()
-            hits = int(found[0]) if found else 0
-            if hits == 0:
-                continue
             tmp = path.with_name(path.name + ".erasing")
             keep = ", ".join(quote_ident(c) for c in cols)
+            # DuckDB keeps the file's row order (insertion order is preserved by default)
             con.execute(
-                f"COPY (SELECT {keep} FROM read_parquet({lit(str(path))}, file_row_number=true) "
-                f"WHERE {col} IS NULL OR CAST({col} AS VARCHAR) NOT IN (SELECT v FROM gone) "
-                f"ORDER BY file_row_number) TO {lit(str(tmp))} ({PARQUET_OPTIONS})"
+                f"COPY (SELECT {keep} FROM {src} "
+                f"WHERE {col} IS NULL OR {col} NOT IN (SELECT v FROM gone)) "
+                f"TO {lit(str(tmp))} ({PARQUET_OPTIONS})"
             )
             fd = os.open(tmp, os.O_RDONLY)
             try:
@@ -189,9 +199,9 @@ def erase_rows(
             finally:
                 os.close(fd)
             os.replace(tmp, path)
-            removed_by_key[key] = hits
+            removed_by_key[key] = int(hits)
             report.files_rewritten += 1
-            report.rows_removed += hits
+            report.rows_removed += int(hits)
             report.files.append(key)
     finally:
         con.close()
