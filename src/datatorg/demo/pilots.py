@@ -110,6 +110,7 @@ def load(*, session: Session, settings: Settings) -> None:
         for kpi in session.scalars(select(Kpi).where(Kpi.pilot_id == pilot.id)):
             if kpi.dataset_id is not None:
                 lab.compute(session=session, settings=settings, kpi=kpi)
+                pilots_pilots.set_baseline(session, kpi)
     session.flush()
 
 

@@ -16,7 +16,7 @@ from datatorg.market import service as market
 from datatorg.market.models import Offer
 from datatorg.market.schemas import OfferCreate
 from datatorg.pilots import service as lab
-from datatorg.pilots.models import Idea, Pilot
+from datatorg.pilots.models import Idea, Kpi, Measurement, Pilot
 from datatorg.pilots.pilot_schemas import (
     DataRequestCreate,
     KpiCreate,
@@ -38,6 +38,20 @@ RESEARCH_OFFER = "Forskning og undervisning"  # the market demo's offer on the e
 # environment.py); tests/pilots/test_demo.py checks them against the contents' own SQL.
 ENERGY_KPI = "_agg=sum(kwh)&_bucket=month&bygningstype=Skole"
 WASTE_KPI = "_agg=sum(tonn)&_bucket=month&fraksjon=Restavfall"
+
+
+def set_baseline(session: Session, kpi: Kpi) -> None:
+    """A computed demo KPI's baseline is the mean of its first twelve periods (the year before
+    the pilot) and its target a tenth lower, whatever the size of the demo contents."""
+    first = session.scalars(
+        select(Measurement.value)
+        .where(Measurement.kpi_id == kpi.id)
+        .order_by(Measurement.period)
+        .limit(12)
+    ).all()
+    if first:
+        kpi.baseline = round(sum(first) / len(first))
+        kpi.target = round(kpi.baseline * 0.9)
 
 
 def _actor(session: Session, email: str) -> Actor:
@@ -123,8 +137,6 @@ def energy_pilot(
             {
                 "name": "Strømforbruk i skolene",
                 "unit": "kWh per måned",
-                "baseline": 95000,
-                "target": 85000,
                 "direction": "decrease",
                 "sdg": 7,
                 "source": "dataset",
@@ -251,8 +263,6 @@ def waste_pilot(
                 {
                     "name": "Restavfall samlet inn",
                     "unit": "tonn per måned",
-                    "baseline": 520,
-                    "target": 460,
                     "direction": "decrease",
                     "sdg": 12,
                     "source": "dataset",

@@ -9,8 +9,8 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
-WIDTH, HEIGHT = 640, 260
-PAD_L, PAD_R, PAD_T, PAD_B = 64, 16, 16, 40
+WIDTH, HEIGHT = 520, 260
+PAD_L, PAD_R, PAD_T, PAD_B = 84, 12, 20, 40
 
 
 def fmt(value: float) -> str:
@@ -18,6 +18,11 @@ def fmt(value: float) -> str:
     if value == int(value) and abs(value) < 1e15:
         return f"{int(value):,}".replace(",", "\u202f")
     return f"{value:,.3f}".rstrip("0").rstrip(".").replace(",", "\u202f")
+
+
+def axis(value: float) -> str:
+    """An axis label: whole numbers from 100 up, two decimals below."""
+    return fmt(round(value)) if abs(value) >= 100 else fmt(round(value, 2))
 
 
 def kpi_chart(
@@ -59,22 +64,26 @@ def kpi_chart(
         f'<line x1="{PAD_L}" y1="{PAD_T + inner_h}" x2="{WIDTH - PAD_R}" y2="{PAD_T + inner_h}" '
         'stroke="#4a5560"/>',
         f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{PAD_T + inner_h}" stroke="#4a5560"/>',
-        f'<text x="{PAD_L - 6}" y="{PAD_T + 10}" text-anchor="end" font-size="12" '
-        f'fill="#1b1f24">{escape(fmt(round(hi, 3)))}</text>',
-        f'<text x="{PAD_L - 6}" y="{PAD_T + inner_h}" text-anchor="end" font-size="12" '
-        f'fill="#1b1f24">{escape(fmt(round(lo, 3)))}</text>',
+        f'<text x="{PAD_L - 6}" y="{PAD_T + 10}" text-anchor="end" font-size="13" '
+        f'fill="#1b1f24">{escape(axis(hi))}</text>',
+        f'<text x="{PAD_L - 6}" y="{PAD_T + inner_h}" text-anchor="end" font-size="13" '
+        f'fill="#1b1f24">{escape(axis(lo))}</text>',
     ]
-    for level, text, color in (
-        (baseline, baseline_label, "#4a5560"),
-        (target, target_label, "#1e6b34"),
-    ):
+    # the baseline's label at the left end of its line, the target's at the right end, so
+    # the two never cover each other when they are close
+    lines = (
+        (baseline, baseline_label, "#4a5560", "start"),
+        (target, target_label, "#1e6b34", "end"),
+    )
+    for level, text, color, anchor in lines:
         if level is None:
             continue
+        tx = PAD_L + 4 if anchor == "start" else WIDTH - PAD_R - 4
         parts.append(
             f'<line x1="{PAD_L}" y1="{y(level):.1f}" x2="{WIDTH - PAD_R}" y2="{y(level):.1f}" '
             f'stroke="{color}" stroke-dasharray="6 4" stroke-width="1.5"/>'
-            f'<text x="{WIDTH - PAD_R - 4}" y="{y(level) - 4:.1f}" text-anchor="end" '
-            f'font-size="12" fill="{color}">{escape(text)} {escape(fmt(level))}</text>'
+            f'<text x="{tx}" y="{y(level) - 4:.1f}" text-anchor="{anchor}" '
+            f'font-size="13" fill="{color}">{escape(text)} {escape(fmt(level))}</text>'
         )
     if values:
         pts = " ".join(f"{x(d):.1f},{y(v):.1f}" for d, v in values)
@@ -87,12 +96,12 @@ def kpi_chart(
                 )
         first, last = values[0][0], values[-1][0]
         parts.append(
-            f'<text x="{PAD_L}" y="{HEIGHT - 14}" font-size="11" fill="#1b1f24">'
+            f'<text x="{PAD_L}" y="{HEIGHT - 14}" font-size="12" fill="#1b1f24">'
             f"{first.isoformat()}</text>"
         )
         if last != first:
             parts.append(
-                f'<text x="{WIDTH - PAD_R}" y="{HEIGHT - 14}" text-anchor="end" font-size="11" '
+                f'<text x="{WIDTH - PAD_R}" y="{HEIGHT - 14}" text-anchor="end" font-size="12" '
                 f'fill="#1b1f24">{last.isoformat()}</text>'
             )
     parts.append("</svg>")

@@ -27,13 +27,15 @@ OUTLINE: list[tuple[float, float]] = [
     (11.700, 59.040),
     (11.640, 58.990),
     (11.575, 58.965),
-    (11.520, 58.985),
-    (11.470, 59.030),
-    (11.405, 59.065),
-    (11.340, 59.090),
-    (11.285, 59.093),
-    (11.245, 59.085),
-    (11.200, 59.090),
+    # the southern border follows the Iddefjord back to the sea
+    (11.510, 59.000),
+    (11.460, 59.045),
+    (11.425, 59.080),
+    (11.400, 59.104),
+    (11.360, 59.108),
+    (11.300, 59.096),
+    (11.250, 59.086),
+    (11.200, 59.088),
 ]
 # The Tista from Femsjøen through Tistedal to the town centre, and the Iddefjord.
 RIVER: list[tuple[float, float]] = [
@@ -41,19 +43,9 @@ RIVER: list[tuple[float, float]] = [
     (11.500, 59.135),
     (11.460, 59.128),
     (11.420, 59.124),
-    (11.390, 59.122),
+    (11.390, 59.116),
 ]
-FJORD: list[tuple[float, float]] = [
-    (11.250, 59.087),
-    (11.300, 59.098),
-    (11.360, 59.110),
-    (11.390, 59.118),
-    (11.395, 59.110),
-    (11.420, 59.085),
-    (11.460, 59.050),
-    (11.510, 59.005),
-    (11.560, 58.975),
-]
+FJORD: list[tuple[float, float]] = [(11.100, 59.080), *reversed(OUTLINE[13:])]
 
 
 @dataclass(frozen=True)
@@ -70,7 +62,7 @@ PLACES: dict[str, Place] = {
         Place("sentrum", "Sentrum", 59.1217, 11.3875),
         Place("fredriksten", "Fredriksten", 59.1185, 11.3960),
         Place("tistedal", "Tistedal", 59.1300, 11.4700),
-        Place("idd", "Idd", 59.0900, 11.4100),
+        Place("idd", "Idd", 59.1000, 11.4350),
         Place("berg", "Berg", 59.1500, 11.3200),
         Place("rokke", "Rokke", 59.1600, 11.3700),
         Place("sauoy", "Sauøy", 59.1230, 11.3400),
@@ -81,12 +73,12 @@ PLACES: dict[str, Place] = {
         Place("laby", "Låby", 59.1400, 11.4200),
         Place("hjortsberg", "Hjortsberg", 59.1250, 11.3900),
         Place("kommandantveien", "Kommandantveien", 59.1150, 11.4050),
-        Place("svinesund", "Svinesund", 59.0930, 11.2650),
-        Place("prestebakke", "Prestebakke", 58.9950, 11.5300),
+        Place("svinesund", "Svinesund", 59.0990, 11.2700),
+        Place("prestebakke", "Prestebakke", 59.0050, 11.5700),
         Place("enningdalen", "Enningdalen", 59.0300, 11.5500),
         Place("femsjoen", "Femsjøen", 59.1600, 11.5500),
         Place("torpum", "Torpum", 59.1100, 11.3200),
-        Place("isebakke", "Isebakke", 59.1000, 11.4600),
+        Place("isebakke", "Isebakke", 59.1050, 11.4700),
     )
 }
 WHOLE_MUNICIPALITY = "halden"  # an idea for the whole municipality: drawn at the centre
@@ -147,7 +139,9 @@ def halden_map(markers: list[Marker], *, title: str, desc: str) -> Markup:
     parts.append(
         f'<text x="{x + 8:.1f}" y="{y - 10:.1f}" font-size="13" fill="#1b1f24">Halden</text>'
     )
-    for i, m in enumerate(markers):
+    # ideas first and pilots last, so a pilot's square is drawn on top
+    ordered = sorted(markers, key=lambda m: m.kind == "pilot")
+    for i, m in enumerate(ordered):
         mx, my = _xy(m.lon, m.lat)
         # spread markers at the same place a little, so each stays clickable
         mx += (i % 5 - 2) * 3.0
