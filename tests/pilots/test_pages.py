@@ -294,3 +294,30 @@ def test_a_form_without_its_csrf_token_is_refused(client: TestClient, lab: Lab) 
     r = client.post(f"/ideas/{idea['id']}/support", headers=lab.h["supporter0"])
     assert r.status_code == 403
     assert client.get(f"/api/v1/ideas/{idea['id']}").json()["support_count"] == 0
+
+
+def test_a_call_with_its_weights_through_the_form(client: TestClient, lab: Lab) -> None:
+    token = helpers.csrf(client)
+    form = client.get("/calls/new", headers=lab.h["coordinator"]).text
+    assert 'value="25"' in form  # the default weights are filled in
+    body = {
+        "csrf_token": token,
+        "title": "Trygg by",
+        "theme": "Beredskap",
+        "opens_on": today().isoformat(),
+        "closes_on": (today() + timedelta(days=20)).isoformat(),
+        "domains": ["emergency_preparedness", "health"],
+        "weight_impact": "40",
+        "weight_feasibility": "20",
+        "weight_sustainability": "10",
+        "weight_citizen_involvement": "10",
+        "weight_data_availability": "10",
+        "weight_privacy_risk": "10",
+    }
+    r = client.post("/calls/new", data=dict(body, weight_impact="41"), headers=lab.h["coordinator"])
+    assert r.status_code == 422 and "100" in r.text and 'href="#weights"' in r.text
+    r = client.post("/calls/new", data=body, headers=lab.h["coordinator"], follow_redirects=False)
+    assert r.status_code == 303, r.text
+    call = client.get("/api/v1" + r.headers["location"]).json()
+    assert {w["criterion"]: w["weight"] for w in call["weights"]}["impact"] == 40
+    assert [d["code"] for d in call["domains"]] == ["emergency_preparedness", "health"]

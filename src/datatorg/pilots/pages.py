@@ -22,6 +22,7 @@ from datatorg.pilots.models import Domain, IdeaState, SubmitterKind
 from datatorg.pilots.pilot_present import lab_overview
 from datatorg.pilots.present import dataset_title, idea_read, idea_summary
 from datatorg.pilots.schemas import CallCreate, CommentCreate, IdeaCreate, Moderation
+from datatorg.pilots.vocab import CRITERIA, DEFAULT_WEIGHTS
 from datatorg.web.csrf import verify_csrf
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.i18n import gettext as _
@@ -73,15 +74,24 @@ def call_list(
 def call_form(request: Request, actor: UserActorDep) -> Response:
     if not policies.can_open_call(actor):
         raise Forbidden(_("Only living-lab coordinators open calls for ideas."))
-    return page(request, "pilots/call_form.html", {"today": calls.today().isoformat()})
+    defaults = {f"weight_{c}": str(w) for c, w in DEFAULT_WEIGHTS.items()}
+    return page(
+        request, "pilots/call_form.html", {"today": calls.today().isoformat(), "values": defaults}
+    )
 
 
 @router.post("/calls/new")
 def call_submit(
     request: Request, session: SessionDep, actor: UserActorDep, form: FormDep
 ) -> Response:
+    body: dict[str, Any] = {
+        k: v for k, v in values_of(form, ("domains",)).items() if v not in (None, "", [])
+    }
+    weights = {c: body.pop(f"weight_{c}") for c in CRITERIA if f"weight_{c}" in body}
+    if weights:
+        body["weights"] = weights
     try:
-        data = parse_form(CallCreate, form, lists=("domains",))
+        data = parse_dict(CallCreate, body)
         call = calls.create_call(session=session, actor=actor, data=data)
     except Invalid as exc:
         return page(

@@ -11,7 +11,7 @@ from datatorg.identity.actor import Actor
 from datatorg.pilots import geo
 from datatorg.pilots.comments import count_visible
 from datatorg.pilots.common import names
-from datatorg.pilots.ideas import idea_datasets, supports, threshold_of
+from datatorg.pilots.ideas import idea_datasets, submitter_org_name, supports, threshold_of
 from datatorg.pilots.models import Call, Evaluation, Idea, IdeaState, Pilot
 from datatorg.pilots.review import summary
 from datatorg.pilots.schemas import (
@@ -64,6 +64,7 @@ def idea_read(session: Session, actor: Actor, idea: Idea) -> IdeaRead:
         problem=idea.problem,
         solution=idea.solution,
         submitter_kind=lab("submitter_kind", idea.submitter_kind),
+        organisation=submitter_org_name(session, idea),
         domain=lab("domain", idea.domain),
         place=place(idea.place),
         latitude=lat,

@@ -96,13 +96,18 @@ class CallCreate(In):
             raise ValueError(_("the call must close on or after the day it opens"))
         if (self.closes_on - self.opens_on).days > 366:
             raise ValueError(_("a call lasts at most a year"))
-        if self.weights is not None:
-            if set(self.weights) != set(CRITERIA):
-                raise ValueError(_("give a weight for every criterion"))
-            if sum(self.weights.values()) != 100:
-                raise ValueError(_("the weights must add up to 100"))
         self.domains = sorted(set(self.domains))
         return self
+
+    @field_validator("weights")
+    @classmethod
+    def _weights(cls, value: dict[str, int] | None) -> dict[str, int] | None:
+        if value is not None:
+            if set(value) != set(CRITERIA):
+                raise ValueError(_("give a weight for every criterion"))
+            if sum(value.values()) != 100:
+                raise ValueError(_("the weights must add up to 100"))
+        return value
 
 
 class CallRead(BaseModel):
@@ -188,6 +193,7 @@ class IdeaRead(BaseModel):
     problem: str
     solution: str
     submitter_kind: Labelled
+    organisation: str  # when submitted on behalf of an organisation
     domain: Labelled
     place: Labelled
     latitude: float
