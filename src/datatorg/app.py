@@ -15,6 +15,7 @@ from datatorg.catalog import ckan, dcat_routes
 from datatorg.catalog import pages as catalog_pages
 from datatorg.catalog import router as catalog_router
 from datatorg.db.engine import make_engine, make_sessionmaker
+from datatorg.db.writes import write_sessionmaker
 from datatorg.identity import pages as identity_pages
 from datatorg.identity import pages_account as identity_account_pages
 from datatorg.identity import router as identity_router
@@ -56,8 +57,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(get_actor)],
     )
     app.state.settings = settings
-    app.state.engine = make_engine(settings.database_url)
+    app.state.engine = make_engine(settings.database_url, write_wait_ms=settings.write_wait_ms)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
+    # Requests with an unsafe method write: their transactions take the write lock first.
+    app.state.write_sessionmaker = write_sessionmaker(app.state.engine)
 
     # The rows API first: the router tries routers in order and it is the hottest path.
     app.include_router(access_router.router)

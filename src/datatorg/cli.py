@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from datatorg.db import migrate
 from datatorg.db.base import utcnow
 from datatorg.db.engine import make_engine, make_sessionmaker
+from datatorg.db.writes import write_sessionmaker
 from datatorg.errors import DatatorgError
 from datatorg.identity.models import Role
 from datatorg.logging import configure_logging
@@ -23,7 +24,7 @@ def _database(settings: Settings) -> Iterator[Session]:
     """A session on the configured database; the engine is disposed afterwards."""
     engine = make_engine(settings.database_url)
     try:
-        with make_sessionmaker(engine)() as session:
+        with write_sessionmaker(engine)() as session:
             yield session
     finally:
         engine.dispose()
@@ -293,7 +294,7 @@ def market_notify_expiring(days: int) -> None:
     settings = _settings()
     engine = make_engine(settings.database_url)
     try:
-        with make_sessionmaker(engine)() as session:
+        with write_sessionmaker(engine)() as session:
             count = market_service.notify_expiring(
                 session=session, settings=settings, within_days=days
             )

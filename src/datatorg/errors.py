@@ -11,7 +11,8 @@ Domains raise these; ``datatorg.web.errorhandlers`` renders them as RFC 9457
     ├── Conflict                  409  conflict
     ├── PayloadTooLarge           413  payload-too-large
     ├── Invalid                   422  invalid   (carries ``errors``: where and what)
-    └── TooManyRequests           429  too-many-requests (carries ``retry_after``)
+    ├── TooManyRequests           429  too-many-requests (carries ``retry_after``)
+    └── ServiceUnavailable        503  unavailable (busy or over its time budget; ``retry_after``)
 
 Messages must never contain personal data (DESIGN.md, invariant 4).
 """
@@ -109,6 +110,22 @@ class TooManyRequests(DatatorgError):
     title = "Too many requests"
 
     def __init__(self, detail: str | None = None, *, retry_after: int = 60, **extra: Any) -> None:
+        super().__init__(detail, retry_after=retry_after, **extra)
+        self.retry_after = retry_after
+
+    def headers(self) -> dict[str, str]:
+        return {"Retry-After": str(self.retry_after)}
+
+
+class ServiceUnavailable(DatatorgError):
+    """The service cannot answer now (busy writing, or the work ran past its time budget);
+    the same request may succeed later."""
+
+    status = 503
+    slug = "unavailable"
+    title = "Service unavailable"
+
+    def __init__(self, detail: str | None = None, *, retry_after: int = 5, **extra: Any) -> None:
         super().__init__(detail, retry_after=retry_after, **extra)
         self.retry_after = retry_after
 

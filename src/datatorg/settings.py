@@ -85,6 +85,12 @@ class Settings(BaseSettings):
         10 * 1024**2,
         description="Largest report a pilot may attach, in bytes (default 10 MiB).",
     )
+    write_wait_ms: int = Field(
+        10_000,
+        ge=0,
+        description="Longest time a write waits for its turn at the database (SQLite has one "
+        "writer at a time) before the request is answered 503 with Retry-After.",
+    )
     log_level: str = Field("INFO", description="Level of the structured log.")
     log_json: bool = Field(True, description="Write logs as JSON lines (off: plain text).")
     default_locale: Literal["nb", "en"] = Field(

@@ -19,14 +19,11 @@ iteration.
 from __future__ import annotations
 
 import asyncio
-import fcntl
-import os
 import threading
 import uuid
 import weakref
 from collections import deque
-from collections.abc import Callable, Iterator, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
@@ -35,6 +32,7 @@ import anyio.to_thread
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
+from datatorg.db import writes
 from datatorg.db.base import utcnow
 from datatorg.db.engine import engine_of
 from datatorg.market import service as market
@@ -67,14 +65,16 @@ class _Slot:
 Hook = Callable[[str, Sequence[Item]], None]
 
 
-def write_batch(session: Session, items: Sequence[Item]) -> None:
+def write_batch(session: Session, items: Sequence[Item], *, wait_s: float | None = None) -> None:
     """Record ``items`` in one transaction of ``session`` and commit it (rolled back on error).
 
-    The head lock is the transaction's first statement, so on SQLite it waits for the write
-    lock rather than failing on a read-to-write upgrade.
+    The transaction is a write transaction from its start (``datatorg.db.writes``): on
+    SQLite it waits its turn for the write lock (at most ``wait_s`` seconds, default the
+    engine's bound; 0 only tries) instead of failing on a read-to-write upgrade, and raises
+    ``WriteBusy`` when the turn did not come.
     """
-    with _writer_turn(session):
-        _write_batch(session, items)
+    writes.begin(session, wait_s=wait_s)
+    _write_batch(session, items)
 
 
 def _write_batch(session: Session, items: Sequence[Item]) -> None:
@@ -102,30 +102,6 @@ def _write_batch(session: Session, items: Sequence[Item]) -> None:
     except BaseException:
         session.rollback()
         raise
-
-
-_lock_files: dict[str, int] = {}
-
-
-@contextmanager
-def _writer_turn(session: Session) -> Iterator[None]:
-    """On a SQLite file, wait for the other processes' leaders on an ``flock`` (woken the
-    moment the holder is done) instead of SQLite's busy handler, which polls with sleeps of
-    1, 2, 5, 10… ms while the lock is held for a fraction of a millisecond. PostgreSQL
-    queues writers on the head row's lock itself."""
-    url = engine_of(session).url
-    if url.get_backend_name() != "sqlite" or not url.database or url.database == ":memory:":
-        yield
-        return
-    path = url.database + "-audit.lock"
-    fd = _lock_files.get(path)
-    if fd is None:
-        fd = _lock_files.setdefault(path, os.open(path, os.O_RDWR | os.O_CREAT, 0o600))
-    fcntl.flock(fd, fcntl.LOCK_EX)
-    try:
-        yield
-    finally:
-        fcntl.flock(fd, fcntl.LOCK_UN)
 
 
 class Journal:
@@ -229,8 +205,31 @@ def journal_for(session: Session) -> Journal:
         return found
 
 
+class WouldWait(RuntimeError):
+    """On the event loop, another writer holds the database's write turn: the loop must not
+    wait for it, so the caller redoes its work in a worker thread."""
+
+
+def _on_loop() -> bool:
+    try:
+        asyncio.get_running_loop()
+    except RuntimeError:
+        return False
+    return True
+
+
 def append(session: Session, item: Item) -> None:
-    """Record ``item`` durably before returning (see the module docstring)."""
+    """Record ``item`` durably before returning (see the module docstring).
+
+    Called on the event loop (the rows API decides there on SQLite), the record is written at
+    once if the write turn is free, else ``WouldWait`` is raised and nothing was written."""
+    if _on_loop():
+        session.commit()
+        try:
+            write_batch(session, [item], wait_s=0)
+        except writes.WriteBusy:
+            raise WouldWait("the write turn is taken; record this off the loop") from None
+        return
     journal_for(session).append(session, item)
 
 
@@ -239,11 +238,11 @@ class LoopBatcher:
 
     A request awaits ``append``; its item waits in a list until the flush, which runs once
     the reads already on the loop have had their turn, so the reads of one loop iteration
-    share a batch. One flush at a time takes every waiting item and hands them, as one slot,
-    to the process's ``Journal``: on the loop itself for a SQLite file (a local commit of
-    a fraction of a millisecond; a worker thread would wait longer than that for the GIL),
-    in a worker thread for a database across the network. Each awaiting request resumes
-    when its batch is committed, or raises ``BatchFailed``.
+    share a batch. One flush at a time takes every waiting item and commits them: on the loop
+    itself for a SQLite file when its write turn is free (a local commit of a fraction of a
+    millisecond; a worker thread would wait longer than that for the GIL), else, and for a
+    database across the network, as one slot of the process's ``Journal`` in a worker thread.
+    Each awaiting request resumes when its batch is committed, or raises ``BatchFailed``.
     """
 
     def __init__(self, sessionmaker: Callable[[], Session], *, inline: bool) -> None:
@@ -269,9 +268,8 @@ class LoopBatcher:
                 batch, self._pending = self._pending, []
                 items = [item for item, _ in batch]
                 try:
-                    if self._inline:
-                        outcome = self._write(items)
-                    else:
+                    outcome = self._write_now(items) if self._inline else None
+                    if outcome is None:
                         outcome = await anyio.to_thread.run_sync(self._write, items)
                 except Exception as exc:  # e.g. no session could be opened
                     outcome = [exc] * len(items)
@@ -286,6 +284,19 @@ class LoopBatcher:
                         done.set_exception(failed)
         finally:
             self._flushing = False
+
+    def _write_now(self, items: Sequence[Item]) -> list[BaseException | None] | None:
+        """On the loop: commit ``items`` if the write turn is free right now (a local commit
+        of a fraction of a millisecond); None when it is taken or the batch failed, and the
+        batch then goes to a worker thread, which waits its turn (and retries item by item).
+        So another connection's write lock never stalls the loop."""
+        try:
+            with self._sessionmaker() as session:
+                write_batch(session, items, wait_s=0)
+        except Exception:
+            return None
+        self.batch_sizes.append(len(items))
+        return [None] * len(items)
 
     def _write(self, items: Sequence[Item]) -> list[BaseException | None]:
         """Commit ``items`` as one slot; if that fails, each alone (one bad item fails only

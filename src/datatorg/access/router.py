@@ -96,7 +96,13 @@ async def rows(request: Request, ref: str) -> Response:
                 return page
             return actor, dataset, prepared
 
-    decided = decide() if _embedded(request) else await run_in_threadpool(decide)
+    if _embedded(request):
+        try:
+            decided = decide()
+        except journal.WouldWait:  # a refusal to record while another write holds the lock
+            decided = await run_in_threadpool(decide)
+    else:
+        decided = await run_in_threadpool(decide)
     if isinstance(decided, service.Page):
         return shape.shaped(decided, page_json(decided, request))
     actor, dataset, prepared = decided

@@ -10,9 +10,12 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
+from datatorg.db import writes
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
-    """An engine for ``url``; SQLite gets WAL, foreign keys and real transactions."""
+
+def make_engine(url: str, *, write_wait_ms: int = 10_000, **kwargs: Any) -> Engine:
+    """An engine for ``url``; SQLite gets WAL, foreign keys and real transactions, whose
+    writes wait their turn for at most ``write_wait_ms`` (``datatorg.db.writes``)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # As for SQLite below: with the default 5 (+10 overflow) pooled connections, the
@@ -28,7 +31,11 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         # 5 (+10 overflow) every request past the 5th opened and closed its own connection.
         kwargs.setdefault("pool_size", 20)
         kwargs.setdefault("max_overflow", 20)
-    engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs)
+    # The busy timeout bounds waits the writer turn does not cover (another program's writes).
+    timeout = max(write_wait_ms, 1) / 1000
+    engine = create_engine(
+        url, connect_args={"check_same_thread": False, "timeout": timeout}, **kwargs
+    )
 
     @event.listens_for(engine, "connect")
     def _on_connect(dbapi_conn: Any, _record: Any) -> None:
@@ -40,10 +47,7 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
 
-    @event.listens_for(engine, "begin")
-    def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN")
-
+    writes.install_sqlite(engine, write_wait_ms / 1000)
     return engine
 
 

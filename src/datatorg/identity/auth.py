@@ -94,6 +94,8 @@ def authenticate(
     keys = throttle_keys(settings=settings, email=email, address=address)
     check_throttle(session=session, settings=settings, keys=keys)
     user = service.get_user_by_email(session=session, email=email)
+    # The check is slow on purpose: no transaction (nor the write turn) is held during it.
+    session.commit()
     ok = verify_password(user.password_hash if user else None, password)
     if user is None or not ok or not user.is_active:
         record_failure(session=session, keys=keys)

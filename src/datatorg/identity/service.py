@@ -5,9 +5,11 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
+from sqlalchemy.orm.attributes import set_committed_value
 
+from datatorg.db import writes
 from datatorg.db.base import utcnow
 from datatorg.errors import Conflict, Invalid, NotFound
 from datatorg.identity import tokens
@@ -186,8 +188,24 @@ def user_for_token(*, session: Session, plaintext: str) -> tuple[User, ApiToken]
         return None
     # Recorded to the minute: one write per token per minute, not one per request.
     if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
-        record.last_used_at = now
+        _touch(session, record, now)
     return user, record
+
+
+def _touch(session: Session, record: ApiToken, now: datetime) -> None:
+    """Note the token's use. A write request's transaction is already a write; a read
+    request commits its lookup and writes in a transaction of its own, if the database's
+    write turn is free now (a read never waits for writes; the next use records it)."""
+    if writes.is_write_session(session):
+        record.last_used_at = now
+        return
+    try:
+        writes.begin(session, wait_s=0)
+    except writes.WriteBusy:
+        return
+    session.execute(update(ApiToken).where(ApiToken.id == record.id).values(last_used_at=now))
+    session.commit()
+    set_committed_value(record, "last_used_at", now)  # stored: nothing left to flush
 
 
 def revoke_token(*, session: Session, user: User, token_id: uuid.UUID) -> None:

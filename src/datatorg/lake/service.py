@@ -18,6 +18,7 @@ from sqlalchemy.orm import Session, lazyload
 from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
 from datatorg.catalog.vocab import TABLE_SCHEMA_TYPES
+from datatorg.db import writes
 from datatorg.errors import Invalid, NotFound
 from datatorg.lake import ingest, ingest_errors, missing, rowindex, writer
 from datatorg.lake import schema as ts
@@ -132,13 +133,11 @@ def versions(*, session: Session, dataset_id: uuid.UUID) -> list[DatasetVersion]
 
 
 def begin_write(session: Session, dataset_id: uuid.UUID) -> None:
-    """End the read transaction and open a write one by writing first.
-
-    On SQLite a transaction that read and then writes fails at once when another connection
-    wrote in between; taking the write lock first makes it wait its turn instead. On
-    PostgreSQL this also locks the dataset's head row against a concurrent publish.
+    """End the read transaction and open a write one (``datatorg.db.writes``: on SQLite it
+    waits its turn for the write lock); on PostgreSQL the first statement also locks the
+    dataset's head row against a concurrent publish.
     """
-    session.commit()
+    writes.begin(session)
     session.execute(
         update(DatasetHead)
         .where(DatasetHead.dataset_id == dataset_id)

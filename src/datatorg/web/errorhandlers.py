@@ -12,10 +12,12 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
 from datatorg import errors
+from datatorg.db.writes import WriteBusy
 from datatorg.web.i18n import gettext as _
 from datatorg.web.templating import render
 
@@ -35,6 +37,7 @@ _BY_STATUS: dict[int, type[errors.DatatorgError]] = {
     413: errors.PayloadTooLarge,
     422: errors.Invalid,
     429: errors.TooManyRequests,
+    503: errors.ServiceUnavailable,
 }
 
 
@@ -77,6 +80,7 @@ def respond(request: Request, exc: errors.DatatorgError) -> Response:
         413: _("The upload is too large"),
         422: _("Some of what you sent is not valid"),
         429: _("Too many attempts — please wait a little"),
+        503: _("The service is busy — please try again in a moment"),
     }
     return render(
         request,
@@ -104,6 +108,23 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+_CONTENTION = (
+    "database is locked",  # SQLite: the busy timeout ran out
+    "deadlock detected",  # PostgreSQL: one of two transactions was chosen to give way
+    "could not serialize access",
+    "canceling statement due to lock timeout",
+)
+
+
+def is_contention(exc: BaseException) -> bool:
+    """Whether ``exc`` is the database refusing a write because of other writes (so the same
+    request can succeed when retried), rather than a fault."""
+    if not isinstance(exc, DBAPIError):
+        return False
+    text = str(exc.orig).lower()
+    return any(marker in text for marker in _CONTENTION)
 
 
 def install_error_handlers(app: FastAPI) -> None:
@@ -135,6 +156,9 @@ def install_error_handlers(app: FastAPI) -> None:
         return respond(request, cls(detail))
 
     async def on_crash(request: Request, exc: Exception) -> Response:
+        if is_contention(exc):  # a write that could not wait its turn: try again, not a bug
+            log.warning("database busy", extra={"path": request.url.path})
+            return respond(request, WriteBusy())
         log.exception("unhandled error", extra={"path": request.url.path})
         return respond(request, errors.DatatorgError("An unexpected error occurred"))
 
