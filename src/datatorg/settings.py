@@ -5,14 +5,54 @@ Every field is documented in ``docs/settings.md``; a test keeps the two in step.
 
 from __future__ import annotations
 
+import math
+from collections import Counter
 from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, model_validator
+from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "development-only-secret-key-change-me"
+
+
+MIN_SECRET_LENGTH = 32
+MIN_SECRET_BITS = 100  # what the key's own characters show of its randomness (see below)
+
+
+def secret_problem(secret: str) -> str | None:
+    """Why ``secret`` is not fit to sign cookies and pseudonyms, or None.
+
+    A key must be at least 32 characters and look random: at least 10 different characters,
+    not one short pattern repeated, and at least 100 bits by the Shannon entropy of its own
+    characters (a 32-character hex key from ``secrets.token_hex(16)`` measures about 115; 32
+    spaces or 32 × ``a`` measure 0).
+    """
+    if secret == DEV_SECRET:
+        return "is the development key"
+    if len(secret) < MIN_SECRET_LENGTH:
+        return f"is shorter than {MIN_SECRET_LENGTH} characters"
+    if not secret.strip() or len(set(secret)) < 10:
+        return "has too few different characters"
+    for width in range(1, len(secret) // 2 + 1):
+        if (secret[:width] * (len(secret) // width + 1))[: len(secret)] == secret:
+            return "is a short pattern repeated"
+    counts = Counter(secret)
+    bits = -sum(c * math.log2(c / len(secret)) for c in counts.values())
+    if bits < MIN_SECRET_BITS:
+        return "does not look random enough"
+    return None
+
+
+def settings_error(exc: ValidationError) -> str:
+    """A one-line account of invalid settings (no traceback, never a secret's value)."""
+    parts = []
+    for err in exc.errors(include_input=False, include_url=False):
+        where = ".".join(str(p) for p in err.get("loc", ()))
+        msg = str(err.get("msg", "")).removeprefix("Value error, ")
+        parts.append(f"DATATORG_{where.upper()}: {msg}" if where else msg)
+    return "Invalid settings: " + "; ".join(parts)
 
 
 class Settings(BaseSettings):
@@ -36,8 +76,9 @@ class Settings(BaseSettings):
     )
     secret_key: SecretStr = Field(
         SecretStr(DEV_SECRET),
-        description="Key for signing cookies, CSRF tokens and pseudonyms. At least 32 characters "
-        "outside development.",
+        description="Key for signing cookies, CSRF tokens and pseudonyms. Outside development at "
+        "least 32 characters that look random (at least 10 different characters, no repeated "
+        "pattern, about 100 bits of entropy or more); the process refuses to start otherwise.",
     )
     base_url: str = Field(
         "http://127.0.0.1:8000",
@@ -100,11 +141,14 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_weak_secret(self) -> Settings:
         secret = self.secret_key.get_secret_value()
-        if self.env != "development" and (secret == DEV_SECRET or len(secret) < 32):
-            raise ValueError(
-                "DATATORG_SECRET_KEY must be set to at least 32 random characters "
-                f"when DATATORG_ENV is {self.env!r}"
-            )
+        if self.env != "development":
+            problem = secret_problem(secret)
+            if problem:
+                raise ValueError(
+                    f"DATATORG_SECRET_KEY {problem}; when DATATORG_ENV is {self.env!r} set it to "
+                    "at least 32 random characters, e.g. from "
+                    "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
+                )
         return self
 
     @property
@@ -115,5 +159,10 @@ class Settings(BaseSettings):
 
 @lru_cache
 def get_settings() -> Settings:
-    """The process-wide settings; tests build their own and inject them."""
-    return Settings()
+    """The process-wide settings; tests build their own and inject them.
+
+    Invalid settings stop the process with one line saying which and why (``SystemExit``)."""
+    try:
+        return Settings()
+    except ValidationError as exc:
+        raise SystemExit(settings_error(exc)) from None

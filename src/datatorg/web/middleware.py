@@ -33,6 +33,13 @@ SECURITY_HEADERS = {
 }
 
 
+def _sets_cookie(headers: MutableHeaders, name: str) -> bool:
+    """Whether the response already sets cookie ``name`` (sign-in gives a fresh CSRF token:
+    one ``Set-Cookie`` per name, never two for the browser to choose from)."""
+    prefix = name + "="
+    return any(v.lstrip().startswith(prefix) for v in headers.getlist("set-cookie"))
+
+
 class ShellMiddleware:
     """Sets the request id and locale for the request, and the headers every response carries."""
 
@@ -82,7 +89,7 @@ class ShellMiddleware:
                     out.setdefault("strict-transport-security", "max-age=31536000")
                 out["x-request-id"] = rid
                 out.setdefault("content-language", locale)
-                if set_csrf:
+                if set_csrf and not _sets_cookie(out, csrf.CSRF_COOKIE):
                     secure = "; Secure" if self.settings.secure_cookies else ""
                     out.append(
                         "set-cookie",
