@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, object_session
 from datatorg.audit import service as audit
 from datatorg.catalog import policies, search
 from datatorg.catalog.finder import SearchQuery, SearchResult, search_datasets
+from datatorg.catalog.lookup import dataset_key, find_dataset, get_dataset
 from datatorg.catalog.models import (
     Dataset,
     DatasetChange,
@@ -36,6 +37,8 @@ __all__ = [
     "SearchQuery",
     "SearchResult",
     "create_dataset",
+    "dataset_key",
+    "find_dataset",
     "get_dataset",
     "get_organisation",
     "get_visible_dataset",
@@ -58,18 +61,8 @@ SCALARS = (
 LISTS = ("themes", "keywords_nb", "keywords_en", "distributions", "fields")
 
 
-def get_dataset(*, session: Session, ref: str) -> Dataset | None:
-    """The dataset with slug or UUID ``ref``, whatever its status."""
-    try:
-        return session.get(Dataset, uuid.UUID(ref))
-    except ValueError:
-        return session.scalar(select(Dataset).where(Dataset.slug == ref))
-
-
 def get_visible_dataset(*, session: Session, actor: Actor, ref: str) -> Dataset:
     """The dataset ``ref`` if ``actor`` may see it; NotFound otherwise (drafts do not leak)."""
-    if len(ref) > 120:
-        raise NotFound("No such dataset")
     dataset = get_dataset(session=session, ref=ref)
     if dataset is None or not policies.can_view_dataset(actor, dataset):
         raise NotFound("No such dataset")

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import bindparam, select
 from sqlalchemy.orm import Session
 
+from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset, DatasetFacts
 from datatorg.db import fastread
 from datatorg.db.engine import engine_of
@@ -52,7 +53,6 @@ _READ_BY_SLUG = _with_head(Dataset.slug == bindparam("ref"))
 _FAST_BY_ID = fastread.FastSelect(_READ_BY_ID)
 _FAST_BY_SLUG = fastread.FastSelect(_READ_BY_SLUG)
 _UNREAD = object()
-_SLUG_MAX: int = getattr(Dataset.__table__.c.slug.type, "length", None) or 10_000
 
 
 def dataset_for_read(*, session: Session, ref: str) -> tuple[DatasetFacts, uuid.UUID | None]:
@@ -61,13 +61,11 @@ def dataset_for_read(*, session: Session, ref: str) -> tuple[DatasetFacts, uuid.
 
     While ``session`` has no transaction of its own to share, the statement runs straight on
     the driver (``datatorg.db.fastread``), else in the session."""
-    try:
-        key: Any = uuid.UUID(ref)
+    key = catalog.dataset_key(ref)  # the one lookup's rules (NotFound without a query)
+    if isinstance(key, uuid.UUID):
         stmt, fast = _READ_BY_ID, _FAST_BY_ID
-    except ValueError:
-        if "\x00" in ref or len(ref) > _SLUG_MAX:  # no slug can be this: no need to ask
-            raise NotFound("No such dataset") from None  # (PostgreSQL refuses NUL in text)
-        key, stmt, fast = ref, _READ_BY_SLUG, _FAST_BY_SLUG
+    else:
+        stmt, fast = _READ_BY_SLUG, _FAST_BY_SLUG
     row: Any = _UNREAD
     if not session.in_transaction():
         try:

@@ -7,6 +7,7 @@ import uuid
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Classification, Dataset
 from datatorg.errors import Forbidden, Invalid, NotFound
 from datatorg.identity.actor import Actor
@@ -20,14 +21,8 @@ HIGH_RISK = frozenset({Classification.personal, Classification.confidential})
 
 
 def get_dataset(*, session: Session, ref: str) -> Dataset:
-    """A dataset by slug or UUID."""
-    try:
-        found = session.get(Dataset, uuid.UUID(ref))
-    except ValueError:
-        found = session.scalar(select(Dataset).where(Dataset.slug == ref))
-    if found is None:
-        raise NotFound("No such dataset")
-    return found
+    """A dataset by slug or UUID (the catalog's one lookup)."""
+    return catalog.find_dataset(session=session, ref=ref)
 
 
 def is_low_risk(dataset: Dataset, aggregate_only: bool) -> bool:
