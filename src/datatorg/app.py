@@ -20,6 +20,7 @@ from datatorg.identity import pages as identity_pages
 from datatorg.identity import pages_account as identity_account_pages
 from datatorg.identity import router as identity_router
 from datatorg.identity.deps import get_actor
+from datatorg.lake import duck
 from datatorg.lake import pages as lake_pages
 from datatorg.lake import router as lake_router
 from datatorg.market import pages as market_pages
@@ -57,6 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         dependencies=[Depends(get_actor)],
     )
     app.state.settings = settings
+    duck.configure(
+        memory_mb=settings.duckdb_memory_mb,
+        threads=settings.duckdb_threads,
+        temp_directory=settings.duckdb_spill_path,
+    )
     app.state.engine = make_engine(settings.database_url, write_wait_ms=settings.write_wait_ms)
     app.state.sessionmaker = make_sessionmaker(app.state.engine)
     # Requests with an unsafe method write: their transactions take the write lock first.

@@ -33,6 +33,13 @@ def _database(settings: Settings) -> Iterator[Session]:
 def _settings() -> Settings:
     settings = get_settings()
     configure_logging(level=settings.log_level, json_lines=settings.log_json)
+    from datatorg.lake import duck
+
+    duck.configure(
+        memory_mb=settings.duckdb_memory_mb,
+        threads=settings.duckdb_threads,
+        temp_directory=settings.duckdb_spill_path,
+    )
     return settings
 
 

@@ -126,6 +126,33 @@ class Settings(BaseSettings):
         10 * 1024**2,
         description="Largest report a pilot may attach, in bytes (default 10 MiB).",
     )
+    duckdb_memory_mb: int = Field(
+        1024,
+        ge=64,
+        description="Memory limit of each DuckDB database the platform opens (the gate's "
+        "reader, each upload's checks, each row index build), in MiB; past it DuckDB spills "
+        "to its temporary folder or stops the query with a clear error.",
+    )
+    duckdb_threads: int = Field(
+        2, ge=1, description="Threads of each DuckDB database the platform opens."
+    )
+    duckdb_temp_directory: Path | None = Field(
+        None,
+        description="Where DuckDB spills what does not fit its memory limit; default "
+        "`<DATATORG_LAKE_PATH>/tmp/duckdb`.",
+    )
+    row_index_build_seconds: int = Field(
+        600,
+        ge=1,
+        description="Longest time one row index build may take before it gives up (recorded; "
+        "tried again later with a growing pause, at most five times).",
+    )
+    row_index_memory_mb: int = Field(
+        256,
+        ge=64,
+        description="Memory limit of DuckDB in a row index build, in MiB (the rows are also "
+        "copied in chunks sized to the number of columns).",
+    )
     write_wait_ms: int = Field(
         10_000,
         ge=0,
@@ -150,6 +177,11 @@ class Settings(BaseSettings):
                     "`python3 -c 'import secrets; print(secrets.token_urlsafe(32))'`"
                 )
         return self
+
+    @property
+    def duckdb_spill_path(self) -> Path:
+        """Where DuckDB spills (``duckdb_temp_directory`` or a folder in the lake)."""
+        return self.duckdb_temp_directory or self.lake_path / "tmp" / "duckdb"
 
     @property
     def secure_cookies(self) -> bool:

@@ -20,7 +20,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import Dataset
-from datatorg.lake import gc, rowindex, service
+from datatorg.lake import gc, rowindex, rowindex_build, service
 from datatorg.settings import Settings
 from tests.lake.helpers import make_dataset, publisher, upload
 
@@ -103,7 +103,7 @@ def test_a_failed_build_leaves_nothing_visible(
     def boom(*args: Any) -> Any:
         raise RuntimeError("killed mid-build")
 
-    monkeypatch.setattr(rowindex, "_indexes", boom)
+    monkeypatch.setattr(rowindex_build, "_indexes", boom)
     with pytest.raises(RuntimeError):
         service.build_row_index(settings=settings, head=head)
     target = rowindex.index_path(service.storage(settings), head.version_id)
@@ -115,7 +115,7 @@ def test_a_failed_background_build_is_retried_after_a_pause(
     client: TestClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     head = _head(session, settings, _dataset(client, session, _readings()))
-    real = rowindex._indexes
+    real = rowindex_build._indexes
     calls = [0]
 
     def fails_once(*args: Any) -> Any:
@@ -124,13 +124,17 @@ def test_a_failed_background_build_is_retried_after_a_pause(
             raise OSError("No space left on device")
         return real(*args)
 
-    monkeypatch.setattr(rowindex, "_indexes", fails_once)
+    monkeypatch.setattr(rowindex_build, "_indexes", fails_once)
     assert service.row_index(settings=settings, head=head) is None  # starts a build: it fails
     assert not service.wait_row_index(settings=settings, version_id=head.version_id)
     assert service.row_index(settings=settings, head=head) is None  # paused: no new build
     assert not service.wait_row_index(settings=settings, version_id=head.version_id)
     assert calls[0] == 1
     path = rowindex.index_path(service.storage(settings), head.version_id)
+    failure = rowindex.read_failure(path)  # recorded for every worker and the next start
+    assert failure is not None and failure.attempts == 1 and failure.waiting
+    assert "No space left" in failure.reason
+    rowindex.failure_path(path).write_text('{"attempts": 1, "retry_at": 0, "reason": "x"}')
     rowindex._refused[path] = 0.0  # the pause is over
     assert service.row_index(settings=settings, head=head) is None  # builds again
     assert service.wait_row_index(settings=settings, version_id=head.version_id)

@@ -130,13 +130,13 @@ def serve(inst: Installation, *, workers: int = 2, **env: str) -> Iterator[Serve
             str(workers),
         ],
         env=environ,
-        stdout=subprocess.DEVNULL,
+        stdout=log,
         stderr=log,
         start_new_session=True,
     )
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
+        deadline = time.monotonic() + 180  # two workers import the app: slow on a busy machine
         while True:
             if proc.poll() is not None:
                 log.seek(0)
@@ -148,7 +148,9 @@ def serve(inst: Installation, *, workers: int = 2, **env: str) -> Iterator[Serve
             except httpx.HTTPError:
                 pass
             if time.monotonic() > deadline:
-                raise RuntimeError("server did not start")
+                log.seek(0)
+                err = log.read().decode(errors="replace")
+                raise RuntimeError(f"server did not answer /readyz: {err[-2000:]}")
             time.sleep(0.1)
         yield Server(url=url, proc=proc)
     finally:

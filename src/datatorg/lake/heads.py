@@ -167,6 +167,7 @@ def row_index(*, settings: Settings, head: HeadFiles) -> tuple[Path, rowindex.Me
         head.schema,
         head.row_count,
         settings.row_index_max_rows,
+        (settings.row_index_build_seconds, settings.row_index_memory_mb),
     )
 
 
@@ -176,7 +177,13 @@ def build_row_index(*, settings: Settings, head: HeadFiles) -> Path | None:
         return None
     try:
         return rowindex.build(
-            storage_for(settings.lake_path), head.version_id, head.paths, head.schema
+            storage_for(settings.lake_path),
+            head.version_id,
+            head.paths,
+            head.schema,
+            seconds=settings.row_index_build_seconds,
+            memory_mb=settings.row_index_memory_mb,
+            force=True,  # asked for now: an earlier failure's pause does not apply
         )
     except rowindex.Unsupported:
         return None

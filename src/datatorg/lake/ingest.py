@@ -22,11 +22,14 @@ import duckdb
 
 from datatorg.lake import ingest_errors as err
 from datatorg.lake import missing
+from datatorg.lake import duck
 from datatorg.lake import schema as ts
 from datatorg.lake.ingest_common import (
     PARQUET_OPTIONS,
     ROW_GROUP_ROWS,
     IngestError,
+    check_width,
+    engine_message,
     lit,
     quote_ident,
 )
@@ -95,7 +98,9 @@ def _xlsx_to_csv(src: Path, out: Path) -> None:
         sheet = wb.worksheets[0]
         with out.open("w", encoding="utf-8", newline="") as fh:
             writer = csv.writer(fh)
-            for row in sheet.iter_rows(values_only=True):
+            for i, row in enumerate(sheet.iter_rows(values_only=True)):
+                if i == 0:
+                    check_width(len(row))
                 writer.writerow(["" if v is None else v for v in row])
     except Exception:
         raise err.xlsx_damaged() from None
@@ -116,6 +121,11 @@ def _json_to_parquet(con: duckdb.DuckDBPyConnection, src: Path, out: Path, fmt: 
         names = [str(n) for n in rel.columns]
         if any(_looks_renamed(n) for n in names):  # the engine renames keys used twice
             check_names(_json_keys(con, src, kind), positions=False)
+        rel = con.sql(
+            f"SELECT * FROM read_json({lit(str(src))}, format={lit(kind)}, "
+            "sample_size=-1, maximum_object_size=16777216)"
+        )
+        check_width(len(rel.columns))
         nested = [
             n
             for n, t in zip(rel.columns, rel.types, strict=True)
@@ -177,7 +187,7 @@ def _json_problem(src: Path, fmt: str, engine_text: str) -> IngestError:
 def stage_file(src: Path, fmt: str, work: Path) -> Staged:
     """Read ``src`` (of format ``fmt``) into ``work/staged.parquet``."""
     out = work / "staged.parquet"
-    con = duckdb.connect()
+    con = duck.connect()
     report: dict[str, Any] = {"format": fmt}
     try:
         con.execute("SET preserve_insertion_order=true")
@@ -192,6 +202,7 @@ def stage_file(src: Path, fmt: str, work: Path) -> Staged:
         elif fmt == "parquet":
             check_names(_parquet_names(src))
             try:
+                check_width(len(con.sql(f"SELECT * FROM read_parquet({lit(str(src))})").columns))
                 con.execute(
                     f"COPY (SELECT * FROM read_parquet({lit(str(src))})) TO {lit(str(out))} "
                     f"({PARQUET_OPTIONS})"
@@ -232,6 +243,19 @@ def _check_columns(columns: list[tuple[str, str]]) -> None:
     unsupported = [n for n, storage in columns if ts.table_type(storage) == "unsupported"]
     if unsupported:
         raise err.columns_refused([err.unsupported_column(n) for n in unsupported])
+    check_width(len(columns))
+    errors = []
+    seen: set[str] = set()
+    for name, storage in columns:
+        if not name.strip() or len(name) > 120:
+            errors.append({"column": name[:120], "message": "empty or over-long column name"})
+        if name.lower() in seen:
+            errors.append({"column": name, "message": "duplicate column name"})
+        seen.add(name.lower())
+        if ts.table_type(storage) == "unsupported":
+            errors.append({"column": name, "message": f"unsupported type {storage}"})
+    if errors:
+        raise IngestError("Some columns cannot be used", errors)
 
 
 __all__ = ["FORMATS", "IngestError", "Staged", "detect_format", "quote_ident", "stage_file"]

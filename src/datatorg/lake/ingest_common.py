@@ -5,6 +5,11 @@ from __future__ import annotations
 from typing import Any
 
 MAX_LINE_BYTES = 1024 * 1024
+# At most 2,000 columns: the row index that serves row pages is a SQLite table, which holds
+# at most 2,000 columns, and every column costs memory and time in typing, statistics and
+# pages. A table wider than that is nearly always a matrix or pivot, better published long
+# (one row per observation). The width is checked before the file is read as a whole.
+MAX_COLUMNS = 2000
 MAX_ERRORS = 20
 # Small row groups let the engine skip most of a file for selective filters (min/max stats).
 ROW_GROUP_ROWS = 16384
@@ -18,6 +23,16 @@ class IngestError(Exception):
         super().__init__(message)
         self.message = message
         self.errors = errors or [{"message": message}]
+
+
+def check_width(count: int) -> None:
+    """Refuse a table with more than ``MAX_COLUMNS`` columns (before the costly reading)."""
+    if count > MAX_COLUMNS:
+        message = (
+            f"The table has {count} columns; at most {MAX_COLUMNS} are accepted. Publish a "
+            "table this wide in long form instead (one row per observation)."
+        )
+        raise IngestError(message, [{"message": f"{count} columns (at most {MAX_COLUMNS})"}])
 
 
 def quote_ident(name: str) -> str:

@@ -18,6 +18,9 @@ from datatorg.lake.ingest_common import (
     MAX_ERRORS,
     MAX_LINE_BYTES,
     PARQUET_OPTIONS,
+    IngestError,
+    check_width,
+    engine_message,
     lit,
     quote_ident,
 )
@@ -54,6 +57,17 @@ def _sniff(path: Path, fmt: str) -> tuple[str, str]:
         first = lines[0] if lines else ""
         best = max(",;\t|", key=first.count)
         return (best if first.count(best) else ","), '"'
+
+
+def _check_header_width(path: Path, delim: str, quote: str) -> None:
+    """Count the header's columns before the engine types the whole file (a 168 KB file of
+    20,000 columns took the engine 768 MB and 16 s to type)."""
+    with path.open(encoding="utf-8-sig", errors="replace", newline="") as fh:
+        try:
+            header = next(csv.reader(fh, delimiter=delim, quotechar=quote))
+        except (StopIteration, csv.Error):
+            return  # the engine's read says what is wrong
+    check_width(len(header))
 
 
 def _diagnose_csv(path: Path, delim: str, quote: str) -> list[dict[str, Any]]:
@@ -206,6 +220,7 @@ def csv_to_parquet(
     delim, quote = _sniff(src, fmt)
     names = header_names(src, delim, quote)
     check_names(names)
+    _check_header_width(src, delim, quote)
     for attempt in range(2):
         try:
             keep_text = _leading_zero_columns(con, src, delim, quote)

@@ -17,8 +17,9 @@ from typing import Any
 
 import duckdb
 
-_root = duckdb.connect(config={"threads": 2})
-_root.execute("SET parquet_metadata_cache = true")  # files are immutable: footers can be kept
+from datatorg.lake import duck
+
+_root: duckdb.DuckDBPyConnection | None = None  # opened on first use, with the process's limits
 _lock = threading.Lock()
 
 
@@ -45,7 +46,11 @@ def source(paths: Sequence[Path]) -> str:
 
 
 def _cursor() -> duckdb.DuckDBPyConnection:
+    global _root
     with _lock:
+        if _root is None:
+            _root = duck.connect()  # memory, threads and spill space bounded (lake.duck)
+            _root.execute("SET parquet_metadata_cache = true")  # immutable files: keep footers
         return _root.cursor()
 
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from datatorg.errors import Conflict
 from datatorg.lake import ingest_errors as err
 from datatorg.lake import missing as marks
+from datatorg.lake import duck
 from datatorg.lake import schema as ts
 from datatorg.lake.ingest_common import MAX_ERRORS, PARQUET_OPTIONS, lit, quote_ident
 from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile, WriteMode
@@ -47,7 +48,7 @@ def check_rows(
     errors += [err.extra_column(n) for n in extra]
     if errors:
         return errors
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         base = f"read_parquet({lit(str(staged))}, file_row_number=true)"
         for field in target["fields"]:
@@ -81,7 +82,7 @@ def _finalise(staged: Path, source: dict[str, Any], target: dict[str, Any], out:
         f"AS {quote_ident(f['name'])}"
         for f in target["fields"]
     )
-    con = duckdb.connect()
+    con = duck.connect()
     try:
         con.execute(
             f"COPY (SELECT {select_list} FROM read_parquet({lit(str(staged))})) "
