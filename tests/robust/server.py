@@ -93,16 +93,17 @@ class Server:
     url: str
     proc: subprocess.Popen[bytes]
 
-    def worker_pids(self) -> list[int]:
+    def pids(self) -> list[int]:
+        """The server's processes: the main one and its descendants (the workers)."""
         out = subprocess.run(
-            ["ps", "-o", "pid=", "--ppid", str(self.proc.pid)], capture_output=True, text=True
+            ["ps", "-o", "pid=", "-g", str(self.proc.pid)], capture_output=True, text=True
         ).stdout
         return [int(p) for p in out.split()]
 
     def rss_mb(self) -> float:
-        """Resident memory of the server's worker processes, in MiB (summed)."""
+        """Resident memory of all the server's processes, in MiB (summed)."""
         total = 0
-        for pid in self.worker_pids():
+        for pid in self.pids():
             try:
                 for line in Path(f"/proc/{pid}/status").read_text().splitlines():
                     if line.startswith("VmRSS:"):

@@ -129,7 +129,9 @@ def test_hostile_references_answer_404_on_every_route(
     for method, template in routes_with_a_dataset_ref(app):
         for name, ref in refs.items():
             path = re.sub(
-                r"\{(\w+)\}", lambda m: ref if m[1] in ("ref", "slug") else FILL[m[1]], template
+                r"\{(\w+)\}",
+                lambda m, ref=ref: ref if m[1] in ("ref", "slug") else FILL[m[1]],
+                template,
             )
             resp = _call(client, method, path, world["headers"])
             if resp.status_code != 404:

@@ -5,11 +5,14 @@ from __future__ import annotations
 from typing import Any
 
 MAX_LINE_BYTES = 1024 * 1024
-# At most 2,000 columns: the row index that serves row pages is a SQLite table, which holds
-# at most 2,000 columns, and every column costs memory and time in typing, statistics and
-# pages. A table wider than that is nearly always a matrix or pivot, better published long
-# (one row per observation). The width is checked before the file is read as a whole.
-MAX_COLUMNS = 2000
+# At most 1,000 columns. DuckDB reading a Parquet file holds a buffer of about 128 KB per
+# column per thread: 1,000 columns take ~125 MB of a query's DATATORG_DUCKDB_MEMORY_MB
+# (1 GB), leaving room for other queries; 2,000 columns needed more than 244 MB for a single
+# row. Typing, statistics and pages also cost per column. A table wider than that is nearly
+# always a matrix or a pivot, better published long (one row per observation). The width is
+# checked before the file is read as a whole (a 20,000-column CSV of 168 KB took 768 MB and
+# 16 s to type).
+MAX_COLUMNS = 1000
 MAX_ERRORS = 20
 # Small row groups let the engine skip most of a file for selective filters (min/max stats).
 ROW_GROUP_ROWS = 16384

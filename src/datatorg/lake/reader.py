@@ -17,14 +17,23 @@ from typing import Any
 
 import duckdb
 
+from datatorg.errors import ServiceUnavailable
 from datatorg.lake import duck
 
 _root: duckdb.DuckDBPyConnection | None = None  # opened on first use, with the process's limits
 _lock = threading.Lock()
 
 
-class QueryTimeout(Exception):
-    """The query ran past its time budget and was interrupted."""
+class QueryTimeout(ServiceUnavailable):
+    """The query ran past its time budget and was interrupted. The gate answers 422 (add
+    filters) where it expects this; anywhere else it is a 503 (``ServiceUnavailable``)."""
+
+
+class QueryTooLarge(QueryTimeout):
+    """The query needed more memory than DuckDB may use (``DATATORG_DUCKDB_MEMORY_MB``)."""
+
+    def __init__(self) -> None:
+        super().__init__("The query needs more memory than the server allows")
 
 
 class QueryFailed(Exception):
@@ -71,6 +80,12 @@ class _Budget:
         self.timer.cancel()
 
 
+def _failed(exc: BaseException) -> QueryFailed | QueryTooLarge:
+    if duck.is_out_of_memory(exc):
+        return QueryTooLarge()
+    return QueryFailed(str(exc).splitlines()[0][:300])
+
+
 def query(sql: str, params: Sequence[Any], *, cap: int, budget_ms: int) -> Result:
     """Run ``sql``; fetch at most ``cap`` rows (one more tells whether there were more)."""
     cur = _cursor()
@@ -86,7 +101,7 @@ def query(sql: str, params: Sequence[Any], *, cap: int, budget_ms: int) -> Resul
     except duckdb.Error as exc:
         if budget.fired:
             raise QueryTimeout(f"The query took longer than {budget_ms} ms") from None
-        raise QueryFailed(str(exc).splitlines()[0][:300]) from None
+        raise _failed(exc) from None
     finally:
         cur.close()
     return Result(columns=columns, types=types, rows=rows[:cap], truncated=len(rows) > cap)
@@ -114,7 +129,7 @@ def copy_to(sql: str, params: Sequence[Any], target: Path, fmt: str, *, budget_m
     except duckdb.Error as exc:
         if budget.fired:
             raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
-        raise QueryFailed(str(exc).splitlines()[0][:300]) from None
+        raise _failed(exc) from None
     finally:
         cur.close()
     return int(written[0][0]) if written else 0
@@ -135,7 +150,7 @@ def stream(
     except duckdb.InterruptException:
         raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
     except duckdb.Error as exc:
-        raise QueryFailed(str(exc).splitlines()[0][:300]) from None
+        raise _failed(exc) from None
     finally:
         cur.close()
 
