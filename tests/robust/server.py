@@ -82,7 +82,7 @@ def load_demo(inst: Installation) -> None:
     engine = make_engine(inst.database_url)
     try:
         with write_sessionmaker(engine)() as session:
-            world.load(session=session, settings=inst.settings())
+            world.load(session=session, settings=inst.settings(), small=True)
             session.commit()
     finally:
         engine.dispose()
