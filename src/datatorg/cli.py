@@ -69,6 +69,10 @@ def serve(host: str, port: int, workers: int) -> None:
         # token or personal data); uvicorn's access log would write the full URL.
         access_log=False,
         proxy_headers=True,
+        # A worker answers the supervisor's health check only once the app is imported and
+        # started: uvicorn's 5 s default killed and restarted workers in a loop on a busy host
+        # (importing took 17 s there).
+        timeout_worker_healthcheck=120,
     )
 
 
