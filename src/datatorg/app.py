@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
@@ -36,6 +38,8 @@ from datatorg.privacy import pages as privacy_pages
 from datatorg.privacy import pages_requests as privacy_requests_pages
 from datatorg.privacy import router as privacy_router
 from datatorg.privacy import router_requests as privacy_requests_router
+from datatorg.outbox import router as outbox_router
+from datatorg.outbox import worker as outbox_worker
 from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
 from datatorg.web.errorhandlers import install_error_handlers, register_error_face
@@ -47,7 +51,18 @@ STATIC = Path(__file__).parent / "web" / "static"
 def create_app(settings: Settings | None = None) -> FastAPI:
     """The Datatorg web application for ``settings``."""
     settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Side effects (e-mail) leave through the outbox after commit (datatorg.outbox).
+        deliverer = outbox_worker.start(app.state.sessionmaker, settings)
+        try:
+            yield
+        finally:
+            outbox_worker.stop(deliverer)
+
     app = FastAPI(
+        lifespan=lifespan if settings.outbox_worker else None,
         title="Datatorg API",
         version=__version__,
         description="The data marketplace and living lab of My Digital City, Halden.",
@@ -98,6 +113,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(privacy_requests_router.router)
     app.include_router(privacy_pages.router)
     app.include_router(privacy_requests_pages.router)
+    # The outbox for administrators (robust, issue 11): outgoing messages and their outcome.
+    app.include_router(outbox_router.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_error_handlers(app)

@@ -153,6 +153,17 @@ class Settings(BaseSettings):
         description="Memory limit of DuckDB in a row index build, in MiB (the rows are also "
         "copied in chunks sized to the number of columns).",
     )
+    outbox_worker: bool = Field(
+        True,
+        description="Deliver the outbox (e-mails after commit) in a background thread of each "
+        "server process; off: only `datatorg outbox deliver` (e.g. from cron) sends them.",
+    )
+    outbox_poll_seconds: float = Field(
+        5.0,
+        gt=0,
+        description="How often the server's deliverer looks for due outbox messages (it also "
+        "wakes at once after a commit that queued one), in seconds.",
+    )
     write_wait_ms: int = Field(
         10_000,
         ge=0,

@@ -19,6 +19,7 @@ from datatorg.market import notify, service
 from datatorg.market.metering import today as utc_today
 from datatorg.market.models import Notification
 from datatorg.market.schemas import CounterOffer
+from datatorg.outbox import service as outbox
 from datatorg.settings import Settings
 from tests.factories import actor_of
 from tests.market.conftest import World, request_data
@@ -89,6 +90,8 @@ def test_every_event_reaches_inbox_and_mail(
         request_id=req2.id,
         reason="Not enough detail",
     )
+    assert mailbox.messages == []  # e-mail leaves through the outbox, after commit
+    assert outbox.deliver_due(session=session, settings=live).delivered == 9
 
     def kinds(user_id: object) -> list[str]:
         return [
@@ -141,6 +144,7 @@ def test_expiry_notice_is_sent_once(
     assert service.notify_expiring(session=session, settings=live, within_days=3) == 0
     assert service.notify_expiring(session=session, settings=live, within_days=14) == 1
     assert service.notify_expiring(session=session, settings=live, within_days=14) == 0
+    outbox.deliver_due(session=session, settings=live)
     assert _subjects(mailbox) == ["Avtalen din utløper snart"]
 
 
@@ -156,6 +160,8 @@ def test_mail_outage_does_not_undo_the_decision(
     )
     assert req.state.value == "REQUESTED"
     assert notify.unread_count(session=session, user_id=world.steward.id) == 1
+    sent = outbox.deliver_due(session=session, settings=dead)
+    assert (sent.delivered, sent.retried) == (0, 2)  # kept, to be tried again
 
 
 def test_cli_notify_expiring_runs(monkeypatch: pytest.MonkeyPatch, settings: Settings) -> None:

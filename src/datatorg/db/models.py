@@ -8,6 +8,7 @@ from datatorg.lake import models as lake_models
 from datatorg.market import models as market_models
 from datatorg.pilots import models as pilots_models
 from datatorg.privacy import models as privacy_models
+from datatorg.outbox import models as outbox_models
 
 __all__ = [
     "Base",
@@ -18,4 +19,5 @@ __all__ = [
     "market_models",
     "pilots_models",
     "privacy_models",
+    "outbox_models",
 ]

@@ -7,7 +7,6 @@ anyone but the recipient (no other person's name or address).
 from __future__ import annotations
 
 import logging
-import smtplib
 import uuid
 from collections.abc import Iterable
 
@@ -17,8 +16,8 @@ from sqlalchemy.orm import Session
 from datatorg.db.base import utcnow
 from datatorg.errors import NotFound
 from datatorg.identity.models import Membership, Role, User
-from datatorg.mail import send_mail
 from datatorg.market.models import Notification
+from datatorg.outbox import service as outbox
 from datatorg.settings import Settings
 from datatorg.web import i18n
 
@@ -91,12 +90,12 @@ def notify(
         session.add(Notification(user_id=user.id, kind=kind, subject=subj, body=text, link=link))
         count += 1
         if settings is not None:
+            # Sent after this transaction commits, never if it rolls back (datatorg.outbox);
+            # a mail outage delays the mail and cannot undo the decision.
             url = settings.base_url.rstrip("/") + link if link else settings.base_url
-            try:
-                send_mail(settings=settings, to=user.email, subject=subj, body=f"{text}\n\n{url}\n")
-            except (OSError, smtplib.SMTPException):
-                # The inbox holds the message; a mail outage must not undo the decision.
-                log.warning("mail failed", extra={"kind": kind})
+            outbox.enqueue_mail(
+                session=session, kind=kind, to=user.email, subject=subj, body=f"{text}\n\n{url}\n"
+            )
     session.flush()
     return count
 

@@ -14,7 +14,17 @@ from starlette.responses import Response
 from datatorg.web import i18n
 
 TEMPLATE_DIRS = [str(Path(__file__).with_name("templates"))]
-for _domain in ("identity", "catalog", "market", "privacy", "access", "pilots", "sensors", "lake"):
+for _domain in (
+    "identity",
+    "catalog",
+    "market",
+    "privacy",
+    "access",
+    "pilots",
+    "sensors",
+    "lake",
+    "outbox",
+):
     _dir = Path(__file__).parent.parent / _domain / "templates"
     TEMPLATE_DIRS.append(str(_dir))
 
