@@ -12,7 +12,6 @@ from alembic import op
 
 import datatorg.db.base
 
-
 revision: str = "25de71eacabe"
 down_revision: str | None = "3fa913c8f8df"
 branch_labels: str | Sequence[str] | None = None
