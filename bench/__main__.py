@@ -20,6 +20,7 @@ MODULES: list[str] = [  # each domain adds its own
     "bench.lake",
     "bench.audit_append",
     "bench.privacy",
+    "bench.robust",
 ]
 
 OUT = Path(__file__).parent.parent / "docs" / "benchmarks.md"

@@ -44,6 +44,7 @@ from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
 from datatorg.web.errorhandlers import install_error_handlers, register_error_face
 from datatorg.web.middleware import ShellMiddleware
+from datatorg.web.openapi import install_openapi
 
 STATIC = Path(__file__).parent / "web" / "static"
 
@@ -117,6 +118,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(outbox_router.router)
 
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
+    install_openapi(app)  # every answer documented: problem+json errors, media types
     install_error_handlers(app)
     for prefix in ckan.PREFIXES:
         register_error_face(prefix, ckan.error_face)

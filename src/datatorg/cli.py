@@ -56,6 +56,8 @@ def serve(host: str, port: int, workers: int) -> None:
     """Serve the web site and the API."""
     import uvicorn
 
+    from datatorg.web.protocol import ProblemHttpTools
+
     settings = _settings()
     click.echo(f"Datatorg on http://{host}:{port} ({settings.env}, {settings.database_url})")
     uvicorn.run(
@@ -73,6 +75,8 @@ def serve(host: str, port: int, workers: int) -> None:
         # started: uvicorn's 5 s default killed and restarted workers in a loop on a busy host
         # (importing took 17 s there).
         timeout_worker_healthcheck=120,
+        # requests uvicorn cannot read (over 64 KiB of request line) answer problem+json too
+        http=ProblemHttpTools,
     )
 
 

@@ -12,6 +12,7 @@ import json
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from datatorg import errors
@@ -154,42 +155,46 @@ async def datastore_search(
     resource = params.get("resource_id") or params.get("id")
     if not resource or not isinstance(resource, str):
         raise _invalid("resource_id", "Missing value")
-    limit = _int(params, "limit", 100)
-    offset = _int(params, "offset", 0)
-    dataset = service.get_dataset(session=session, ref=resource)
-    items = to_items(params)
-    items += [("_size", str(min(limit, settings.query_row_cap))), ("_offset", str(offset))]
-    total_wanted = str(params.get("include_total", True)).lower() not in ("false", "0")
-    if total_wanted:
-        items.append(("_count", "1"))
-    page = service.read(
-        session=session,
-        settings=settings,
-        actor=actor,
-        dataset=dataset,
-        items=items,
-        channel="ckan",
-    )
-    schema = {f["name"]: f for f in (page.schema or {}).get("fields", [])}
-    fields = [{"id": "_id", "type": "int"}] + [
-        {"id": c, "type": CKAN_TYPES.get(schema.get(c, {}).get("type", "string"), "text")}
-        for c in page.columns
-    ]
-    records = [
-        {"_id": offset + i + 1} | dict(zip(page.columns, row, strict=True))
-        for i, row in enumerate(page.rows)
-    ]
-    result: dict[str, Any] = {
-        "resource_id": resource,
-        "fields": fields,
-        "records": records if limit else [],
-        "limit": limit,
-        "offset": offset,
-        "_links": {
-            "start": f"{PATH}?resource_id={resource}",
-            "next": f"{PATH}?resource_id={resource}&offset={offset + limit}",
-        },
-    }
-    if page.count is not None:
-        result["total"] = page.count
-    return JSONResponse({"help": _help(request), "success": True, "result": result})
+
+    def work() -> JSONResponse:
+        limit = _int(params, "limit", 100)
+        offset = _int(params, "offset", 0)
+        dataset = service.get_dataset(session=session, ref=resource)
+        items = to_items(params)
+        items += [("_size", str(min(limit, settings.query_row_cap))), ("_offset", str(offset))]
+        total_wanted = str(params.get("include_total", True)).lower() not in ("false", "0")
+        if total_wanted:
+            items.append(("_count", "1"))
+        page = service.read(
+            session=session,
+            settings=settings,
+            actor=actor,
+            dataset=dataset,
+            items=items,
+            channel="ckan",
+        )
+        schema = {f["name"]: f for f in (page.schema or {}).get("fields", [])}
+        fields = [{"id": "_id", "type": "int"}] + [
+            {"id": c, "type": CKAN_TYPES.get(schema.get(c, {}).get("type", "string"), "text")}
+            for c in page.columns
+        ]
+        records = [
+            {"_id": offset + i + 1} | dict(zip(page.columns, row, strict=True))
+            for i, row in enumerate(page.rows)
+        ]
+        result: dict[str, Any] = {
+            "resource_id": resource,
+            "fields": fields,
+            "records": records if limit else [],
+            "limit": limit,
+            "offset": offset,
+            "_links": {
+                "start": f"{PATH}?resource_id={resource}",
+                "next": f"{PATH}?resource_id={resource}&offset={offset + limit}",
+            },
+        }
+        if page.count is not None:
+            result["total"] = page.count
+        return JSONResponse({"help": _help(request), "success": True, "result": result})
+
+    return await run_in_threadpool(work)  # the database work, off the event loop

@@ -16,6 +16,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from datatorg import __version__, errors
@@ -339,7 +340,7 @@ async def action(request: Request, name: str, session: SessionDep, actor: ActorD
         return data
     ctx: Ctx = (session, actor, current_locale())
     try:
-        result = fn(ctx, data)
+        result = await run_in_threadpool(fn, ctx, data)  # database work, off the event loop
     except ValidationError as exc:
         return envelope(request, name, 409, error={**exc.errors, "__type": "Validation Error"})
     except NotFoundError as exc:

@@ -12,6 +12,7 @@ from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from datatorg.catalog import datapackage, policies, present, service
@@ -121,16 +122,20 @@ async def create_from_form(
 ) -> Response:
     _require_user(actor)
     values = parse_form(await request.form(), create=True)
-    try:
-        data = DatasetCreate.model_validate(values)
-        dataset = service.create_dataset(session=session, actor=actor, data=data)
-    except ValidationError as exc:
-        ctx = form_context(session, actor, None, values, pydantic_errors(exc))
-        return render(request, "catalog/form.html", ctx, status_code=422)
-    except (Invalid, Conflict) as exc:
-        ctx = form_context(session, actor, None, values, [exc.detail])
-        return render(request, "catalog/form.html", ctx, status_code=exc.status)
-    return RedirectResponse(f"/datasets/{dataset.slug}", status_code=303)
+
+    def create() -> Response:
+        try:
+            data = DatasetCreate.model_validate(values)
+            dataset = service.create_dataset(session=session, actor=actor, data=data)
+        except ValidationError as exc:
+            ctx = form_context(session, actor, None, values, pydantic_errors(exc))
+            return render(request, "catalog/form.html", ctx, status_code=422)
+        except (Invalid, Conflict) as exc:
+            ctx = form_context(session, actor, None, values, [exc.detail])
+            return render(request, "catalog/form.html", ctx, status_code=exc.status)
+        return RedirectResponse(f"/datasets/{dataset.slug}", status_code=303)
+
+    return await run_in_threadpool(create)  # the database work, off the event loop
 
 
 @router.get("/datasets/{slug}")
@@ -172,18 +177,22 @@ async def edit_from_form(
     request: Request, slug: str, session: SessionDep, actor: ActorDep, _: CsrfDep
 ) -> Response:
     _require_user(actor)
-    dataset = service.get_visible_dataset(session=session, actor=actor, ref=slug)
     values = parse_form(await request.form(), create=False)
-    try:
-        data = DatasetUpdate.model_validate(values)
-        service.update_dataset(session=session, actor=actor, dataset=dataset, data=data)
-    except ValidationError as exc:
-        ctx = form_context(session, actor, dataset, values, pydantic_errors(exc))
-        return render(request, "catalog/form.html", ctx, status_code=422)
-    except Invalid as exc:
-        ctx = form_context(session, actor, dataset, values, [exc.detail])
-        return render(request, "catalog/form.html", ctx, status_code=422)
-    return RedirectResponse(f"/datasets/{dataset.slug}", status_code=303)
+
+    def edit() -> Response:
+        dataset = service.get_visible_dataset(session=session, actor=actor, ref=slug)
+        try:
+            data = DatasetUpdate.model_validate(values)
+            service.update_dataset(session=session, actor=actor, dataset=dataset, data=data)
+        except ValidationError as exc:
+            ctx = form_context(session, actor, dataset, values, pydantic_errors(exc))
+            return render(request, "catalog/form.html", ctx, status_code=422)
+        except Invalid as exc:
+            ctx = form_context(session, actor, dataset, values, [exc.detail])
+            return render(request, "catalog/form.html", ctx, status_code=422)
+        return RedirectResponse(f"/datasets/{dataset.slug}", status_code=303)
+
+    return await run_in_threadpool(edit)  # the database work, off the event loop
 
 
 @router.post("/datasets/{slug}/publish")

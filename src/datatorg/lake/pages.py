@@ -69,7 +69,7 @@ async def upload_submit(
             raise Unauthenticated("Sign in to upload data")
         checked.append(_dataset_for_upload(session, actor, ref))
 
-    folder = service.new_staging(settings)
+    folder = await run_in_threadpool(service.new_staging, settings)
     received = await upload.receive(
         request, folder, settings.upload_max_bytes, before_file=before_file
     )

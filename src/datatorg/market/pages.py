@@ -12,6 +12,7 @@ from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Query, Request
 from pydantic import BaseModel, ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -147,23 +148,29 @@ async def submit_request(
     _: CsrfDep,
 ) -> Response:
     form = await request.form()
-    try:
-        data = parse_form(AccessRequestCreate, form, lists=("columns",))
-        if data.offer_id != offer_id:
-            raise Invalid("The form is for another offer", errors=[{"field": "offer_id"}])
-        req = negotiation.create_request(session=session, settings=settings, actor=actor, data=data)
-    except Invalid as exc:
-        values = {k: form.getlist(k) if k == "columns" else form.get(k) for k in form}
-        return _offer_page(
-            request,
-            session,
-            actor,
-            offer_id,
-            errors=exc.extra["errors"],
-            values=values,
-            status_code=422,
-        )
-    return RedirectResponse(f"/market/requests/{req.id}", status_code=303)
+
+    def work() -> Response:
+        try:
+            data = parse_form(AccessRequestCreate, form, lists=("columns",))
+            if data.offer_id != offer_id:
+                raise Invalid("The form is for another offer", errors=[{"field": "offer_id"}])
+            req = negotiation.create_request(
+                session=session, settings=settings, actor=actor, data=data
+            )
+        except Invalid as exc:
+            values = {k: form.getlist(k) if k == "columns" else form.get(k) for k in form}
+            return _offer_page(
+                request,
+                session,
+                actor,
+                offer_id,
+                errors=exc.extra["errors"],
+                values=values,
+                status_code=422,
+            )
+        return RedirectResponse(f"/market/requests/{req.id}", status_code=303)
+
+    return await run_in_threadpool(work)  # the database work, off the event loop
 
 
 def _rows(session: SessionDep, reqs: list[AccessRequest]) -> list[dict[str, Any]]:
@@ -287,38 +294,46 @@ async def decide(
 ) -> Response:
     """Approve, reject, counter (stewards); accept, withdraw (the consumer)."""
     form = await request.form()
-    target = f"/market/requests/{request_id}"
-    try:
-        if action == "approve":
-            a = negotiation.approve(
-                session=session, settings=settings, actor=actor, request_id=request_id
+
+    def work() -> Response:
+        target = f"/market/requests/{request_id}"
+        try:
+            if action == "approve":
+                a = negotiation.approve(
+                    session=session, settings=settings, actor=actor, request_id=request_id
+                )
+                target = f"/market/agreements/{a.id}"
+            elif action == "reject":
+                data = parse_form(Rejection, form)
+                negotiation.reject(
+                    session=session,
+                    settings=settings,
+                    actor=actor,
+                    request_id=request_id,
+                    reason=data.reason,
+                )
+            elif action == "counter":
+                counter = parse_form(CounterOffer, form, lists=("columns",))
+                negotiation.counter_offer(
+                    session=session,
+                    settings=settings,
+                    actor=actor,
+                    request_id=request_id,
+                    data=counter,
+                )
+            elif action == "accept":
+                a = negotiation.accept(
+                    session=session, settings=settings, actor=actor, request_id=request_id
+                )
+                target = f"/market/agreements/{a.id}"
+            elif action == "withdraw":
+                negotiation.withdraw(session=session, actor=actor, request_id=request_id)
+            else:
+                raise NotFound("No such action")
+        except Invalid as exc:
+            return _request_page(
+                request, session, actor, request_id, errors=exc.extra["errors"], status_code=422
             )
-            target = f"/market/agreements/{a.id}"
-        elif action == "reject":
-            data = parse_form(Rejection, form)
-            negotiation.reject(
-                session=session,
-                settings=settings,
-                actor=actor,
-                request_id=request_id,
-                reason=data.reason,
-            )
-        elif action == "counter":
-            counter = parse_form(CounterOffer, form, lists=("columns",))
-            negotiation.counter_offer(
-                session=session, settings=settings, actor=actor, request_id=request_id, data=counter
-            )
-        elif action == "accept":
-            a = negotiation.accept(
-                session=session, settings=settings, actor=actor, request_id=request_id
-            )
-            target = f"/market/agreements/{a.id}"
-        elif action == "withdraw":
-            negotiation.withdraw(session=session, actor=actor, request_id=request_id)
-        else:
-            raise NotFound("No such action")
-    except Invalid as exc:
-        return _request_page(
-            request, session, actor, request_id, errors=exc.extra["errors"], status_code=422
-        )
-    return RedirectResponse(target, status_code=303)
+        return RedirectResponse(target, status_code=303)
+
+    return await run_in_threadpool(work)  # the database work, off the event loop

@@ -8,6 +8,7 @@ from typing import Any
 
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from datatorg.catalog.models import Dataset
@@ -25,7 +26,7 @@ from datatorg.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
-MONTH = r"^\d{4}-(0[1-9]|1[0-2])$"
+MONTH = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"  # years 1900-2999 (see router_agreements)
 
 
 def describe(session: SessionDep, a: Agreement) -> dict[str, Any]:
@@ -117,17 +118,21 @@ async def token_create(
     agreement_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep, _c: CsrfDep
 ) -> Response:
     form = await request.form()
-    try:
-        data = AgreementTokenCreate.model_validate(
-            {"name": str(form.get("name") or "agreement"), "days": str(form.get("days") or 90)}
+
+    def work() -> Response:
+        try:
+            data = AgreementTokenCreate.model_validate(
+                {"name": str(form.get("name") or "agreement"), "days": str(form.get("days") or 90)}
+            )
+        except ValidationError as exc:
+            errs = [{"field": str(e["loc"][0]), "message": e["msg"]} for e in exc.errors()]
+            return _detail(request, session, actor, agreement_id, errors=errs, status_code=422)
+        plain, _r = agreements.create_agreement_token(
+            session=session, actor=actor, agreement_id=agreement_id, name=data.name, days=data.days
         )
-    except ValidationError as exc:
-        errs = [{"field": str(e["loc"][0]), "message": e["msg"]} for e in exc.errors()]
-        return _detail(request, session, actor, agreement_id, errors=errs, status_code=422)
-    plain, _r = agreements.create_agreement_token(
-        session=session, actor=actor, agreement_id=agreement_id, name=data.name, days=data.days
-    )
-    return _detail(request, session, actor, agreement_id, token=plain)
+        return _detail(request, session, actor, agreement_id, token=plain)
+
+    return await run_in_threadpool(work)  # the database work, off the event loop
 
 
 @router.post("/market/agreements/{agreement_id}/{action}")
@@ -150,19 +155,23 @@ async def change_state(
     if action not in funcs:
         raise NotFound("No such action")
     form = await request.form()
-    try:
-        data = StateChange.model_validate({"reason": str(form.get("reason") or "")})
-    except ValidationError:
-        errs = [{"field": "reason", "message": _("Give a reason.")}]
-        return _detail(request, session, actor, agreement_id, errors=errs, status_code=422)
-    funcs[action](
-        session=session,
-        settings=settings,
-        actor=actor,
-        agreement_id=agreement_id,
-        reason=data.reason,
-    )
-    return RedirectResponse(f"/market/agreements/{agreement_id}", status_code=303)
+
+    def work() -> Response:
+        try:
+            data = StateChange.model_validate({"reason": str(form.get("reason") or "")})
+        except ValidationError:
+            errs = [{"field": "reason", "message": _("Give a reason.")}]
+            return _detail(request, session, actor, agreement_id, errors=errs, status_code=422)
+        funcs[action](
+            session=session,
+            settings=settings,
+            actor=actor,
+            agreement_id=agreement_id,
+            reason=data.reason,
+        )
+        return RedirectResponse(f"/market/agreements/{agreement_id}", status_code=303)
+
+    return await run_in_threadpool(work)  # the database work, off the event loop
 
 
 def _statement(

@@ -7,6 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Query, Request
 from pydantic import ValidationError
 from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
@@ -127,13 +128,19 @@ async def create_offer(
     request: Request, session: SessionDep, actor: UserActorDep, _c: CsrfDep
 ) -> Response:
     form = await request.form()
-    try:
-        offer = offers.create_offer(session=session, actor=actor, data=offer_from_form(form))
-    except Invalid as exc:
-        values: dict[str, Any] = {k: form.get(k) for k in form}
-        for key in LISTS:
-            values[key] = form.getlist(key)
-        for key in BOOLEANS:
-            values[key] = key in form
-        return _form(request, session, actor, values, errors=exc.extra["errors"], status_code=422)
-    return RedirectResponse(f"/market/offers/{offer.id}", status_code=303)
+
+    def work() -> Response:
+        try:
+            offer = offers.create_offer(session=session, actor=actor, data=offer_from_form(form))
+        except Invalid as exc:
+            values: dict[str, Any] = {k: form.get(k) for k in form}
+            for key in LISTS:
+                values[key] = form.getlist(key)
+            for key in BOOLEANS:
+                values[key] = key in form
+            return _form(
+                request, session, actor, values, errors=exc.extra["errors"], status_code=422
+            )
+        return RedirectResponse(f"/market/offers/{offer.id}", status_code=303)
+
+    return await run_in_threadpool(work)  # the database work, off the event loop

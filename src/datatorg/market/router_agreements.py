@@ -32,7 +32,10 @@ router = APIRouter(tags=["market"])  # included under /api/v1 by market.router
 
 LD_JSON = "application/ld+json"
 Page = Annotated[int, Query(ge=1, le=100_000)]
-Month = Annotated[str, Query(pattern=r"^\d{4}-(0[1-9]|1[0-2])$")]
+# Years 1900-2999: a statement month must have a month after it (9999-12 has none) and a
+# year the calendar knows (0000 is none); 422 otherwise, never 500.
+MONTH = r"^(19|2[0-9])[0-9]{2}-(0[1-9]|1[0-2])$"
+Month = Annotated[str, Query(pattern=MONTH, description="YYYY-MM, years 1900-2999")]
 
 
 def wants_ld(request: Request) -> bool:

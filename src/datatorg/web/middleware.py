@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import secrets
 import time
@@ -33,6 +34,29 @@ SECURITY_HEADERS = {
 }
 
 
+MAX_QUERY_BYTES = 16 * 1024  # no query of the platform needs more; longer: 414, problem+json
+
+
+async def _too_long(scope: Scope, send: Send) -> None:
+    body = json.dumps(
+        {
+            "type": "https://datatorg.halden.kommune.no/problems/uri-too-long",
+            "title": "URI too long",
+            "status": 414,
+            "detail": f"The query string is longer than {MAX_QUERY_BYTES} bytes; send fewer or "
+            "shorter parameters.",
+            "instance": scope.get("path", ""),
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        *((k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()),
+    ]
+    await send({"type": "http.response.start", "status": 414, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
+
+
 def _sets_cookie(headers: MutableHeaders, name: str) -> bool:
     """Whether the response already sets cookie ``name`` (sign-in gives a fresh CSRF token:
     one ``Set-Cookie`` per name, never two for the browser to choose from)."""
@@ -51,6 +75,9 @@ class ShellMiddleware:
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
+            return
+        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
+            await _too_long(scope, send)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         rid = headers.get("x-request-id", "")
