@@ -9,6 +9,7 @@ from datetime import timedelta
 import click
 from sqlalchemy.orm import Session
 
+from datatorg import cli_ops
 from datatorg.db import migrate
 from datatorg.db.base import utcnow
 from datatorg.db.engine import make_engine, make_sessionmaker
@@ -320,38 +321,6 @@ def market_notify_expiring(days: int) -> None:
 
 
 @main.group()
-def outbox() -> None:
-    """Messages (e-mail) that leave after the transaction that caused them commits."""
-
-
-@outbox.command("deliver")
-def outbox_deliver() -> None:
-    """Deliver the due messages now (the server also does this in the background)."""
-    import datatorg.db.models  # noqa: F401  (every table)
-    from datatorg.outbox import service as outbox_service
-
-    settings = _settings()
-    engine = make_engine(settings.database_url)
-    try:
-        with make_sessionmaker(engine)() as session:
-            total = outbox_service.Delivery()
-            while True:
-                got = outbox_service.deliver_due(session=session, settings=settings)
-                total = outbox_service.Delivery(
-                    total.delivered + got.delivered,
-                    total.retried + got.retried,
-                    total.failed + got.failed,
-                )
-                if not got.delivered:
-                    break
-    finally:
-        engine.dispose()
-    click.echo(
-        f"{total.delivered} delivered, {total.retried} to try again later, {total.failed} failed"
-    )
-
-
-@main.group()
 def harvest() -> None:
     """Import datasets from other catalogs (idempotent; the source is recorded)."""
 
@@ -414,6 +383,10 @@ from datatorg.pilots.cli import pilots as pilots_commands  # noqa: E402
 
 main.add_command(pilots_commands)
 
+# Operations (robust, issue 11): backup, restore, outbox delivery.
+main.add_command(cli_ops.backup_command)
+main.add_command(cli_ops.restore_command)
+main.add_command(cli_ops.outbox)
 
 if __name__ == "__main__":
     main()
