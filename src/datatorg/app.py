@@ -27,6 +27,8 @@ from datatorg.lake import pages as lake_pages
 from datatorg.lake import router as lake_router
 from datatorg.market import pages as market_pages
 from datatorg.market import router as market_router
+from datatorg.outbox import router as outbox_router
+from datatorg.outbox import worker as outbox_worker
 from datatorg.pilots import pages as pilots_pages
 from datatorg.pilots import pages_kpis as pilots_kpi_pages
 from datatorg.pilots import pages_pilots as pilots_pilot_pages

@@ -9,6 +9,7 @@ from datatorg.market import models as market_models
 from datatorg.pilots import models as pilots_models
 from datatorg.privacy import models as privacy_models
 from datatorg.outbox import models as outbox_models
+from datatorg.pilots import models as pilots_models
 
 __all__ = [
     "Base",

@@ -18,9 +18,7 @@ from datatorg.lake.ingest_common import (
     MAX_ERRORS,
     MAX_LINE_BYTES,
     PARQUET_OPTIONS,
-    IngestError,
     check_width,
-    engine_message,
     lit,
     quote_ident,
 )

@@ -7,15 +7,17 @@ from __future__ import annotations
 
 import hmac
 import shutil
+from pathlib import Path
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from datatorg.access import policies
 from datatorg.audit import service as audit
 from datatorg.catalog.models import Dataset
-from datatorg.errors import Forbidden, Invalid, NotFound, Unauthenticated
+from datatorg.errors import DatatorgError, Forbidden, Invalid, NotFound, Unauthenticated
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.lake import missing, service, upload
@@ -56,7 +58,19 @@ async def upload_submit(
     """
     if not request.headers.get("content-type", "").startswith("multipart/form-data"):
         await csrf.verify_csrf(request)
-    checked: list[Dataset] = []
+
+    def check() -> tuple[Dataset | Exception, Path]:
+        """The dataset, or why the caller may not upload to it (raised once CSRF passed)."""
+        try:
+            if not actor.is_authenticated:
+                raise Unauthenticated("Sign in to upload data")
+            return _dataset_for_upload(session, actor, ref), service.new_staging(settings)
+        except DatatorgError as exc:
+            return exc, service.new_staging(settings)
+        finally:
+            session.commit()  # no transaction (nor the write turn) held while the file arrives
+
+    checked, folder = await run_in_threadpool(check)
 
     def before_file(fields: dict[str, str]) -> None:
         cookie = request.cookies.get(csrf.CSRF_COOKIE, "")
@@ -65,40 +79,44 @@ async def upload_submit(
             raise Forbidden(
                 "The form has expired or did not come from this site. Reload and retry."
             )
-        if not actor.is_authenticated:
-            raise Unauthenticated("Sign in to upload data")
-        checked.append(_dataset_for_upload(session, actor, ref))
+        if isinstance(checked, Exception):
+            raise checked
 
-    folder = await run_in_threadpool(service.new_staging, settings)
     received = await upload.receive(
         request, folder, settings.upload_max_bytes, before_file=before_file
     )
-    dataset = checked[0]
-    try:  # every refusal removes what was staged
-        mode, _publish = upload.read_options(received.fields, {}, allowed=upload.PAGE_FIELDS)
-        pending = service.stage_upload(
-            session=session,
-            settings=settings,
-            dataset=dataset,
-            source=received.path,
-            filename=received.filename,
-            mode=WriteMode(mode),
-            uploaded_by=actor.user_id,
-        )
-    except Invalid as exc:
-        shutil.rmtree(folder, ignore_errors=True)
-        head = service.head(session=session, dataset_id=dataset.id)
-        ctx = {
-            "ds": dataset,
-            "head": head,
-            "errors": exc.extra.get("errors", []),
-            "detail": exc.detail,
-        }
-        return render(request, "upload_form.html", ctx, status_code=422)
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    return RedirectResponse(f"/datasets/{dataset.slug}/uploads/{pending.id}", status_code=303)
+    assert isinstance(checked, Dataset)  # before_file raised otherwise
+    dataset = checked
+
+    def stage() -> Response:
+        try:  # every refusal removes what was staged
+            mode, _publish = upload.read_options(received.fields, {}, allowed=upload.PAGE_FIELDS)
+            pending = service.stage_upload(
+                session=session,
+                settings=settings,
+                dataset=dataset,
+                source=received.path,
+                filename=received.filename,
+                mode=WriteMode(mode),
+                uploaded_by=actor.user_id,
+            )
+        except Invalid as exc:
+            shutil.rmtree(folder, ignore_errors=True)
+            head = service.head(session=session, dataset_id=dataset.id)
+            ctx = {
+                "ds": dataset,
+                "head": head,
+                "errors": exc.extra.get("errors", []),
+                "detail": exc.detail,
+            }
+            return render(request, "upload_form.html", ctx, status_code=422)
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        return RedirectResponse(f"/datasets/{dataset.slug}/uploads/{pending.id}", status_code=303)
+
+    # Whole-file checks and typing take seconds for a large file: off the event loop.
+    return await run_in_threadpool(stage)
 
 
 def _pending(session: Any, actor: Actor, ref: str, upload_id: str) -> tuple[Dataset, PendingUpload]:
@@ -152,7 +170,6 @@ async def upload_publish(
     actor: UserActorDep,
 ) -> Response:
     """Publish with the schema as adjusted in the form."""
-    dataset, pending = _pending(session, actor, ref, upload_id)
     form = await request.form()
     changes: list[dict[str, Any]] = []
     if pending.mode != WriteMode.append:
@@ -171,23 +188,47 @@ async def upload_publish(
         adjusted["missingValues"] = [m for m in form.getlist("missing") if isinstance(m, str)]
     try:
         version = service.publish(
+
+    def work() -> Response:
+        dataset, pending = _pending(session, actor, ref, upload_id)
+        changes: list[dict[str, Any]] = []
+        if pending.mode != WriteMode.append:
+            for i, field in enumerate(pending.table_schema.get("fields", [])):
+                change: dict[str, Any] = {"name": field["name"]}
+                for key in ("type", "role", "unit", "description"):
+                    value = form.get(f"{key}__{i}")
+                    if isinstance(value, str):
+                        change[key] = value.strip()
+                changes.append(change)
+        adjusted: dict[str, Any] = {"fields": changes}
+        primary_key = form.get("primary_key")
+        if isinstance(primary_key, str) and pending.mode != WriteMode.append:
+            adjusted["primaryKey"] = primary_key.strip()
+        try:
+            version = service.publish(
+                session=session,
+                settings=settings,
+                pending=pending,
+                changes=adjusted,
+                created_by=actor.user_id,
+            )
+        except Invalid as exc:
+            return _review(request, dataset, pending, exc.extra.get("errors", []), status=422)
+        audit.record(
             session=session,
-            settings=settings,
-            pending=pending,
-            changes=adjusted,
-            created_by=actor.user_id,
+            actor=actor,
+            action="data.publish",
+            target_type="dataset",
+            target_id=str(dataset.id),
+            details={
+                "version": version.number,
+                "rows": version.added_rows,
+                "mode": str(pending.mode),
+            },
         )
-    except Invalid as exc:
-        return _review(request, dataset, pending, exc.extra.get("errors", []), status=422)
-    audit.record(
-        session=session,
-        actor=actor,
-        action="data.publish",
-        target_type="dataset",
-        target_id=str(dataset.id),
-        details={"version": version.number, "rows": version.added_rows, "mode": str(pending.mode)},
-    )
-    return RedirectResponse(f"/datasets/{dataset.slug}/data", status_code=303)
+        return RedirectResponse(f"/datasets/{dataset.slug}/data", status_code=303)
+
+    return await run_in_threadpool(work)  # the database work, off the event loop
 
 
 @router.post("/datasets/{ref}/uploads/{upload_id}/discard")

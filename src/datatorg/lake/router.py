@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import hmac
 import shutil
+from pathlib import Path
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Request
+from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
 from datatorg.access import policies
@@ -49,42 +51,52 @@ async def upload_version(
     adjust the schema first; otherwise it is published at once (201).
     """
     check_api_csrf(request)
-    dataset = service.get_dataset(session=session, ref=ref)
-    if not policies.is_visible(actor, dataset):
-        raise NotFound("No such dataset")
-    _may_upload(actor, dataset)
-    folder = service.new_staging(settings)
+
+    def check() -> tuple[Dataset, Path]:
+        dataset = service.get_dataset(session=session, ref=ref)
+        if not policies.is_visible(actor, dataset):
+            raise NotFound("No such dataset")
+        _may_upload(actor, dataset)
+        session.commit()  # no transaction (nor the write turn) is held while the file arrives
+        return dataset, service.new_staging(settings)
+
+    dataset, folder = await run_in_threadpool(check)
     received = await upload.receive(request, folder, settings.upload_max_bytes)
-    try:  # every refusal from here on removes what was staged
-        raw_mode, publish = upload.read_options(
-            received.fields, request.query_params, allowed=upload.API_FIELDS
-        )
-        mode = WriteMode(raw_mode)
-        pending = service.stage_upload(
-            session=session,
-            settings=settings,
-            dataset=dataset,
-            source=received.path,
-            filename=received.filename,
-            mode=mode,
-            uploaded_by=actor.user_id,
-        )
-        if not publish:
-            return JSONResponse(
-                UploadRead.model_validate(pending).model_dump(mode="json"), status_code=202
+
+    def stage_and_publish() -> JSONResponse:
+        try:  # every refusal from here on removes what was staged
+            raw_mode, publish = upload.read_options(
+                received.fields, request.query_params, allowed=upload.API_FIELDS
             )
-        version = service.publish(
-            session=session,
-            settings=settings,
-            pending=pending,
-            created_by=actor.user_id,
-            locked=True,
-        )
-    except BaseException:
-        shutil.rmtree(folder, ignore_errors=True)
-        raise
-    _audit_publish(session, actor, dataset, version.number, version.added_rows, mode)
-    return JSONResponse(VersionRead.model_validate(version).model_dump(mode="json"), 201)
+            mode = WriteMode(raw_mode)
+            pending = service.stage_upload(
+                session=session,
+                settings=settings,
+                dataset=dataset,
+                source=received.path,
+                filename=received.filename,
+                mode=mode,
+                uploaded_by=actor.user_id,
+            )
+            if not publish:
+                return JSONResponse(
+                    UploadRead.model_validate(pending).model_dump(mode="json"), status_code=202
+                )
+            version = service.publish(
+                session=session,
+                settings=settings,
+                pending=pending,
+                created_by=actor.user_id,
+                locked=True,
+            )
+        except BaseException:
+            shutil.rmtree(folder, ignore_errors=True)
+            raise
+        _audit_publish(session, actor, dataset, version.number, version.added_rows, mode)
+        return JSONResponse(VersionRead.model_validate(version).model_dump(mode="json"), 201)
+
+    # Whole-file checks and typing take seconds for a large file: off the event loop.
+    return await run_in_threadpool(stage_and_publish)
 
 
 def _audit_publish(
