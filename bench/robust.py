@@ -13,6 +13,7 @@ Run alone with `python -m bench robust`.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import tempfile
 import threading
@@ -28,6 +29,7 @@ XLSX_ROWS = 150_000
 PROBE_PATHS = ["/healthz", "/datasets", "/"]
 SOAK_SECONDS = 60
 SOAK_CONNECTIONS = 50
+MEMORY_MARGIN_MB = 150  # growth over the soak beyond this is reported as a leak
 CACHE = Path(tempfile.gettempdir()) / "datatorg-bench"
 
 
@@ -206,6 +208,7 @@ def responsiveness(inst: Installation, ids: dict[str, Any]) -> str:
         f"| under load | {len(loaded.latencies)} | {1000 * _p(loaded.latencies, 0.5):.1f} ms "
         f"| {1000 * load99:.1f} ms |",
         "",
+        f"Machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. "
         f"p99 ratio: **{ratio:.2f}×**; upload answered {upload['status']} after "
         f"{upload['seconds']:.1f} s; row reads {_wrk_percentile(upload['wrk'], '99%'):.0f} ms "
         f"p99; errors (5xx, socket errors): **{five}**.",
@@ -259,9 +262,13 @@ def soak(inst: Installation, ids: dict[str, Any], label: str) -> str:
         )
         end_mb = server.rss_mb()
     total = next(int(line.split()[0]) for line in out.splitlines() if "requests in" in line)
+    grew = end_mb - start_mb
+    verdict = "within" if grew <= MEMORY_MARGIN_MB else "**beyond**"
     return (
         f"| {label} | {total:,} | {_wrk_errors(out)} | {_wrk_percentile(out, '50%'):.0f} ms "
-        f"| {_wrk_percentile(out, '99%'):.0f} ms | {start_mb:.0f} MB | {end_mb:.0f} MB |"
+        f"| {_wrk_percentile(out, '99%'):.0f} ms | {start_mb:.0f} MB | {end_mb:.0f} MB "
+        f"({grew:+.0f} MB, {verdict} the {MEMORY_MARGIN_MB} MB margin) | "
+        f"{os.getloadavg()[0]:.1f} |"
     )
 
 
@@ -290,8 +297,8 @@ def run() -> str:
         "CSV download, `/healthz`, and two writes (a token creation, a profile change) as the "
         "demo consumer; `datatorg serve --workers 2`. Resident memory: all server processes.",
         "",
-        "| control plane | requests | errors | p50 | p99 | memory at start | at end |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| control plane | requests | errors | p50 | p99 | memory at start | at end | load |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|",
         *rows,
     ]
     return "\n".join(sections)
