@@ -12,7 +12,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.responses import JSONResponse, Response
 
@@ -156,6 +156,8 @@ def install_error_handlers(app: FastAPI) -> None:
         return respond(request, cls(detail))
 
     async def on_crash(request: Request, exc: Exception) -> Response:
+        if isinstance(exc, DataError):  # a value the database cannot store (a NUL, too long)
+            return respond(request, errors.Invalid("A value in the request cannot be stored"))
         if is_contention(exc):  # a write that could not wait its turn: try again, not a bug
             log.warning("database busy", extra={"path": request.url.path})
             return respond(request, WriteBusy())

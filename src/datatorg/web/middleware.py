@@ -37,14 +37,21 @@ SECURITY_HEADERS = {
 MAX_QUERY_BYTES = 16 * 1024  # no query of the platform needs more; longer: 414, problem+json
 
 
-async def _too_long(scope: Scope, send: Send) -> None:
+TOO_LONG = (
+    f"The query string is longer than {MAX_QUERY_BYTES} bytes; send fewer or shorter parameters."
+)
+NUL_IN_QUERY = "A query parameter holds a NUL character (%00), which no value may contain."
+
+
+async def _refuse(
+    scope: Scope, send: Send, status: int, slug: str, title: str, detail: str
+) -> None:
     body = json.dumps(
         {
-            "type": "https://datatorg.halden.kommune.no/problems/uri-too-long",
-            "title": "URI too long",
-            "status": 414,
-            "detail": f"The query string is longer than {MAX_QUERY_BYTES} bytes; send fewer or "
-            "shorter parameters.",
+            "type": f"https://datatorg.halden.kommune.no/problems/{slug}",
+            "title": title,
+            "status": status,
+            "detail": detail,
             "instance": scope.get("path", ""),
         }
     ).encode()
@@ -53,7 +60,7 @@ async def _too_long(scope: Scope, send: Send) -> None:
         (b"content-length", str(len(body)).encode()),
         *((k.encode(), v.encode()) for k, v in SECURITY_HEADERS.items()),
     ]
-    await send({"type": "http.response.start", "status": 414, "headers": headers})
+    await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
 
 
@@ -76,8 +83,12 @@ class ShellMiddleware:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        if len(scope.get("query_string", b"")) > MAX_QUERY_BYTES:
-            await _too_long(scope, send)
+        query = scope.get("query_string", b"")
+        if len(query) > MAX_QUERY_BYTES:
+            await _refuse(scope, send, 414, "uri-too-long", "URI too long", TOO_LONG)
+            return
+        if b"%00" in query or b"\x00" in query:  # no parameter of the platform holds a NUL
+            await _refuse(scope, send, 400, "bad-request", "Bad request", NUL_IN_QUERY)
             return
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         rid = headers.get("x-request-id", "")
