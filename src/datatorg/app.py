@@ -40,8 +40,6 @@ from datatorg.privacy import pages as privacy_pages
 from datatorg.privacy import pages_requests as privacy_requests_pages
 from datatorg.privacy import router as privacy_router
 from datatorg.privacy import router_requests as privacy_requests_router
-from datatorg.outbox import router as outbox_router
-from datatorg.outbox import worker as outbox_worker
 from datatorg.settings import Settings, get_settings
 from datatorg.web import pages as shell_pages
 from datatorg.web.errorhandlers import install_error_handlers, register_error_face

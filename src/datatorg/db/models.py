@@ -6,10 +6,9 @@ from datatorg.db.base import Base
 from datatorg.identity import models as identity_models
 from datatorg.lake import models as lake_models
 from datatorg.market import models as market_models
-from datatorg.pilots import models as pilots_models
-from datatorg.privacy import models as privacy_models
 from datatorg.outbox import models as outbox_models
 from datatorg.pilots import models as pilots_models
+from datatorg.privacy import models as privacy_models
 
 __all__ = [
     "Base",

@@ -20,9 +20,7 @@ from typing import Any
 
 import duckdb
 
-from datatorg.lake import ingest_errors as err
-from datatorg.lake import missing
-from datatorg.lake import duck
+from datatorg.lake import duck, missing
 from datatorg.lake import ingest_errors as err
 from datatorg.lake import schema as ts
 from datatorg.lake.ingest_common import (

@@ -171,23 +171,6 @@ async def upload_publish(
 ) -> Response:
     """Publish with the schema as adjusted in the form."""
     form = await request.form()
-    changes: list[dict[str, Any]] = []
-    if pending.mode != WriteMode.append:
-        for i, field in enumerate(pending.table_schema.get("fields", [])):
-            change: dict[str, Any] = {"name": field["name"]}
-            for key in ("type", "role", "unit", "description"):
-                value = form.get(f"{key}__{i}")
-                if isinstance(value, str):
-                    change[key] = value.strip()
-            changes.append(change)
-    adjusted: dict[str, Any] = {"fields": changes}
-    primary_key = form.get("primary_key")
-    if isinstance(primary_key, str) and pending.mode != WriteMode.append:
-        adjusted["primaryKey"] = primary_key.strip()
-    if form.get("missing_offered") and pending.mode != WriteMode.append:
-        adjusted["missingValues"] = [m for m in form.getlist("missing") if isinstance(m, str)]
-    try:
-        version = service.publish(
 
     def work() -> Response:
         dataset, pending = _pending(session, actor, ref, upload_id)
@@ -204,6 +187,8 @@ async def upload_publish(
         primary_key = form.get("primary_key")
         if isinstance(primary_key, str) and pending.mode != WriteMode.append:
             adjusted["primaryKey"] = primary_key.strip()
+        if form.get("missing_offered") and pending.mode != WriteMode.append:
+            adjusted["missingValues"] = [m for m in form.getlist("missing") if isinstance(m, str)]
         try:
             version = service.publish(
                 session=session,

@@ -18,10 +18,9 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datatorg.errors import Conflict
-from datatorg.lake import ingest_errors as err
-from datatorg.lake import missing as marks
 from datatorg.lake import duck
 from datatorg.lake import ingest_errors as err
+from datatorg.lake import missing as marks
 from datatorg.lake import schema as ts
 from datatorg.lake.ingest_common import MAX_ERRORS, PARQUET_OPTIONS, lit, quote_ident
 from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile, WriteMode

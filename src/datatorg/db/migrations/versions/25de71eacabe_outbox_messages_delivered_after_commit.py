@@ -1,7 +1,7 @@
 """outbox: messages delivered after commit
 
 Revision ID: 25de71eacabe
-Revises: 4ff53bf5eea4
+Revises: 7a3d52e0c4f8
 Create Date: 2026-11-30 18:03:18.974071
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import datatorg.db.base
 
 revision: str = "25de71eacabe"
-down_revision: str | None = "4ff53bf5eea4"
+down_revision: str | None = "7a3d52e0c4f8"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
