@@ -134,7 +134,10 @@ def test_hostile_references_answer_404_on_every_route(
                 template,
             )
             resp = _call(client, method, path, world["headers"])
-            if resp.status_code != 404:
+            # a route with a body may refuse the (empty) body first: the reference then never
+            # reached the database either
+            allowed = {404, 422} if method in ("POST", "PUT", "PATCH") else {404}
+            if resp.status_code not in allowed:
                 wrong.append((method, template, name, resp.status_code, resp.text[:120]))
             elif path.startswith("/api/"):
                 assert resp.headers["content-type"].startswith("application/problem+json")
@@ -154,6 +157,9 @@ def test_ckan_actions_answer_not_found(
     key = "id" if action == "package_show" else "resource_id"
     for name, ref in (HOSTILE | _look_alikes(world["dataset"])).items():
         resp = client.get(f"/api/3/action/{action}?{key}={ref}")
+        if name == "nul":  # refused before any parsing: no query parameter may hold a NUL
+            assert resp.status_code == 400, resp.text[:200]
+            continue
         assert resp.status_code == 404, (name, resp.text[:200])
         assert resp.json()["success"] is False
 

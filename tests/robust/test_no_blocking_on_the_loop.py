@@ -44,7 +44,9 @@ PURE = {
     "datatorg.access.query",  # URL parsing
     "datatorg.db.writes.WriteBusy",  # an exception, made not raised
     "datatorg.pilots.upload.check_form_csrf",  # compares the form's token with the cookie
+    "datatorg.privacy.pages.sign_in",  # a redirect response
 }
+PURE_NAMES = {"N_", "_"}  # translation markers, wherever they are imported from
 PURE_SUFFIXES = (".schemas", ".models")  # Pydantic validation and ORM constructors: no I/O
 BLOCKING_ROOTS = {"open", "duckdb", "sqlite3", "smtplib", "subprocess", "shutil", "requests"}
 BLOCKING_CALLS = {("time", "sleep"), ("os", "remove"), ("os", "unlink"), ("os", "replace")}
@@ -151,7 +153,8 @@ def blocking_calls() -> dict[str, list[str]]:
                     or origin.split(".")[0] in BLOCKING_ROOTS
                     or (name, (parts or [""])[0]) in BLOCKING_CALLS
                     or (
-                        origin.startswith("datatorg.")
+                        name not in PURE_NAMES
+                        and origin.startswith("datatorg.")
                         and origin not in PURE
                         and origin.rsplit(".", 1)[0] not in PURE
                         and not origin.endswith(PURE_SUFFIXES)
