@@ -5,6 +5,7 @@ living lab takes — JSON, forms, query parameters and uploads."""
 from __future__ import annotations
 
 import io
+import json
 import zipfile
 
 import pytest
@@ -235,3 +236,45 @@ def test_report_size_and_multipart_shape(client: TestClient, lab: Lab) -> None:
 )
 def test_safe_filenames(raw: str, safe: str) -> None:
     assert safe_filename(raw) == safe
+
+
+def test_half_surrogates_and_nul_bytes_never_reach_the_database(
+    client: TestClient, session: Session, lab: Lab
+) -> None:
+    before = _count(session)
+    # a JSON escape of half a UTF-16 pair, in an otherwise good idea
+    body = json.dumps(idea_body(title="Halvt XX tegn")).replace("XX", "\\ud800").encode()
+    r = client.post("/api/v1/ideas", content=body, headers={**lab.h["citizen"], **JSON})
+    assert r.status_code == 422
+    r = client.post(
+        "/api/v1/ideas", json=idea_body(title="Tittel\x00med NUL"), headers=lab.h["citizen"]
+    )
+    assert r.status_code == 422
+    assert _count(session) == before
+    for path in ("/api/v1/ideas", "/ideas", "/api/v1/pilots", "/pilots"):
+        for q in ("%00", "%ED%A0%80", "a%0Ab"):
+            assert client.get(f"{path}?q={q}").status_code in (200, 422), (path, q)
+    assert client.get("/api/v1/ideas?q=%00").status_code == 422
+
+
+def test_extreme_kpi_numbers_answer_json(client: TestClient, lab: Lab) -> None:
+    p = helpers.pilot(client, lab)
+    kpi = helpers.ok(
+        client.post(
+            f"/api/v1/pilots/{p['id']}/kpis",
+            json={"name": "Ekstrem", "direction": "increase", "baseline": -1.7e308,
+                  "target": 1.7e308},
+            headers=lab.h["researcher"],
+        ),
+        201,
+    )  # fmt: skip
+    url = f"/api/v1/pilots/{p['id']}/kpis/{kpi['id']}"
+    helpers.ok(
+        client.post(url + "/values", json={"period": "2026-01-01", "value": 1.7e308},
+                    headers=lab.h["researcher"]),
+        201,
+    )  # fmt: skip
+    got = helpers.ok(client.get(url))
+    assert got["progress"] is None and got["latest"]["value"] == 1.7e308
+    page = client.get(f"/pilots/{p['id']}/kpis/{kpi['id']}")
+    assert page.status_code == 200 and "<svg" in page.text

@@ -4,6 +4,8 @@ table next to it."""
 
 from __future__ import annotations
 
+import math
+import sys
 import uuid
 from datetime import date
 
@@ -22,6 +24,8 @@ def fmt(value: float) -> str:
 
 def axis(value: float) -> str:
     """An axis label: whole numbers from 100 up, two decimals below."""
+    if not math.isfinite(value):
+        value = math.copysign(sys.float_info.max, value)
     return fmt(round(value)) if abs(value) >= 100 else fmt(round(value, 2))
 
 
@@ -37,15 +41,18 @@ def kpi_chart(
 ) -> Markup:
     cid = "k" + uuid.uuid4().hex[:8]
     ys = [v for _, v in values] + [x for x in (baseline, target) if x is not None]
-    lo, hi = (min(ys), max(ys)) if ys else (0.0, 1.0)
+    # Work on values divided by the largest magnitude, so that no difference or padding
+    # overflows, whatever the numbers (a float's range ends near 1.8e308).
+    scale = max([abs(v) for v in ys] + [1.0])
+    lo, hi = (min(ys) / scale, max(ys) / scale) if ys else (0.0, 1.0)
     if lo == hi:
-        lo, hi = lo - 1, hi + 1
+        lo, hi = lo - 0.5, hi + 0.5
     pad = (hi - lo) * 0.08
     lo, hi = lo - pad, hi + pad
     inner_w, inner_h = WIDTH - PAD_L - PAD_R, HEIGHT - PAD_T - PAD_B
 
     def y(v: float) -> float:
-        return PAD_T + inner_h - (v - lo) / (hi - lo) * inner_h
+        return PAD_T + inner_h - (v / scale - lo) / (hi - lo) * inner_h
 
     days = [d.toordinal() for d, _ in values]
     d0, d1 = (min(days), max(days)) if days else (0, 1)
@@ -65,9 +72,9 @@ def kpi_chart(
         'stroke="#4a5560"/>',
         f'<line x1="{PAD_L}" y1="{PAD_T}" x2="{PAD_L}" y2="{PAD_T + inner_h}" stroke="#4a5560"/>',
         f'<text x="{PAD_L - 6}" y="{PAD_T + 10}" text-anchor="end" font-size="13" '
-        f'fill="#1b1f24">{escape(axis(hi))}</text>',
+        f'fill="#1b1f24">{escape(axis(hi * scale))}</text>',
         f'<text x="{PAD_L - 6}" y="{PAD_T + inner_h}" text-anchor="end" font-size="13" '
-        f'fill="#1b1f24">{escape(axis(lo))}</text>',
+        f'fill="#1b1f24">{escape(axis(lo * scale))}</text>',
     ]
     # the baseline's label at the left end of its line, the target's at the right end, so
     # the two never cover each other when they are close

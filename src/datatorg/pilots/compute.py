@@ -10,6 +10,7 @@ pilot's purpose. A run that the gate refuses is kept on the KPI as its last erro
 
 from __future__ import annotations
 
+import math
 import re
 import uuid
 from dataclasses import replace
@@ -148,8 +149,8 @@ def evaluate(
     out: dict[date, float] = {}
     for row in answer.rows:
         value = row[-1]
-        if value is None:
-            continue
+        if value is None or not math.isfinite(float(value)):
+            continue  # no value for this period (or one JSON cannot carry)
         period = (
             _as_date(row[answer.columns.index("bucket")]) if bucketed else (today or now.date())
         )

@@ -28,7 +28,7 @@ from datatorg.pilots.models import (
     SubmitterKind,
     Support,
 )
-from datatorg.pilots.schemas import IdeaCreate
+from datatorg.pilots.schemas import IdeaCreate, search_words
 from datatorg.pilots.states import OPEN
 from datatorg.pilots.vocab import N_
 from datatorg.settings import Settings
@@ -143,7 +143,7 @@ def list_ideas(
         stmt = stmt.where(Idea.call_id == call_id)
     if sdg is not None:
         stmt = stmt.where(Idea.id.in_(select(IdeaSdg.idea_id).where(IdeaSdg.sdg == sdg)))
-    words = q.strip()[:MAX_QUERY]
+    words = search_words(q)[:MAX_QUERY]
     if words:
         like = (
             "%" + words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"

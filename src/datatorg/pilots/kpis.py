@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 import uuid
 
 from sqlalchemy import select
@@ -186,7 +187,8 @@ def progress(kpi: Kpi, latest: float | None) -> float | None:
     span = kpi.target - kpi.baseline
     if span == 0:
         return None
-    return round((latest - kpi.baseline) / span, 3)
+    found = round((latest - kpi.baseline) / span, 3)
+    return found if math.isfinite(found) else None  # extreme values: no share to show
 
 
 def kpi_read(session: Session, kpi: Kpi) -> KpiRead:

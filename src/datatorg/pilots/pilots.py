@@ -46,6 +46,7 @@ from datatorg.pilots.pilot_schemas import (
     ResourceDecision,
     UpdateCreate,
 )
+from datatorg.pilots.schemas import search_words
 from datatorg.pilots.vocab import N_
 from datatorg.settings import Settings
 from datatorg.web.i18n import gettext as _
@@ -192,7 +193,7 @@ def list_pilots(
         stmt = stmt.where(Idea.submitter_kind.in_(kinds))
     if sdg is not None:
         stmt = stmt.where(Idea.id.in_(select(IdeaSdg.idea_id).where(IdeaSdg.sdg == sdg)))
-    words = q.strip()[:100].lower()
+    words = search_words(q).lower()
     if words:
         like = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
         stmt = stmt.where(func.lower(Pilot.title).like(like, escape="\\"))

@@ -14,18 +14,32 @@ from typing import Annotated, Any, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from datatorg.errors import Invalid
 from datatorg.pilots import geo
 from datatorg.pilots.models import Domain, SubmitterKind
 from datatorg.pilots.vocab import CRITERIA, SDGS
 from datatorg.web.i18n import gettext as _
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def clean_text(value: str) -> str:
     if _CONTROL.search(value):
         raise ValueError(_("must not contain control characters"))
+    if _SURROGATE.search(value):  # half of a UTF-16 pair: not text, and no database stores it
+        raise ValueError(_("must be valid text"))
     return value.strip()
+
+
+def search_words(value: str) -> str:
+    """Words to search for (a query parameter): plain text, at most 100 characters."""
+    if _CONTROL.search(value) or _SURROGATE.search(value):
+        raise Invalid(
+            _("Search with plain words."),
+            errors=[{"parameter": "q", "message": _("must be valid text")}],
+        )
+    return value.strip()[:100]
 
 
 def one_line(value: str) -> str:
