@@ -253,8 +253,9 @@ def test_half_surrogates_and_nul_bytes_never_reach_the_database(
     assert _count(session) == before
     for path in ("/api/v1/ideas", "/ideas", "/api/v1/pilots", "/pilots"):
         for q in ("%00", "%ED%A0%80", "a%0Ab"):
-            assert client.get(f"{path}?q={q}").status_code in (200, 422), (path, q)
-    assert client.get("/api/v1/ideas?q=%00").status_code == 422
+            assert client.get(f"{path}?q={q}").status_code in (200, 400, 422), (path, q)
+    assert client.get("/api/v1/ideas?q=%00").status_code in (400, 422)
+    assert client.get("/api/v1/ideas?q=a%01b").status_code == 422
 
 
 def test_extreme_kpi_numbers_answer_json(client: TestClient, lab: Lab) -> None:

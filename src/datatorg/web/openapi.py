@@ -60,6 +60,19 @@ MEDIA: list[tuple[str, list[str]]] = [
     (r"/datapackage\.json$", ["application/json"]),
     (r"^/api/v1/(offers|agreements)(/\{[^}]+\})?$", ["application/json", "application/ld+json"]),
     (r"/statement$", ["application/json"]),
+    (
+        r"^/api/v1/pilots/\{pilot_id\}/reports/\{report_id\}$",  # a pilot's report file
+        [
+            "application/pdf",
+            "image/png",
+            "image/jpeg",
+            "application/vnd.oasis.opendocument.text",
+            "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+            "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+            "text/csv",
+            "text/plain",
+        ],
+    ),
 ]
 
 PROBLEM_SCHEMA: dict[str, Any] = {
