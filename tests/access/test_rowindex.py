@@ -313,7 +313,8 @@ def test_cursor_positions_follow_duckdb_file_order() -> None:
 
 @pytest.mark.parametrize(
     "value",
-    ["'; DROP TABLE r;--", "A\x00B", "Æøå".encode().decode("latin-1"), '" OR 1=1 --', "%"],
+    # (a NUL never reaches a read: the shell answers 400 for it, see web/middleware.py)
+    ["'; DROP TABLE r;--", "Æøå".encode().decode("latin-1"), '" OR 1=1 --', "%"],
 )
 def test_hostile_values_are_bound_and_match_nothing(
     client: TestClient,
