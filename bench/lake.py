@@ -479,8 +479,9 @@ def _wait_row_index(platform: Platform, query: str) -> tuple[float | None, bool]
     planner serves ``query``)."""
     from urllib.parse import parse_qsl
 
+    from datatorg.access import pipeline, sql_index
+    from datatorg.access import policy as rowpolicy
     from datatorg.access import query as qmod
-    from datatorg.access import sql_index
     from datatorg.lake import rowindex
 
     folder = platform.root / "lake" / rowindex.FOLDER
@@ -492,6 +493,7 @@ def _wait_row_index(platform: Platform, query: str) -> tuple[float | None, bool]
             kinds = {"text": "string", "int": "integer", "real": "number", "bool": "boolean"}
             kinds |= {"date": "date", "ts": "datetime"}
             schema = {"fields": [{"name": n, "type": kinds[k]} for n, k in meta.kinds.items()]}
+            policy = rowpolicy.build(schema=schema, identifiers=False, allowed_columns=None)
             q = qmod.parse(
                 parse_qsl(query),
                 schema,
@@ -499,7 +501,8 @@ def _wait_row_index(platform: Platform, query: str) -> tuple[float | None, bool]
                 max_size=10_000,
                 decode_cursor=None,
             )
-            return time.perf_counter() - t0, sql_index.plan_rows(q, meta) is not None
+            pipeline.default_order(q, policy)
+            return time.perf_counter() - t0, sql_index.plan_rows(q, meta, policy) is not None
         time.sleep(0.2)
     return None, False
 

@@ -15,14 +15,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine
-from sqlalchemy.orm import Session
+from sqlalchemy import Connection, Engine
+from sqlalchemy.orm import Session, sessionmaker
 
 from datatorg.app import create_app
 from datatorg.db import fastread, migrate
 from datatorg.db.engine import make_engine
 from datatorg.settings import Settings
-from datatorg.web.deps import get_session
 from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer
 from tests.pg import PostgresServer, start_postgres
 
@@ -99,41 +98,50 @@ def engine(settings: Settings) -> Iterator[Engine]:
 
 
 @pytest.fixture
-def session(engine: Engine) -> Iterator[Session]:
-    """A session inside a transaction that is rolled back after the test."""
-    connection = engine.connect()
-    outer = connection.begin()
-    sess = Session(
+def connection(engine: Engine) -> Iterator[Connection]:
+    """One connection inside a transaction that is rolled back after the test: the test's
+    session and every request of the app (``app``) work in it."""
+    conn = engine.connect()
+    outer = conn.begin()
+    try:
+        yield conn
+    finally:
+        if outer.is_active:
+            outer.rollback()
+        conn.close()
+
+
+def joined_sessions(connection: Connection) -> sessionmaker[Session]:
+    """Sessions that join ``connection``'s transaction: their commits are savepoints."""
+    return sessionmaker(
         bind=connection, join_transaction_mode="create_savepoint", expire_on_commit=False
     )
+
+
+@pytest.fixture
+def session(connection: Connection) -> Iterator[Session]:
+    """The test's session, inside the transaction that is rolled back after the test."""
+    sess = joined_sessions(connection)()
     try:
         yield sess
     finally:
         sess.close()
-        if outer.is_active:
-            outer.rollback()
-        connection.close()
 
 
 @pytest.fixture
-def app(settings: Settings, session: Session) -> Iterator[FastAPI]:
-    """The real app, with every request sharing the test's rolled-back session."""
-    application = create_app(settings)
+def app(settings: Settings, connection: Connection, session: Session) -> Iterator[FastAPI]:
+    """The real app, built as in production except that its sessions join the test's
+    rolled-back transaction (``create_app(sessionmaker=...)``). Each request has a session
+    of its own, as in production; after each request the test's session forgets what it had
+    loaded, so it sees what the request stored."""
+    factory = joined_sessions(connection)
 
-    def _session() -> Iterator[Session]:
-        nested = session.begin_nested()
-        try:
-            yield session
-            if nested.is_active:
-                nested.commit()
-        except BaseException:
-            if nested.is_active:
-                nested.rollback()
-            raise
+    def request_session() -> Session:
+        session.flush()  # what the test prepared is there for the request
+        return factory()
 
-    application.dependency_overrides[get_session] = _session
+    application = create_app(settings, sessionmaker=request_session)
     yield application
-    application.state.engine.dispose()
 
 
 @pytest.fixture(scope="session")
@@ -172,6 +180,8 @@ def page(browser: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def client(app: FastAPI) -> Iterator[TestClient]:
+def client(app: FastAPI, session: Session) -> Iterator[TestClient]:
     with TestClient(app, base_url="https://testserver", raise_server_exceptions=False) as c:
+        # the requests stored through sessions of their own: reload what the test holds
+        c.event_hooks["response"].append(lambda _response: session.expire_all())
         yield c

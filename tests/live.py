@@ -39,10 +39,10 @@ def _free_port() -> int:
 class LiveServer:
     """The whole app served over HTTP on 127.0.0.1, for Chromium and HTTP clients."""
 
-    def __init__(self, root: Path, secret: str) -> None:
+    def __init__(self, root: Path, secret: str, database_url: str | None = None) -> None:
         self.port = _free_port()
         self.url = f"http://127.0.0.1:{self.port}"
-        db_url = f"sqlite:///{root / 'live.sqlite3'}"
+        db_url = database_url or f"sqlite:///{root / 'live.sqlite3'}"
         make_engine(db_url).dispose()
         migrate.upgrade(db_url)
         self.settings = Settings(

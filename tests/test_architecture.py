@@ -24,7 +24,17 @@ DOMAINS = {
     "lake",
     "demo",
 }
-PUBLIC = {"service", "schemas", "models", "policies", "deps", "actor", "errors", "vocab"}
+PUBLIC = {
+    "service",
+    "schemas",
+    "models",
+    "policies",
+    "deps",
+    "actor",
+    "errors",
+    "vocab",
+    "permissions",
+}
 LAKE_READ_PATH = "datatorg.lake.reader"
 MAY_READ_LAKE = {"access"}
 

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy.orm import Session
 
 from datatorg import __version__
 from datatorg.access import ckan as access_ckan
@@ -16,10 +17,11 @@ from datatorg.access import router as access_router
 from datatorg.catalog import ckan, dcat_routes
 from datatorg.catalog import pages as catalog_pages
 from datatorg.catalog import router as catalog_router
+from datatorg.db import writes
 from datatorg.db.engine import make_engine, make_sessionmaker
-from datatorg.db.writes import write_sessionmaker
 from datatorg.identity import pages as identity_pages
 from datatorg.identity import pages_account as identity_account_pages
+from datatorg.identity import permissions
 from datatorg.identity import router as identity_router
 from datatorg.identity.deps import get_actor
 from datatorg.lake import duck
@@ -47,10 +49,24 @@ from datatorg.web.middleware import ShellMiddleware
 from datatorg.web.openapi import install_openapi
 
 STATIC = Path(__file__).parent / "web" / "static"
+# Routes FastAPI and Starlette make themselves, public by nature; every other route declares
+# who may call it (``identity.permissions``; the route × role matrix test holds it to that).
+UNDECLARED_ROUTES = ("/api/v1/openapi.json", "/api/v1/docs", "/docs/oauth2-redirect", "/static")
 
 
-def create_app(settings: Settings | None = None) -> FastAPI:
-    """The Datatorg web application for ``settings``."""
+def create_app(
+    settings: Settings | None = None,
+    *,
+    sessionmaker: Callable[[], Session] | None = None,
+    write_sessionmaker: Callable[[], Session] | None = None,
+) -> FastAPI:
+    """The Datatorg web application for ``settings``.
+
+    ``sessionmaker`` and ``write_sessionmaker`` make every request's control-plane session
+    (reads, and requests with an unsafe method; default: sessions on an engine for
+    ``settings.database_url``). Tests pass one whose sessions join a transaction they roll
+    back (used for both); the app runs exactly the same code either way.
+    """
     settings = settings or get_settings()
 
     @asynccontextmanager
@@ -79,14 +95,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         threads=settings.duckdb_threads,
         temp_directory=settings.duckdb_spill_path,
     )
-    app.state.engine = make_engine(settings.database_url, write_wait_ms=settings.write_wait_ms)
-    app.state.sessionmaker = make_sessionmaker(app.state.engine)
-    # Requests with an unsafe method write: their transactions take the write lock first.
-    app.state.write_sessionmaker = write_sessionmaker(app.state.engine)
+    if sessionmaker is None:
+        app.state.engine = make_engine(settings.database_url, write_wait_ms=settings.write_wait_ms)
+        sessionmaker = make_sessionmaker(app.state.engine)
+        # Requests with an unsafe method write: their transactions take the write lock first.
+        write_sessionmaker = write_sessionmaker or writes.write_sessionmaker(app.state.engine)
+    else:
+        app.state.engine = None
+    app.state.sessionmaker = sessionmaker
+    app.state.write_sessionmaker = write_sessionmaker or sessionmaker
 
     # The rows API first: the router tries routers in order and it is the hottest path.
     app.include_router(access_router.router)
-    app.include_router(shell_pages.router)
+    app.include_router(shell_pages.router, dependencies=[permissions.ANYONE])  # the shell
     app.include_router(access_ckan.router)  # before the catalog's /api/3/action/{name}
     app.include_router(identity_router.router)
     app.include_router(identity_pages.router)

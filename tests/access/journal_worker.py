@@ -12,10 +12,9 @@ import time
 import uuid
 from pathlib import Path
 
-from datatorg.access import service
 from datatorg.catalog.models import Dataset
 from datatorg.db.engine import make_engine, make_sessionmaker
-from datatorg.identity.actor import ANONYMOUS
+from tests.access.test_journal import audit_read
 
 
 def main(argv: list[str]) -> int:
@@ -25,14 +24,14 @@ def main(argv: list[str]) -> int:
     with factory() as s:
         dataset = s.get(Dataset, uuid.UUID(ds_id))
         assert dataset is not None
-    decision = service.Decision(allowed=True, owner=False, agreement_id=uuid.UUID(agreement))
+    decision = uuid.UUID(agreement)
     errors: list[BaseException] = []
 
     def worker() -> None:
         try:
             for _ in range(int(each)):
                 with factory() as s:
-                    service.audit_read(s, ANONYMOUS, dataset, decision, tag, 2, 1, False, 5)
+                    audit_read(s, dataset, decision, tag, 2, 5)
         except BaseException as exc:  # reported by the exit code
             errors.append(exc)
 

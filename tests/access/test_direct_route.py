@@ -46,8 +46,9 @@ def test_token_browser_session_and_anonymous(client: TestClient, session: Sessio
     resp = client.get(url)
     assert resp.status_code == 200, resp.text
     assert resp.json()["rows"] == [[1, "x"], [2, "y"]]
-    # both reads are in the audit log (a draft is "not found" to others, as for any page)
-    assert audit.count(session=session, action="data.read", target_id=str(ds.id)) == 2
+    # both reads are in the audit log, and so is the refusal (a draft is "not found" to
+    # others, as for any page)
+    assert audit.count(session=session, action="data.read", target_id=str(ds.id)) == 3
 
 
 def test_unknown_dataset_and_bad_parameter(client: TestClient, session: Session) -> None:

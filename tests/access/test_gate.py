@@ -1,47 +1,38 @@
-"""The gate: open vs non-open, the agreement seam, hidden columns, and audit of refusals."""
+"""The gate: open vs non-open, need-to-know inside the owner, agreements and their terms,
+access decided before parameters, and audit of reads and refusals."""
 
 from __future__ import annotations
 
-import uuid
 from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
+from datatorg.audit.models import AuditEvent
 from datatorg.catalog.models import Dataset, DatasetStatus
-from datatorg.identity.models import Role
-from datatorg.market import service as market
-from tests.factories import make_org, make_token, make_user
+from tests import gate_world
+from tests.gate_world import GateWorld
 from tests.lake.helpers import make_dataset, publisher, upload
 
-CSV = b"meter,name,hour,kwh\nM1,Ola,2024-01-01 00:00:00,1.5\nM2,Kari,2024-01-01 00:00:00,2.5\n"
+ALL = ["meter_secret_id", "resident_secret_name", "postcode", "ts", "kwh"]
+WITHOUT_IDENTIFIERS = ["postcode", "ts", "kwh"]
 
 
 @pytest.fixture
-def personal(client: TestClient, session: Session) -> tuple[Dataset, dict[str, str]]:
-    org, headers = publisher(session)
-    ds = make_dataset(session, org, open_data=False)
-    pending = upload(client, ds, headers, CSV, publish="false").json()
-    changes = {
-        "fields": [
-            {"name": "meter", "role": "subject_key"},
-            {"name": "name", "role": "direct_identifier"},
-        ]
-    }
-    resp = client.post(
-        f"/api/v1/datasets/{ds.slug}/uploads/{pending['id']}/publish", json=changes, headers=headers
+def world(client: TestClient, session: Session) -> GateWorld:
+    return gate_world.build(client, session)
+
+
+def _rows(world: GateWorld, who: str, client: TestClient, query: str = "") -> Any:
+    return client.get(
+        f"/api/v1/datasets/{world.dataset.slug}/rows?_size=3{query}", headers=world.headers[who]
     )
-    assert resp.status_code == 201, resp.text
-    return ds, headers
 
 
 def denials(session: Session, ds: Dataset) -> int:
-    from sqlalchemy import func, select
-
-    from datatorg.audit.models import AuditEvent
-
     return int(
         session.scalar(
             select(func.count())
@@ -52,76 +43,123 @@ def denials(session: Session, ds: Dataset) -> int:
     )
 
 
-def test_owner_reads_everything(client: TestClient, personal: Any) -> None:
-    ds, headers = personal
-    body = client.get(f"/api/v1/datasets/{ds.slug}/rows", headers=headers).json()
-    assert body["columns"] == ["meter", "name", "hour", "kwh"]
+def test_need_to_know_inside_the_owning_organisation(client: TestClient, world: GateWorld) -> None:
+    # stewards read everything, identifiers included
+    body = _rows(world, "owner:steward", client).json()
+    assert body["columns"] == ALL
+    assert body["rows"][0][1].startswith(gate_world.SECRET_VALUE)
+    # publishers and admins (and superusers) read the contents, never the identifiers
+    for who in ("owner:publisher", "owner:admin", "superuser"):
+        body = _rows(world, who, client).json()
+        assert body["columns"] == WITHOUT_IDENTIFIERS, who
+        assert gate_world.SECRET_VALUE not in str(body) and gate_world.SECRET_KEY not in str(body)
+        # an identifier column is, to them, a column that is not there
+        resp = _rows(world, who, client, "&_col=meter_secret_id")
+        assert resp.status_code == 422, who
+        resp = _rows(world, who, client, "&meter_secret_id=MTR-SENTINEL-001")
+        assert resp.status_code == 422, who
+    # the other roles of the organisation read through an agreement like anyone else
+    for role in ("consumer", "citizen", "coordinator", "evaluator"):
+        resp = _rows(world, f"owner:{role}", client)
+        assert resp.status_code == 403, role
+        assert resp.json()["failed_term"] == "agreement"
+
+
+def test_owner_reads_record_their_duty_and_purpose(
+    client: TestClient, session: Session, world: GateWorld
+) -> None:
+    assert _rows(world, "owner:steward", client, "&_purpose=ServiceProvision").status_code == 200
+    event = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.target_id == str(world.dataset.id), AuditEvent.outcome == "ok")
+        .order_by(AuditEvent.seq.desc())
+    ).first()
+    assert event is not None
+    assert event.details["basis"] == "owner" and event.details["role"] == "steward"
+    assert event.details["purpose"] == "ServiceProvision" and event.details["rows"] == 3
+
+
+def test_agreement_holder_reads_the_agreements_columns_and_is_metered(
+    client: TestClient, session: Session, world: GateWorld
+) -> None:
+    for who in ("consumer+agreement", "agreement-token"):
+        body = _rows(world, who, client).json()
+        # the agreement's columns by default; identifiers never leave
+        assert body["columns"] == ["postcode", "ts", "kwh"], who
+        assert len(body["rows"]) == 3
+    usage = client.get(
+        f"/api/v1/agreements/{world.agreement_id}/usage?days=1",
+        headers=world.headers["consumer+agreement"],
+    ).json()
+    assert usage["days"][-1]["calls"] == 2 and usage["days"][-1]["rows"] == 6
+    event = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.target_id == str(world.dataset.id), AuditEvent.outcome == "ok")
+        .order_by(AuditEvent.seq.desc())
+    ).first()
+    assert event is not None and event.details["basis"] == "agreement"
+    assert event.details["purpose"] == "AcademicResearch"
+
+
+def test_agreement_terms_columns_and_aggregate_only(client: TestClient, session: Session) -> None:
+    world = gate_world.build(client, session, columns=["kwh"], aggregate_only=True)
+    who = "agreement-token"
+    # a column outside the agreement is refused, naming the term (it is in the catalog)
+    resp = _rows(world, who, client, "&_col=postcode")
+    assert resp.status_code == 403 and resp.json()["failed_term"] == "columns"
+    # row-level reads are refused under an aggregate-only agreement
+    resp = _rows(world, who, client, "&_col=kwh")
+    assert resp.status_code == 403 and resp.json()["failed_term"] == "aggregate"
+    body = _rows(world, who, client, "&_agg=count&_agg=sum(kwh)").json()
+    assert body["rows"][0][0] == gate_world.ROWS
 
 
 def test_anonymous_and_outsiders_are_refused_and_audited(
-    client: TestClient, session: Session, personal: Any
+    client: TestClient, session: Session, world: GateWorld
 ) -> None:
-    ds, _ = personal
+    ds = world.dataset
     before = denials(session, ds)
-    assert client.get(f"/api/v1/datasets/{ds.slug}/rows").status_code == 401
-    outsider = make_user(session, org=make_org(session), roles=(Role.consumer,))
-    resp = client.get(f"/api/v1/datasets/{ds.slug}/rows", headers=make_token(session, outsider))
-    assert resp.status_code == 403
-    assert resp.json()["failed_term"] == "agreement"
+    assert _rows(world, "anonymous", client).status_code == 401
+    resp = _rows(world, "other-org", client)
+    assert resp.status_code == 403 and resp.json()["failed_term"] == "agreement"
     assert client.get(f"/api/v1/datasets/{ds.slug}/download.csv").status_code == 401
-    assert denials(session, ds) == before + 3
+    assert client.get(f"/api/v1/datasets/{ds.slug}/stats").status_code == 401
+    assert client.get(f"/datasets/{ds.slug}/data").status_code == 401
+    assert denials(session, ds) == before + 5
 
 
-def _grant(monkeypatch: pytest.MonkeyPatch, calls: list[Any], **terms: Any) -> uuid.UUID:
-    agreement = uuid.uuid4()
-
-    def check(**kwargs: Any) -> market.AgreementCheck:
-        calls.append(("check", kwargs["columns"], kwargs["aggregate"]))
-        return market.AgreementCheck(allowed=True, agreement_id=agreement, **terms)
-
-    def usage(**kwargs: Any) -> None:
-        calls.append(("usage", kwargs["agreement_id"], kwargs["rows"]))
-
-    monkeypatch.setattr(market, "check_agreement", check)
-    monkeypatch.setattr(market, "record_usage", usage)
-    return agreement
-
-
-def test_agreement_holder_reads_without_identifiers_and_usage_is_metered(
-    client: TestClient, session: Session, personal: Any, monkeypatch: pytest.MonkeyPatch
+@pytest.mark.parametrize(
+    "query", ["nosuch=1", "_col=meter_secret_id", "kwh__gt=abc", "_sort=nope", "_size=-1"]
+)
+def test_access_is_decided_before_parameters_are_read(
+    client: TestClient, world: GateWorld, query: str
 ) -> None:
-    ds, _ = personal
-    calls: list[Any] = []
-    agreement = _grant(monkeypatch, calls)
-    reader = make_user(session, org=make_org(session), roles=(Role.consumer,))
-    headers = make_token(session, reader)
-    body = client.get(f"/api/v1/datasets/{ds.slug}/rows", headers=headers).json()
-    assert body["columns"] == ["hour", "kwh"]  # subject key and direct identifier never leave
-    assert calls[0] == ("check", frozenset({"hour", "kwh"}), False)
-    assert calls[1] == ("usage", agreement, 2)
-    resp = client.get(f"/api/v1/datasets/{ds.slug}/rows?_col=name", headers=headers)
-    assert resp.status_code == 422 and resp.json()["errors"][0]["parameter"] == "_col"
+    """A refused caller learns nothing about columns or types from its parameters."""
+    slug = world.dataset.slug
+    for who, status in (("anonymous", 401), ("other-org", 403), ("owner:coordinator", 403)):
+        for path in (f"/api/v1/datasets/{slug}/rows", f"/api/v1/datasets/{slug}/download.csv"):
+            resp = client.get(f"{path}?{query}", headers=world.headers[who])
+            assert resp.status_code == status, (who, path, resp.text)
+            text = resp.text
+            for name in ("meter_secret_id", "resident_secret_name", "postcode", "kwh", "float"):
+                assert name not in text, (who, path, name)
 
 
-def test_agreement_terms_columns_aggregate_and_quota(
-    client: TestClient, session: Session, personal: Any, monkeypatch: pytest.MonkeyPatch
+def test_versions_are_for_readers_only_and_show_their_view(
+    client: TestClient, world: GateWorld
 ) -> None:
-    ds, _ = personal
-    reader = make_user(session, org=make_org(session), roles=(Role.consumer,))
-    headers = make_token(session, reader)
-    _grant(monkeypatch, [], allowed_columns=frozenset({"kwh"}), aggregate_only=True)
-    url = f"/api/v1/datasets/{ds.slug}/rows"
-    assert client.get(url + "?_col=hour", headers=headers).status_code == 403
-    assert client.get(url + "?_col=kwh", headers=headers).status_code == 403  # not aggregate
-    body = client.get(url + "?_agg=sum(kwh)", headers=headers).json()
-    assert body["rows"] == [[4.0]]
-    monkeypatch.setattr(
-        market,
-        "check_agreement",
-        lambda **kw: market.AgreementCheck(allowed=False, failed_term="quota", retry_after=30),
-    )
-    resp = client.get(url + "?_agg=sum(kwh)", headers=headers)
-    assert resp.status_code == 429 and resp.headers["retry-after"] == "30"
+    url = f"/api/v1/datasets/{world.dataset.slug}/versions"
+    for who, status in (("anonymous", 401), ("other-org", 403), ("owner:evaluator", 403)):
+        resp = client.get(url, headers=world.headers[who])
+        assert resp.status_code == status, who
+        assert str(gate_world.ROWS) not in resp.text and "meter_secret_id" not in resp.text
+    steward = client.get(url, headers=world.headers["owner:steward"]).json()
+    names = [f["name"] for f in steward["versions"][0]["table_schema"]["fields"]]
+    assert names == ALL and steward["versions"][0]["row_count"] == gate_world.ROWS
+    for who in ("owner:publisher", "agreement-token"):
+        body = client.get(url, headers=world.headers[who]).json()
+        names = [f["name"] for f in body["versions"][0]["table_schema"]["fields"]]
+        assert "meter_secret_id" not in names and "resident_secret_name" not in names, who
 
 
 def test_drafts_are_invisible_to_others(client: TestClient, session: Session) -> None:
@@ -135,29 +173,49 @@ def test_drafts_are_invisible_to_others(client: TestClient, session: Session) ->
 
 
 def test_refusal_audit_details_hold_no_personal_data(
-    client: TestClient, session: Session, personal: Any
+    client: TestClient, session: Session, world: GateWorld
 ) -> None:
-    ds, _ = personal
-    client.get(f"/api/v1/datasets/{ds.slug}/rows?meter=M1")
-    from sqlalchemy import select
-
-    from datatorg.audit.models import AuditEvent
-
-    events = session.scalars(select(AuditEvent).where(AuditEvent.target_id == str(ds.id))).all()
+    client.get(f"/api/v1/datasets/{world.dataset.slug}/rows?meter_secret_id=MTR-SENTINEL-001")
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.target_id == str(world.dataset.id))
+    ).all()
     text = " ".join(str(e.details) for e in events)
-    assert "M1" not in text and "Ola" not in text
+    assert gate_world.SECRET_KEY not in text and gate_world.SECRET_VALUE not in text
     assert audit.verify_chain(session=session).ok
 
 
 def test_publishing_a_version_describes_its_columns_in_the_catalog(
-    client: TestClient, personal: Any
+    client: TestClient, world: GateWorld
 ) -> None:
-    ds, headers = personal
-    fields = client.get(f"/api/v1/datasets/{ds.slug}", headers=headers).json()["fields"]
+    fields = client.get(
+        f"/api/v1/datasets/{world.dataset.slug}", headers=world.headers["owner:publisher"]
+    ).json()["fields"]
     assert [(f["name"], f["data_category"]) for f in fields] == [
-        ("meter", "pseudonym"),
-        ("name", "identifier"),
-        ("hour", "none"),
+        ("meter_secret_id", "pseudonym"),
+        ("resident_secret_name", "identifier"),
+        ("postcode", "personal"),
+        ("ts", "none"),
         ("kwh", "none"),
     ]
-    assert [f["type"] for f in fields][2:] == ["datetime", "number"]
+
+
+def test_one_data_page_view_is_one_metered_view(client: TestClient, session: Session) -> None:
+    world = gate_world.build(client, session, calls_per_day=50, rows_per_month=10_000)
+    page = client.get(
+        f"/datasets/{world.dataset.slug}/data", headers=world.headers["agreement-token"]
+    )
+    assert page.status_code == 200, page.text
+    assert "Sentinel" not in page.text and "meter_secret_id" not in page.text
+    usage = client.get(
+        f"/api/v1/agreements/{world.agreement_id}/usage?days=1",
+        headers=world.headers["consumer+agreement"],
+    ).json()["days"][-1]
+    assert usage["calls"] == 1 and usage["rows"] == 25  # the preview's rows
+    events = session.scalars(
+        select(AuditEvent).where(
+            AuditEvent.target_id == str(world.dataset.id), AuditEvent.outcome == "ok"
+        )
+    ).all()
+    page_events = [e for e in events if e.details.get("channel") == "page"]
+    assert len(page_events) == 1
+    assert page_events[0].details["parts"] == ["preview", "stats", "charts"]

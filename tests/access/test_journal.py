@@ -23,14 +23,13 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from datatorg.access import journal, service
+from datatorg.access import journal
 from datatorg.audit import service as audit
 from datatorg.audit.models import AuditEvent, AuditHead
 from datatorg.catalog.models import Dataset, DatasetStatus
 from datatorg.db import migrate
 from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.identity import service as identity
-from datatorg.identity.actor import ANONYMOUS
 from datatorg.identity.models import OrgKind, Role
 from datatorg.lake import service as lake
 from datatorg.lake.models import WriteMode
@@ -41,6 +40,32 @@ from tests.factories import actor_of, make_org
 from tests.live import LiveServer
 from tests.market.conftest import make_dataset, offer_data, quick_user, request_data
 from tests.pg import PostgresServer
+
+
+def audit_read(
+    session: Session,
+    dataset: Any,
+    agreement_id: uuid.UUID | None,
+    channel: str,
+    rows: int,
+    nbytes: int,
+) -> None:
+    """A read's record (and usage, under an agreement), as the gate's pipeline writes it."""
+    journal.append(
+        session,
+        journal.Item(
+            event=audit.NewEvent(
+                action="data.read",
+                target_type="dataset",
+                target_id=str(dataset.id),
+                details={"channel": channel, "rows": rows},
+            ),
+            agreement_id=agreement_id,
+            rows=rows,
+            nbytes=nbytes,
+        ),
+    )
+
 
 ROOT = Path(__file__).parent.parent.parent
 THREADS, EACH = 6, 8
@@ -172,15 +197,15 @@ def test_concurrent_reads_batch_and_lose_nothing(
     before, usage_before = _state(factory, aid)
     batches_before = len(j.batch_sizes)
     _hold_first_batch(THREADS - 1)
-    under = service.Decision(allowed=True, owner=False, agreement_id=aid)
-    open_read = service.Decision(allowed=True, owner=False)
+    under = aid
+    open_read = None
 
     def reader(i: int) -> None:
         for k in range(EACH):
             channel = f"t{i}-{k}"
             decision = under if i % 2 == 0 else open_read
             with factory() as s:
-                service.audit_read(s, ANONYMOUS, ds, decision, channel, i + 1, 1, False, 10)
+                audit_read(s, ds, decision, channel, i + 1, 10)
             with factory() as other:  # durable when audit_read returns: another connection sees it
                 found = other.scalars(
                     select(AuditEvent.details).where(AuditEvent.target_id == str(ds.id))
@@ -213,14 +238,14 @@ def test_a_bad_item_fails_only_its_own_read(
     before, usage_before = _state(factory, aid)
     entered = threading.Event()
     _hold_first_batch(2, entered)
-    good = service.Decision(allowed=True, owner=False, agreement_id=aid)
-    bad = service.Decision(allowed=True, owner=False, agreement_id=uuid.uuid4())  # no such row
+    good = aid
+    bad = uuid.uuid4()  # no such row
     results: dict[str, BaseException | None] = {}
 
-    def read(name: str, decision: service.Decision) -> None:
+    def read(name: str, decision: uuid.UUID | None) -> None:
         try:
             with factory() as s:
-                service.audit_read(s, ANONYMOUS, ds, decision, name, 1, 1, False, 1)
+                audit_read(s, ds, decision, name, 1, 1)
             results[name] = None
         except BaseException as exc:  # inspected below
             results[name] = exc
@@ -265,13 +290,13 @@ def test_a_commit_failure_after_the_inserts_leaves_nothing_half_written(
             raise OSError("disk full")
 
     journal.set_hook(fail)
-    decision = service.Decision(allowed=True, owner=False, agreement_id=aid)
+    decision = aid
     with factory() as s, pytest.raises(OSError):
-        service.audit_read(s, ANONYMOUS, ds, decision, "api", 1, 1, False, 1)
+        audit_read(s, ds, decision, "api", 1, 1)
     assert _state(factory, aid) == (before, usage_before)
     journal.set_hook(None)
     with factory() as s:
-        service.audit_read(s, ANONYMOUS, ds, decision, "api", 1, 1, False, 1)
+        audit_read(s, ds, decision, "api", 1, 1)
     assert _state(factory, aid)[0] == before + 1
     _chain_ok(factory)
 

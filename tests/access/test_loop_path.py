@@ -9,6 +9,7 @@ import uuid
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from typing import Any
 
 import httpx
 import pyarrow as pa
@@ -17,7 +18,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from datatorg.access import journal, service
+from datatorg.access import journal, pipeline
 from datatorg.audit import service as audit
 from datatorg.catalog.models import AccessRights, Dataset, DatasetFacts, DatasetStatus
 from datatorg.db import fastread, migrate
@@ -325,10 +326,11 @@ def _publish(session: Session, settings: Settings, rows: int) -> Dataset:
 
 def _prepared(
     session: Session, settings: Settings, ds: Dataset, items: list[tuple[str, str]]
-) -> service.Prepared:
-    return service.prepare(
-        session=session, settings=settings, actor=ANONYMOUS, dataset=ds, items=items, channel="api"
+) -> tuple[pipeline.Read, Any]:
+    r = pipeline.begin(
+        session=session, settings=settings, actor=ANONYMOUS, dataset=ds, channel="api"
     )
+    return r, r.parse(session, items)
 
 
 def test_fast_fetch_only_when_the_row_index_answers(
@@ -340,26 +342,26 @@ def test_fast_fetch_only_when_the_row_index_answers(
     sorted_page = [("b", "3"), ("_sort", "ts"), ("_size", "3"), ("_col", "a")]
     # no index yet: the loop declines, the pool answers (from DuckDB)
     assert lake.row_index(settings=settings, head=head) is None
-    assert service.fetch(settings, _prepared(session, settings, ds, sorted_page), fast=True) is None
+    assert pipeline.fetch(*_prepared(session, settings, ds, sorted_page), fast=True) is None
     assert lake.wait_row_index(settings=settings, version_id=head.version_id)
-    fast = service.fetch(settings, _prepared(session, settings, ds, sorted_page), fast=True)
-    slow = service.fetch(settings, _prepared(session, settings, ds, sorted_page))
+    fast = pipeline.fetch(*_prepared(session, settings, ds, sorted_page), fast=True)
+    slow = pipeline.fetch(*_prepared(session, settings, ds, sorted_page))
     assert fast is not None and slow is not None
     assert fast.rows == slow.rows == [[3], [10], [17]]
     assert fast.next == slow.next
     # aggregates and counts never run on the loop
     for items in ([("_group_by", "b"), ("_agg", "count")], [*sorted_page, ("_count", "1")]):
-        assert service.fetch(settings, _prepared(session, settings, ds, items), fast=True) is None
+        assert pipeline.fetch(*_prepared(session, settings, ds, items), fast=True) is None
     # a read the index cannot finish within the loop's budget goes to the pool, whole
     scan = [("b", "3"), ("a__exact", "-1"), ("_sort", "ts")]  # walks all of b=3, finds none
-    monkeypatch.setattr(service, "FAST_BUDGET_MS", 0)
-    assert service.fetch(settings, _prepared(session, settings, ds, scan), fast=True) is None
-    page = service.fetch(settings, _prepared(session, settings, ds, scan))
+    monkeypatch.setattr(pipeline, "FAST_BUDGET_MS", 0)
+    assert pipeline.fetch(*_prepared(session, settings, ds, scan), fast=True) is None
+    page = pipeline.fetch(*_prepared(session, settings, ds, scan))
     assert page is not None and page.rows == []
     # ...where the full budget still applies
     monkeypatch.setattr(settings, "query_time_budget_ms", 0)
     with pytest.raises(Invalid):
-        service.fetch(settings, _prepared(session, settings, ds, scan))
+        pipeline.fetch(*_prepared(session, settings, ds, scan))
 
 
 # -- end to end on a real server -----------------------------------------------------------
@@ -369,15 +371,15 @@ def test_every_answered_read_is_committed_and_batched(
     live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     answered_on_loop: list[bool] = []
-    real_fetch = service.fetch
+    real_fetch = pipeline.fetch
 
-    def fetch(settings: Settings, p: service.Prepared, *, fast: bool = False) -> object:
-        page = real_fetch(settings, p, fast=fast)
+    def fetch(r: pipeline.Read, q: Any, *, fast: bool = False) -> object:
+        page = real_fetch(r, q, fast=fast)
         if fast:
             answered_on_loop.append(page is not None)
         return page
 
-    monkeypatch.setattr(service, "fetch", fetch)
+    monkeypatch.setattr(pipeline, "fetch", fetch)
 
     def setup(session: Session) -> tuple[str, uuid.UUID]:
         ds = _publish(session, live_server.settings, 5_000)

@@ -20,8 +20,9 @@ from hypothesis import strategies as st
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datatorg.access import pipeline, sql_index
+from datatorg.access import policy as rowpolicy
 from datatorg.access import query as qmod
-from datatorg.access import sql_index
 from datatorg.audit.models import AuditEvent
 from datatorg.catalog.models import Dataset
 from datatorg.lake import reader
@@ -233,15 +234,21 @@ SCHEMA_JSON = {
 }
 
 
+POLICY = rowpolicy.build(schema=SCHEMA_JSON, identifiers=False, allowed_columns=None)
+
+
 def _q(params: str) -> qmod.Query:
+    """The query as the pipeline makes it (without ``_sort``: the default order)."""
     items = [tuple(kv.split("=", 1)) for kv in params.split("&") if kv]
-    return qmod.parse(
+    q = qmod.parse(
         items,  # type: ignore[arg-type]
         SCHEMA_JSON,
         visible=["station", "ts", "no2", "who", "day"],
         max_size=1000,
         decode_cursor=lambda raw: [T0 if raw == "v" else None, "a.parquet", 3],
     )
+    pipeline.default_order(q, POLICY)
+    return q
 
 
 @pytest.mark.parametrize(
@@ -261,7 +268,7 @@ def _q(params: str) -> qmod.Query:
     ],
 )
 def test_planner_declines_what_it_cannot_seek_exactly(params: str) -> None:
-    assert sql_index.plan_rows(_q(params), _meta()) is None
+    assert sql_index.plan_rows(_q(params), _meta(), POLICY) is None
 
 
 @pytest.mark.parametrize(
@@ -284,7 +291,7 @@ def test_planner_declines_what_it_cannot_seek_exactly(params: str) -> None:
     ],
 )
 def test_planner_serves_with_index_seeks_only(params: str) -> None:
-    parts = sql_index.plan_rows(_q(params), _meta())
+    parts = sql_index.plan_rows(_q(params), _meta(), POLICY)
     assert parts is not None
     db = sqlite3.connect(":memory:")
     cols = ", ".join(f'"{c}"' for c in _meta().kinds)

@@ -179,11 +179,12 @@ def test_admin_manages_members_on_the_page(client: TestClient, session: Session)
         )
     )
     assert steward is not None
+    steward_id = steward.id
     out = post_form(
         client,
-        f"/organisations/{org.slug}/members/{steward.id}/remove",
+        f"/organisations/{org.slug}/members/{steward_id}/remove",
         {},
         follow_redirects=False,
     )
     assert out.status_code == 303
-    assert session.get(Membership, steward.id) is None
+    assert session.get(Membership, steward_id) is None

@@ -17,6 +17,7 @@ from starlette.responses import JSONResponse, Response
 
 from datatorg import errors
 from datatorg.access import service
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.errorhandlers import register_error_face
@@ -122,7 +123,7 @@ def to_items(params: dict[str, Any]) -> list[tuple[str, str]]:
     return items
 
 
-@router.get(PATH, operation_id="ckan_datastore_search_get")
+@router.get(PATH, operation_id="ckan_datastore_search_get", dependencies=[perm.GATE])
 async def datastore_search_get(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> JSONResponse:
@@ -130,7 +131,7 @@ async def datastore_search_get(
     return await datastore_search(request, session, settings, actor)
 
 
-@router.post(PATH, operation_id="ckan_datastore_search_post")
+@router.post(PATH, operation_id="ckan_datastore_search_post", dependencies=[perm.GATE])
 async def datastore_search_post(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> JSONResponse:
@@ -138,7 +139,9 @@ async def datastore_search_post(
     return await datastore_search(request, session, settings, actor)
 
 
-@router.api_route(PATH_UNVERSIONED, methods=["GET", "POST"], include_in_schema=False)
+@router.api_route(
+    PATH_UNVERSIONED, methods=["GET", "POST"], include_in_schema=False, dependencies=[perm.GATE]
+)
 async def datastore_search(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> JSONResponse:

@@ -1,8 +1,10 @@
-"""The gate's decision: may this caller read these columns of this dataset?
+"""The gate's decision: may this caller read this dataset's contents, and on what basis?
 
-Open data for anyone, non-open data for the owning organisation, and otherwise whatever the
-marketplace's agreement check says. A refusal is recorded (``outcome=denied``, committed)
-before it is raised. Re-exported by ``datatorg.access.service``.
+Decided from who asks and which dataset only, before any parameter of the read is looked
+at (``decide``): open data for anyone; non-open data for the owning organisation's duty roles
+(``policies.reads_own_contents``); otherwise whatever the marketplace's agreement check says.
+The read's parameters are then held to the agreement's terms (``check_terms``). A refusal is
+recorded (``outcome=denied``, committed) before it is raised.
 """
 
 from __future__ import annotations
@@ -19,19 +21,30 @@ from datatorg.errors import Forbidden, NotFound, TooManyRequests, Unauthenticate
 from datatorg.identity.actor import Actor
 from datatorg.market import service as market
 
+OWNER, OPEN, AGREEMENT, SUBJECT = "owner", "open", "agreement", "subject"
+
 
 @dataclass(frozen=True)
 class Decision:
+    """A granted read's basis and the terms it is held to."""
+
     allowed: bool
-    owner: bool
+    owner: bool  # read by a duty role of the owning organisation
+    basis: str = OPEN  # owner | open | agreement
+    role: str | None = None  # the owner's duty (steward, publisher, admin, superuser)
+    identifiers: bool = False  # direct identifiers and subject keys are visible
     agreement_id: uuid.UUID | None = None
     allowed_columns: frozenset[str] | None = None
     aggregate_only: bool = False
+    purpose: str | None = None  # the agreement's purpose, or the one the reader stated
+    quota: bool = False  # the agreement has a call or row quota: reserve before reading
+    calls_per_day: int | None = None  # the agreement's quotas
+    rows_per_month: int | None = None
     reason: str = ""
-    row_budget: int | None = None  # rows this read may return under a monthly row quota
+    row_budget: int | None = None  # rows left this month under a row quota, when decided
 
 
-def _deny(
+def deny(
     session: Session, actor: Actor, dataset: DatasetRef, channel: str, reason: str, exc: Exception
 ) -> Exception:
     """Record a refusal (committed, through the journal like every read) and return ``exc``
@@ -53,28 +66,33 @@ def decide(
     session: Session,
     actor: Actor,
     dataset: DatasetRef,
-    columns: frozenset[str],
-    aggregate: bool,
     channel: str,
     purpose: str | None = None,
 ) -> Decision:
-    """Whether ``actor`` may read ``columns`` of ``dataset``; raises (and audits) a refusal.
+    """Whether ``actor`` may read ``dataset``'s contents; raises (and audits) a refusal.
 
-    ``purpose`` is the purpose the caller states for this read (``_purpose``); when given it
-    must be the agreement's purpose.
+    ``purpose`` is the purpose the caller states for this read (``_purpose``); under an
+    agreement it must be the agreement's.
     """
-    if policies.is_owner(actor, dataset):
-        return Decision(allowed=True, owner=True)
     if not policies.is_visible(actor, dataset):
-        raise _deny(session, actor, dataset, channel, "not published", NotFound("No such dataset"))
+        raise deny(session, actor, dataset, channel, "not published", NotFound("No such dataset"))
+    if policies.reads_own_contents(actor, dataset):
+        return Decision(
+            allowed=True,
+            owner=True,
+            basis=OWNER,
+            role=policies.owner_role(actor, dataset),
+            identifiers=policies.sees_identifiers(actor, dataset),
+            purpose=purpose,
+        )
     if dataset.is_open:
-        return Decision(allowed=True, owner=False)
+        return Decision(allowed=True, owner=False, basis=OPEN, purpose=purpose)
     check = market.check_agreement(
         session=session,
         actor=actor,
         dataset_id=dataset.id,
-        columns=columns,
-        aggregate=aggregate,
+        columns=None,
+        aggregate=None,
         agreement_id=actor.agreement_id,
         purpose=purpose,
     )
@@ -87,31 +105,79 @@ def decide(
             exc = Unauthenticated("This dataset is not open; sign in with an agreement to read it")
         else:
             exc = Forbidden(reason, failed_term=check.failed_term)
-        raise _deny(session, actor, dataset, channel, f"{check.failed_term}: {reason}", exc)
-    if check.allowed_columns is not None and not columns <= check.allowed_columns:
-        outside = sorted(columns - check.allowed_columns)
-        raise _deny(
+        raise deny(session, actor, dataset, channel, f"{check.failed_term}: {reason}", exc)
+    return Decision(
+        allowed=True,
+        owner=False,
+        basis=AGREEMENT,
+        agreement_id=check.agreement_id,
+        allowed_columns=check.allowed_columns,
+        aggregate_only=check.aggregate_only,
+        purpose=check.purpose,
+        quota=check.calls_per_day is not None or check.rows_per_month is not None,
+        calls_per_day=check.calls_per_day,
+        rows_per_month=check.rows_per_month,
+        row_budget=check.rows_remaining,
+    )
+
+
+def decide_subject(
+    *,
+    session: Session,
+    actor: Actor,
+    dataset: DatasetRef,
+    channel: str,
+    purpose: str | None = None,
+) -> Decision:
+    """A data subject reading their own rows (the right of access, whatever the dataset's
+    state): a signed-in person; which rows are theirs is the caller's (privacy's) to
+    establish."""
+    if not actor.is_authenticated:
+        raise deny(
+            session,
+            actor,
+            dataset,
+            channel,
+            "subject read: not signed in",
+            Unauthenticated("Sign in to see the data about you"),
+        )
+    return Decision(allowed=True, owner=False, basis=SUBJECT, purpose=purpose)
+
+
+def check_terms(
+    *,
+    session: Session,
+    actor: Actor,
+    dataset: DatasetRef,
+    decision: Decision,
+    channel: str,
+    columns: frozenset[str],
+    aggregate: bool,
+) -> None:
+    """Hold a parsed read to the agreement's terms (columns, aggregate-only); raises (and
+    audits) a refusal."""
+    if decision.allowed_columns is not None and not columns <= decision.allowed_columns:
+        outside = sorted(columns - decision.allowed_columns)
+        raise deny(
             session,
             actor,
             dataset,
             channel,
             "columns outside the agreement",
-            Forbidden("The agreement does not cover these columns: " + ", ".join(outside)),
+            Forbidden(
+                "The agreement does not cover these columns: " + ", ".join(outside),
+                failed_term="columns",
+            ),
         )
-    if check.aggregate_only and not aggregate:
-        raise _deny(
+    if decision.aggregate_only and not aggregate:
+        raise deny(
             session,
             actor,
             dataset,
             channel,
             "aggregate only",
-            Forbidden("The agreement allows aggregates only; use _group_by and _agg"),
+            Forbidden(
+                "The agreement allows aggregates only; use _group_by and _agg",
+                failed_term="aggregate",
+            ),
         )
-    return Decision(
-        allowed=True,
-        owner=False,
-        agreement_id=check.agreement_id,
-        allowed_columns=check.allowed_columns,
-        aggregate_only=check.aggregate_only,
-        row_budget=check.rows_remaining,
-    )

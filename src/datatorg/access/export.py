@@ -1,8 +1,8 @@
 """Downloads through the gate: the filtered rows written to a file in one format.
 
 CSV and XLSX neutralise spreadsheet formulas (the formula rule, ``neutralise``: the one
-place that decides it); the read is decided, capped by any row quota
-and audited by ``datatorg.access.service`` like every other read.
+place that decides it); the read goes through the gate's pipeline (``access/pipeline.py``)
+like every other: decided, held to the policy and the quota, audited.
 """
 
 from __future__ import annotations
@@ -14,17 +14,18 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datatorg.access import query
+from datatorg.access import pipeline, query
 from datatorg.access import sql as sqlgen
 from datatorg.access.query import bad
-from datatorg.access.service import audit_read, lake_fields, prepare
-from datatorg.catalog.models import Dataset
+from datatorg.catalog.models import DatasetRef
 from datatorg.errors import Invalid
 from datatorg.identity.actor import Actor
 from datatorg.lake import reader
 from datatorg.settings import Settings
 
 XLSX_MAX_ROWS = 1_048_575
+WHOLE = 2**62  # "no row cap": a download streams every matching row
+
 
 # The formula rule: the one place that says which text a spreadsheet might run. Uploads store
 # cell text as published; CSV and XLSX downloads pass every text cell through this rule, and
@@ -51,39 +52,46 @@ def export(
     session: Session,
     settings: Settings,
     actor: Actor,
-    dataset: Dataset,
+    dataset: DatasetRef,
     items: list[tuple[str, str]],
     fmt: str,
     target: Path,
+    subject_keys: frozenset[str] | None = None,
+    channel: str | None = None,
 ) -> int:
-    """Write a download of the filtered rows to ``target`` and audit it; returns rows written.
+    """Write a download of the filtered rows to ``target`` through the gate's pipeline and
+    record it; returns the rows written.
 
     CSV and XLSX pass text cells through the formula rule (``neutralise``); the other formats
-    give the stored value. There is no row cap (downloads stream any size) unless ``_size``.
+    give the stored value. There is no row cap (downloads stream any size) unless ``_size``;
+    the file holds at most ``_size`` rows and never more than a row quota has left.
+    ``subject_keys``: a data subject's own rows (see ``service.read_subject_rows``).
     """
-    channel = f"download.{fmt}"
-    for key, _value in items:
-        if key in ("_shape", "_nl"):  # they shape pages of the rows API, not files
-            raise bad(key, "downloads have their own formats: csv, json, ndjson, parquet, xlsx")
-    p = prepare(
+    items, purpose = pipeline.split_purpose(items)
+    r = pipeline.begin(
         session=session,
         settings=settings,
         actor=actor,
         dataset=dataset,
-        items=items,
-        channel=channel,
-        max_size=2**62,
+        channel=channel or f"download.{fmt}",
+        purpose=purpose,
+        subject_keys=subject_keys,
     )
-    if not any(k == "_size" for k, _ in items) and p.decision.row_budget is None:
-        p.q.size = 2**62 - 2
-    if p.q.is_aggregate:
-        inner, binds = sqlgen.build_aggregate(p.q, p.source)
-        names = list(p.q.group_by) + (["bucket"] if p.q.bucket else [])
-        names += [a.alias for a in p.q.aggs]
+    q = r.parse(session, items, max_size=WHOLE)
+    for key, _value in items:
+        if key in ("_shape", "_nl"):  # they shape pages of the rows API, not files
+            raise bad(key, "downloads have their own formats: csv, json, ndjson, parquet, xlsx")
+    if not any(k == "_size" for k, _ in items):
+        q.size = WHOLE
+    pipeline.reserve(session, r, q)
+    if q.is_aggregate:
+        inner, binds = sqlgen.build_aggregate(q, r.source, r.policy, probe=False)
+        names = list(q.group_by) + (["bucket"] if q.bucket else [])
+        names += [a.alias for a in q.aggs]
     else:
-        inner, binds = sqlgen.build_rows(p.q, p.source, p.prefix)
-        names = list(p.q.columns)
-    fields = lake_fields(p.schema)
+        inner, binds = sqlgen.build_rows(q, r.source, r.prefix, r.policy, probe=False)
+        names = list(q.columns)
+    fields = {str(f["name"]): f for f in r.policy.fields}
     texts = {n for n in names if fields.get(n, {}).get("type") == "string"}
     if fmt in ("csv", "xlsx"):  # header and text cells through the formula rule
         cols = [
@@ -95,23 +103,18 @@ def export(
     sql = f"SELECT {', '.join(cols)} FROM ({inner}) AS page"
     budget = settings.query_time_budget_ms * 6
     try:
-        if fmt == "xlsx":
-            rows = _write_xlsx(sql, binds, target, budget)
-        else:
-            rows = reader.copy_to(sql, binds, target, fmt, budget_ms=budget)
-    except reader.QueryTimeout as exc:
-        raise Invalid(str(exc) + "; add filters") from None
-    audit_read(
-        session,
-        actor,
-        dataset,
-        p.decision,
-        channel,
-        rows,
-        p.version,
-        p.q.is_aggregate,
-        target.stat().st_size if target.exists() else 0,
-    )
+        try:
+            if fmt == "xlsx":
+                rows = _write_xlsx(sql, binds, target, budget)
+            else:
+                rows = reader.copy_to(sql, binds, target, fmt, budget_ms=budget)
+        except reader.QueryTimeout as exc:
+            raise Invalid(str(exc) + "; add filters") from None
+    except BaseException:
+        pipeline.release(session, r)
+        raise
+    size = target.stat().st_size if target.exists() else 0
+    pipeline.record(session, r, rows, size, q.is_aggregate)
     return rows
 
 

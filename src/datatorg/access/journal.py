@@ -40,13 +40,16 @@ from datatorg.market import service as market
 
 @dataclass(frozen=True)
 class Item:
-    """One read to record: its audit event and, under an agreement, its usage."""
+    """One read to record: its audit event and, under an agreement, its usage: billed on its
+    quota ``reservation`` (the rows it did not use are given back), or, without one, on
+    ``agreement_id``."""
 
     event: audit.NewEvent
     agreement_id: uuid.UUID | None = None
     rows: int = 0
     nbytes: int = 0
     at: datetime = field(default_factory=utcnow)  # when the read was answered
+    reservation: market.Reservation | None = None
 
 
 class BatchFailed(RuntimeError):
@@ -80,9 +83,12 @@ def write_batch(session: Session, items: Sequence[Item], *, wait_s: float | None
 def _write_batch(session: Session, items: Sequence[Item]) -> None:
     try:
         audit.append_rows(session=session, events=[i.event for i in items])
+        reserved = [(i.reservation, i.rows, i.nbytes) for i in items if i.reservation]
+        if reserved:
+            market.bill_reads(session=session, reads=reserved)
         usage: dict[tuple[uuid.UUID, date], list[Any]] = {}
         for i in items:
-            if i.agreement_id is not None:
+            if i.agreement_id is not None and i.reservation is None:
                 key = (i.agreement_id, i.at.astimezone(UTC).date())
                 u = usage.setdefault(key, [i.at, 0, 0, 0])
                 u[1], u[2], u[3] = u[1] + 1, u[2] + i.rows, u[3] + i.nbytes

@@ -1,7 +1,9 @@
 """The dataset's data page: preview with filters that map to the API, statistics, charts.
 
 Everything is rendered on the server (tables and SVG charts) and works without JavaScript.
-Its JSON twins are the rows API (the page links the exact URL) and ``/stats``.
+Its JSON twins are the rows API (the page links the exact URL) and ``/stats``. A view of the
+page is one read through the gate's pipeline: the preview, the statistics and the charts are
+queries of that one read (one decision and policy, one metered call, one audit record).
 """
 
 from __future__ import annotations
@@ -10,15 +12,16 @@ from typing import Any
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
-from datatorg.access import charts, policies, query, service, stats
-from datatorg.catalog.models import Dataset
-from datatorg.errors import DatatorgError, NotFound
-from datatorg.identity.actor import Actor
+from datatorg.access import charts, pipeline, query, service, stats
+from datatorg.catalog.models import DatasetRef
+from datatorg.errors import Forbidden, Invalid
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep
+from datatorg.lake import policies as lake_policies
 from datatorg.lake import service as lake
-from datatorg.settings import Settings
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.i18n import gettext as _
 from datatorg.web.templating import render
@@ -49,41 +52,28 @@ def _numeric(schema: dict[str, Any], visible: list[str]) -> list[str]:
     ]
 
 
-def _chart_data(
-    session: Any,
-    settings: Settings,
-    actor: Actor,
-    ds: Dataset,
-    schema: dict[str, Any],
-    visible: list[str],
-    y: str | None,
-) -> list[dict[str, Any]]:
+def _chart_data(session: Session, r: pipeline.Read, y: str | None) -> list[dict[str, Any]]:
+    """The page's charts, each one query of the page's read (``r``)."""
+    schema, visible = r.policy.schema, r.policy.columns
     numeric = _numeric(schema, visible)
     if not numeric:
         return []
     col = y if y in numeric else numeric[0]
     out: list[dict[str, Any]] = []
     times = [c for c in lake.columns_with_role(schema, "time") if c in visible]
+    ds = r.dataset
+
+    def run(items: list[tuple[str, str]]) -> pipeline.Page:
+        return pipeline.fetch(r, r.parse(session, items))
+
     if times:
-        page = service.read(
-            session=session,
-            settings=settings,
-            actor=actor,
-            dataset=ds,
-            items=[("_bucket", f"day:{times[0]}"), ("_agg", f"avg({col})"), ("_size", "2000")],
-            channel="chart",
-        )
-        points = [(str(r[0])[:10], r[1]) for r in page.rows]
+        page = run([("_bucket", f"day:{times[0]}"), ("_agg", f"avg({col})"), ("_size", "2000")])
+        points = [(str(row[0])[:10], row[1]) for row in page.rows]
         if len(points) > 400:  # long series: weekly means are easier to read
-            page = service.read(
-                session=session,
-                settings=settings,
-                actor=actor,
-                dataset=ds,
-                items=[("_bucket", f"week:{times[0]}"), ("_agg", f"avg({col})"), ("_size", "2000")],
-                channel="chart",
+            page = run(
+                [("_bucket", f"week:{times[0]}"), ("_agg", f"avg({col})"), ("_size", "2000")]
             )
-            points = [(str(r[0])[:10], r[1]) for r in page.rows]
+            points = [(str(row[0])[:10], row[1]) for row in page.rows]
         title = _("Average of %(col)s over time") % {"col": col}
         out.append(
             {
@@ -101,20 +91,15 @@ def _chart_data(
         if f["name"] in visible and f["type"] == "string" and not f.get("role")
     ]
     if strings:
-        page = service.read(
-            session=session,
-            settings=settings,
-            actor=actor,
-            dataset=ds,
-            items=[
+        page = run(
+            [
                 ("_group_by", strings[0]),
                 ("_agg", f"avg({col})"),
                 ("_sort_desc", f"avg_{col}"),
                 ("_size", "20"),
-            ],
-            channel="chart",
+            ]
         )
-        bars = [(str(r[0]), r[1]) for r in page.rows]
+        bars = [(str(row[0]), row[1]) for row in page.rows]
         title = _("Average of %(col)s by %(group)s") % {"col": col, "group": strings[0]}
         out.append(
             {
@@ -133,7 +118,7 @@ def page_items(time_col: str, col: str) -> list[tuple[str, str]]:
     return [("_bucket", f"day:{time_col}"), ("_agg", f"avg({col})")]
 
 
-def _api_url(ds: Dataset, items: list[tuple[str, str]]) -> str:
+def _api_url(ds: DatasetRef, items: list[tuple[str, str]]) -> str:
     base = f"/api/v1/datasets/{ds.slug}/rows"
     return base + ("?" + urlencode(items) if items else "")
 
@@ -145,7 +130,7 @@ def _sort_link(request: Request, col: str, current: list[tuple[str, str]]) -> st
     return f"{request.url.path}?{urlencode(items)}"
 
 
-@router.get("/datasets/{ref}/data")
+@router.get("/datasets/{ref}/data", dependencies=[perm.GATE])
 def data_page(
     ref: str,
     request: Request,
@@ -153,37 +138,51 @@ def data_page(
     settings: SettingsDep,
     actor: ActorDep,
 ) -> Response:
-    """Preview, statistics and charts of the dataset's current version."""
+    """Preview, statistics and charts of the dataset's current version: one read through
+    the gate (one decision, one policy, one metered view, one audit record)."""
     ds = service.get_dataset(session=session, ref=ref)
-    items = _api_items(request)
+    items, purpose = pipeline.split_purpose(_api_items(request))
     if not any(k == "_size" for k, _v in items):
         items.append(("_size", PREVIEW_SIZE))
-    head = lake.head(session=session, dataset_id=ds.id)
-    ctx: dict[str, Any] = {"ds": ds, "head": head, "error": None, "can_upload": False}
-    ctx["can_upload"] = policies.can_upload(actor, ds)
-    if head is None:
-        if not policies.is_visible(actor, ds):
-            raise NotFound("No such dataset")
-        return render(request, "data_page.html", ctx)
+    ctx: dict[str, Any] = {"ds": ds, "head": None, "error": None, "page": None}
+    ctx["can_upload"] = lake_policies.can_upload(actor, ds)
     try:
-        page = service.read(
+        r = pipeline.begin(
             session=session,
             settings=settings,
             actor=actor,
             dataset=ds,
-            items=items,
-            channel="preview",
+            channel="page",
+            purpose=purpose,
         )
-    except DatatorgError as exc:
-        if exc.status not in (422,):
-            raise
-        ctx["error"] = exc
-        page = None
-    visible = policies.visible_columns(actor, ds, head.table_schema)
-    total, column_stats = stats.column_stats(
-        session=session, settings=settings, actor=actor, dataset=ds
-    )
+    except pipeline.NoContents:
+        return render(request, "data_page.html", ctx)
+    q: query.Query | None = None
+    if r.decision.aggregate_only:
+        ctx["error"] = Forbidden(_("The agreement allows summaries only; the rows are not shown."))
+    else:
+        try:
+            q = r.parse(session, items)
+        except Invalid as exc:
+            ctx["error"] = exc
+    pipeline.reserve(session, r, q, rows=q.size if q is not None else 0)
+    try:
+        page = pipeline.fetch(r, q) if q is not None else None
+        r.parts = ["preview"] if page is not None else []
+        total, column_stats = stats.compute(r)
+        r.parts.append("stats")
+        chart_list = _chart_data(session, r, request.query_params.get("y"))
+        if chart_list:
+            r.parts.append("charts")
+    except BaseException:
+        pipeline.release(session, r)
+        raise
+    rows = len(page.rows) if page is not None else 0
+    nbytes = pipeline.page_bytes(r, page) if page is not None else 0
+    pipeline.record(session, r, rows, nbytes, aggregate=page is None)
+    visible = r.policy.columns
     ctx.update(
+        head=r.head,
         page=page,
         total=total,
         stats=column_stats,
@@ -193,15 +192,7 @@ def data_page(
             )
             for i, s in enumerate(column_stats)
         },
-        charts=_chart_data(
-            session,
-            settings,
-            actor,
-            ds,
-            head.table_schema,
-            visible,
-            request.query_params.get("y"),
-        ),
+        charts=chart_list,
         columns=visible,
         ops=query.OPS,
         items=items,
@@ -223,12 +214,12 @@ def data_page(
             if page and page.next
             else None
         ),
-        numeric=_numeric(head.table_schema, visible),
+        numeric=_numeric(r.policy.schema, visible),
     )
     return render(request, "data_page.html", ctx)
 
 
-@router.get("/api/v1/datasets/{ref}/stats")
+@router.get("/api/v1/datasets/{ref}/stats", dependencies=[perm.GATE])
 def stats_api(
     ref: str, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> JSONResponse:

@@ -121,6 +121,7 @@ class Query:
     shape: str = "arrays"
     nl: bool = False
     key: str | None = None  # the unique key column, for ``_shape=object``
+    ctx: str = ""  # what a cursor of this query is bound to (the gate sets it)
 
     @property
     def is_aggregate(self) -> bool:
@@ -220,10 +221,18 @@ def parse(
     visible: list[str],
     max_size: int,
     decode_cursor: Any,
+    default_columns: list[str] | None = None,
 ) -> Query:
-    """Parse request parameters into a ``Query`` over the ``visible`` columns of ``schema``."""
+    """Parse request parameters into a ``Query`` over the ``visible`` columns of ``schema``.
+
+    ``default_columns`` (default: all of ``visible``) are the columns returned without
+    ``_col`` and the ones ``_search``, ``_bucket`` and ``_bbox`` pick by themselves; the
+    other visible columns may be named, and the gate then decides whether the read may
+    touch them (an agreement's columns)."""
     fields = {n: f for n, f in ts.fields_by_name(schema).items() if n in visible}
-    q = Query(columns=list(visible))
+    defaults = list(visible) if default_columns is None else list(default_columns)
+    own = {n: f for n, f in fields.items() if n in defaults}
+    q = Query(columns=defaults)
     cols: list[str] = []
     for key, raw in items:
         if key == "_col":
@@ -251,17 +260,17 @@ def parse(
             unit, _, col = raw.partition(":")
             if unit not in BUCKETS:
                 raise bad("_bucket", f"must be one of {', '.join(BUCKETS)}")
-            times = [c for c in ts.columns_with_role(schema, "time") if c in fields]
+            times = [c for c in ts.columns_with_role(schema, "time") if c in own]
             if col:
-                if col not in times:
+                if col not in ts.columns_with_role(schema, "time") or col not in fields:
                     raise bad("_bucket", f"{col[:60]!r} is not a time column")
             elif not times:
                 raise bad("_bucket", "this dataset has no time column")
             q.bucket = (unit, col or times[0])
         elif key == "_bbox":
             q.bbox = _bbox(raw)
-            lat = [c for c in ts.columns_with_role(schema, "latitude") if c in fields]
-            lon = [c for c in ts.columns_with_role(schema, "longitude") if c in fields]
+            lat = [c for c in ts.columns_with_role(schema, "latitude") if c in own]
+            lon = [c for c in ts.columns_with_role(schema, "longitude") if c in own]
             if not lat or not lon:
                 raise bad("_bbox", "this dataset has no latitude/longitude columns")
             q.filters.append(Filter(lon[0], "between", [q.bbox[0], q.bbox[2]]))
@@ -274,7 +283,7 @@ def parse(
             if not raw or len(raw) > 200:
                 raise bad("_search", "give 1 to 200 characters")
             q.search = raw
-            q.search_columns = [n for n, f in fields.items() if f["type"] == "string"]
+            q.search_columns = [n for n, f in own.items() if f["type"] == "string"]
         elif key == "_next":
             q.after = decode_cursor(raw)
         elif key == "_shape":

@@ -13,12 +13,14 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
-from datatorg.access import export, journal, service, shape
-from datatorg.catalog.models import DatasetFacts
+from datatorg.access import decision, export, journal, pipeline, policy, query, service, shape
+from datatorg.db.engine import engine_of
 from datatorg.errors import NotFound
-from datatorg.identity.actor import Actor
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, resolve_actor
-from datatorg.web.deps import SessionDep, SettingsDep, get_session
+from datatorg.lake import service as lake
+from datatorg.lake.schemas import VersionPage, VersionRead
+from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.direct import DirectRoute, request_session
 from datatorg.web.responses import FastJSONResponse
 
@@ -33,7 +35,7 @@ MEDIA = {
 }
 
 
-def page_json(page: service.Page, request: Request) -> dict[str, Any]:
+def page_json(page: pipeline.Page, request: Request) -> dict[str, Any]:
     """The JSON body of a rows page (shared by the API and the data page's JSON twin)."""
     next_url = None
     if page.next:
@@ -60,57 +62,70 @@ async def rows(request: Request, ref: str) -> Response:
     ``_col``, ``_sort``/``_sort_desc``, ``_size``, ``_next`` (cursor), ``_count``,
     ``_group_by`` + ``_agg`` (count, sum, avg, min, max, median, p50…p99, percentile_N),
     ``_bucket=hour|day|week|month[:column]``, ``_bbox=minlon,minlat,maxlon,maxlat``,
-    ``_shape=arrays|objects|array|object`` and ``_nl=on`` (``access.shape``). Any other
-    ``_``-parameter is a 400 listing the known ones.
+    ``_shape=arrays|objects|array|object`` and ``_nl=on`` (``access.shape``), ``_purpose``
+    (the purpose of the read). Any other ``_``-parameter is a 400 listing the known ones.
+    Without ``_sort`` rows come in the dataset's default order: its time column (when the
+    reader sees it), then storage order.
 
-    The hottest read path, a direct route (``datatorg.web.direct``) in three steps:
+    The hottest read path, a direct route (``datatorg.web.direct``), through the gate's
+    pipeline (``access/pipeline.py``) in three steps:
 
-    1. the caller, the dataset and the gate's decision, on the event loop when the control
-       plane is the embedded SQLite file (its statements are local calls of a few dozen
-       microseconds, cheaper than a trip to a worker thread), else in the thread pool;
+    1. the caller, the dataset, the decision, the row policy and the parameters, on the
+       event loop when the control plane is the embedded SQLite file (its statements are
+       local calls of a few dozen microseconds, cheaper than a trip to a worker thread), else
+       in the thread pool; a quota reservation (a write) always in the thread pool;
     2. the page, on the loop when the version's row index answers it within
-       ``service.FAST_BUDGET_MS``, else in the thread pool with the full time budget;
+       ``pipeline.FAST_BUDGET_MS``, else in the thread pool with the full time budget;
     3. the audit record, group-committed with the other reads of this worker
        (``journal.LoopBatcher``) before the response is sent.
     """
-    items = list(request.query_params.multi_items())
+    items, purpose = pipeline.split_purpose(request.query_params.multi_items())
     settings = request.app.state.settings
-    shared = request.app.dependency_overrides.get(get_session) is not None  # tests
 
-    def decide() -> tuple[Actor, DatasetFacts, service.Prepared] | service.Page:
+    def decide() -> tuple[pipeline.Read, query.Query]:
         with request_session(request) as session:
             actor = resolve_actor(request, session)
             dataset, version = service.dataset_for_read(session=session, ref=ref)
-            prepared = service.prepare(
+            r = pipeline.begin(
                 session=session,
                 settings=settings,
                 actor=actor,
                 dataset=dataset,
-                items=items,
                 channel="api",
+                purpose=purpose,
                 head_version=version,
             )
-            if shared:  # the test's session: read and record in it, as the other routes do
-                page = service.fetch(settings, prepared)
-                journal.append(session, service.page_item(actor, dataset, prepared, "api", page))
-                return page
-            return actor, dataset, prepared
+            return r, r.parse(session, items)
+
+    def reserve() -> None:
+        with request_session(request) as session:
+            pipeline.reserve(session, r, q)
+
+    def release() -> None:
+        with request_session(request) as session:
+            pipeline.release(session, r)
 
     if _embedded(request):
         try:
-            decided = decide()
+            r, q = decide()
         except journal.WouldWait:  # a refusal to record while another write holds the lock
-            decided = await run_in_threadpool(decide)
+            r, q = await run_in_threadpool(decide)
     else:
-        decided = await run_in_threadpool(decide)
-    if isinstance(decided, service.Page):
-        return shape.shaped(decided, page_json(decided, request))
-    actor, dataset, prepared = decided
-    page = service.fetch(settings, prepared, fast=True)
-    if page is None:
-        page = await run_in_threadpool(service.fetch, settings, prepared)
-    item = service.page_item(actor, dataset, prepared, "api", page)
-    await journal.loop_batcher(request.app.state.sessionmaker).append(item)
+        r, q = await run_in_threadpool(decide)
+    if r.decision.quota:
+        await run_in_threadpool(reserve)
+    else:
+        pipeline.hold(r)
+    try:
+        page = pipeline.fetch(r, q, fast=True)
+        if page is None:
+            page = await run_in_threadpool(pipeline.fetch, r, q)
+        item = r.item(len(page.rows), pipeline.page_bytes(r, page), q.is_aggregate)
+        await journal.loop_batcher(request.app.state.sessionmaker).append(item)
+    except BaseException:
+        if pipeline.holds_quota(r):
+            await run_in_threadpool(release)
+        raise
     return shape.shaped(page, page_json(page, request))
 
 
@@ -118,8 +133,8 @@ def _embedded(request: Request) -> bool:
     """Whether the control plane is a SQLite file (whose calls may run on the event loop)."""
     found: bool | None = getattr(request.app.state, "embedded_control_plane", None)
     if found is None:
-        engine = request.app.state.sessionmaker.kw["bind"]
-        found = engine.dialect.name == "sqlite"
+        with request.app.state.sessionmaker() as session:
+            found = engine_of(session).dialect.name == "sqlite"
         request.app.state.embedded_control_plane = found
     return found
 
@@ -131,10 +146,11 @@ for _path in ("/{ref}/rows", "/{ref}/rows.json"):  # Datasette's .json suffix na
         methods=["GET"],
         route_class_override=DirectRoute,
         response_class=FastJSONResponse,
+        dependencies=[perm.GATE],  # declared; a direct route's pipeline decides itself
     )
 
 
-@router.get("/{ref}/rows.csv")
+@router.get("/{ref}/rows.csv", dependencies=[perm.GATE])
 def rows_csv(
     ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> FileResponse:
@@ -143,7 +159,7 @@ def rows_csv(
     return download(ref, "csv", request, session, settings, actor)
 
 
-@router.get("/{ref}/download.{fmt}")
+@router.get("/{ref}/download.{fmt}", dependencies=[perm.GATE])
 def download(
     ref: str,
     fmt: str,
@@ -177,3 +193,30 @@ def download(
         filename=f"{dataset.slug}.{fmt}",
         background=BackgroundTask(os.unlink, name),
     )
+
+
+@router.get("/{ref}/versions", dependencies=[perm.GATE])
+def list_versions(ref: str, session: SessionDep, actor: ActorDep) -> VersionPage:
+    """Every version with its row count and schema changes, newest first: for callers who
+    may read the dataset's contents (decided by the gate; others are refused as for a read),
+    each schema as the caller's row policy shows it."""
+    dataset = service.get_dataset(session=session, ref=ref)
+    d = decision.decide(session=session, actor=actor, dataset=dataset, channel="versions")
+    versions = lake.versions(session=session, dataset_id=dataset.id)
+    policies = [
+        policy.build(
+            schema=v.table_schema, identifiers=d.identifiers, allowed_columns=d.allowed_columns
+        )
+        for v in versions
+    ]
+    seen = {c for p in policies for c in p.columns}  # what the caller sees in any version
+    out: list[VersionRead] = []
+    for v, pol in zip(versions, policies, strict=True):
+        read = VersionRead.model_validate(v)
+        read.table_schema = pol.schema | {
+            k: val for k, val in v.table_schema.items() if k not in ("fields", "primaryKey")
+        }
+        read.schema_changes = [c for c in v.schema_changes if c.get("column") in seen]
+        out.append(read)
+    head = lake.head(session=session, dataset_id=dataset.id)
+    return VersionPage(dataset_id=dataset.id, current=head.number if head else None, versions=out)

@@ -1,173 +1,51 @@
-"""The gate: every read of dataset contents is decided, bounded and audited here.
+"""The gate's public service: how any domain reads dataset contents.
 
-``decide`` (``access/decision.py``) answers "may this actor read these columns of this
-dataset?" and records refusals. ``prepare`` parses and decides a read, ``fetch`` runs it with
-a time budget and a row cap (from the row index or DuckDB), and ``read`` does both and writes
-one ``data.read`` audit event; the rows API calls the parts itself (``access/router.py``).
+Every read goes through the one pipeline (``access/pipeline.py``): the caller and the
+dataset are resolved, the read is decided (open data, the owner's duty roles, or an
+agreement), a row policy says what it may see (visible columns, transforms, row predicate
+with consent and restriction), the quota is reserved, an engine runs it, and it is audited
+and billed before the answer.
+
+Other domains (pilot KPIs, the NGSI-LD face, exports) call ``read_dataset`` on behalf of
+the person they act for: the ``Actor`` of that person (or of their agreement-scoped token),
+never a stronger one. The answer is a ``Page``: ``columns``, ``rows`` (JSON-able values),
+``truncated``, ``next`` (cursor), ``count`` (with ``_count=1``), ``version``.
 """
 
 from __future__ import annotations
 
-import hashlib
-import json
 import uuid
-from dataclasses import dataclass
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Literal, overload
 
 from sqlalchemy.orm import Session
 
-from datatorg.access import cursor, journal, policies, query, sql_index
-from datatorg.access import sql as sqlgen
-from datatorg.access.cursor import plain_rows
-from datatorg.access.decision import Decision, decide
-from datatorg.audit import service as audit
+from datatorg.access import decision, export, pipeline, policy, query
+from datatorg.access.pipeline import FAST_BUDGET_MS, Page, Read
+from datatorg.access.subject_reads import OwnRows, own_rows, own_rows_file
 from datatorg.catalog.models import Dataset, DatasetFacts, DatasetRef
-from datatorg.errors import Invalid, NotFound
 from datatorg.identity.actor import Actor
-from datatorg.lake import reader
 from datatorg.lake import service as lake
 from datatorg.settings import Settings
 
-
-@dataclass
-class Page:
-    columns: list[str]
-    types: list[str]
-    rows: list[list[Any]]
-    truncated: bool
-    next: str | None = None
-    count: int | None = None
-    version: int | None = None
-    schema: dict[str, Any] | None = None
-    shape: str = "arrays"  # how the rows API writes the page (``access.shape``)
-    nl: bool = False
-    key: str | None = None
-
-
-def lake_fields(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
-    return {f["name"]: f for f in schema.get("fields", [])}
-
-
-def read_item(
-    actor: Actor,
-    dataset: DatasetRef,
-    decision: Decision,
-    channel: str,
-    rows: int,
-    version: int,
-    aggregate: bool,
-    nbytes: int = 0,
-) -> journal.Item:
-    """The ``data.read`` audit event of a read (and its usage, under an agreement)."""
-    return journal.Item(
-        event=audit.NewEvent(
-            action="data.read",
-            target_type="dataset",
-            target_id=str(dataset.id),
-            details={"channel": channel, "rows": rows, "version": version, "aggregate": aggregate},
-            actor_id=actor.user_id,
-        ),
-        agreement_id=decision.agreement_id,
-        rows=rows,
-        nbytes=nbytes,
-    )
-
-
-def audit_read(
-    session: Session,
-    actor: Actor,
-    dataset: DatasetRef,
-    decision: Decision,
-    channel: str,
-    rows: int,
-    version: int,
-    aggregate: bool,
-    nbytes: int = 0,
-) -> None:
-    """Record the read (and meter it under an agreement), committed before this returns.
-
-    Concurrent reads in this process share one transaction (``journal``: group commit).
-    """
-    item = read_item(actor, dataset, decision, channel, rows, version, aggregate, nbytes)
-    journal.append(session, item)
-
-
-@dataclass
-class Prepared:
-    q: query.Query
-    source: str
-    prefix: str
-    version: int
-    schema: dict[str, Any]
-    decision: Decision
-    ctx: str
-    head: lake.HeadFiles | None = None
-
-
-def prepare(
-    *,
-    session: Session,
-    settings: Settings,
-    actor: Actor,
-    dataset: DatasetRef,
-    items: list[tuple[str, str]],
-    channel: str,
-    max_size: int | None = None,
-    head_version: uuid.UUID | None = None,
-) -> Prepared:
-    """Parse, decide and locate a read; nothing is run yet.
-
-    ``_purpose`` (optional) states the purpose of the read; the agreement must be for it.
-    A monthly row quota caps the read at the rows left.
-    """
-    purpose = next((v for k, v in items if k == "_purpose"), None)
-    items = [(k, v) for k, v in items if k != "_purpose"]
-    if not policies.is_visible(actor, dataset):
-        raise NotFound("No such dataset")
-    head = lake.head_files(
-        session=session, settings=settings, dataset_id=dataset.id, version_id=head_version
-    )
-    if head is None:
-        raise NotFound("This dataset has no contents yet")
-    visible = policies.visible_columns(actor, dataset, head.schema)
-    sort_keys = [v for k, v in items if k in ("_sort", "_sort_desc")]
-    ctx = hashlib.sha256(
-        json.dumps(
-            [str(dataset.id), sort_keys, [k for k, _ in items if k == "_sort_desc"]]
-        ).encode()
-    ).hexdigest()[:12]
-    q = query.parse(
-        items,
-        head.schema,
-        visible=visible,
-        max_size=max_size or settings.query_row_cap,
-        decode_cursor=cursor.decoder(
-            settings, ctx, head.schema, sort_keys[0] if sort_keys else None
-        ),
-    )
-    decision = decide(
-        session=session,
-        actor=actor,
-        dataset=dataset,
-        columns=q.columns_used(),
-        aggregate=q.is_aggregate,
-        channel=channel,
-        purpose=purpose,
-    )
-    if decision.row_budget is not None:
-        q.size = max(1, min(q.size, decision.row_budget))
-    prefix = str(head.paths[0].parent) + "/" if head.paths else ""
-    return Prepared(
-        q=q,
-        source=reader.source(head.paths),
-        prefix=prefix,
-        version=head.number,
-        schema=head.schema,
-        decision=decision,
-        ctx=ctx,
-        head=head,
-    )
+__all__ = [
+    "FAST_BUDGET_MS",
+    "OwnRows",
+    "own_rows",
+    "own_rows_file",
+    "Page",
+    "Read",
+    "abandon_read",
+    "check_query",
+    "close_read",
+    "dataset_for_read",
+    "export_subject_rows",
+    "get_dataset",
+    "open_read",
+    "read",
+    "read_dataset",
+    "read_subject_rows",
+]
 
 
 def read(
@@ -176,137 +54,199 @@ def read(
     settings: Settings,
     actor: Actor,
     dataset: DatasetRef,
-    items: list[tuple[str, str]],
+    items: Sequence[tuple[str, str]],
     channel: str = "api",
+    purpose: str | None = None,
     head_version: uuid.UUID | None = None,
 ) -> Page:
-    """One page of rows (or of aggregate groups) through the gate.
+    """One page of rows (or of aggregate groups) of ``dataset`` for ``actor``, through the
+    whole pipeline. ``items`` are query parameters in the URL language (docs/data.md):
+    filters ``column__op=value``, ``_col``, ``_sort``, ``_size``, ``_next``, ``_count``,
+    ``_group_by`` + ``_agg``, ``_bucket``, ``_bbox``. ``channel`` names the face in the audit
+    log (``api``, ``kpi``, ``ngsi-ld``, ...); ``purpose`` is the purpose stated for the read
+    (a DPV term; under an agreement it must be the agreement's).
 
-    ``head_version`` is the current version's id when the caller read it together with the
-    dataset (``dataset_for_read``), saving a lookup."""
-    p = prepare(
+    Raises ``NotFound`` (404), ``Unauthenticated`` (401), ``Forbidden`` (403, with
+    ``failed_term``), ``TooManyRequests`` (429, with ``retry_after``) or ``Invalid`` (422,
+    naming the parameter). Refusals are audited too."""
+    return pipeline.read(
         session=session,
         settings=settings,
         actor=actor,
         dataset=dataset,
         items=items,
         channel=channel,
+        purpose=purpose,
         head_version=head_version,
     )
-    page = fetch(settings, p)
-    journal.append(session, page_item(actor, dataset, p, channel, page))
-    return page
 
 
-# The most a read may run on the event loop (``fetch(fast=True)``) before it is left to a
-# worker thread with the full time budget.
-FAST_BUDGET_MS = 20
-
-
-@overload
-def fetch(settings: Settings, p: Prepared) -> Page: ...
-@overload
-def fetch(settings: Settings, p: Prepared, *, fast: Literal[True]) -> Page | None: ...
-def fetch(settings: Settings, p: Prepared, *, fast: bool = False) -> Page | None:
-    """Run a prepared read (``prepare``); the caller then records it (``page_item``).
-
-    With ``fast`` the read runs only if the row index answers it within ``FAST_BUDGET_MS``
-    (no aggregate, no count): short enough to run on the event loop. Otherwise it returns
-    None and the caller runs ``fetch`` again, off the loop, with the full time budget.
-    """
-    q = p.q
-    if fast and (q.is_aggregate or q.count):
-        return None
-    budget = FAST_BUDGET_MS if fast else settings.query_time_budget_ms
-    try:
-        if q.is_aggregate:
-            sql, binds = sqlgen.build_aggregate(q, p.source)
-            res = reader.query(sql, binds, cap=q.size, budget_ms=budget)
-            columns, types, rows = res.columns, res.types, [list(r) for r in res.rows]
-            nxt = None
-        else:
-            found = _rows_from_index(settings, p, budget)
-            if found is None and fast:
-                return None
-            res = found or _rows_from_duckdb(p, budget)
-            hidden = 3 if q.sort else 2
-            columns, types = res.columns[:-hidden], res.types[:-hidden]
-            rows = [list(r[:-hidden]) for r in res.rows]
-            nxt = None
-            if res.truncated and res.rows:
-                last = res.rows[-1]
-                value = last[-3] if q.sort else None
-                nxt = cursor.encode(settings, p.ctx, value, Path(str(last[-2])).name, int(last[-1]))
-        count = None
-        if q.count:
-            csql, cbinds = sqlgen.build_count(q, p.source)
-            count = int(reader.query(csql, cbinds, cap=1, budget_ms=budget).rows[0][0])
-    except reader.QueryTimeout as exc:
-        if fast:
-            return None
-        raise Invalid(
-            str(exc) + "; add filters or aggregate",
-            errors=[{"parameter": "query", "message": "time budget exceeded"}],
-        ) from None
-    return Page(
-        columns=columns,
-        types=types,
-        rows=plain_rows(types, rows),
-        truncated=res.truncated,
-        next=nxt,
-        count=count,
-        version=p.version,
-        schema=p.schema,
-        shape=q.shape,
-        nl=q.nl,
-        key=q.key,
+def read_dataset(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    ref: str,
+    items: Sequence[tuple[str, str]],
+    channel: str,
+    purpose: str | None = None,
+) -> Page:
+    """``read`` by the dataset's slug or id: a read through the gate on behalf of ``actor``
+    (for KPIs, NGSI-LD queries and other domains' pages)."""
+    dataset, version = dataset_for_read(session=session, ref=ref)
+    return read(
+        session=session,
+        settings=settings,
+        actor=actor,
+        dataset=dataset,
+        items=items,
+        channel=channel,
+        purpose=purpose,
+        head_version=version,
     )
 
 
-def page_item(
-    actor: Actor, dataset: DatasetRef, p: Prepared, channel: str, page: Page
-) -> journal.Item:
-    """The audit record of a fetched page (with its size, under an agreement)."""
-    metered = p.decision.agreement_id is not None
-    nbytes = len(json.dumps(page.rows, default=str)) if metered else 0
-    return read_item(
-        actor, dataset, p.decision, channel, len(page.rows), p.version, p.q.is_aggregate, nbytes
+def read_subject_rows(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    dataset: DatasetRef,
+    subject_keys: frozenset[str],
+    items: Sequence[tuple[str, str]] = (),
+    channel: str = "subject",
+) -> Page:
+    """A data subject's own rows of ``dataset`` ("My data", the right of access): exactly
+    the rows whose subject key is in ``subject_keys``, every column but direct identifiers,
+    through the one pipeline (audited with basis ``subject``; no agreement, no quota).
+    The caller (privacy) establishes that the keys are ``actor``'s."""
+    return pipeline.read(
+        session=session,
+        settings=settings,
+        actor=actor,
+        dataset=dataset,
+        items=items,
+        channel=channel,
+        subject_keys=subject_keys,
+    )
+
+
+def export_subject_rows(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    dataset: DatasetRef,
+    subject_keys: frozenset[str],
+    fmt: str,
+    target: Path,
+    items: Sequence[tuple[str, str]] = (),
+    channel: str = "subject",
+) -> int:
+    """``read_subject_rows`` as a file (``csv``, ``json``, ``ndjson``, ``parquet``, ``xlsx``)
+    written to ``target`` (the access and portability export); the rows written."""
+    return export.export(
+        session=session,
+        settings=settings,
+        actor=actor,
+        dataset=dataset,
+        items=list(items),
+        fmt=fmt,
+        target=target,
+        subject_keys=subject_keys,
+        channel=channel,
+    )
+
+
+def open_read(
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    dataset: DatasetRef,
+    channel: str,
+    columns: Sequence[str],
+    aggregate: bool = False,
+    rows: int = 0,
+    purpose: str | None = None,
+) -> Read:
+    """For a face with an engine of its own (the NGSI-LD entity store): decide a read of
+    ``columns`` of ``dataset`` for ``actor``, hold it to the agreement's terms and reserve
+    one call and up to ``rows`` rows of its quotas. Refusals are audited and raised as by
+    ``read``.
+
+    The face must then apply ``read.policy`` exactly — return only ``read.policy.columns``,
+    no row ``read.policy.filters_rows`` would drop and no column ``read.policy.transforms``
+    changes — or answer through ``read`` instead; then ``close_read`` with what it returned
+    (or ``abandon_read`` when it failed)."""
+    r = pipeline.begin(
+        session=session,
+        settings=settings,
+        actor=actor,
+        dataset=dataset,
+        channel=channel,
+        purpose=purpose,
+    )
+    known = set(r.policy.columns) | r.policy.withheld
+    unknown = [c for c in columns if c not in known]
+    if unknown:
+        raise query.bad("columns", f"no column named {unknown[0][:60]!r}")
+    decision.check_terms(
+        session=session,
+        actor=actor,
+        dataset=dataset,
+        decision=r.decision,
+        channel=channel,
+        columns=frozenset(columns),
+        aggregate=aggregate,
+    )
+    pipeline.reserve(session, r, None, rows=rows)
+    return r
+
+
+def close_read(*, session: Session, read: Read, rows: int, nbytes: int = 0) -> None:
+    """Record a read opened with ``open_read`` that returned ``rows`` rows (audited, billed,
+    unused quota given back), committed before this returns."""
+    pipeline.record(session, read, rows, nbytes, aggregate=False)
+
+
+def abandon_read(*, session: Session, read: Read) -> None:
+    """A read opened with ``open_read`` failed: give back its quota."""
+    pipeline.release(session, read)
+
+
+def check_query(
+    *,
+    session: Session,
+    settings: Settings,
+    dataset: DatasetRef,
+    items: Sequence[tuple[str, str]],
+) -> None:
+    """Whether ``items`` fit the dataset's current version as its public schema shows it (no
+    direct identifiers or subject keys), deciding and reading nothing: for a face that keeps
+    a query to run later (a pilot's KPI) and refuses a wrong one at once. Raises ``Invalid``
+    or ``BadRequest`` naming the parameter; nothing when there is no version yet."""
+    head = lake.head_files(session=session, settings=settings, dataset_id=dataset.id)
+    if head is None:
+        return
+    public = policy.build(schema=head.schema, identifiers=False, allowed_columns=None)
+    items, _purpose = pipeline.split_purpose(items)
+
+    def no_cursor(raw: str) -> list[object]:
+        raise query.bad("_next", "a stored query has no cursor")
+
+    query.parse(
+        list(items),
+        {"fields": list(public.fields), "primaryKey": head.schema.get("primaryKey")},
+        visible=public.columns,
+        max_size=settings.query_row_cap,
+        decode_cursor=no_cursor,
     )
 
 
 def dataset_for_read(*, session: Session, ref: str) -> tuple[DatasetFacts, uuid.UUID | None]:
-    """The dataset and its current version id, in one statement (the rows API)."""
+    """The dataset's gate facts and its current version id, in one statement."""
     return lake.dataset_for_read(session=session, ref=ref)
-
-
-def _rows_from_duckdb(p: Prepared, budget: int) -> reader.Result:
-    sql, binds = sqlgen.build_rows(p.q, p.source, p.prefix)
-    return reader.query(sql, binds, cap=p.q.size, budget_ms=budget)
-
-
-def _rows_from_index(settings: Settings, p: Prepared, budget: int) -> reader.Result | None:
-    """A page of rows from the version's row index, in the shape DuckDB gives it; None when
-    there is no index yet or the index does not serve this query (DuckDB answers then)."""
-    if p.head is None:
-        return None
-    found = lake.row_index(settings=settings, head=p.head)
-    if found is None:
-        return None
-    path, meta = found
-    parts = sql_index.plan_rows(p.q, meta)
-    if parts is None:
-        return None
-    try:
-        res = reader.query_index(path, parts, cap=p.q.size, budget_ms=budget)
-    except reader.QueryFailed:
-        return None  # e.g. the index file went away: DuckDB still has the files
-    hidden = ["__s", "__f", "__r"] if p.q.sort else ["__f", "__r"]
-    return reader.Result(
-        columns=[*p.q.columns, *hidden],
-        types=[meta.types[c] for c in p.q.columns] + [""] * len(hidden),
-        rows=sql_index.decode_rows(p.q, meta, res.rows),
-        truncated=res.truncated,
-    )
 
 
 def get_dataset(*, session: Session, ref: str) -> Dataset:
@@ -314,10 +254,3 @@ def get_dataset(*, session: Session, ref: str) -> Dataset:
     distributions, fields): the gate needs none of them, and they load on access if a
     page does."""
     return lake.get_dataset(session=session, ref=ref, related=False)
-
-
-# A data subject's own rows (privacy's "My data" and access export), re-exported here so
-# other domains reach them through this public module.
-from datatorg.access.subject_reads import OwnRows as OwnRows  # noqa: E402
-from datatorg.access.subject_reads import own_rows as own_rows  # noqa: E402
-from datatorg.access.subject_reads import own_rows_file as own_rows_file  # noqa: E402

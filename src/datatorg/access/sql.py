@@ -1,55 +1,112 @@
-"""SQL for a parsed query: WHERE clauses, row pages with keyset paging, counts, aggregates.
+"""DuckDB SQL for a parsed query under a row policy: WHERE clauses, row pages with keyset
+paging, counts, aggregates.
 
 Identifiers come from the dataset's schema and are quoted with ``qi``; every value is a
-bound parameter. ``datatorg.access.query`` parses the URL into the ``Query`` used here.
+bound parameter. ``datatorg.access.query`` parses the URL into the ``Query`` used here;
+``datatorg.access.policy`` says what the read may see. Every column the query names is read
+through the policy's transform (``column``), and the policy's row predicate (subject filter,
+agreement row filters) is part of every WHERE clause, so no page, count, statistic or
+aggregate can see a row or a stored value the policy keeps from the reader.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
+from datatorg.access.policy import RowPolicy, Transform
 from datatorg.access.query import Agg, Query, qi
 
 _CMP = {"exact": "=", "not": "IS DISTINCT FROM", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
+NO_POLICY = RowPolicy(fields=())
 
 
-def where(q: Query) -> tuple[list[str], list[Any]]:
-    """SQL conditions and their bound values."""
+def _transform(name: str, t: Transform, ftype: str) -> str:
+    c = qi(name)
+    if t.kind == "pseudonymise":  # key: lowercase hex, checked by Transform
+        return f"('p' || left(sha256('{t.key}' || CAST({c} AS VARCHAR)), 24))"
+    level, _, arg = t.level.partition(":")
+    if level in ("hour", "day", "month", "year"):
+        out = f"date_trunc('{level}', {c})"
+        return f"CAST({out} AS DATE)" if ftype == "date" else out
+    if level == "prefix":
+        return f"left(CAST({c} AS VARCHAR), {int(arg)})"
+    step = float(arg)  # step: checked by Transform as digits
+    out = f"(floor({c} / {step!r}) * {step!r})"
+    return f"CAST({out} AS BIGINT)" if ftype == "integer" else out
+
+
+def column(policy: RowPolicy, name: str) -> str:
+    """The SQL for column ``name`` as the reader sees it (transformed, if the policy says)."""
+    t = policy.transforms.get(name)
+    if t is None:
+        return qi(name)
+    ftype = next((str(f.get("type")) for f in policy.fields if f["name"] == name), "string")
+    return _transform(name, t, ftype)
+
+
+def _cond(col: str, op: str, values: list[Any] | tuple[Any, ...]) -> tuple[str, list[Any]]:
+    if op in _CMP:
+        return f"{col} {_CMP[op]} ?", [values[0]]
+    if op == "in":
+        return f"{col} IN ({', '.join('?' for _ in values)})", list(values)
+    if op == "between":
+        return f"{col} BETWEEN ? AND ?", list(values)
+    if op == "contains":
+        return f"contains(lower(CAST({col} AS VARCHAR)), lower(?))", [values[0]]
+    if op == "startswith":
+        return f"starts_with(CAST({col} AS VARCHAR), ?)", [values[0]]
+    if op == "isnull":
+        return (f"{col} IS NULL" if values[0] else f"{col} IS NOT NULL"), []
+    raise ValueError(f"unknown operation {op!r}")
+
+
+def predicate(policy: RowPolicy) -> tuple[list[str], list[Any]]:
+    """The policy's row predicate: the subject filter and the agreement's row filters, on
+    stored values."""
+    conds: list[str] = []
+    binds: list[Any] = []
+    subjects = policy.subjects
+    if subjects is not None:
+        if policy.subject_column is None:
+            conds.append("false")  # a subject filter on data without subject keys: no rows
+        else:
+            key = f"CAST({qi(policy.subject_column)} AS VARCHAR)"
+            if subjects.keep is not None:
+                conds.append(f"coalesce(list_contains(?::VARCHAR[], {key}), false)")
+                binds.append(sorted(subjects.keep))
+            if subjects.drop:
+                conds.append(f"({key} IS NULL OR NOT list_contains(?::VARCHAR[], {key}))")
+                binds.append(sorted(subjects.drop))
+    for rf in policy.row_filters:
+        cond, extra = _cond(qi(rf.column), rf.op, rf.values)
+        conds.append(cond)
+        binds += extra
+    return conds, binds
+
+
+def where(q: Query, policy: RowPolicy = NO_POLICY) -> tuple[list[str], list[Any]]:
+    """SQL conditions and their bound values: the query's filters, then the policy's."""
     conds: list[str] = []
     binds: list[Any] = []
     for f in q.filters:
-        col = qi(f.column)
-        if f.op in _CMP:
-            conds.append(f"{col} {_CMP[f.op]} ?")
-            binds.append(f.values[0])
-        elif f.op == "in":
-            conds.append(f"{col} IN ({', '.join('?' for _ in f.values)})")
-            binds += f.values
-        elif f.op == "between":
-            conds.append(f"{col} BETWEEN ? AND ?")
-            binds += f.values
-        elif f.op == "contains":
-            conds.append(f"contains(lower(CAST({col} AS VARCHAR)), lower(?))")
-            binds.append(f.values[0])
-        elif f.op == "startswith":
-            conds.append(f"starts_with(CAST({col} AS VARCHAR), ?)")
-            binds.append(f.values[0])
-        elif f.op == "isnull":
-            conds.append(f"{col} IS NULL" if f.values[0] else f"{col} IS NOT NULL")
+        cond, extra = _cond(column(policy, f.column), f.op, f.values)
+        conds.append(cond)
+        binds += extra
     if q.search is not None:
         if not q.search_columns:
             conds.append("false")
         else:
-            ors = [f"contains(lower({qi(c)}), lower(?))" for c in q.search_columns]
+            ors = [f"contains(lower({column(policy, c)}), lower(?))" for c in q.search_columns]
             conds.append("(" + " OR ".join(ors) + ")")
             binds += [q.search] * len(q.search_columns)
-    return conds, binds
+    more, more_binds = predicate(policy)
+    return conds + more, binds + more_binds
 
 
-def _agg_sql(a: Agg) -> str:
+def _agg_sql(a: Agg, policy: RowPolicy) -> str:
     if a.column is None:
         return "count(*)"
-    col = qi(a.column)
+    col = column(policy, a.column)
     if a.pct is not None:
         return f"quantile_cont({col}, {a.pct})"
     if a.func == "count":
@@ -57,35 +114,45 @@ def _agg_sql(a: Agg) -> str:
     return f"{a.func}({col})"
 
 
-def build_rows(q: Query, source: str, file_prefix: str) -> tuple[str, list[Any]]:
-    """SELECT for a page of rows, ordered for keyset paging."""
-    conds, binds = where(q)
+def build_rows(
+    q: Query, source: str, file_prefix: str, policy: RowPolicy = NO_POLICY, *, probe: bool = True
+) -> tuple[str, list[Any]]:
+    """SELECT for a page of rows, ordered for keyset paging. With ``probe`` it asks for one
+    row more than the page (whether there is a next page); without, exactly the page."""
+    conds, binds = where(q, policy)
     if q.after is not None:
-        cond, extra = _keyset(q, file_prefix)
+        cond, extra = _keyset(q, file_prefix, policy)
         conds.append(cond)
         binds += extra
-    select_list = ", ".join(qi(c) for c in q.columns) or "NULL AS _none"
+    select_list = (
+        ", ".join(
+            f"{column(policy, c)} AS {qi(c)}" if c in policy.transforms else qi(c)
+            for c in q.columns
+        )
+        or "NULL AS _none"
+    )
     order = ["filename", "file_row_number"]
-    if q.sort:
-        order.insert(0, f"{qi(q.sort)} {'DESC' if q.desc else 'ASC'} NULLS LAST")
+    sort = column(policy, q.sort) if q.sort else None
+    if sort:
+        order.insert(0, f"{sort} {'DESC' if q.desc else 'ASC'} NULLS LAST")
     sql = (
         f"SELECT {select_list}, "
-        + (f"{qi(q.sort)} AS __s, " if q.sort else "")
+        + (f"{sort} AS __s, " if sort else "")
         + f"filename AS __f, file_row_number AS __r FROM {source}"
         + (f" WHERE {' AND '.join(conds)}" if conds else "")
-        + f" ORDER BY {', '.join(order)} LIMIT {int(q.size) + 1} OFFSET {int(q.offset)}"
+        + f" ORDER BY {', '.join(order)} LIMIT {int(q.size) + int(probe)} OFFSET {int(q.offset)}"
     )
     return sql, binds
 
 
-def _keyset(q: Query, prefix: str) -> tuple[str, list[Any]]:
+def _keyset(q: Query, prefix: str, policy: RowPolicy) -> tuple[str, list[Any]]:
     assert q.after is not None
     value, fname, rownum = q.after
     tie = "(filename > ? OR (filename = ? AND file_row_number > ?))"
     tie_binds = [prefix + fname, prefix + fname, rownum]
     if not q.sort:
         return tie, tie_binds
-    col = qi(q.sort)
+    col = column(policy, q.sort)
     if value is None:
         return f"({col} IS NULL AND {tie})", tie_binds
     cmp = "<" if q.desc else ">"
@@ -95,31 +162,37 @@ def _keyset(q: Query, prefix: str) -> tuple[str, list[Any]]:
     )
 
 
-def build_count(q: Query, source: str) -> tuple[str, list[Any]]:
-    conds, binds = where(q)
+def build_count(q: Query, source: str, policy: RowPolicy = NO_POLICY) -> tuple[str, list[Any]]:
+    conds, binds = where(q, policy)
     return (
         f"SELECT count(*) FROM {source}" + (f" WHERE {' AND '.join(conds)}" if conds else ""),
         binds,
     )
 
 
-def build_aggregate(q: Query, source: str) -> tuple[str, list[Any]]:
-    """SELECT ... GROUP BY for ``_group_by``/``_bucket``/``_agg``."""
-    conds, binds = where(q)
-    keys = [qi(c) for c in q.group_by]
-    outs = list(keys)
+def build_aggregate(
+    q: Query, source: str, policy: RowPolicy = NO_POLICY, *, probe: bool = True
+) -> tuple[str, list[Any]]:
+    """SELECT ... GROUP BY for ``_group_by``/``_bucket``/``_agg``.
+
+    Groups and order are by position, so they always mean the (transformed) output column,
+    never a stored column of the same name."""
+    conds, binds = where(q, policy)
+    outs = [(column(policy, c), c) for c in q.group_by]
     if q.bucket:
         unit, col = q.bucket
-        outs.append(f"date_trunc('{unit}', {qi(col)}) AS bucket")
-        keys.append("bucket")
-    outs += [f"{_agg_sql(a)} AS {qi(a.alias)}" for a in q.aggs]
-    sql = f"SELECT {', '.join(outs)} FROM {source}"
+        outs.append((f"date_trunc('{unit}', {column(policy, col)})", "bucket"))
+    nkeys = len(outs)
+    outs += [(_agg_sql(a, policy), a.alias) for a in q.aggs]
+    sql = "SELECT " + ", ".join(f"{e} AS {qi(a)}" for e, a in outs) + f" FROM {source}"
     if conds:
         sql += f" WHERE {' AND '.join(conds)}"
+    keys = [str(i + 1) for i in range(nkeys)]
     if keys:
         sql += f" GROUP BY {', '.join(keys)}"
     if q.sort:
-        sql += f" ORDER BY {qi(q.sort)} {'DESC' if q.desc else 'ASC'} NULLS LAST"
+        pos = [a for _, a in outs].index(q.sort) + 1
+        sql += f" ORDER BY {pos} {'DESC' if q.desc else 'ASC'} NULLS LAST"
     elif keys:
         sql += f" ORDER BY {', '.join(keys)}"
-    return sql + f" LIMIT {int(q.size) + 1} OFFSET {int(q.offset)}", binds
+    return sql + f" LIMIT {int(q.size) + int(probe)} OFFSET {int(q.offset)}", binds

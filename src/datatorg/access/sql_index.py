@@ -19,7 +19,8 @@ from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from datatorg.access.query import Query, qi
+from datatorg.access.policy import RowFilter, RowPolicy
+from datatorg.access.query import Filter, Query, qi
 from datatorg.lake.service import ROW_INDEX_POS as POS
 from datatorg.lake.service import ROW_INDEX_TABLE as TABLE
 from datatorg.lake.service import RowIndexMeta
@@ -72,10 +73,11 @@ _DECODERS: dict[str, Callable[[Any], Any]] = {
 }
 
 
-def _where(q: Query, meta: RowIndexMeta) -> tuple[list[str], list[Any]]:
+def _where(q: Query, meta: RowIndexMeta, policy: RowPolicy) -> tuple[list[str], list[Any]]:
     conds: list[str] = []
     binds: list[Any] = []
-    for f in q.filters:
+    filters: list[Filter | RowFilter] = [*q.filters, *policy.row_filters]
+    for f in filters:
         if f.op not in SERVED or f.column not in meta.kinds:
             raise _NoPlan
         kind, col = meta.kinds[f.column], qi(f.column)
@@ -127,18 +129,25 @@ def _choose(q: Query, meta: RowIndexMeta) -> tuple[str | None, bool]:
     raise _NoPlan
 
 
-def plan_rows(q: Query, meta: RowIndexMeta) -> Parts | None:
-    """SQL parts for a page of ``q`` from the row index, or None when DuckDB should answer.
+def plan_rows(q: Query, meta: RowIndexMeta, policy: RowPolicy) -> Parts | None:
+    """SQL parts for a page of ``q`` under ``policy`` from the row index, or None when DuckDB
+    should answer.
 
-    Each part selects the columns, then ``__s`` (the sort value, when sorted) and ``__p``
-    (the row's position); ``decode_rows`` turns them into DuckDB's row shape."""
+    The index serves a read only when it applies the policy exactly: no subject filter (the
+    copy holds no subject keys), no transformed column among those the read touches, and
+    agreement row filters only on columns the copy holds, with operations it compares as
+    DuckDB does. Each part selects the columns, then ``__s`` (the sort value, when sorted)
+    and ``__p`` (the row's position); ``decode_rows`` turns them into DuckDB's row shape."""
     if q.is_aggregate or q.search is not None or not q.columns:
         return None
-    if any(c not in meta.kinds for c in q.columns):
+    if policy.subjects is not None:
+        return None
+    touched = [*q.columns, *(f.column for f in q.filters), *([q.sort] if q.sort else [])]
+    if not policy.plain(touched) or any(c not in meta.kinds for c in q.columns):
         return None
     try:
         index, is_sorted = _choose(q, meta)
-        conds, binds = _where(q, meta)
+        conds, binds = _where(q, meta, policy)
         return _parts(q, meta, index, is_sorted, conds, binds)
     except _NoPlan:
         return None
@@ -185,9 +194,11 @@ def _parts(
     if q.offset:  # one query: the parts cannot share an offset
         tail = limit + f" OFFSET {int(q.offset)}"
         return [part([], [], f"({t} IS NULL), {order}", tail)]
-    # a filter on the time column other than "is null"/"is not" leaves no NULL part
+    # a filter on the time column that no NULL passes (a comparison, "is not null") leaves
+    # no NULL part; "is null" and "not" (IS NOT) keep the NULLs
     nulls = not any(
-        f.column == meta.time and f.op != "not" and (f.op != "isnull" or f.values[0])
+        f.column == meta.time
+        and (f.op not in ("not", "isnull") or (f.op == "isnull" and not f.values[0]))
         for f in q.filters
     )
     tail_parts = [part([null], [], order)] if nulls else []

@@ -24,6 +24,7 @@ from datatorg.catalog import ckan_dicts, service
 from datatorg.catalog.ckan_query import SearchQueryError, ValidationError, search_query
 from datatorg.catalog.models import Dataset, DatasetKeyword, DatasetStatus, DatasetTheme
 from datatorg.catalog.vocab import LICENCES, THEMES
+from datatorg.identity import permissions as perm
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep
 from datatorg.identity.models import Organisation
@@ -354,4 +355,6 @@ async def action(request: Request, name: str, session: SessionDep, actor: ActorD
 
 
 for _prefix in PREFIXES:
-    router.add_api_route(_prefix + "/{name}", action, methods=["GET", "POST"])
+    router.add_api_route(
+        _prefix + "/{name}", action, methods=["GET", "POST"], dependencies=[perm.ANYONE]
+    )

@@ -10,6 +10,7 @@ from starlette.responses import RedirectResponse, Response
 from datatorg.catalog import dcat, service
 from datatorg.catalog.models import DatasetStatus
 from datatorg.errors import NotFound
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep
 from datatorg.web.deps import SessionDep, SettingsDep
 
@@ -53,7 +54,7 @@ def _catalog(session: SessionDep, base_url: str) -> Graph:
     return dcat.catalog_graph(session, base_url, service.published_datasets(session=session), home)
 
 
-@router.get("/catalog.{ext}")
+@router.get("/catalog.{ext}", dependencies=[perm.ANYONE])
 def catalog_file(session: SessionDep, settings: SettingsDep, ext: str) -> Response:
     """The whole catalog as Turtle, RDF/XML or JSON-LD."""
     if ext not in dcat.BY_EXTENSION:
@@ -61,7 +62,7 @@ def catalog_file(session: SessionDep, settings: SettingsDep, ext: str) -> Respon
     return _rdf(_catalog(session, settings.base_url), dcat.BY_EXTENSION[ext][0])
 
 
-@router.get("/catalog")
+@router.get("/catalog", dependencies=[perm.ANYONE])
 def catalog_negotiated(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
     """The catalog IRI: RDF by Accept header (Turtle by default), else the search page."""
     ctype = negotiate(request.headers.get("accept", ""))
@@ -77,7 +78,7 @@ def _dataset_graph(session: SessionDep, actor: ActorDep, base_url: str, ref: str
     return dcat.dataset_graph(session, base_url, dataset)
 
 
-@router.get("/dataset/{ref}.{ext}")
+@router.get("/dataset/{ref}.{ext}", dependencies=[perm.ANYONE])
 def dataset_file(
     session: SessionDep, actor: ActorDep, settings: SettingsDep, ref: str, ext: str
 ) -> Response:
@@ -88,7 +89,7 @@ def dataset_file(
     return _rdf(graph, dcat.BY_EXTENSION[ext][0])
 
 
-@router.get("/dataset/{ref}")
+@router.get("/dataset/{ref}", dependencies=[perm.ANYONE])
 def dataset_negotiated(
     request: Request, session: SessionDep, actor: ActorDep, settings: SettingsDep, ref: str
 ) -> Response:

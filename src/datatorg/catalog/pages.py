@@ -16,6 +16,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from datatorg.catalog import datapackage, policies, present, service
+from datatorg.catalog import deps as catalog_deps
 from datatorg.catalog.finder import FACETS, SORTS, SearchQuery
 from datatorg.catalog.forms import (
     FORM_FIELDS,
@@ -26,7 +27,9 @@ from datatorg.catalog.forms import (
 from datatorg.catalog.schemas import DatasetCreate, DatasetUpdate
 from datatorg.catalog.vocab import DATA_CATEGORIES
 from datatorg.errors import Conflict, Forbidden, Invalid, Unauthenticated
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep
+from datatorg.identity.models import Role
 from datatorg.web.csrf import CsrfDep
 from datatorg.web.deps import SessionDep
 from datatorg.web.errorhandlers import wants_json
@@ -44,7 +47,7 @@ def _page_number(raw: str | None) -> int:
         return 1
 
 
-@router.get("/datasets")
+@router.get("/datasets", dependencies=[perm.ANYONE])
 def search_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     """Search the catalog: a plain GET form, facets as checkboxes, works without JavaScript."""
     params = request.query_params
@@ -109,14 +112,14 @@ def _require_user(actor: Any) -> None:
         raise Unauthenticated("Sign in to publish datasets")
 
 
-@router.get("/datasets/new")
+@router.get("/datasets/new", dependencies=[perm.PERSON])
 def new_form(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     """The form for a new dataset (publishers)."""
     _require_user(actor)
     return render(request, "catalog/form.html", form_context(session, actor, None, {}, []))
 
 
-@router.post("/datasets/new")
+@router.post("/datasets/new", dependencies=[perm.PERSON])
 async def create_from_form(
     request: Request, session: SessionDep, actor: ActorDep, _: CsrfDep
 ) -> Response:
@@ -138,7 +141,7 @@ async def create_from_form(
     return await run_in_threadpool(create)  # the database work, off the event loop
 
 
-@router.get("/datasets/{slug}")
+@router.get("/datasets/{slug}", dependencies=[perm.ANYONE])
 def dataset_page(request: Request, slug: str, session: SessionDep, actor: ActorDep) -> Response:
     """The dataset: metadata, schema, publisher, licence, preview and related pilots."""
     dataset = service.get_visible_dataset(session=session, actor=actor, ref=slug)
@@ -159,7 +162,10 @@ def dataset_page(request: Request, slug: str, session: SessionDep, actor: ActorD
     )
 
 
-@router.get("/datasets/{slug}/edit")
+@router.get(
+    "/datasets/{slug}/edit",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True)],
+)
 def edit_form(request: Request, slug: str, session: SessionDep, actor: ActorDep) -> Response:
     _require_user(actor)
     dataset = service.get_visible_dataset(session=session, actor=actor, ref=slug)
@@ -172,7 +178,10 @@ def edit_form(request: Request, slug: str, session: SessionDep, actor: ActorDep)
     return render(request, "catalog/form.html", form_context(session, actor, dataset, values, []))
 
 
-@router.post("/datasets/{slug}/edit")
+@router.post(
+    "/datasets/{slug}/edit",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True)],
+)
 async def edit_from_form(
     request: Request, slug: str, session: SessionDep, actor: ActorDep, _: CsrfDep
 ) -> Response:
@@ -195,7 +204,10 @@ async def edit_from_form(
     return await run_in_threadpool(edit)  # the database work, off the event loop
 
 
-@router.post("/datasets/{slug}/publish")
+@router.post(
+    "/datasets/{slug}/publish",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True)],
+)
 def publish_from_form(slug: str, session: SessionDep, actor: ActorDep, _: CsrfDep) -> Response:
     _require_user(actor)
     dataset = service.get_visible_dataset(session=session, actor=actor, ref=slug)
@@ -203,7 +215,10 @@ def publish_from_form(slug: str, session: SessionDep, actor: ActorDep, _: CsrfDe
     return RedirectResponse(f"/datasets/{dataset.slug}", status_code=303)
 
 
-@router.post("/datasets/{slug}/retire")
+@router.post(
+    "/datasets/{slug}/retire",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True)],
+)
 def retire_from_form(slug: str, session: SessionDep, actor: ActorDep, _: CsrfDep) -> Response:
     _require_user(actor)
     dataset = service.get_visible_dataset(session=session, actor=actor, ref=slug)
@@ -211,7 +226,7 @@ def retire_from_form(slug: str, session: SessionDep, actor: ActorDep, _: CsrfDep
     return RedirectResponse(f"/datasets/{dataset.slug}", status_code=303)
 
 
-@router.get("/dataset/{ref}/datapackage.json")
+@router.get("/dataset/{ref}/datapackage.json", dependencies=[perm.ANYONE])
 def datapackage_file(request: Request, ref: str, session: SessionDep, actor: ActorDep) -> Response:
     """The Frictionless ``datapackage.json`` (twin of the API's ``…/datapackage.json``)."""
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter, Query
 from starlette.responses import JSONResponse, Response
 
 from datatorg.catalog import datapackage, present, service
+from datatorg.catalog import deps as catalog_deps
 from datatorg.catalog.finder import FACETS, SearchQuery
 from datatorg.catalog.policies import can_see_history
 from datatorg.catalog.schemas import (
@@ -19,7 +20,9 @@ from datatorg.catalog.schemas import (
     SortKey,
 )
 from datatorg.errors import Forbidden
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
+from datatorg.identity.models import Role
 from datatorg.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["catalog"])
@@ -37,7 +40,7 @@ def facet_filters(**values: list[str]) -> dict[str, list[str]]:
     return out
 
 
-@router.get("", response_model=DatasetPage)
+@router.get("", response_model=DatasetPage, dependencies=[perm.ANYONE])
 def list_datasets(
     session: SessionDep,
     actor: ActorDep,
@@ -76,21 +79,25 @@ def list_datasets(
     return present.page(session, result, page=page, per_page=per_page, sort=sort)
 
 
-@router.post("", response_model=DatasetRead, status_code=201)
+@router.post("", response_model=DatasetRead, status_code=201, dependencies=[perm.PERSON])
 def create_dataset(session: SessionDep, actor: UserActorDep, body: DatasetCreate) -> DatasetRead:
     """Create a draft dataset (publishers of the owning organisation)."""
     dataset = service.create_dataset(session=session, actor=actor, data=body)
     return present.read(session, actor, dataset)
 
 
-@router.get("/{ref}", response_model=DatasetRead)
+@router.get("/{ref}", response_model=DatasetRead, dependencies=[perm.ANYONE])
 def get_dataset(session: SessionDep, actor: ActorDep, ref: str) -> DatasetRead:
     """One dataset by slug or UUID (drafts only for the owning organisation)."""
     dataset = service.get_visible_dataset(session=session, actor=actor, ref=ref)
     return present.read(session, actor, dataset)
 
 
-@router.patch("/{ref}", response_model=DatasetRead)
+@router.patch(
+    "/{ref}",
+    response_model=DatasetRead,
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True)],
+)
 def patch_dataset(
     session: SessionDep, actor: UserActorDep, ref: str, body: DatasetUpdate
 ) -> DatasetRead:
@@ -100,7 +107,11 @@ def patch_dataset(
     return present.read(session, actor, dataset)
 
 
-@router.post("/{ref}/publish", response_model=DatasetRead)
+@router.post(
+    "/{ref}/publish",
+    response_model=DatasetRead,
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True)],
+)
 def publish(session: SessionDep, actor: UserActorDep, ref: str) -> DatasetRead:
     """Publish a draft."""
     dataset = service.get_visible_dataset(session=session, actor=actor, ref=ref)
@@ -108,7 +119,11 @@ def publish(session: SessionDep, actor: UserActorDep, ref: str) -> DatasetRead:
     return present.read(session, actor, dataset)
 
 
-@router.post("/{ref}/retire", response_model=DatasetRead)
+@router.post(
+    "/{ref}/retire",
+    response_model=DatasetRead,
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True)],
+)
 def retire(session: SessionDep, actor: UserActorDep, ref: str) -> DatasetRead:
     """Retire a dataset (it leaves search; its page stays)."""
     dataset = service.get_visible_dataset(session=session, actor=actor, ref=ref)
@@ -116,7 +131,9 @@ def retire(session: SessionDep, actor: UserActorDep, ref: str) -> DatasetRead:
     return present.read(session, actor, dataset)
 
 
-@router.get("/{ref}/history", response_model=list[ChangeRead])
+@router.get(
+    "/{ref}/history", response_model=list[ChangeRead], dependencies=[perm.org(catalog_deps.dataset)]
+)
 def history(session: SessionDep, actor: UserActorDep, ref: str) -> list[ChangeRead]:
     """The change history (members of the owning organisation)."""
     dataset = service.get_visible_dataset(session=session, actor=actor, ref=ref)
@@ -128,7 +145,7 @@ def history(session: SessionDep, actor: UserActorDep, ref: str) -> list[ChangeRe
     ]
 
 
-@router.get("/{ref}/datapackage.json")
+@router.get("/{ref}/datapackage.json", dependencies=[perm.ANYONE])
 def get_datapackage(
     session: SessionDep, actor: ActorDep, settings: SettingsDep, ref: str
 ) -> Response:

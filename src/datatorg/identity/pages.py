@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from datatorg.errors import Conflict, Invalid, TooManyRequests
 from datatorg.identity import auth, mails, sessions
+from datatorg.identity import permissions as perm
 from datatorg.identity.schemas import (
     MIN_PASSWORD_LENGTH,
     PasswordResetConfirm,
@@ -68,12 +69,12 @@ def _signed_in(
     return response
 
 
-@router.get("/signup")
+@router.get("/signup", dependencies=[perm.ANYONE])
 def signup_form(request: Request, next: str | None = None) -> Response:
     return render(request, "identity/signup.html", {"values": {}, "errors": {}, "next": next})
 
 
-@router.post("/signup")
+@router.post("/signup", dependencies=[perm.ANYONE])
 def signup(
     _csrf: CsrfDep,
     request: Request,
@@ -110,12 +111,12 @@ def signup(
     return _signed_in(request, session, settings, user, safe_next(next or "/account"))
 
 
-@router.get("/login")
+@router.get("/login", dependencies=[perm.ANYONE])
 def login_form(request: Request, next: str | None = None, done: str | None = None) -> Response:
     return render(request, "identity/login.html", {"next": next, "done": done, "values": {}})
 
 
-@router.post("/login")
+@router.post("/login", dependencies=[perm.ANYONE])
 def login(
     _csrf: CsrfDep,
     request: Request,
@@ -146,7 +147,7 @@ def login(
     return _signed_in(request, session, settings, user, safe_next(next or "/account"))
 
 
-@router.post("/logout")
+@router.post("/logout", dependencies=[perm.ANYONE])
 def logout(
     _csrf: CsrfDep, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
@@ -158,12 +159,12 @@ def logout(
     return response
 
 
-@router.get("/password-reset")
+@router.get("/password-reset", dependencies=[perm.ANYONE])
 def reset_form(request: Request) -> Response:
     return render(request, "identity/reset_request.html", {"sent": False})
 
 
-@router.post("/password-reset")
+@router.post("/password-reset", dependencies=[perm.ANYONE])
 def reset_request(
     _csrf: CsrfDep,
     request: Request,
@@ -182,14 +183,14 @@ def reset_request(
     return render(request, "identity/reset_request.html", {"sent": True})
 
 
-@router.get("/password-reset/confirm")
+@router.get("/password-reset/confirm", dependencies=[perm.ANYONE])
 def reset_confirm_form(request: Request, token: str = "") -> Response:
     response = render(request, "identity/reset_confirm.html", {"token": token[:200], "errors": {}})
     response.headers["cache-control"] = "no-store"
     return response
 
 
-@router.post("/password-reset/confirm")
+@router.post("/password-reset/confirm", dependencies=[perm.ANYONE])
 def reset_confirm(
     _csrf: CsrfDep,
     request: Request,
@@ -212,6 +213,6 @@ def reset_confirm(
     return _redirect("/login?done=reset")
 
 
-@router.get("/terms")
+@router.get("/terms", dependencies=[perm.ANYONE])
 def terms(request: Request) -> Response:
     return render(request, "identity/terms.html")

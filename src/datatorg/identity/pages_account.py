@@ -14,6 +14,7 @@ from starlette.responses import RedirectResponse, Response
 
 from datatorg.audit import service as audit
 from datatorg.errors import Conflict, Forbidden, NotFound
+from datatorg.identity import permissions as perm
 from datatorg.identity import policies, service
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
@@ -51,14 +52,14 @@ def _account(
     return response
 
 
-@router.get("/account")
+@router.get("/account", dependencies=[perm.ANYONE])
 def account(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     if not actor.is_authenticated:
         return RedirectResponse("/login?next=/account", status_code=303)
     return _account(request, session, actor)
 
 
-@router.post("/account/profile")
+@router.post("/account/profile", dependencies=[perm.PERSON])
 def update_profile(
     _csrf: CsrfDep,
     request: Request,
@@ -77,7 +78,7 @@ def update_profile(
     return RedirectResponse("/account?done=profile", status_code=303)
 
 
-@router.post("/account/tokens")
+@router.post("/account/tokens", dependencies=[perm.PERSON])
 def create_account_token(
     _csrf: CsrfDep,
     request: Request,
@@ -106,7 +107,9 @@ def create_account_token(
     return _account(request, session, actor, {"new_token": plaintext}, status_code=201)
 
 
-@router.post("/account/tokens/{token_id}/revoke")
+@router.post(
+    "/account/tokens/{token_id}/revoke", dependencies=[perm.own(perm.api_token, person=True)]
+)
 def revoke_account_token(
     _csrf: CsrfDep, token_id: uuid.UUID, session: SessionDep, actor: UserActorDep
 ) -> Response:
@@ -122,7 +125,7 @@ def revoke_account_token(
     return RedirectResponse("/account?done=revoked", status_code=303)
 
 
-@router.get("/organisations")
+@router.get("/organisations", dependencies=[perm.ANYONE])
 def organisations(request: Request, session: SessionDep) -> Response:
     return render(
         request,
@@ -153,12 +156,15 @@ def _organisation_page(
     return render(request, "identity/organisation.html", ctx, status_code=status_code)
 
 
-@router.get("/organisations/{slug}")
+@router.get("/organisations/{slug}", dependencies=[perm.ANYONE])
 def organisation(request: Request, slug: str, session: SessionDep, actor: ActorDep) -> Response:
     return _organisation_page(request, session, actor, slug)
 
 
-@router.post("/organisations/{slug}/members")
+@router.post(
+    "/organisations/{slug}/members",
+    dependencies=[perm.org(perm.organisation, Role.admin, person=True)],
+)
 def add_member(
     _csrf: CsrfDep,
     request: Request,
@@ -192,7 +198,10 @@ def add_member(
     return RedirectResponse(f"/organisations/{org.slug}?done=member-added", status_code=303)
 
 
-@router.post("/organisations/{slug}/members/{membership_id}/remove")
+@router.post(
+    "/organisations/{slug}/members/{membership_id}/remove",
+    dependencies=[perm.org(perm.organisation, Role.admin, person=True)],
+)
 def remove_member(
     _csrf: CsrfDep,
     request: Request,

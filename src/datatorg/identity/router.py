@@ -14,8 +14,10 @@ from starlette.responses import JSONResponse, Response
 from datatorg.audit import service as audit
 from datatorg.errors import Forbidden, Unauthenticated
 from datatorg.identity import auth, mails, policies, service, sessions
+from datatorg.identity import permissions as perm
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
+from datatorg.identity.models import Role
 from datatorg.identity.schemas import (
     LoginCreate,
     MemberCreate,
@@ -44,14 +46,14 @@ RESET_ANSWER = {
 }
 
 
-@router.post("/auth/signup", status_code=status.HTTP_201_CREATED)
+@router.post("/auth/signup", status_code=status.HTTP_201_CREATED, dependencies=[perm.ANYONE])
 def signup(data: SignupCreate, session: SessionDep) -> UserRead:
     """Create an account (no organisation role); the terms must be accepted."""
     user = auth.sign_up(session=session, data=data)
     return user_read(session, user)
 
 
-@router.post("/auth/login")
+@router.post("/auth/login", dependencies=[perm.ANYONE])
 def login(
     data: LoginCreate, request: Request, session: SessionDep, settings: SettingsDep
 ) -> Response:
@@ -76,7 +78,7 @@ def login(
     return response
 
 
-@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT)
+@router.post("/auth/logout", status_code=status.HTTP_204_NO_CONTENT, dependencies=[perm.ANYONE])
 def logout(request: Request, session: SessionDep, settings: SettingsDep, _: ActorDep) -> Response:
     """Sign out: the server forgets the session."""
     token = request.cookies.get(sessions.SESSION_COOKIE)
@@ -87,7 +89,9 @@ def logout(request: Request, session: SessionDep, settings: SettingsDep, _: Acto
     return response
 
 
-@router.post("/auth/password-reset", status_code=status.HTTP_202_ACCEPTED)
+@router.post(
+    "/auth/password-reset", status_code=status.HTTP_202_ACCEPTED, dependencies=[perm.ANYONE]
+)
 def password_reset(
     data: PasswordResetRequest,
     session: SessionDep,
@@ -104,19 +108,23 @@ def password_reset(
     return RESET_ANSWER
 
 
-@router.post("/auth/password-reset/confirm", status_code=status.HTTP_204_NO_CONTENT)
+@router.post(
+    "/auth/password-reset/confirm",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[perm.ANYONE],
+)
 def password_reset_confirm(data: PasswordResetConfirm, session: SessionDep) -> None:
     """Set a new password with the token from the mail; every session of the account ends."""
     auth.complete_password_reset(session=session, token=data.token, password=data.password)
 
 
-@router.get("/me")
+@router.get("/me", dependencies=[perm.SIGNED_IN])
 def me(actor: UserActorDep, session: SessionDep) -> UserRead:
     """The signed-in account with its memberships."""
     return user_read(session, current_user(session, actor))
 
 
-@router.patch("/me")
+@router.patch("/me", dependencies=[perm.PERSON])
 def update_me(data: UserUpdate, actor: UserActorDep, session: SessionDep) -> UserRead:
     """Change the display name or language."""
     require(policies.can_manage_own_account(actor))
@@ -127,7 +135,7 @@ def update_me(data: UserUpdate, actor: UserActorDep, session: SessionDep) -> Use
     return user_read(session, user)
 
 
-@router.get("/me/tokens")
+@router.get("/me/tokens", dependencies=[perm.PERSON])
 def list_tokens(actor: UserActorDep, session: SessionDep) -> list[TokenRead]:
     """The account's personal API tokens (never the tokens themselves)."""
     require(policies.can_manage_own_account(actor))
@@ -137,7 +145,7 @@ def list_tokens(actor: UserActorDep, session: SessionDep) -> list[TokenRead]:
     ]
 
 
-@router.post("/me/tokens", status_code=status.HTTP_201_CREATED)
+@router.post("/me/tokens", status_code=status.HTTP_201_CREATED, dependencies=[perm.PERSON])
 def create_token(data: TokenCreate, actor: UserActorDep, session: SessionDep) -> TokenCreated:
     """A new personal API token; the response holds it, and nothing will show it again."""
     require(policies.can_manage_own_account(actor))
@@ -152,7 +160,11 @@ def create_token(data: TokenCreate, actor: UserActorDep, session: SessionDep) ->
     return TokenCreated(**TokenRead.model_validate(record).model_dump(), token=plaintext)
 
 
-@router.delete("/me/tokens/{token_id}", status_code=status.HTTP_204_NO_CONTENT)
+@router.delete(
+    "/me/tokens/{token_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[perm.own(perm.api_token, person=True)],
+)
 def revoke_token(token_id: uuid.UUID, actor: UserActorDep, session: SessionDep) -> None:
     """Revoke a token at once."""
     require(policies.can_manage_own_account(actor))
@@ -166,13 +178,13 @@ def revoke_token(token_id: uuid.UUID, actor: UserActorDep, session: SessionDep) 
     )
 
 
-@router.get("/organisations")
+@router.get("/organisations", dependencies=[perm.ANYONE])
 def list_organisations(session: SessionDep) -> list[OrganisationRead]:
     """Every organisation (public: name, organisation number, kind)."""
     return [OrganisationRead.model_validate(o) for o in service.list_organisations(session=session)]
 
 
-@router.post("/organisations", status_code=status.HTTP_201_CREATED)
+@router.post("/organisations", status_code=status.HTTP_201_CREATED, dependencies=[perm.SUPERUSER])
 def create_organisation(
     data: OrganisationCreate, actor: UserActorDep, session: SessionDep
 ) -> OrganisationRead:
@@ -196,7 +208,7 @@ def create_organisation(
     return OrganisationRead.model_validate(org)
 
 
-@router.get("/organisations/{slug}")
+@router.get("/organisations/{slug}", dependencies=[perm.ANYONE])
 def get_organisation(slug: str, session: SessionDep) -> OrganisationRead:
     """One organisation."""
     return OrganisationRead.model_validate(service.get_organisation(session=session, ref=slug))
@@ -220,13 +232,20 @@ def _members(session: Session, slug: str, actor: Actor, manage: bool) -> list[Me
     ]
 
 
-@router.get("/organisations/{slug}/members")
+@router.get(
+    "/organisations/{slug}/members",
+    dependencies=[perm.org(perm.organisation, Role.admin, person=True)],
+)
 def list_members(slug: str, actor: UserActorDep, session: SessionDep) -> list[MemberRead]:
     """Members and roles (the organisation's admins only)."""
     return _members(session, slug, actor, manage=False)
 
 
-@router.post("/organisations/{slug}/members", status_code=status.HTTP_201_CREATED)
+@router.post(
+    "/organisations/{slug}/members",
+    status_code=status.HTTP_201_CREATED,
+    dependencies=[perm.org(perm.organisation, Role.admin, person=True)],
+)
 def add_member(
     slug: str, data: MemberCreate, actor: UserActorDep, session: SessionDep
 ) -> list[MemberRead]:
@@ -250,7 +269,9 @@ def add_member(
 
 
 @router.delete(
-    "/organisations/{slug}/members/{membership_id}", status_code=status.HTTP_204_NO_CONTENT
+    "/organisations/{slug}/members/{membership_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[perm.org(perm.organisation, Role.admin, person=True)],
 )
 def remove_member(
     slug: str, membership_id: uuid.UUID, actor: UserActorDep, session: SessionDep

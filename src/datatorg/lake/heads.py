@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import bindparam, select
+from sqlalchemy import Engine, bindparam, select
 from sqlalchemy.orm import Session
 
 from datatorg.catalog import service as catalog
@@ -59,15 +59,16 @@ def dataset_for_read(*, session: Session, ref: str) -> tuple[DatasetFacts, uuid.
     """What the gate decides on about the dataset (a plain row, not an ORM entity) and the
     id of its current version, in one statement: the rows API's hot path.
 
-    While ``session`` has no transaction of its own to share, the statement runs straight on
-    the driver (``datatorg.db.fastread``), else in the session."""
+    While ``session`` has no transaction to share (no transaction of its own, and bound to an
+    engine rather than to a connection whose transaction it joins), the statement runs
+    straight on the driver (``datatorg.db.fastread``), else in the session."""
     key = catalog.dataset_key(ref)  # the one lookup's rules (NotFound without a query)
     if isinstance(key, uuid.UUID):
         stmt, fast = _READ_BY_ID, _FAST_BY_ID
     else:
         stmt, fast = _READ_BY_SLUG, _FAST_BY_SLUG
     row: Any = _UNREAD
-    if not session.in_transaction():
+    if not session.in_transaction() and isinstance(session.get_bind(), Engine):
         try:
             with fastread.reader(engine_of(session)) as reader:
                 if reader is not None:
@@ -200,3 +201,14 @@ def forget_versions(version_ids: list[uuid.UUID]) -> None:
     with _version_lock:
         for key in [k for k in _version_cache if k[1] in wanted]:
             del _version_cache[key]
+
+
+def drop_row_indexes(*, session: Session, settings: Settings, dataset_id: uuid.UUID) -> int:
+    """Remove the row index of every version of a dataset now, so that no serving copy holds
+    rows that must disappear (an erasure; DESIGN.md invariant 5); how many there were. The
+    next read of the current version builds its index again from the version's files."""
+    store = storage_for(settings.lake_path)
+    ids = session.scalars(
+        select(DatasetVersion.id).where(DatasetVersion.dataset_id == dataset_id)
+    ).all()
+    return sum(rowindex.drop(store, vid) for vid in ids)

@@ -14,13 +14,15 @@ from fastapi import APIRouter, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
-from datatorg.access import policies
 from datatorg.audit import service as audit
+from datatorg.catalog import deps as catalog_deps
 from datatorg.catalog.models import Dataset
 from datatorg.errors import DatatorgError, Forbidden, Invalid, NotFound, Unauthenticated
+from datatorg.identity import permissions as perm
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
-from datatorg.lake import missing, service, upload
+from datatorg.identity.models import Role
+from datatorg.lake import missing, policies, service, upload
 from datatorg.lake import schema as ts
 from datatorg.lake.models import PendingUpload, UploadStatus, WriteMode
 from datatorg.web import csrf
@@ -38,7 +40,10 @@ def _dataset_for_upload(session: Any, actor: Actor, ref: str) -> Dataset:
     return dataset
 
 
-@router.get("/datasets/{ref}/upload")
+@router.get(
+    "/datasets/{ref}/upload",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True)],
+)
 def upload_form(ref: str, request: Request, session: SessionDep, actor: UserActorDep) -> Response:
     """The upload form."""
     dataset = _dataset_for_upload(session, actor, ref)
@@ -46,7 +51,10 @@ def upload_form(ref: str, request: Request, session: SessionDep, actor: UserActo
     return render(request, "upload_form.html", {"ds": dataset, "head": head, "errors": []})
 
 
-@router.post("/datasets/{ref}/upload")
+@router.post(
+    "/datasets/{ref}/upload",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True)],
+)
 async def upload_submit(
     ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -150,7 +158,10 @@ def _review(
     )
 
 
-@router.get("/datasets/{ref}/uploads/{upload_id}")
+@router.get(
+    "/datasets/{ref}/uploads/{upload_id}",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True, hide=True)],
+)
 def upload_review(
     ref: str, upload_id: str, request: Request, session: SessionDep, actor: UserActorDep
 ) -> Response:
@@ -159,7 +170,10 @@ def upload_review(
     return _review(request, dataset, pending, [])
 
 
-@router.post("/datasets/{ref}/uploads/{upload_id}/publish")
+@router.post(
+    "/datasets/{ref}/uploads/{upload_id}/publish",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True, hide=True)],
+)
 async def upload_publish(
     _: CsrfDep,  # first: a forged form is refused before anything else is looked at
     ref: str,
@@ -216,7 +230,10 @@ async def upload_publish(
     return await run_in_threadpool(work)  # the database work, off the event loop
 
 
-@router.post("/datasets/{ref}/uploads/{upload_id}/discard")
+@router.post(
+    "/datasets/{ref}/uploads/{upload_id}/discard",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True, hide=True)],
+)
 def upload_discard(
     _: CsrfDep,
     ref: str,

@@ -7,6 +7,7 @@ values bound as parameters.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 import threading
 import time
@@ -162,16 +163,22 @@ _MAX_OPEN = 16
 
 
 def _index_db(path: Path) -> sqlite3.Connection:
-    """A read-only connection to an index file, cached per thread (index files never change)."""
-    conns: dict[Path, sqlite3.Connection] | None = getattr(_local, "conns", None)
+    """A read-only connection to an index file, cached per thread. Index files never change,
+    but one may be dropped and built again (``rowindex.drop``): a connection is kept only
+    while the path still names the file it opened."""
+    conns: dict[Path, tuple[sqlite3.Connection, int]] | None = getattr(_local, "conns", None)
     if conns is None:
         conns = _local.conns = {}
-    db = conns.get(path)
-    if db is None:
-        if len(conns) >= _MAX_OPEN:
-            conns.pop(next(iter(conns))).close()
-        db = sqlite3.connect(path.as_uri() + "?mode=ro&immutable=1", uri=True)
-        conns[path] = db
+    ino = os.stat(path).st_ino  # FileNotFoundError (an OSError): the caller falls back
+    found = conns.get(path)
+    if found is not None and found[1] == ino:
+        return found[0]
+    if found is not None:
+        conns.pop(path)[0].close()
+    if len(conns) >= _MAX_OPEN:
+        conns.pop(next(iter(conns)))[0].close()
+    db = sqlite3.connect(path.as_uri() + "?mode=ro&immutable=1", uri=True)
+    conns[path] = (db, ino)
     return db
 
 
@@ -180,7 +187,10 @@ def query_index(
 ) -> Result:
     """Run the ``parts`` (SQL, binds) on the row index at ``path`` in order, concatenating
     their rows until ``cap`` + 1 are found (one more tells whether there were more)."""
-    db = _index_db(path)
+    try:
+        db = _index_db(path)
+    except OSError as exc:
+        raise QueryFailed(f"row index unavailable: {exc.strerror}") from None
     deadline = time.monotonic() + budget_ms / 1000
     db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
     rows: list[tuple[Any, ...]] = []

@@ -11,15 +11,17 @@ from fastapi import APIRouter, Body, Request
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse
 
-from datatorg.access import policies
 from datatorg.audit import service as audit
+from datatorg.catalog import deps as catalog_deps
 from datatorg.catalog.models import Dataset
 from datatorg.errors import BadRequest, Forbidden, NotFound
+from datatorg.identity import permissions as perm
 from datatorg.identity.actor import Actor
-from datatorg.identity.deps import ActorDep, UserActorDep
-from datatorg.lake import service, upload
+from datatorg.identity.deps import UserActorDep
+from datatorg.identity.models import Role
+from datatorg.lake import policies, service, upload
 from datatorg.lake.models import PendingUpload, WriteMode
-from datatorg.lake.schemas import SchemaUpdate, UploadRead, VersionPage, VersionRead
+from datatorg.lake.schemas import SchemaUpdate, UploadRead, VersionRead
 from datatorg.web import csrf
 from datatorg.web.deps import SessionDep, SettingsDep
 
@@ -41,7 +43,11 @@ def check_api_csrf(request: Request) -> None:
         raise Forbidden("Missing or wrong X-CSRF-Token header")
 
 
-@router.post("/{ref}/versions", status_code=201)
+@router.post(
+    "/{ref}/versions",
+    status_code=201,
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True)],
+)
 async def upload_version(
     ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> JSONResponse:
@@ -112,23 +118,6 @@ def _audit_publish(
     )
 
 
-@router.get("/{ref}/versions")
-def list_versions(ref: str, session: SessionDep, actor: ActorDep) -> VersionPage:
-    """Every version with its row count and schema changes, newest first."""
-    dataset = service.get_dataset(session=session, ref=ref)
-    if not policies.is_visible(actor, dataset):
-        raise NotFound("No such dataset")
-    head = service.head(session=session, dataset_id=dataset.id)
-    return VersionPage(
-        dataset_id=dataset.id,
-        current=head.number if head else None,
-        versions=[
-            VersionRead.model_validate(v)
-            for v in service.versions(session=session, dataset_id=dataset.id)
-        ],
-    )
-
-
 def _pending(session: Any, actor: Actor, ref: str, upload_id: str) -> tuple[Dataset, PendingUpload]:
     dataset = service.get_dataset(session=session, ref=ref)
     if not policies.can_upload(actor, dataset):
@@ -136,14 +125,21 @@ def _pending(session: Any, actor: Actor, ref: str, upload_id: str) -> tuple[Data
     return dataset, service.get_pending(session=session, dataset=dataset, upload_id=upload_id)
 
 
-@router.get("/{ref}/uploads/{upload_id}")
+@router.get(
+    "/{ref}/uploads/{upload_id}",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True, hide=True)],
+)
 def get_upload(ref: str, upload_id: str, session: SessionDep, actor: UserActorDep) -> UploadRead:
     """A pending upload: its inferred schema and validation report."""
     _, pending = _pending(session, actor, ref, upload_id)
     return UploadRead.model_validate(pending)
 
 
-@router.post("/{ref}/uploads/{upload_id}/publish", status_code=201)
+@router.post(
+    "/{ref}/uploads/{upload_id}/publish",
+    status_code=201,
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True, hide=True)],
+)
 def publish_upload(
     ref: str,
     upload_id: str,
@@ -167,7 +163,11 @@ def publish_upload(
     return VersionRead.model_validate(version)
 
 
-@router.delete("/{ref}/uploads/{upload_id}", status_code=204)
+@router.delete(
+    "/{ref}/uploads/{upload_id}",
+    status_code=204,
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True, hide=True)],
+)
 def discard_upload(
     ref: str,
     upload_id: str,

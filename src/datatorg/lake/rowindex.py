@@ -47,6 +47,7 @@ __all__ = [
     "Unsupported",
     "build",
     "collect",
+    "drop",
     "lookup",
     "wait",
 ]
@@ -121,7 +122,7 @@ def read_meta(path: Path) -> Meta:
 # -- finding an index, building it in the background when missing ---------------------------
 
 _state = threading.Lock()
-_ready: dict[Path, Meta] = {}
+_ready: dict[Path, tuple[Meta, int]] = {}  # what each file holds, by its inode
 _building: dict[Path, threading.Thread] = {}
 # Versions this process will not try to index, until a monotonic time (inf: never).
 _refused: dict[Path, float] = {}
@@ -198,19 +199,26 @@ def lookup(
     if max_rows <= 0 or row_count > max_rows or not paths:
         return None
     path = index_path(storage, version_id)
+    try:
+        ino = path.stat().st_ino  # one stat a read: a dropped or rebuilt file is noticed
+    except FileNotFoundError:
+        ino = None
     hit = _ready.get(path)
-    if hit is not None:
-        return path, hit
-    if path.exists():
+    if hit is not None and hit[1] == ino:
+        return path, hit[0]
+    if ino is not None:
         try:
             meta = read_meta(path)
-        except (sqlite3.Error, ValueError, KeyError, TypeError):
+        except ValueError:  # an index of an older format: built again below
+            drop(storage, version_id)
+        except (sqlite3.Error, KeyError, TypeError):
             return None
-        with _state:
-            if len(_ready) > 1024:
-                _ready.clear()
-            _ready[path] = meta
-        return path, meta
+        else:
+            with _state:
+                if len(_ready) > 1024:
+                    _ready.clear()
+                _ready[path] = (meta, ino)
+            return path, meta
     with _state:
         if path in _building or _refused.get(path, 0.0) > time.monotonic():
             return None
@@ -307,12 +315,18 @@ def collect(storage: Storage, live: set[str], grace_seconds: int) -> int:
     return removed
 
 
-def drop(storage: Storage, version_id: uuid.UUID) -> bool:
-    """Delete a version's index (an erasure rewrote its rows); whether there was one."""
-    path = index_path(storage, version_id)
+def drop(storage: Storage, version_id: uuid.UUID | str) -> bool:
+    """Remove the version's row index now (when rows must disappear from every copy, e.g.
+    an erasure); whether there was one. Waits for a build in progress (any process) first;
+    the next read builds the index again from the version's files. Readers in other
+    processes notice the file is gone on their next read (``lookup`` checks its inode)."""
+    target = index_path(storage, version_id)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with open(target.with_suffix(".lock"), "a+b") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        existed = target.exists()
+        target.unlink(missing_ok=True)
     with _state:
-        _ready.pop(path, None)
-        _refused.pop(path, None)
-    existed = path.exists()
-    path.unlink(missing_ok=True)
+        _ready.pop(target, None)
+        _refused.pop(target, None)
     return existed

@@ -16,6 +16,7 @@ import duckdb
 
 from datatorg.lake import duck
 from datatorg.lake.rowindex_meta import POS, SHIFT, TABLE, Meta
+from datatorg.lake.schema import time_column
 
 MAX_KEYS = 4
 # Wider versions get no index: DuckDB serves their pages. Each column is a value per row to
@@ -40,7 +41,7 @@ KINDS = {
     "TIMESTAMP": "ts",
 }
 _WIDE = ("UBIGINT", "HUGEINT")
-_NO_KEY_ROLES = ("subject_key", "direct_identifier")
+NOT_COPIED = ("subject_key", "direct_identifier")
 
 
 def qi(name: str) -> str:
@@ -75,7 +76,14 @@ def _plan(
     """Kinds, DuckDB types, time column, key columns and row count; or ``Unsupported``."""
     src = _source(paths)
     rel = con.execute(f"SELECT * EXCLUDE (filename, file_row_number) FROM {src} LIMIT 0")
-    types = {str(d[0]): str(d[1]) for d in rel.description or []}
+    fields = {f["name"]: f for f in schema.get("fields", [])}
+    # Direct identifiers and subject keys are never copied: the copy serves only reads that
+    # cannot see them (the gate declines the others to DuckDB).
+    types = {
+        str(d[0]): str(d[1])
+        for d in rel.description or []
+        if fields.get(str(d[0]), {}).get("role") not in NOT_COPIED
+    }
     if len(types) > MAX_COLUMNS:
         raise Unsupported(f"{len(types)} columns (at most {MAX_COLUMNS})")
     kinds: dict[str, str] = {}
@@ -86,7 +94,6 @@ def _plan(
     folded = [n.casefold() for n in kinds]
     if len(set(folded)) != len(folded) or POS.casefold() in folded:
         raise Unsupported("column names that SQLite cannot tell apart")
-    fields = {f["name"]: f for f in schema.get("fields", [])}
     reals = [n for n, k in kinds.items() if k == "real"]
     # NaN sorts last in DuckDB but is NULL in SQLite; -0.0 would come back as 0.0
     odd = [
@@ -96,9 +103,7 @@ def _plan(
     cands = [
         n
         for n, k in kinds.items()
-        if k in ("text", "int")
-        and fields.get(n, {}).get("role") not in _NO_KEY_ROLES
-        and fields.get(n, {}).get("role") != "time"
+        if k in ("text", "int") and fields.get(n, {}).get("role") != "time"
     ]
     wide = [n for n, t in types.items() if t in _WIDE]
     odd += [
@@ -116,11 +121,9 @@ def _plan(
     distinct = dict(zip(cands, got[1 + len(odd) :], strict=True))
     limit = max(1000, rows // 100)
     keys = [n for n in cands if distinct[n] <= limit][:MAX_KEYS]
-    roled = [n for n in kinds if fields.get(n, {}).get("role") == "time"]
-    stamps = [n for n in kinds if kinds[n] in ("ts", "date")]
-    time_col = next((n for n in roled if kinds[n] in ("ts", "date")), None)
-    if time_col is None:
-        time_col = next((n for n in stamps if kinds[n] == "ts"), None)
+    time_col = time_column(schema)  # the default order of reads (datatorg.lake.schema)
+    if time_col not in kinds or kinds[time_col] not in ("ts", "date"):
+        time_col = None
     return kinds, types, time_col, keys, rows
 
 

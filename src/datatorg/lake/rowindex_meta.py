@@ -9,7 +9,7 @@ import bisect
 import json
 from dataclasses import dataclass
 
-FORMAT = 1
+FORMAT = 2  # 2: no direct identifiers or subject keys; the schema's time column
 SHIFT = 1 << 40  # rows per file slot of the position
 POS = "__datatorg_pos"
 TABLE = "r"

@@ -89,6 +89,19 @@ def columns_with_role(schema: dict[str, Any], role: str) -> list[str]:
     return [f["name"] for f in schema.get("fields", []) if f.get("role") == role]
 
 
+def time_column(schema: dict[str, Any]) -> str | None:
+    """The dataset's time column: the first with the ``time`` role that holds dates or
+    times, else the first datetime column. Reads without ``_sort`` come in its order."""
+    fields = schema.get("fields", [])
+    for f in fields:
+        if f.get("role") == "time" and f.get("type") in ("datetime", "date"):
+            return str(f["name"])
+    for f in fields:
+        if f.get("type") == "datetime":
+            return str(f["name"])
+    return None
+
+
 def storage_type(field: dict[str, Any]) -> str:
     return str(field.get("x-storage-type") or STORAGE.get(field["type"], "VARCHAR"))
 

@@ -26,6 +26,7 @@ from datatorg.lake.heads import (
     HeadFiles,
     build_row_index,
     dataset_for_read,
+    drop_row_indexes,
     head_files,
     row_index,
     wait_row_index,
@@ -45,7 +46,13 @@ from datatorg.lake.rewrite import (
     map_column,
     map_dataset_column,
 )
-from datatorg.lake.schema import ROLES, columns_with_role, field_names, fields_by_name
+from datatorg.lake.schema import (
+    ROLES,
+    columns_with_role,
+    field_names,
+    fields_by_name,
+    time_column,
+)
 from datatorg.lake.storage import Storage, storage_for
 from datatorg.settings import Settings
 from datatorg.web.i18n import gettext as _
@@ -63,10 +70,12 @@ __all__ = [
     "build_row_index",
     "columns_with_role",
     "dataset_for_read",
+    "drop_row_indexes",
     "field_names",
     "fields_by_name",
     "head_files",
     "row_index",
+    "time_column",
     "wait_row_index",
 ]
 

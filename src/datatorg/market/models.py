@@ -218,6 +218,26 @@ class UsageDay(Base):
     nbytes: Mapped[int] = mapped_column(BigInteger, default=0)
 
 
+class QuotaWindow(Base):
+    """What an agreement's quota has handed out in one window: calls of a UTC day
+    (``kind="calls"``) or rows of a month (``kind="rows"``, ``start`` its first day).
+
+    The gate reserves from it with one conditional UPDATE before a read (so concurrent
+    reads can never hand out more than the quota) and gives back what a read did not use;
+    ``used`` is the billed usage (``UsageDay``) plus the reservations of reads in flight.
+    """
+
+    __tablename__ = "market_quota_windows"
+
+    agreement_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("market_agreements.id", ondelete="CASCADE"), primary_key=True
+    )
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    start: Mapped[date] = mapped_column(Date, primary_key=True)
+    used: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_grant: Mapped[int] = mapped_column(BigInteger, default=0)
+
+
 class Notification(UUIDPk, Base):
     """One message in a user's in-app inbox."""
 

@@ -18,8 +18,10 @@ from starlette.responses import RedirectResponse, Response
 
 from datatorg.catalog.models import Dataset
 from datatorg.errors import Invalid, NotFound
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
-from datatorg.identity.models import Organisation
+from datatorg.identity.models import Organisation, Role
+from datatorg.market import deps as market_deps
 from datatorg.market import negotiation, offers, policies
 from datatorg.market.metering import today as utc_today
 from datatorg.market.models import AccessRequest, NegotiationState
@@ -75,7 +77,7 @@ def purpose_options(allowed: list[str]) -> list[dict[str, str]]:
     ]
 
 
-@router.get("/market/offers")
+@router.get("/market/offers", dependencies=[perm.ANYONE])
 def offer_list(
     request: Request, session: SessionDep, actor: ActorDep, page: int = Query(1, ge=1, le=10_000)
 ) -> Response:
@@ -130,7 +132,7 @@ def _offer_page(
     )
 
 
-@router.get("/market/offers/{offer_id}")
+@router.get("/market/offers/{offer_id}", dependencies=[perm.ANYONE])
 def offer_page(
     offer_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
 ) -> Response:
@@ -138,7 +140,7 @@ def offer_page(
     return _offer_page(request, session, actor, offer_id)
 
 
-@router.post("/market/offers/{offer_id}/request")
+@router.post("/market/offers/{offer_id}/request", dependencies=[perm.PERSON])
 async def submit_request(
     offer_id: uuid.UUID,
     request: Request,
@@ -189,7 +191,7 @@ def _rows(session: SessionDep, reqs: list[AccessRequest]) -> list[dict[str, Any]
     return out
 
 
-@router.get("/market/requests")
+@router.get("/market/requests", dependencies=[perm.SIGNED_IN])
 def my_requests(
     request: Request,
     session: SessionDep,
@@ -211,7 +213,7 @@ def my_requests(
     )
 
 
-@router.get("/market/queue")
+@router.get("/market/queue", dependencies=[perm.SIGNED_IN])
 def queue(
     request: Request,
     session: SessionDep,
@@ -275,14 +277,22 @@ def _request_page(
     )
 
 
-@router.get("/market/requests/{request_id}")
+@router.get(
+    "/market/requests/{request_id}",
+    dependencies=[perm.party(market_deps.access_request, Role.steward, Role.publisher, hide=True)],
+)
 def request_page(
     request_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep
 ) -> Response:
     return _request_page(request, session, actor, request_id)
 
 
-@router.post("/market/requests/{request_id}/{action}")
+@router.post(
+    "/market/requests/{request_id}/{action}",
+    dependencies=[
+        perm.party(market_deps.access_request, Role.steward, Role.publisher, person=True)
+    ],
+)
 async def decide(
     request_id: uuid.UUID,
     action: str,

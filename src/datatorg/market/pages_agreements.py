@@ -13,9 +13,11 @@ from starlette.responses import RedirectResponse, Response
 
 from datatorg.catalog.models import Dataset
 from datatorg.errors import NotFound
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import UserActorDep
-from datatorg.identity.models import Organisation
+from datatorg.identity.models import Organisation, Role
 from datatorg.market import agreements, charts, metering, notify, policies
+from datatorg.market import deps as market_deps
 from datatorg.market.models import Agreement
 from datatorg.market.schemas import AgreementTokenCreate, StateChange
 from datatorg.market.vocab import purposes
@@ -45,7 +47,7 @@ def describe(session: SessionDep, a: Agreement) -> dict[str, Any]:
     }
 
 
-@router.get("/market/agreements")
+@router.get("/market/agreements", dependencies=[perm.SIGNED_IN])
 def agreement_list(request: Request, session: SessionDep, actor: UserActorDep) -> Response:
     mine, _n1 = agreements.list_agreements(session=session, actor=actor, as_provider=False)
     given, _n2 = agreements.list_agreements(session=session, actor=actor, as_provider=True)
@@ -106,14 +108,20 @@ def _detail(
     )
 
 
-@router.get("/market/agreements/{agreement_id}")
+@router.get(
+    "/market/agreements/{agreement_id}",
+    dependencies=[perm.party(market_deps.agreement, Role.steward, Role.publisher, hide=True)],
+)
 def agreement_page(
     agreement_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep
 ) -> Response:
     return _detail(request, session, actor, agreement_id)
 
 
-@router.post("/market/agreements/{agreement_id}/token")
+@router.post(
+    "/market/agreements/{agreement_id}/token",
+    dependencies=[perm.own(market_deps.agreement, person=True, hide=False)],
+)
 async def token_create(
     agreement_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep, _c: CsrfDep
 ) -> Response:
@@ -135,7 +143,10 @@ async def token_create(
     return await run_in_threadpool(work)  # the database work, off the event loop
 
 
-@router.post("/market/agreements/{agreement_id}/{action}")
+@router.post(
+    "/market/agreements/{agreement_id}/{action}",
+    dependencies=[perm.party(market_deps.agreement, Role.steward, Role.publisher, person=True)],
+)
 async def change_state(
     agreement_id: uuid.UUID,
     action: str,
@@ -182,7 +193,10 @@ def _statement(
     return describe(session, a), metering.statement(session=session, agreement=a, month=first)
 
 
-@router.get("/market/agreements/{agreement_id}/statement")
+@router.get(
+    "/market/agreements/{agreement_id}/statement",
+    dependencies=[perm.party(market_deps.agreement, Role.steward, Role.publisher, hide=True)],
+)
 def statement_page(
     agreement_id: uuid.UUID,
     request: Request,
@@ -195,7 +209,10 @@ def statement_page(
     return render(request, "market/statement.html", {**info, "st": st})
 
 
-@router.get("/market/agreements/{agreement_id}/statement.csv")
+@router.get(
+    "/market/agreements/{agreement_id}/statement.csv",
+    dependencies=[perm.party(market_deps.agreement, Role.steward, Role.publisher, hide=True)],
+)
 def statement_csv(
     agreement_id: uuid.UUID,
     session: SessionDep,
@@ -211,7 +228,7 @@ def statement_csv(
     )
 
 
-@router.get("/market/inbox")
+@router.get("/market/inbox", dependencies=[perm.SIGNED_IN])
 def inbox(request: Request, session: SessionDep, actor: UserActorDep) -> Response:
     assert actor.user_id is not None
     items = notify.inbox(session=session, user_id=actor.user_id)
@@ -219,7 +236,9 @@ def inbox(request: Request, session: SessionDep, actor: UserActorDep) -> Respons
     return render(request, "market/inbox.html", {"items": items, "unread": unread})
 
 
-@router.post("/market/inbox/{notification_id}/read")
+@router.post(
+    "/market/inbox/{notification_id}/read", dependencies=[perm.own(market_deps.notification)]
+)
 def inbox_read(
     notification_id: uuid.UUID, session: SessionDep, actor: UserActorDep, _c: CsrfDep
 ) -> Response:
@@ -228,7 +247,7 @@ def inbox_read(
     return RedirectResponse("/market/inbox", status_code=303)
 
 
-@router.post("/market/inbox/read-all")
+@router.post("/market/inbox/read-all", dependencies=[perm.SIGNED_IN])
 def inbox_read_all(session: SessionDep, actor: UserActorDep, _c: CsrfDep) -> Response:
     assert actor.user_id is not None
     notify.mark_all_read(session=session, user_id=actor.user_id)

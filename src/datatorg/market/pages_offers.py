@@ -13,6 +13,7 @@ from starlette.responses import RedirectResponse, Response
 
 from datatorg.catalog.models import Dataset
 from datatorg.errors import Forbidden, Invalid
+from datatorg.identity import permissions as perm
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import UserActorDep
 from datatorg.identity.models import OrgKind, Role
@@ -97,7 +98,7 @@ def _form(
     )
 
 
-@router.get("/market/offers/new")
+@router.get("/market/offers/new", dependencies=[perm.role(Role.publisher, Role.admin)])
 def new_offer(
     request: Request,
     session: SessionDep,
@@ -123,7 +124,7 @@ def new_offer(
     )
 
 
-@router.post("/market/offers/new")
+@router.post("/market/offers/new", dependencies=[perm.role(Role.publisher, Role.admin)])
 async def create_offer(
     request: Request, session: SessionDep, actor: UserActorDep, _c: CsrfDep
 ) -> Response:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from datatorg.identity import permissions as perm
 from datatorg.market import charts, register
 from datatorg.market.schemas import RegisterPage
 from datatorg.market.vocab import legal_bases, purposes
@@ -19,7 +20,7 @@ Q = Query("", max_length=100)
 PAGE = Query(1, ge=1, le=100_000)
 
 
-@router.get("/register")
+@router.get("/register", dependencies=[perm.ANYONE])
 def register_page(request: Request, session: SessionDep, q: str = Q, page: int = PAGE) -> Response:
     """Who receives which non-open data, for which purpose — readable by anyone."""
     result = register.search(session=session, q=q, page=page, per_page=PER_PAGE)
@@ -47,13 +48,13 @@ def register_page(request: Request, session: SessionDep, q: str = Q, page: int =
     )
 
 
-@router.get("/register.json")
+@router.get("/register.json", dependencies=[perm.ANYONE])
 def register_json(session: SessionDep, q: str = Q, page: int = PAGE) -> RegisterPage:
     """The register as JSON (the same page of entries as ``/register``)."""
     return register.search(session=session, q=q, page=page, per_page=PER_PAGE)
 
 
-@router.get("/register.csv")
+@router.get("/register.csv", dependencies=[perm.ANYONE])
 def register_csv(session: SessionDep, q: str = Q) -> Response:
     """The whole register (or the matches for ``q``) as CSV."""
     body = register.to_csv(register.all_entries(session=session, q=q))

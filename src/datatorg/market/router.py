@@ -9,7 +9,10 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
 from datatorg.catalog.models import Dataset
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import UserActorDep
+from datatorg.identity.models import Role
+from datatorg.market import deps as market_deps
 from datatorg.market import negotiation, odrl, offers
 from datatorg.market.models import NegotiationState
 from datatorg.market.router_agreements import agreement_read, wants_ld
@@ -40,13 +43,13 @@ PerPage = Annotated[int, Query(ge=1, le=100)]
 # --- vocabulary ---------------------------------------------------------------------------
 
 
-@router.get("/purposes")
+@router.get("/purposes", dependencies=[perm.ANYONE])
 def list_purposes() -> list[dict[str, str]]:
     """The DPV purposes an offer may allow, with bokmål and English explanations."""
     return [vars(t) for t in purposes().values()]
 
 
-@router.get("/legal-bases")
+@router.get("/legal-bases", dependencies=[perm.ANYONE])
 def list_legal_bases() -> list[dict[str, str]]:
     """The DPV legal bases an offer may name."""
     return [vars(t) for t in legal_bases().values()]
@@ -55,7 +58,7 @@ def list_legal_bases() -> list[dict[str, str]]:
 # --- offers -------------------------------------------------------------------------------
 
 
-@router.get("/offers")
+@router.get("/offers", dependencies=[perm.ANYONE])
 def get_offers(
     session: SessionDep, dataset: str | None = Query(None, max_length=120), page: Page = 1
 ) -> OfferPage:
@@ -67,14 +70,14 @@ def get_offers(
     return OfferPage(items=[offers.offer_read(session=session, offer=o) for o in rows], total=total)
 
 
-@router.post("/offers", status_code=201)
+@router.post("/offers", status_code=201, dependencies=[perm.PERSON])
 def post_offer(data: OfferCreate, session: SessionDep, actor: UserActorDep) -> OfferRead:
     """Set an offer on a dataset (publishers of its organisation)."""
     offer = offers.create_offer(session=session, actor=actor, data=data)
     return offers.offer_read(session=session, offer=offer)
 
 
-@router.get("/offers/{offer_id}", response_model=None)
+@router.get("/offers/{offer_id}", response_model=None, dependencies=[perm.ANYONE])
 def get_offer(
     offer_id: uuid.UUID, request: Request, session: SessionDep, settings: SettingsDep
 ) -> OfferRead | Response:
@@ -93,7 +96,10 @@ def get_offer(
     return offers.offer_read(session=session, offer=offer)
 
 
-@router.post("/offers/{offer_id}/withdraw")
+@router.post(
+    "/offers/{offer_id}/withdraw",
+    dependencies=[perm.org(market_deps.offer, Role.publisher, person=True)],
+)
 def withdraw_offer(offer_id: uuid.UUID, session: SessionDep, actor: UserActorDep) -> OfferRead:
     """Stop taking requests on an offer; agreements already made stand."""
     offer = offers.withdraw_offer(session=session, actor=actor, offer_id=offer_id)
@@ -103,7 +109,7 @@ def withdraw_offer(offer_id: uuid.UUID, session: SessionDep, actor: UserActorDep
 # --- access requests ----------------------------------------------------------------------
 
 
-@router.post("/access-requests", status_code=201)
+@router.post("/access-requests", status_code=201, dependencies=[perm.PERSON])
 def post_request(
     data: AccessRequestCreate, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> AccessRequestRead:
@@ -112,7 +118,7 @@ def post_request(
     return AccessRequestRead.model_validate(req)
 
 
-@router.get("/access-requests")
+@router.get("/access-requests", dependencies=[perm.SIGNED_IN])
 def get_requests(
     session: SessionDep,
     actor: UserActorDep,
@@ -140,7 +146,10 @@ def get_requests(
     )
 
 
-@router.get("/access-requests/{request_id}")
+@router.get(
+    "/access-requests/{request_id}",
+    dependencies=[perm.party(market_deps.access_request, Role.steward, Role.publisher, hide=True)],
+)
 def get_request(
     request_id: uuid.UUID, session: SessionDep, actor: UserActorDep
 ) -> AccessRequestRead:
@@ -148,7 +157,10 @@ def get_request(
     return AccessRequestRead.model_validate(req)
 
 
-@router.post("/access-requests/{request_id}/approve")
+@router.post(
+    "/access-requests/{request_id}/approve",
+    dependencies=[perm.org(market_deps.access_request, Role.steward, Role.publisher, person=True)],
+)
 def approve(
     request_id: uuid.UUID,
     session: SessionDep,
@@ -167,7 +179,10 @@ def approve(
     return agreement_read(a)
 
 
-@router.post("/access-requests/{request_id}/reject")
+@router.post(
+    "/access-requests/{request_id}/reject",
+    dependencies=[perm.org(market_deps.access_request, Role.steward, Role.publisher, person=True)],
+)
 def reject(
     request_id: uuid.UUID,
     data: Rejection,
@@ -182,7 +197,10 @@ def reject(
     return AccessRequestRead.model_validate(req)
 
 
-@router.post("/access-requests/{request_id}/counter-offer")
+@router.post(
+    "/access-requests/{request_id}/counter-offer",
+    dependencies=[perm.org(market_deps.access_request, Role.steward, Role.publisher, person=True)],
+)
 def counter(
     request_id: uuid.UUID,
     data: CounterOffer,
@@ -197,7 +215,10 @@ def counter(
     return AccessRequestRead.model_validate(req)
 
 
-@router.post("/access-requests/{request_id}/accept")
+@router.post(
+    "/access-requests/{request_id}/accept",
+    dependencies=[perm.consumer(market_deps.access_request, person=True)],
+)
 def accept(
     request_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> AgreementRead:
@@ -206,7 +227,10 @@ def accept(
     return agreement_read(a)
 
 
-@router.post("/access-requests/{request_id}/withdraw")
+@router.post(
+    "/access-requests/{request_id}/withdraw",
+    dependencies=[perm.consumer(market_deps.access_request, person=True)],
+)
 def withdraw(request_id: uuid.UUID, session: SessionDep, actor: UserActorDep) -> AccessRequestRead:
     req = negotiation.withdraw(session=session, actor=actor, request_id=request_id)
     return AccessRequestRead.model_validate(req)

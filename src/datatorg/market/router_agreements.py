@@ -11,9 +11,11 @@ from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
 from datatorg.catalog.models import Dataset
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import UserActorDep
-from datatorg.identity.models import Organisation
+from datatorg.identity.models import Organisation, Role
 from datatorg.market import agreements, metering, notify, odrl, offers
+from datatorg.market import deps as market_deps
 from datatorg.market.models import Agreement
 from datatorg.market.schemas import (
     AgreementPage,
@@ -64,7 +66,7 @@ def assignee_iri(session: Session, a: Agreement, base: str) -> str:
     return f"{base}/api/v1/agreements/{a.id}#assignee"  # a private person: no identifier
 
 
-@router.get("/agreements")
+@router.get("/agreements", dependencies=[perm.SIGNED_IN])
 def get_agreements(
     session: SessionDep,
     actor: UserActorDep,
@@ -81,7 +83,11 @@ def get_agreements(
     return AgreementPage(items=[agreement_read(a) for a in rows], total=total)
 
 
-@router.get("/agreements/{agreement_id}", response_model=None)
+@router.get(
+    "/agreements/{agreement_id}",
+    response_model=None,
+    dependencies=[perm.party(market_deps.agreement, Role.steward, Role.publisher, hide=True)],
+)
 def get_agreement(
     agreement_id: uuid.UUID,
     request: Request,
@@ -106,7 +112,10 @@ def get_agreement(
     return agreement_read(a)
 
 
-@router.post("/agreements/{agreement_id}/suspend")
+@router.post(
+    "/agreements/{agreement_id}/suspend",
+    dependencies=[perm.org(market_deps.agreement, Role.steward, Role.publisher, person=True)],
+)
 def suspend(
     agreement_id: uuid.UUID,
     data: StateChange,
@@ -125,7 +134,10 @@ def suspend(
     )
 
 
-@router.post("/agreements/{agreement_id}/resume")
+@router.post(
+    "/agreements/{agreement_id}/resume",
+    dependencies=[perm.org(market_deps.agreement, Role.steward, Role.publisher, person=True)],
+)
 def resume(
     agreement_id: uuid.UUID,
     data: StateChange,
@@ -144,7 +156,10 @@ def resume(
     )
 
 
-@router.post("/agreements/{agreement_id}/revoke")
+@router.post(
+    "/agreements/{agreement_id}/revoke",
+    dependencies=[perm.org(market_deps.agreement, Role.steward, Role.publisher, person=True)],
+)
 def revoke(
     agreement_id: uuid.UUID,
     data: StateChange,
@@ -163,7 +178,10 @@ def revoke(
     )
 
 
-@router.post("/agreements/{agreement_id}/terminate")
+@router.post(
+    "/agreements/{agreement_id}/terminate",
+    dependencies=[perm.consumer(market_deps.agreement, person=True)],
+)
 def terminate(
     agreement_id: uuid.UUID,
     data: StateChange,
@@ -182,7 +200,11 @@ def terminate(
     )
 
 
-@router.post("/agreements/{agreement_id}/tokens", status_code=201)
+@router.post(
+    "/agreements/{agreement_id}/tokens",
+    status_code=201,
+    dependencies=[perm.own(market_deps.agreement, person=True, hide=False)],
+)
 def create_token(
     agreement_id: uuid.UUID, data: AgreementTokenCreate, session: SessionDep, actor: UserActorDep
 ) -> AgreementTokenRead:
@@ -196,7 +218,10 @@ def create_token(
     )
 
 
-@router.get("/agreements/{agreement_id}/usage")
+@router.get(
+    "/agreements/{agreement_id}/usage",
+    dependencies=[perm.party(market_deps.agreement, Role.steward, Role.publisher, hide=True)],
+)
 def usage(
     agreement_id: uuid.UUID,
     session: SessionDep,
@@ -215,7 +240,10 @@ def usage(
     return UsageRead(agreement_id=a.id, days=rows)
 
 
-@router.get("/agreements/{agreement_id}/statement")
+@router.get(
+    "/agreements/{agreement_id}/statement",
+    dependencies=[perm.party(market_deps.agreement, Role.steward, Role.publisher, hide=True)],
+)
 def statement(
     agreement_id: uuid.UUID, session: SessionDep, actor: UserActorDep, month: Month | None = None
 ) -> StatementRead:
@@ -227,7 +255,7 @@ def statement(
 # --- notifications ------------------------------------------------------------------------
 
 
-@router.get("/notifications")
+@router.get("/notifications", dependencies=[perm.SIGNED_IN])
 def notifications(session: SessionDep, actor: UserActorDep, page: Page = 1) -> NotificationPage:
     assert actor.user_id is not None
     items = notify.inbox(session=session, user_id=actor.user_id, limit=50, offset=(page - 1) * 50)
@@ -237,20 +265,24 @@ def notifications(session: SessionDep, actor: UserActorDep, page: Page = 1) -> N
     )
 
 
-@router.get("/notifications/unread-count")
+@router.get("/notifications/unread-count", dependencies=[perm.SIGNED_IN])
 def unread(session: SessionDep, actor: UserActorDep) -> dict[str, int]:
     assert actor.user_id is not None
     return {"unread": notify.unread_count(session=session, user_id=actor.user_id)}
 
 
-@router.post("/notifications/{notification_id}/read", status_code=204)
+@router.post(
+    "/notifications/{notification_id}/read",
+    status_code=204,
+    dependencies=[perm.own(market_deps.notification)],
+)
 def read_one(notification_id: uuid.UUID, session: SessionDep, actor: UserActorDep) -> Response:
     assert actor.user_id is not None
     notify.mark_read(session=session, user_id=actor.user_id, notification_id=notification_id)
     return Response(status_code=204)
 
 
-@router.post("/notifications/read-all", status_code=204)
+@router.post("/notifications/read-all", status_code=204, dependencies=[perm.SIGNED_IN])
 def read_all(session: SessionDep, actor: UserActorDep) -> Response:
     assert actor.user_id is not None
     notify.mark_all_read(session=session, user_id=actor.user_id)

@@ -13,8 +13,9 @@ Other domains use the marketplace through this module only.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -32,6 +33,7 @@ from datatorg.market.agreements import (
     suspend,
     terminate,
 )
+from datatorg.market.metering import Exhausted, Reservation
 from datatorg.market.models import Agreement, AgreementState
 from datatorg.market.negotiation import accept, approve, counter_offer, create_request, reject
 from datatorg.market.notify import notify
@@ -39,6 +41,11 @@ from datatorg.market.offers import create_offer, get_offer, list_offers
 
 __all__ = [
     "AgreementCheck",
+    "Exhausted",
+    "Reservation",
+    "bill_reads",
+    "release_quota",
+    "reserve_quota",
     "accept",
     "approve",
     "check_agreement",
@@ -76,6 +83,8 @@ class AgreementCheck:
     purpose: str | None = None
     rows_remaining: int | None = None  # rows left this month under a row quota (None: no quota)
     calls_remaining: int | None = None  # calls left today, this one included (None: no quota)
+    calls_per_day: int | None = None  # the agreement's quotas (its terms never change)
+    rows_per_month: int | None = None
 
 
 def _deny(term: str, reason: str, agreement: Agreement | None = None, **kw: int) -> AgreementCheck:
@@ -136,13 +145,19 @@ def check_agreement(
     session: Session,
     actor: Actor,
     dataset_id: uuid.UUID,
-    columns: frozenset[str],
-    aggregate: bool,
+    columns: frozenset[str] | None,
+    aggregate: bool | None,
     agreement_id: uuid.UUID | None,
     purpose: str | None = None,
     now: datetime | None = None,
 ) -> AgreementCheck:
-    """Whether ``actor`` holds an agreement that admits this read of ``dataset_id`` now."""
+    """Whether ``actor`` holds an agreement that admits this read of ``dataset_id`` now.
+
+    ``columns`` and ``aggregate`` may be None when the read's parameters are not looked at
+    yet (the gate decides access before it parses them, then checks the read against
+    ``allowed_columns`` and ``aggregate_only``); those terms are not checked then.
+    The quotas are checked as they stand; the gate then takes its share atomically with
+    ``reserve_quota``."""
     now = (now or utcnow()).astimezone(UTC)
     picked = _pick(session, actor, dataset_id, agreement_id, now)
     if isinstance(picked, AgreementCheck):
@@ -158,17 +173,21 @@ def check_agreement(
         return _deny("period", "The agreement has expired.", a)
     if purpose is not None and purpose != a.purpose:
         return _deny("purpose", "The agreement allows another purpose only.", a)
-    if a.columns is not None:
+    if a.columns is not None and columns is not None:
         outside = sorted(set(columns) - set(a.columns))
         if outside:
             return _deny("columns", "Columns outside the agreement: " + ", ".join(outside), a)
-    if a.aggregate_only and not aggregate:
+    if a.aggregate_only and aggregate is False:
         return _deny("aggregate", "The agreement allows aggregate queries only.", a)
     calls_left = rows_left = None
     today = now.date()
     if a.calls_per_day is not None:
-        calls, _, _ = metering.totals(
-            session=session, agreement_id=a.id, start=today, end=metering.next_midnight(now).date()
+        calls = metering.used(
+            session=session,
+            agreement_id=a.id,
+            kind="calls",
+            start=today,
+            end=metering.next_midnight(now).date(),
         )
         if calls >= a.calls_per_day:
             return _deny(
@@ -180,7 +199,7 @@ def check_agreement(
         calls_left = a.calls_per_day - calls
     if a.rows_per_month is not None:
         first, nxt = metering.month_bounds(today)
-        _, rows, _ = metering.totals(session=session, agreement_id=a.id, start=first, end=nxt)
+        rows = metering.used(session=session, agreement_id=a.id, kind="rows", start=first, end=nxt)
         if rows >= a.rows_per_month:
             return _deny(
                 "quota",
@@ -197,6 +216,8 @@ def check_agreement(
         purpose=a.purpose,
         rows_remaining=rows_left,
         calls_remaining=calls_left,
+        calls_per_day=a.calls_per_day,
+        rows_per_month=a.rows_per_month,
     )
 
 
@@ -209,7 +230,8 @@ def record_usage(
     calls: int = 1,
     at: datetime | None = None,
 ) -> None:
-    """Meter one read under ``agreement_id`` (calls, rows, bytes per day)."""
+    """Meter use under ``agreement_id`` (calls, rows, bytes per day) that was not reserved
+    with ``reserve_quota``: it is billed and counts against the quotas."""
     if rows < 0 or nbytes < 0 or calls < 0:
         raise ValueError("usage cannot be negative")
     day = (at or utcnow()).astimezone(UTC).date()
@@ -221,3 +243,61 @@ def record_usage(
         rows=rows,
         nbytes=nbytes,
     )
+    metering.count_in_windows(
+        session=session, agreement_id=agreement_id, day=day, calls=calls, rows=rows
+    )
+
+
+def reserve_quota(
+    *,
+    session: Session,
+    agreement_id: uuid.UUID,
+    calls_per_day: int | None,
+    rows_per_month: int | None,
+    rows: int,
+    now: datetime | None = None,
+) -> Reservation | Exhausted:
+    """Take one call and up to ``rows`` rows from the agreement's quotas before a read, with
+    one conditional UPDATE per quota (no two concurrent reads can take the same share).
+
+    ``calls_per_day`` and ``rows_per_month`` are the agreement's terms (``AgreementCheck``
+    carries them; they never change). Call it as the first statements of a transaction —
+    it reads nothing before it writes, so on SQLite it waits for the write lock instead of
+    failing on a read-to-write upgrade — and commit before the read; on ``Exhausted`` roll
+    back and answer 429 with its ``retry_after``. Afterwards ``bill_reads`` (the read was
+    answered) or ``release_quota`` (it failed)."""
+    return metering.reserve(
+        session=session,
+        agreement_id=agreement_id,
+        calls_per_day=calls_per_day,
+        rows_per_month=rows_per_month,
+        rows=rows,
+        now=now,
+    )
+
+
+def bill_reads(
+    *, session: Session, reads: Sequence[tuple[Reservation, int, int]], calls_each: int = 1
+) -> None:
+    """Bill answered reads, each ``(reservation, rows, nbytes)``: one upsert per agreement
+    and day (the reservation's day) for all of them, and give back the rows each reservation
+    took but its read did not return. In the transaction that records the reads."""
+    bill: dict[tuple[uuid.UUID, date], list[int]] = {}
+    for r, rows, nbytes in reads:
+        b = bill.setdefault((r.agreement_id, r.at.astimezone(UTC).date()), [0, 0, 0])
+        b[0], b[1], b[2] = b[0] + calls_each, b[1] + rows, b[2] + nbytes
+        metering.settle(session=session, reservation=r, rows=rows)
+    for (agreement_id, day), (calls, rows, nbytes) in bill.items():
+        metering.add_usage(
+            session=session,
+            agreement_id=agreement_id,
+            day=day,
+            calls=calls,
+            rows=rows,
+            nbytes=nbytes,
+        )
+
+
+def release_quota(*, session: Session, reservation: Reservation) -> None:
+    """A read that held ``reservation`` failed: give back its call and its rows."""
+    metering.release(session=session, reservation=reservation)

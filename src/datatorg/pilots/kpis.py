@@ -8,6 +8,7 @@ import uuid
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datatorg.access import service as access
 from datatorg.audit import service as audit
 from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
@@ -71,6 +72,14 @@ def create_kpi(
         user = session.get(User, actor.user_id)
         assert user is not None
         try:
+            # the columns and filters against the dataset's public schema, before the gate
+            # decides whether this team may read it yet
+            access.check_query(
+                session=session,
+                settings=settings,
+                dataset=dataset,
+                items=compute.parse_query(data.query),
+            )
             values = list(
                 compute.evaluate(
                     session=session,

@@ -15,7 +15,9 @@ from starlette.responses import RedirectResponse, Response
 
 from datatorg.catalog import service as catalog
 from datatorg.errors import Conflict, Forbidden, Invalid
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
+from datatorg.identity.models import Role
 from datatorg.pilots import calls, comments, ideas, policies, review
 from datatorg.pilots.forms import FormDep, page, parse_dict, parse_form, values_of
 from datatorg.pilots.models import Domain, IdeaState, SubmitterKind
@@ -33,7 +35,7 @@ PageNo = Annotated[int, Query(ge=1, le=10_000, alias="page")]
 PER_PAGE = 20
 
 
-@router.get("/lab")
+@router.get("/lab", dependencies=[perm.ANYONE])
 def lab(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     """The living lab: open calls, the newest ideas, running pilots."""
     return page(
@@ -46,7 +48,7 @@ def lab(request: Request, session: SessionDep, actor: ActorDep) -> Response:
 # --- calls --------------------------------------------------------------------------------
 
 
-@router.get("/calls")
+@router.get("/calls", dependencies=[perm.ANYONE])
 def call_list(
     request: Request,
     session: SessionDep,
@@ -70,7 +72,7 @@ def call_list(
     )
 
 
-@router.get("/calls/new")
+@router.get("/calls/new", dependencies=[perm.role(Role.coordinator)])
 def call_form(request: Request, actor: UserActorDep) -> Response:
     if not policies.can_open_call(actor):
         raise Forbidden(_("Only living-lab coordinators open calls for ideas."))
@@ -80,7 +82,7 @@ def call_form(request: Request, actor: UserActorDep) -> Response:
     )
 
 
-@router.post("/calls/new")
+@router.post("/calls/new", dependencies=[perm.role(Role.coordinator)])
 def call_submit(
     request: Request, session: SessionDep, actor: UserActorDep, form: FormDep
 ) -> Response:
@@ -107,7 +109,7 @@ def call_submit(
     return RedirectResponse(f"/calls/{call.id}", status_code=303)
 
 
-@router.get("/calls/{call_id}")
+@router.get("/calls/{call_id}", dependencies=[perm.ANYONE])
 def call_page(call_id: uuid.UUID, request: Request, session: SessionDep) -> Response:
     call = calls.get_call(session=session, call_id=call_id)
     rows, total = ideas.list_ideas(session=session, call_id=call.id, sort="support", per_page=50)
@@ -124,7 +126,7 @@ def call_page(call_id: uuid.UUID, request: Request, session: SessionDep) -> Resp
 # --- ideas --------------------------------------------------------------------------------
 
 
-@router.get("/ideas")
+@router.get("/ideas", dependencies=[perm.ANYONE])
 def idea_list(
     request: Request,
     session: SessionDep,
@@ -195,7 +197,7 @@ def _idea_form(
     )
 
 
-@router.get("/ideas/new")
+@router.get("/ideas/new", dependencies=[perm.SIGNED_IN])
 def idea_form(
     request: Request,
     session: SessionDep,
@@ -209,7 +211,7 @@ def idea_form(
 LISTS = ("sdgs", "datasets")
 
 
-@router.post("/ideas/new")
+@router.post("/ideas/new", dependencies=[perm.SIGNED_IN])
 def idea_submit(
     request: Request, session: SessionDep, settings: SettingsDep, actor: UserActorDep, form: FormDep
 ) -> Response:
@@ -246,7 +248,7 @@ def idea_context(session: SessionDep, actor: Any, idea_id: uuid.UUID) -> dict[st
     }
 
 
-@router.get("/ideas/{idea_id}")
+@router.get("/ideas/{idea_id}", dependencies=[perm.ANYONE])
 def idea_page(
     idea_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
 ) -> Response:
@@ -271,7 +273,7 @@ def idea_again(
     return page(request, "pilots/idea.html", ctx, status_code=exc.status)
 
 
-@router.post("/ideas/{idea_id}/support")
+@router.post("/ideas/{idea_id}/support", dependencies=[perm.SIGNED_IN])
 def support(
     idea_id: uuid.UUID,
     request: Request,
@@ -286,7 +288,7 @@ def support(
     return RedirectResponse(f"/ideas/{idea_id}#support", status_code=303)
 
 
-@router.post("/ideas/{idea_id}/unsupport")
+@router.post("/ideas/{idea_id}/unsupport", dependencies=[perm.SIGNED_IN])
 def unsupport(
     idea_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep
 ) -> Response:
@@ -297,7 +299,7 @@ def unsupport(
     return RedirectResponse(f"/ideas/{idea_id}#support", status_code=303)
 
 
-@router.post("/ideas/{idea_id}/comments")
+@router.post("/ideas/{idea_id}/comments", dependencies=[perm.SIGNED_IN])
 def comment(
     idea_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep, form: FormDep
 ) -> Response:
@@ -309,7 +311,7 @@ def comment(
     return RedirectResponse(f"/ideas/{idea_id}#comments", status_code=303)
 
 
-@router.post("/comments/{comment_id}/flag")
+@router.post("/comments/{comment_id}/flag", dependencies=[perm.SIGNED_IN])
 def flag(
     comment_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep
 ) -> Response:
@@ -321,7 +323,7 @@ def flag(
     return RedirectResponse(f"/ideas/{found.idea_id}?flagged=1#c-{comment_id}", status_code=303)
 
 
-@router.post("/comments/{comment_id}/moderate")
+@router.post("/comments/{comment_id}/moderate", dependencies=[perm.SIGNED_IN])
 def moderate(
     comment_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep, form: FormDep
 ) -> Response:

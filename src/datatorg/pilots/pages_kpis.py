@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from datatorg.errors import Conflict, Forbidden, Invalid, PayloadTooLarge
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.pilots import kpis, pilots, policies, results
 from datatorg.pilots.charts import kpi_chart
@@ -71,7 +72,7 @@ def _kpi_form(
     )
 
 
-@router.get("/pilots/{pilot_id}/kpis/new")
+@router.get("/pilots/{pilot_id}/kpis/new", dependencies=[perm.SIGNED_IN])
 def kpi_form(
     pilot_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep
 ) -> Response:
@@ -79,7 +80,7 @@ def kpi_form(
     return _kpi_form(request, session, actor, pilot_id)
 
 
-@router.post("/pilots/{pilot_id}/kpis/new")
+@router.post("/pilots/{pilot_id}/kpis/new", dependencies=[perm.SIGNED_IN])
 def kpi_submit(
     pilot_id: uuid.UUID,
     request: Request,
@@ -136,7 +137,7 @@ def _kpi_page(
     )
 
 
-@router.get("/pilots/{pilot_id}/kpis/{kpi_id}")
+@router.get("/pilots/{pilot_id}/kpis/{kpi_id}", dependencies=[perm.ANYONE])
 def kpi_page(
     pilot_id: uuid.UUID,
     kpi_id: uuid.UUID,
@@ -148,7 +149,7 @@ def kpi_page(
     return _kpi_page(request, session, actor, pilot_id, kpi_id)
 
 
-@router.post("/pilots/{pilot_id}/kpis/{kpi_id}/values")
+@router.post("/pilots/{pilot_id}/kpis/{kpi_id}/values", dependencies=[perm.SIGNED_IN])
 def kpi_value(
     pilot_id: uuid.UUID,
     kpi_id: uuid.UUID,
@@ -167,7 +168,7 @@ def kpi_value(
     return RedirectResponse(f"/pilots/{pilot_id}/kpis/{kpi_id}#values", status_code=303)
 
 
-@router.post("/pilots/{pilot_id}/kpis/{kpi_id}/compute")
+@router.post("/pilots/{pilot_id}/kpis/{kpi_id}/compute", dependencies=[perm.SIGNED_IN])
 def kpi_compute(
     pilot_id: uuid.UUID,
     kpi_id: uuid.UUID,
@@ -180,7 +181,7 @@ def kpi_compute(
     return RedirectResponse(f"/pilots/{pilot_id}/kpis/{kpi_id}?ran=1", status_code=303)
 
 
-@uploads.post("/pilots/{pilot_id}/reports")
+@uploads.post("/pilots/{pilot_id}/reports", dependencies=[perm.SIGNED_IN])
 async def report_upload(
     pilot_id: uuid.UUID,
     request: Request,

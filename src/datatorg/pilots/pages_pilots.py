@@ -12,6 +12,7 @@ from pydantic import BaseModel
 from starlette.responses import RedirectResponse, Response
 
 from datatorg.errors import Conflict, Forbidden, Invalid
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.market.vocab import purposes
 from datatorg.pilots import (
@@ -51,7 +52,7 @@ PageNo = Annotated[int, Query(ge=1, le=10_000, alias="page")]
 PER_PAGE = 20
 
 
-@router.get("/pilots")
+@router.get("/pilots", dependencies=[perm.ANYONE])
 def pilot_list(
     request: Request,
     session: SessionDep,
@@ -129,7 +130,7 @@ def _pilot_form(
     )
 
 
-@router.get("/pilots/new")
+@router.get("/pilots/new", dependencies=[perm.SIGNED_IN])
 def pilot_form(
     request: Request, session: SessionDep, actor: UserActorDep, idea: uuid.UUID
 ) -> Response:
@@ -137,7 +138,7 @@ def pilot_form(
     return _pilot_form(request, session, actor, idea)
 
 
-@router.post("/pilots/new")
+@router.post("/pilots/new", dependencies=[perm.SIGNED_IN])
 def pilot_submit(
     request: Request,
     session: SessionDep,
@@ -202,7 +203,7 @@ def pilot_context(session: SessionDep, actor: Any, pilot_id: uuid.UUID) -> dict[
     }
 
 
-@router.get("/pilots/{pilot_id}")
+@router.get("/pilots/{pilot_id}", dependencies=[perm.ANYONE])
 def pilot_page(
     pilot_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
 ) -> Response:
@@ -235,7 +236,7 @@ FORMS: dict[str, tuple[type[BaseModel], str]] = {
 }
 
 
-@router.post("/pilots/{pilot_id}/{action}")
+@router.post("/pilots/{pilot_id}/{action}", dependencies=[perm.SIGNED_IN])
 def pilot_action(
     pilot_id: uuid.UUID,
     action: str,
@@ -286,7 +287,7 @@ def _run(action: str, session: Any, settings: Any, actor: Any, pilot_id: uuid.UU
         results.conclude(session=session, settings=settings, actor=actor, pilot_id=pilot_id, data=d)
 
 
-@router.post("/pilots/{pilot_id}/resources/{resource_id}/decision")
+@router.post("/pilots/{pilot_id}/resources/{resource_id}/decision", dependencies=[perm.SIGNED_IN])
 def resource_decision(
     pilot_id: uuid.UUID,
     resource_id: uuid.UUID,
@@ -345,7 +346,7 @@ def _data_form(
     )
 
 
-@router.get("/pilots/{pilot_id}/data-requests/new")
+@router.get("/pilots/{pilot_id}/data-requests/new", dependencies=[perm.SIGNED_IN])
 def data_form(
     pilot_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep
 ) -> Response:
@@ -353,7 +354,7 @@ def data_form(
     return _data_form(request, session, actor, pilot_id)
 
 
-@router.post("/pilots/{pilot_id}/data-requests/new")
+@router.post("/pilots/{pilot_id}/data-requests/new", dependencies=[perm.SIGNED_IN])
 def data_submit(
     pilot_id: uuid.UUID,
     request: Request,

@@ -8,6 +8,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
+from datatorg.identity import permissions as perm
 from datatorg.pilots import geo, portfolio
 from datatorg.pilots.forms import page
 from datatorg.pilots.models import Domain, SubmitterKind
@@ -23,7 +24,7 @@ PER_PAGE = 20
 # --- portfolio ----------------------------------------------------------------------------
 
 
-@router.get("/portfolio")
+@router.get("/portfolio", dependencies=[perm.ANYONE])
 def portfolio_page(
     request: Request,
     session: SessionDep,

@@ -11,6 +11,7 @@ from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from datatorg.errors import Conflict, Forbidden, Invalid
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import UserActorDep
 from datatorg.pilots import comments, ideas, policies, review
 from datatorg.pilots.calls import get_call, weights_of
@@ -37,7 +38,7 @@ def _back(idea_id: uuid.UUID, anchor: str = "review") -> Response:
     return RedirectResponse(f"/ideas/{idea_id}#{anchor}", status_code=303)
 
 
-@router.post("/ideas/{idea_id}/screen")
+@router.post("/ideas/{idea_id}/screen", dependencies=[perm.SIGNED_IN])
 def screen(
     idea_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep
 ) -> Response:
@@ -49,7 +50,7 @@ def screen(
     return _back(idea_id)
 
 
-@router.post("/ideas/{idea_id}/screening")
+@router.post("/ideas/{idea_id}/screening", dependencies=[perm.SIGNED_IN])
 def screening(
     idea_id: uuid.UUID,
     request: Request,
@@ -70,7 +71,7 @@ def screening(
     return _back(idea_id)
 
 
-@router.post("/ideas/{idea_id}/assign")
+@router.post("/ideas/{idea_id}/assign", dependencies=[perm.SIGNED_IN])
 def assign(
     idea_id: uuid.UUID,
     request: Request,
@@ -93,7 +94,7 @@ def assign(
     return _back(idea_id)
 
 
-@router.post("/ideas/{idea_id}/dpia")
+@router.post("/ideas/{idea_id}/dpia", dependencies=[perm.SIGNED_IN])
 def dpia(
     idea_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep, form: FormDep
 ) -> Response:
@@ -105,7 +106,7 @@ def dpia(
     return _back(idea_id)
 
 
-@router.post("/ideas/{idea_id}/decide")
+@router.post("/ideas/{idea_id}/decide", dependencies=[perm.SIGNED_IN])
 def decide(
     idea_id: uuid.UUID,
     request: Request,
@@ -123,7 +124,7 @@ def decide(
     return _back(idea_id, "answer")
 
 
-@router.post("/ideas/{idea_id}/withdraw")
+@router.post("/ideas/{idea_id}/withdraw", dependencies=[perm.SIGNED_IN])
 def withdraw(
     idea_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep, form: FormDep
 ) -> Response:
@@ -179,7 +180,7 @@ def _evaluation_page(
     )
 
 
-@router.get("/ideas/{idea_id}/evaluate")
+@router.get("/ideas/{idea_id}/evaluate", dependencies=[perm.SIGNED_IN])
 def evaluate_form(
     idea_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep
 ) -> Response:
@@ -187,7 +188,7 @@ def evaluate_form(
     return _evaluation_page(request, session, actor, idea_id)
 
 
-@router.post("/ideas/{idea_id}/evaluate")
+@router.post("/ideas/{idea_id}/evaluate", dependencies=[perm.SIGNED_IN])
 def evaluate_submit(
     idea_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep, form: FormDep
 ) -> Response:
@@ -212,7 +213,7 @@ def evaluate_submit(
     return RedirectResponse(f"/ideas/{idea_id}/evaluate?saved=1", status_code=303)
 
 
-@router.get("/lab/desk")
+@router.get("/lab/desk", dependencies=[perm.SIGNED_IN])
 def desk(request: Request, session: SessionDep, actor: UserActorDep) -> Response:
     """Work waiting for you (twin: ``/api/v1/lab/desk`` and ``/api/v1/moderation``)."""
     coordinator = policies.can_screen(actor)

@@ -12,7 +12,9 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from datatorg.errors import Forbidden
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
+from datatorg.identity.models import Role
 from datatorg.pilots import calls, comments, geo, ideas, policies, review
 from datatorg.pilots.models import Domain, IdeaState, SubmitterKind
 from datatorg.pilots.present import evaluation_reads, idea_read, idea_summary
@@ -46,7 +48,7 @@ PerPage = Annotated[int, Query(ge=1, le=100)]
 Words = Annotated[str, Query(max_length=100)]
 
 
-@router.get("/lab/vocabulary")
+@router.get("/lab/vocabulary", dependencies=[perm.ANYONE])
 def vocabulary() -> dict[str, Any]:
     """Every code the living lab uses (domains, states, goals, …) with its label."""
     out: dict[str, Any] = dict(all_labels())
@@ -57,7 +59,7 @@ def vocabulary() -> dict[str, Any]:
 # --- calls --------------------------------------------------------------------------------
 
 
-@router.get("/calls")
+@router.get("/calls", dependencies=[perm.ANYONE])
 def get_calls(
     session: SessionDep,
     state: calls.CallState | None = None,
@@ -75,14 +77,14 @@ def get_calls(
     )
 
 
-@router.post("/calls", status_code=201)
+@router.post("/calls", status_code=201, dependencies=[perm.role(Role.coordinator)])
 def post_call(data: CallCreate, session: SessionDep, actor: UserActorDep) -> CallRead:
     """Open a call for ideas (coordinators)."""
     call = calls.create_call(session=session, actor=actor, data=data)
     return calls.call_read(call, 0)
 
 
-@router.get("/calls/{call_id}")
+@router.get("/calls/{call_id}", dependencies=[perm.ANYONE])
 def get_call(call_id: uuid.UUID, session: SessionDep) -> CallRead:
     call = calls.get_call(session=session, call_id=call_id)
     return calls.call_read(call, calls.idea_counts(session, [call.id]).get(call.id, 0))
@@ -91,7 +93,7 @@ def get_call(call_id: uuid.UUID, session: SessionDep) -> CallRead:
 # --- ideas --------------------------------------------------------------------------------
 
 
-@router.get("/ideas")
+@router.get("/ideas", dependencies=[perm.ANYONE])
 def get_ideas(
     session: SessionDep,
     state: Annotated[list[IdeaState] | None, Query(max_length=6)] = None,
@@ -122,7 +124,7 @@ def get_ideas(
     )
 
 
-@router.post("/ideas", status_code=201)
+@router.post("/ideas", status_code=201, dependencies=[perm.SIGNED_IN])
 def post_idea(
     data: IdeaCreate, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> IdeaRead:
@@ -131,12 +133,12 @@ def post_idea(
     return idea_read(session, actor, idea)
 
 
-@router.get("/ideas/{idea_id}")
+@router.get("/ideas/{idea_id}", dependencies=[perm.ANYONE])
 def get_idea(idea_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> IdeaRead:
     return idea_read(session, actor, ideas.get_idea(session=session, idea_id=idea_id))
 
 
-@router.post("/ideas/{idea_id}/support")
+@router.post("/ideas/{idea_id}/support", dependencies=[perm.SIGNED_IN])
 def post_support(
     idea_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> IdeaRead:
@@ -145,14 +147,14 @@ def post_support(
     return idea_read(session, actor, idea)
 
 
-@router.delete("/ideas/{idea_id}/support")
+@router.delete("/ideas/{idea_id}/support", dependencies=[perm.SIGNED_IN])
 def delete_support(idea_id: uuid.UUID, session: SessionDep, actor: UserActorDep) -> IdeaRead:
     """Take your support back while the idea is open."""
     idea = ideas.unsupport(session=session, actor=actor, idea_id=idea_id)
     return idea_read(session, actor, idea)
 
 
-@router.post("/ideas/{idea_id}/withdraw")
+@router.post("/ideas/{idea_id}/withdraw", dependencies=[perm.SIGNED_IN])
 def post_withdraw(
     idea_id: uuid.UUID, session: SessionDep, actor: UserActorDep, data: Withdrawal | None = None
 ) -> IdeaRead:
@@ -166,7 +168,7 @@ def post_withdraw(
 # --- comments -----------------------------------------------------------------------------
 
 
-@router.get("/ideas/{idea_id}/comments")
+@router.get("/ideas/{idea_id}/comments", dependencies=[perm.ANYONE])
 def get_comments(
     idea_id: uuid.UUID, session: SessionDep, actor: ActorDep, page: Page = 1, per_page: PerPage = 50
 ) -> CommentPage:
@@ -182,7 +184,7 @@ def get_comments(
     )
 
 
-@router.post("/ideas/{idea_id}/comments", status_code=201)
+@router.post("/ideas/{idea_id}/comments", status_code=201, dependencies=[perm.SIGNED_IN])
 def post_comment(
     idea_id: uuid.UUID, data: CommentCreate, session: SessionDep, actor: UserActorDep
 ) -> CommentRead:
@@ -190,14 +192,14 @@ def post_comment(
     return comments.comment_reads(session, actor, [c])[0]
 
 
-@router.post("/comments/{comment_id}/flag")
+@router.post("/comments/{comment_id}/flag", dependencies=[perm.PERSON])
 def post_flag(comment_id: uuid.UUID, session: SessionDep, actor: UserActorDep) -> CommentRead:
     """Report a comment to the moderators."""
     c = comments.flag_comment(session=session, actor=actor, comment_id=comment_id)
     return comments.comment_reads(session, actor, [c])[0]
 
 
-@router.post("/comments/{comment_id}/moderation")
+@router.post("/comments/{comment_id}/moderation", dependencies=[perm.SIGNED_IN])
 def post_moderation(
     comment_id: uuid.UUID, data: Moderation, session: SessionDep, actor: UserActorDep
 ) -> CommentRead:
@@ -206,7 +208,7 @@ def post_moderation(
     return comments.comment_reads(session, actor, [c])[0]
 
 
-@router.get("/moderation")
+@router.get("/moderation", dependencies=[perm.role(Role.coordinator)])
 def get_moderation(
     session: SessionDep, actor: UserActorDep, page: Page = 1, per_page: PerPage = 20
 ) -> CommentPage:
@@ -225,14 +227,14 @@ def get_moderation(
 # --- screening, evaluation, decision ------------------------------------------------------
 
 
-@router.post("/ideas/{idea_id}/screening")
+@router.post("/ideas/{idea_id}/screening", dependencies=[perm.SIGNED_IN])
 def post_screening(idea_id: uuid.UUID, session: SessionDep, actor: UserActorDep) -> IdeaRead:
     """Take an idea into screening (coordinators; the call's support threshold applies)."""
     idea = review.start_screening(session=session, actor=actor, idea_id=idea_id)
     return idea_read(session, actor, idea)
 
 
-@router.post("/ideas/{idea_id}/screening/result")
+@router.post("/ideas/{idea_id}/screening/result", dependencies=[perm.SIGNED_IN])
 def post_screening_result(
     idea_id: uuid.UUID,
     data: ScreeningResult,
@@ -247,7 +249,7 @@ def post_screening_result(
     return idea_read(session, actor, idea)
 
 
-@router.post("/ideas/{idea_id}/evaluators")
+@router.post("/ideas/{idea_id}/evaluators", dependencies=[perm.SIGNED_IN])
 def post_evaluator(
     idea_id: uuid.UUID,
     data: Assign,
@@ -265,7 +267,7 @@ def post_evaluator(
     return idea_read(session, actor, idea)
 
 
-@router.get("/evaluators")
+@router.get("/evaluators", dependencies=[perm.role(Role.coordinator)])
 def get_evaluators(session: SessionDep, actor: UserActorDep) -> list[dict[str, str]]:
     """Who may be asked to evaluate (coordinators)."""
     if not policies.can_screen(actor):
@@ -273,7 +275,7 @@ def get_evaluators(session: SessionDep, actor: UserActorDep) -> list[dict[str, s
     return [{"id": str(u.id), "name": u.display_name} for u in review.evaluators(session=session)]
 
 
-@router.post("/ideas/{idea_id}/dpia")
+@router.post("/ideas/{idea_id}/dpia", dependencies=[perm.SIGNED_IN])
 def post_dpia(
     idea_id: uuid.UUID, data: DpiaRecord, session: SessionDep, actor: UserActorDep
 ) -> IdeaRead:
@@ -282,7 +284,7 @@ def post_dpia(
     return idea_read(session, actor, idea)
 
 
-@router.get("/ideas/{idea_id}/evaluations")
+@router.get("/ideas/{idea_id}/evaluations", dependencies=[perm.SIGNED_IN])
 def get_evaluations(
     idea_id: uuid.UUID, session: SessionDep, actor: UserActorDep
 ) -> list[EvaluationRead]:
@@ -293,7 +295,7 @@ def get_evaluations(
     return evaluation_reads(session, review.list_evaluations(session=session, idea_id=idea_id))
 
 
-@router.post("/ideas/{idea_id}/evaluations", status_code=201)
+@router.post("/ideas/{idea_id}/evaluations", status_code=201, dependencies=[perm.SIGNED_IN])
 def post_evaluation(
     idea_id: uuid.UUID, data: EvaluationCreate, session: SessionDep, actor: UserActorDep
 ) -> EvaluationRead:
@@ -302,7 +304,7 @@ def post_evaluation(
     return evaluation_reads(session, [e])[0]
 
 
-@router.post("/ideas/{idea_id}/decision")
+@router.post("/ideas/{idea_id}/decision", dependencies=[perm.SIGNED_IN])
 def post_decision(
     idea_id: uuid.UUID,
     data: Decision,
@@ -317,7 +319,7 @@ def post_decision(
     return idea_read(session, actor, idea)
 
 
-@router.get("/lab/desk")
+@router.get("/lab/desk", dependencies=[perm.SIGNED_IN])
 def get_desk(session: SessionDep, actor: UserActorDep) -> dict[str, Any]:
     """Work waiting for you: ideas to screen or decide (coordinators), ideas to score."""
     out: dict[str, Any] = {"screening": [], "assignments": []}

@@ -11,6 +11,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import Response
 
 from datatorg.errors import Invalid
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.market.schemas import AccessRequestRead
 from datatorg.pilots import data, kpis, participation, pilots, portfolio, results
@@ -52,13 +53,13 @@ Words = Annotated[str, Query(max_length=100)]
 Status = Annotated[list[str] | None, Query(max_length=8)]
 
 
-@router.get("/lab")
+@router.get("/lab", dependencies=[perm.ANYONE])
 def get_lab(session: SessionDep) -> LabOverview:
     """The living lab's front page: open calls, the newest ideas, running pilots."""
     return lab_overview(session)
 
 
-@router.get("/pilots")
+@router.get("/pilots", dependencies=[perm.ANYONE])
 def get_pilots(
     session: SessionDep,
     state: Annotated[list[PilotState] | None, Query(max_length=2)] = None,
@@ -87,7 +88,7 @@ def get_pilots(
     )
 
 
-@router.post("/pilots", status_code=201)
+@router.post("/pilots", status_code=201, dependencies=[perm.SIGNED_IN])
 def post_pilot(
     data_in: PilotCreate, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> PilotRead:
@@ -96,12 +97,12 @@ def post_pilot(
     return pilot_read(session, actor, pilot)
 
 
-@router.get("/pilots/{pilot_id}")
+@router.get("/pilots/{pilot_id}", dependencies=[perm.ANYONE])
 def get_pilot(pilot_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> PilotRead:
     return pilot_read(session, actor, pilots.get_pilot(session=session, pilot_id=pilot_id))
 
 
-@router.patch("/pilots/{pilot_id}")
+@router.patch("/pilots/{pilot_id}", dependencies=[perm.SIGNED_IN])
 def patch_pilot(
     pilot_id: uuid.UUID, data_in: PilotChange, session: SessionDep, actor: UserActorDep
 ) -> PilotRead:
@@ -109,7 +110,7 @@ def patch_pilot(
     return pilot_read(session, actor, pilot)
 
 
-@router.post("/pilots/{pilot_id}/members")
+@router.post("/pilots/{pilot_id}/members", dependencies=[perm.SIGNED_IN])
 def post_member(
     pilot_id: uuid.UUID, data_in: MemberAdd, session: SessionDep, actor: UserActorDep
 ) -> PilotRead:
@@ -118,7 +119,7 @@ def post_member(
     return pilot_read(session, actor, pilot)
 
 
-@router.delete("/pilots/{pilot_id}/members/{user_id}")
+@router.delete("/pilots/{pilot_id}/members/{user_id}", dependencies=[perm.SIGNED_IN])
 def delete_member(
     pilot_id: uuid.UUID, user_id: uuid.UUID, session: SessionDep, actor: UserActorDep
 ) -> PilotRead:
@@ -126,7 +127,7 @@ def delete_member(
     return pilot_read(session, actor, pilot)
 
 
-@router.post("/pilots/{pilot_id}/partners")
+@router.post("/pilots/{pilot_id}/partners", dependencies=[perm.SIGNED_IN])
 def post_partner(
     pilot_id: uuid.UUID, data_in: PartnerAdd, session: SessionDep, actor: UserActorDep
 ) -> PilotRead:
@@ -134,7 +135,7 @@ def post_partner(
     return pilot_read(session, actor, pilot)
 
 
-@router.put("/pilots/{pilot_id}/phases")
+@router.put("/pilots/{pilot_id}/phases", dependencies=[perm.SIGNED_IN])
 def put_phase(
     pilot_id: uuid.UUID, data_in: PhaseDates, session: SessionDep, actor: UserActorDep
 ) -> PilotRead:
@@ -143,7 +144,7 @@ def put_phase(
     return pilot_read(session, actor, pilot)
 
 
-@router.post("/pilots/{pilot_id}/resources", status_code=201)
+@router.post("/pilots/{pilot_id}/resources", status_code=201, dependencies=[perm.SIGNED_IN])
 def post_resource(
     pilot_id: uuid.UUID, data_in: ResourceCreate, session: SessionDep, actor: UserActorDep
 ) -> dict[str, Any]:
@@ -151,7 +152,7 @@ def post_resource(
     return {"id": str(res.id), "status": res.status.value}
 
 
-@router.post("/pilots/{pilot_id}/resources/{resource_id}/decision")
+@router.post("/pilots/{pilot_id}/resources/{resource_id}/decision", dependencies=[perm.SIGNED_IN])
 def post_resource_decision(
     pilot_id: uuid.UUID,
     resource_id: uuid.UUID,
@@ -166,7 +167,7 @@ def post_resource_decision(
     return {"id": str(res.id), "status": res.status.value}
 
 
-@router.get("/pilots/{pilot_id}/offers")
+@router.get("/pilots/{pilot_id}/offers", dependencies=[perm.ANYONE])
 def get_pilot_offers(pilot_id: uuid.UUID, session: SessionDep) -> list[dict[str, Any]]:
     """Offers the pilot may ask under: those that allow its purpose."""
     pilot = pilots.get_pilot(session=session, pilot_id=pilot_id)
@@ -176,7 +177,7 @@ def get_pilot_offers(pilot_id: uuid.UUID, session: SessionDep) -> list[dict[str,
     ]
 
 
-@router.post("/pilots/{pilot_id}/data-requests", status_code=201)
+@router.post("/pilots/{pilot_id}/data-requests", status_code=201, dependencies=[perm.SIGNED_IN])
 def post_data_request(
     pilot_id: uuid.UUID,
     data_in: DataRequestCreate,
@@ -191,7 +192,7 @@ def post_data_request(
     return AccessRequestRead.model_validate(req)
 
 
-@router.get("/pilots/{pilot_id}/data-requests")
+@router.get("/pilots/{pilot_id}/data-requests", dependencies=[perm.ANYONE])
 def get_data_requests(
     pilot_id: uuid.UUID, session: SessionDep, actor: ActorDep
 ) -> list[dict[str, Any]]:
@@ -200,7 +201,7 @@ def get_data_requests(
     return data.data_requests(session, actor, pilot_id)
 
 
-@router.post("/pilots/{pilot_id}/updates", status_code=201)
+@router.post("/pilots/{pilot_id}/updates", status_code=201, dependencies=[perm.SIGNED_IN])
 def post_update(
     pilot_id: uuid.UUID, data_in: UpdateCreate, session: SessionDep, actor: UserActorDep
 ) -> dict[str, str]:
@@ -208,12 +209,12 @@ def post_update(
     return {"id": str(entry.id)}
 
 
-@router.get("/pilots/{pilot_id}/timeline")
+@router.get("/pilots/{pilot_id}/timeline", dependencies=[perm.ANYONE])
 def get_timeline(pilot_id: uuid.UUID, session: SessionDep) -> list[dict[str, Any]]:
     return timeline_entries(session, pilots.get_pilot(session=session, pilot_id=pilot_id))
 
 
-@router.post("/pilots/{pilot_id}/participation", status_code=201)
+@router.post("/pilots/{pilot_id}/participation", status_code=201, dependencies=[perm.SIGNED_IN])
 def post_participation(
     pilot_id: uuid.UUID, session: SessionDep, actor: UserActorDep
 ) -> dict[str, Any]:
@@ -222,7 +223,7 @@ def post_participation(
     return {"pilot_id": str(p.pilot_id), "joined_at": p.joined_at.isoformat(), "taking_part": True}
 
 
-@router.delete("/pilots/{pilot_id}/participation")
+@router.delete("/pilots/{pilot_id}/participation", dependencies=[perm.SIGNED_IN])
 def delete_participation(
     pilot_id: uuid.UUID, session: SessionDep, actor: UserActorDep
 ) -> dict[str, Any]:
@@ -234,13 +235,13 @@ def delete_participation(
 # --- KPIs ---------------------------------------------------------------------------------
 
 
-@router.get("/pilots/{pilot_id}/kpis")
+@router.get("/pilots/{pilot_id}/kpis", dependencies=[perm.ANYONE])
 def get_kpis(pilot_id: uuid.UUID, session: SessionDep) -> list[KpiRead]:
     pilots.get_pilot(session=session, pilot_id=pilot_id)
     return [kpis.kpi_read(session, k) for k in kpis.list_kpis(session, pilot_id)]
 
 
-@router.post("/pilots/{pilot_id}/kpis", status_code=201)
+@router.post("/pilots/{pilot_id}/kpis", status_code=201, dependencies=[perm.SIGNED_IN])
 def post_kpi(
     pilot_id: uuid.UUID,
     data_in: KpiCreate,
@@ -255,12 +256,14 @@ def post_kpi(
     return kpis.kpi_read(session, kpi)
 
 
-@router.get("/pilots/{pilot_id}/kpis/{kpi_id}")
+@router.get("/pilots/{pilot_id}/kpis/{kpi_id}", dependencies=[perm.ANYONE])
 def get_kpi(pilot_id: uuid.UUID, kpi_id: uuid.UUID, session: SessionDep) -> KpiRead:
     return kpis.kpi_read(session, kpis.get_kpi(session=session, pilot_id=pilot_id, kpi_id=kpi_id))
 
 
-@router.post("/pilots/{pilot_id}/kpis/{kpi_id}/values", status_code=201)
+@router.post(
+    "/pilots/{pilot_id}/kpis/{kpi_id}/values", status_code=201, dependencies=[perm.SIGNED_IN]
+)
 def post_value(
     pilot_id: uuid.UUID,
     kpi_id: uuid.UUID,
@@ -273,7 +276,7 @@ def post_value(
     return MeasurementRead(period=m.period, value=m.value, computed=m.computed, note=m.note)
 
 
-@router.post("/pilots/{pilot_id}/kpis/{kpi_id}/compute")
+@router.post("/pilots/{pilot_id}/kpis/{kpi_id}/compute", dependencies=[perm.SIGNED_IN])
 def post_compute(
     pilot_id: uuid.UUID,
     kpi_id: uuid.UUID,
@@ -291,7 +294,7 @@ def post_compute(
 # --- results and reports ------------------------------------------------------------------
 
 
-@router.post("/pilots/{pilot_id}/result", status_code=201)
+@router.post("/pilots/{pilot_id}/result", status_code=201, dependencies=[perm.SIGNED_IN])
 def post_result(
     pilot_id: uuid.UUID,
     data_in: ResultCreate,
@@ -306,7 +309,7 @@ def post_result(
     return pilot_read(session, actor, pilots.get_pilot(session=session, pilot_id=pilot_id))
 
 
-@router.get("/pilots/{pilot_id}/reports")
+@router.get("/pilots/{pilot_id}/reports", dependencies=[perm.ANYONE])
 def get_reports(pilot_id: uuid.UUID, session: SessionDep) -> list[dict[str, Any]]:
     pilots.get_pilot(session=session, pilot_id=pilot_id)
     return [
@@ -323,7 +326,7 @@ def get_reports(pilot_id: uuid.UUID, session: SessionDep) -> list[dict[str, Any]
     ]
 
 
-@router.post("/pilots/{pilot_id}/reports", status_code=201)
+@router.post("/pilots/{pilot_id}/reports", status_code=201, dependencies=[perm.SIGNED_IN])
 async def post_report(
     pilot_id: uuid.UUID,
     request: Request,
@@ -354,7 +357,7 @@ async def post_report(
     return await run_in_threadpool(work)
 
 
-@router.get("/pilots/{pilot_id}/reports/{report_id}")
+@router.get("/pilots/{pilot_id}/reports/{report_id}", dependencies=[perm.ANYONE])
 def get_report(pilot_id: uuid.UUID, report_id: uuid.UUID, session: SessionDep) -> Response:
     """The report file itself (always as an attachment)."""
     r = results.get_report(session=session, pilot_id=pilot_id, report_id=report_id)
@@ -368,7 +371,7 @@ def get_report(pilot_id: uuid.UUID, report_id: uuid.UUID, session: SessionDep) -
 # --- portfolio ----------------------------------------------------------------------------
 
 
-@router.get("/portfolio")
+@router.get("/portfolio", dependencies=[perm.ANYONE])
 def get_portfolio(
     session: SessionDep,
     status: Status = None,

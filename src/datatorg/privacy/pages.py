@@ -14,6 +14,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from starlette.responses import RedirectResponse, Response
 
 from datatorg.errors import Invalid
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep
 from datatorg.privacy import present
 from datatorg.privacy import service as privacy
@@ -62,7 +63,7 @@ def _consents(
     )
 
 
-@router.get("/my/consents")
+@router.get("/my/consents", dependencies=[perm.PERSON_PAGE])
 def consents_page(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -78,7 +79,7 @@ def _expiry(raw: str) -> datetime | None:
     return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
 
 
-@router.post("/my/consents")
+@router.post("/my/consents", dependencies=[perm.PERSON_PAGE])
 def give_consent(
     request: Request,
     session: SessionDep,
@@ -124,7 +125,7 @@ def _check_message(exc: Invalid) -> str:
     return _("Choose what the consent is for.")
 
 
-@router.post("/my/consents/{consent_id}/withdraw")
+@router.post("/my/consents/{consent_id}/withdraw", dependencies=[perm.PERSON_PAGE])
 def withdraw_consent(
     consent_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:

@@ -12,7 +12,9 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
 
 from datatorg.errors import DatatorgError, NotFound
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep
+from datatorg.identity.models import Role
 from datatorg.privacy import donations, effects, mydata, present, requests, scopes, vocab
 from datatorg.privacy import service as privacy
 from datatorg.privacy.models import ScopeKind
@@ -35,7 +37,7 @@ def problem_text(exc: DatatorgError) -> str:
     return _(head) + sep + tail if sep else _(exc.detail)
 
 
-@router.get("/my/data")
+@router.get("/my/data", dependencies=[perm.PERSON_PAGE])
 def my_data(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -82,14 +84,14 @@ def _declared(session: SessionDep) -> list[dict[str, str]]:
     ]
 
 
-@router.get("/my/requests")
+@router.get("/my/requests", dependencies=[perm.PERSON_PAGE])
 def my_requests(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     if not actor.is_authenticated:
         return sign_in("/my/requests")
     return _requests_page(request, session, actor)
 
 
-@router.post("/my/requests")
+@router.post("/my/requests", dependencies=[perm.PERSON_PAGE])
 def new_request(
     request: Request,
     session: SessionDep,
@@ -123,7 +125,7 @@ def new_request(
     return RedirectResponse(f"/my/requests/{req.id}?done=1", status_code=303)
 
 
-@router.get("/my/requests/{request_id}")
+@router.get("/my/requests/{request_id}", dependencies=[perm.PERSON_PAGE])
 def my_request(
     request_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
 ) -> Response:
@@ -134,7 +136,7 @@ def my_request(
     return private(render(request, "privacy/request.html", context))
 
 
-@router.post("/my/requests/{request_id}/withdraw")
+@router.post("/my/requests/{request_id}/withdraw", dependencies=[perm.PERSON_PAGE])
 def withdraw_request(
     request_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -148,7 +150,7 @@ def withdraw_request(
 # -- stewards ------------------------------------------------------------------------------
 
 
-@router.get("/privacy/requests")
+@router.get("/privacy/requests", dependencies=[perm.role(Role.steward, signin_page=True)])
 def queue(
     request: Request,
     session: SessionDep,
@@ -188,7 +190,9 @@ def _steward_page(
     return private(render(request, "privacy/request.html", context, status_code=status_code))
 
 
-@router.get("/privacy/requests/{request_id}")
+@router.get(
+    "/privacy/requests/{request_id}", dependencies=[perm.role(Role.steward, signin_page=True)]
+)
 def steward_request(
     request_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
 ) -> Response:
@@ -197,7 +201,10 @@ def steward_request(
     return _steward_page(request, session, actor, request_id, [])
 
 
-@router.post("/privacy/requests/{request_id}/actions")
+@router.post(
+    "/privacy/requests/{request_id}/actions",
+    dependencies=[perm.role(Role.steward, signin_page=True)],
+)
 def steward_action(
     request_id: uuid.UUID,
     request: Request,
@@ -229,7 +236,9 @@ def steward_action(
     return RedirectResponse(f"/privacy/requests/{request_id}", status_code=303)
 
 
-@router.post("/privacy/requests/{request_id}/lift")
+@router.post(
+    "/privacy/requests/{request_id}/lift", dependencies=[perm.role(Role.steward, signin_page=True)]
+)
 def lift(request_id: uuid.UUID, session: SessionDep, actor: ActorDep) -> Response:
     if not actor.is_authenticated:
         return sign_in("/privacy/requests")
@@ -262,7 +271,7 @@ def _donations_page(
     return private(render(request, "privacy/donations.html", context, status_code=status_code))
 
 
-@router.get("/my/donations")
+@router.get("/my/donations", dependencies=[perm.PERSON_PAGE])
 def my_donations(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -271,7 +280,7 @@ def my_donations(
     return _donations_page(request, session, settings, actor)
 
 
-@router.post("/my/donations")
+@router.post("/my/donations", dependencies=[perm.PERSON])
 async def donate(
     request: Request,
     session: SessionDep,
@@ -315,7 +324,7 @@ async def donate(
     return await run_in_threadpool(work, raw)
 
 
-@router.post("/my/donations/{donation_id}/withdraw")
+@router.post("/my/donations/{donation_id}/withdraw", dependencies=[perm.PERSON_PAGE])
 def take_back(
     donation_id: uuid.UUID,
     session: SessionDep,

@@ -10,6 +10,7 @@ from starlette.responses import JSONResponse
 
 from datatorg.catalog import service as catalog
 from datatorg.errors import NotFound
+from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.privacy import present
 from datatorg.privacy import service as privacy
@@ -26,14 +27,14 @@ from datatorg.web.deps import SessionDep, SettingsDep
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
 
 
-@router.get("/me/consents")
+@router.get("/me/consents", dependencies=[perm.PERSON])
 def my_consents(session: SessionDep, settings: SettingsDep, actor: UserActorDep) -> ConsentPage:
     """Your consents with their history, and the notices you can consent to."""
     subject = privacy.subject_for_actor(session=session, settings=settings, actor=actor)
     return present.consent_page(session, subject)
 
 
-@router.post("/me/consents", status_code=201)
+@router.post("/me/consents", status_code=201, dependencies=[perm.PERSON])
 def give_consent(
     data: ConsentCreate, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> ConsentRead:
@@ -51,7 +52,7 @@ def give_consent(
     return present.consent_read(session, consent)
 
 
-@router.post("/me/consents/{consent_id}/withdraw")
+@router.post("/me/consents/{consent_id}/withdraw", dependencies=[perm.PERSON])
 def withdraw_consent(
     consent_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> ConsentRead:
@@ -63,7 +64,7 @@ def withdraw_consent(
     return present.consent_read(session, consent)
 
 
-@router.get("/me/consents/{consent_id}/receipt")
+@router.get("/me/consents/{consent_id}/receipt", dependencies=[perm.PERSON])
 def consent_receipt(
     consent_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> JSONResponse:
@@ -77,19 +78,19 @@ def consent_receipt(
     )
 
 
-@router.get("/privacy/receipt-key")
+@router.get("/privacy/receipt-key", dependencies=[perm.ANYONE])
 def receipt_key(settings: SettingsDep) -> dict[str, object]:
     """The Ed25519 public key (JWK) that verifies consent receipts."""
     return {"keys": [privacy.receipt_key(settings=settings)]}
 
 
-@router.get("/privacy/notices")
+@router.get("/privacy/notices", dependencies=[perm.ANYONE])
 def list_notices(session: SessionDep) -> list[NoticeRead]:
     """The newest notice of every purpose one can consent to."""
     return [present.notice_read(n) for n in privacy.notices(session=session)]
 
 
-@router.get("/datasets/{ref}/privacy")
+@router.get("/datasets/{ref}/privacy", dependencies=[perm.ANYONE])
 def get_declaration(ref: str, session: SessionDep, actor: ActorDep) -> DeclarationRead:
     """What the dataset declares about its subjects and legal basis (public facts)."""
     dataset = catalog.get_visible_dataset(session=session, actor=actor, ref=ref)
@@ -99,7 +100,7 @@ def get_declaration(ref: str, session: SessionDep, actor: ActorDep) -> Declarati
     return DeclarationRead.model_validate(decl, from_attributes=True)
 
 
-@router.put("/datasets/{ref}/privacy")
+@router.put("/datasets/{ref}/privacy", dependencies=[perm.SIGNED_IN])
 def put_declaration(
     ref: str, data: DeclarationWrite, session: SessionDep, actor: UserActorDep
 ) -> DeclarationRead:

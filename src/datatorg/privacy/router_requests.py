@@ -14,8 +14,10 @@ from starlette.background import BackgroundTask
 from starlette.responses import FileResponse
 
 from datatorg.errors import Conflict, Invalid, PayloadTooLarge
+from datatorg.identity import permissions as perm
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import UserActorDep
+from datatorg.identity.models import Role
 from datatorg.privacy import donations, effects, export, mydata, present, requests
 from datatorg.privacy import service as privacy
 from datatorg.privacy.models import RequestState, RequestType, SubjectRequest
@@ -27,7 +29,7 @@ from datatorg.web.deps import SessionDep, SettingsDep
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
 
 
-@router.get("/me/data")
+@router.get("/me/data", dependencies=[perm.PERSON])
 def my_data(session: SessionDep, settings: SettingsDep, actor: UserActorDep) -> dict[str, Any]:
     """Everything held about you: identities, datasets with rows about you (count and
     excerpt), consents, recipients, access events, donations and requests."""
@@ -67,14 +69,14 @@ def make_request(
     )
 
 
-@router.get("/me/requests")
+@router.get("/me/requests", dependencies=[perm.PERSON])
 def my_requests(session: SessionDep, actor: UserActorDep) -> RequestPage:
     """Your data subject requests, newest first."""
     own = requests.list_own(session=session, actor=actor)
     return RequestPage(items=[present.request_read(r) for r in own], total=len(own))
 
 
-@router.post("/me/requests", status_code=201)
+@router.post("/me/requests", status_code=201, dependencies=[perm.PERSON])
 def post_request(
     data: RequestCreate, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> RequestRead:
@@ -83,14 +85,14 @@ def post_request(
     return present.request_read(make_request(session, settings, actor, data))
 
 
-@router.get("/me/requests/{request_id}")
+@router.get("/me/requests/{request_id}", dependencies=[perm.PERSON])
 def my_request(request_id: uuid.UUID, session: SessionDep, actor: UserActorDep) -> RequestRead:
     return present.request_read(
         requests.get_own(session=session, actor=actor, request_id=request_id)
     )
 
 
-@router.post("/me/requests/{request_id}/withdraw")
+@router.post("/me/requests/{request_id}/withdraw", dependencies=[perm.PERSON])
 def withdraw_request(
     request_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> RequestRead:
@@ -125,7 +127,7 @@ def export_file(
     )
 
 
-@router.get("/me/requests/{request_id}/export.zip")
+@router.get("/me/requests/{request_id}/export.zip", dependencies=[perm.PERSON])
 def request_export(
     request_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> FileResponse:
@@ -144,7 +146,7 @@ async def read_upload(request: Request, file: UploadFile) -> bytes:
     return raw
 
 
-@router.get("/me/donations")
+@router.get("/me/donations", dependencies=[perm.PERSON])
 def my_donations(
     session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> list[dict[str, Any]]:
@@ -153,7 +155,7 @@ def my_donations(
     return cast(list[dict[str, Any]], mydata.jsonable(view["donations"]))
 
 
-@router.post("/me/donations", status_code=201)
+@router.post("/me/donations", status_code=201, dependencies=[perm.PERSON])
 async def donate(
     request: Request,
     session: SessionDep,
@@ -185,7 +187,7 @@ async def donate(
     return await run_in_threadpool(work)
 
 
-@router.post("/me/donations/{donation_id}/withdraw")
+@router.post("/me/donations/{donation_id}/withdraw", dependencies=[perm.PERSON])
 def take_back(
     donation_id: uuid.UUID,
     session: SessionDep,
@@ -204,7 +206,7 @@ def take_back(
 # -- stewards ------------------------------------------------------------------------------
 
 
-@router.get("/privacy/requests")
+@router.get("/privacy/requests", dependencies=[perm.role(Role.steward)])
 def steward_queue(
     session: SessionDep,
     actor: UserActorDep,
@@ -218,7 +220,7 @@ def steward_queue(
     return RequestPage(items=[present.request_read(r) for r in rows], total=total)
 
 
-@router.get("/privacy/requests/{request_id}")
+@router.get("/privacy/requests/{request_id}", dependencies=[perm.role(Role.steward)])
 def steward_request(
     request_id: uuid.UUID, session: SessionDep, actor: UserActorDep
 ) -> dict[str, Any]:
@@ -226,7 +228,7 @@ def steward_request(
     return {**present.request_read(req).model_dump(mode="json"), "details": req.details}
 
 
-@router.post("/privacy/requests/{request_id}/actions")
+@router.post("/privacy/requests/{request_id}/actions", dependencies=[perm.role(Role.steward)])
 def steward_action(
     request_id: uuid.UUID,
     data: RequestAction,
@@ -249,7 +251,7 @@ def steward_action(
     return present.request_read(req)
 
 
-@router.post("/privacy/requests/{request_id}/lift")
+@router.post("/privacy/requests/{request_id}/lift", dependencies=[perm.role(Role.steward)])
 def lift(request_id: uuid.UUID, session: SessionDep, actor: UserActorDep) -> RequestRead:
     """Lift a completed restriction."""
     req = requests.get_for_steward(session=session, actor=actor, request_id=request_id)

@@ -7,9 +7,6 @@ parameters only, and the endpoint does the same work itself, in one trip to the 
 pool: ``request_session`` (the session, committed on success, rolled back on error),
 ``identity.deps.resolve_actor`` (the caller) and ``request.app.state.settings``.
 The endpoint's signature still documents it in OpenAPI.
-
-``request_session`` honours ``app.dependency_overrides[get_session]``, so tests that share
-one rolled-back session with the app see direct routes use it too.
 """
 
 from __future__ import annotations
@@ -22,8 +19,6 @@ from fastapi import Request
 from fastapi.routing import APIRoute
 from sqlalchemy.orm import Session
 from starlette.responses import Response
-
-from datatorg.web.deps import get_session
 
 
 class DirectRoute(APIRoute):
@@ -42,22 +37,7 @@ class DirectRoute(APIRoute):
 @contextmanager
 def request_session(request: Request) -> Iterator[Session]:
     """A control-plane session for the request: committed if the block ends normally."""
-    override = request.app.dependency_overrides.get(get_session)
-    if override is not None:  # tests: the app shares the test's session
-        gen = override()
-        session = next(gen)
-        try:
-            yield session
-        except BaseException as exc:
-            try:
-                gen.throw(exc)
-            except type(exc):
-                pass
-            raise
-        else:
-            next(gen, None)
-        return
-    session = request.app.state.sessionmaker()
+    session: Session = request.app.state.sessionmaker()
     try:
         yield session
         if session.in_transaction():  # an untouched session has nothing to commit
