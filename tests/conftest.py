@@ -86,6 +86,9 @@ def settings(database_url: str, lake_path: Path) -> Settings:
         base_url="https://testserver",
         mail_enabled=False,
         log_json=True,
+        # the app's sessions join each test's rolled-back connection: no background thread
+        # may use them (tests deliver the outbox themselves: outbox.deliver_due)
+        outbox_worker=False,
     )
 
 

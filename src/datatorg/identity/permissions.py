@@ -23,6 +23,7 @@ Audiences (who gets past; everyone else is refused — 401 when not signed in, e
 * ``consumer(TARGET)`` — the consumer side of an agreement or access request;
   ``party(TARGET, *roles)`` — the consumer side or the provider's ``roles``;
 * ``own(TARGET)`` — the thing belongs to the caller (their token, their notification);
+* ``SUPERUSER_HIDDEN`` — platform administrators, and 404 for everyone else;
 * ``GATE`` — reads of dataset contents, decided by the gate's pipeline itself
   (``datatorg.access.pipeline``: open data, the owner's duty roles, an agreement).
 
@@ -102,9 +103,11 @@ class Access:
         return " ".join(parts)
 
     def refuse(self, actor: Actor, message: str) -> Exception:
+        if self.hide:
+            return NotFound("Not found")
         if not actor.is_authenticated:
             return Unauthenticated(SIGN_IN)
-        return NotFound("Not found") if self.hide else Forbidden(message)
+        return Forbidden(message)
 
     def allows_caller(self, actor: Actor) -> bool:
         """The part of the check that needs no database."""
@@ -189,6 +192,7 @@ ANYONE = allow(Access("anyone"))
 SIGNED_IN = allow(Access("signed_in"))
 PERSON = allow(Access("signed_in", person=True))
 SUPERUSER = allow(Access("superuser", person=True))
+SUPERUSER_HIDDEN = allow(Access("superuser", person=True, hide=True))
 # A page for people signed in as themselves that sends everyone else to the sign-in page
 # (the page redirects; the route × role matrix checks that it does).
 PERSON_PAGE = allow(Access("signed_in", person=True, signin_page=True))

@@ -15,6 +15,7 @@ from pydantic import BaseModel
 from starlette.responses import Response
 
 from datatorg.errors import NotFound
+from datatorg.identity import permissions as perm
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep
 from datatorg.outbox import service
@@ -102,7 +103,7 @@ def _read(m: OutboxMessage) -> OutboxMessageRead:
 Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 
-@router.get("/api/v1/admin/outbox")
+@router.get("/api/v1/admin/outbox", dependencies=[perm.SUPERUSER_HIDDEN])
 def outbox_api(
     session: SessionDep, actor: ActorDep, status: OutboxStatus | None = None, offset: Offset = 0
 ) -> OutboxPage:
@@ -111,7 +112,7 @@ def outbox_api(
     return _page(session, status, offset)
 
 
-@router.get("/admin/outbox")
+@router.get("/admin/outbox", dependencies=[perm.SUPERUSER_HIDDEN])
 def outbox_page(
     request: Request,
     session: SessionDep,

@@ -1,7 +1,7 @@
 """gate: quota windows (atomic reservation of agreement calls and rows)
 
 Revision ID: a1d3c0de9e10
-Revises: bfaf1bc77330
+Revises: 25de71eacabe
 Create Date: 2026-11-30 16:30:00
 """
 
@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "a1d3c0de9e10"
-down_revision: str | None = "bfaf1bc77330"
+down_revision: str | None = "25de71eacabe"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
