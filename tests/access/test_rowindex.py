@@ -335,9 +335,12 @@ def test_hostile_values_are_bound_and_match_nothing(
     before = engines.served
     for q in ({"station": value, "_sort": "ts"}, {"station": value}):
         resp = client.get(f"/api/v1/datasets/{ds.slug}/rows?{urlencode(q)}")
+        if "\x00" in value:  # no value may hold a NUL: refused before any parsing
+            assert resp.status_code == 400, resp.text
+            continue
         assert resp.status_code == 200, resp.text
         assert resp.json()["rows"] == []
-    assert engines.served == before + 2
+    assert engines.served == before + (0 if "\x00" in value else 2)
     found = lake.row_index(settings=settings, head=head)
     assert found is not None
     assert sqlite3.connect(found[0]).execute("SELECT count(*) FROM r").fetchone() == (1,)
