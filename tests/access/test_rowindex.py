@@ -54,7 +54,7 @@ row_st = st.tuples(
 )
 FILTERS = st.sampled_from(
     [
-        ("station", st.sampled_from([*STATIONS, "Zzz", "Ab\x00"])),
+        ("station", st.sampled_from([*STATIONS, "Zzz"])),  # (a NUL is a 400: see below)
         ("station__not", st.sampled_from(STATIONS)),
         ("station__in", st.sampled_from(["A,Bø", "Æøå", "a,x'; DROP TABLE r;--"])),
         ("code", st.integers(-4, 4).map(str)),
@@ -321,7 +321,7 @@ def test_cursor_positions_follow_duckdb_file_order() -> None:
 @pytest.mark.parametrize(
     "value",
     # (a NUL never reaches a read: the shell answers 400 for it, see web/middleware.py)
-    ["'; DROP TABLE r;--", "Æøå".encode().decode("latin-1"), '" OR 1=1 --', "%"],
+    ["'; DROP TABLE r;--", "A\x00B", "Æøå".encode().decode("latin-1"), '" OR 1=1 --', "%"],
 )
 def test_hostile_values_are_bound_and_match_nothing(
     client: TestClient,
