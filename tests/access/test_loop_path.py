@@ -18,7 +18,7 @@ import pytest
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from datatorg.access import journal, pipeline
+from datatorg.access import engines, journal, pipeline
 from datatorg.audit import service as audit
 from datatorg.catalog.models import AccessRights, Dataset, DatasetFacts, DatasetStatus
 from datatorg.db import fastread, migrate
@@ -342,26 +342,26 @@ def test_fast_fetch_only_when_the_row_index_answers(
     sorted_page = [("b", "3"), ("_sort", "ts"), ("_size", "3"), ("_col", "a")]
     # no index yet: the loop declines, the pool answers (from DuckDB)
     assert lake.row_index(settings=settings, head=head) is None
-    assert pipeline.fetch(*_prepared(session, settings, ds, sorted_page), fast=True) is None
+    assert engines.fetch(*_prepared(session, settings, ds, sorted_page), fast=True) is None
     assert lake.wait_row_index(settings=settings, version_id=head.version_id)
-    fast = pipeline.fetch(*_prepared(session, settings, ds, sorted_page), fast=True)
-    slow = pipeline.fetch(*_prepared(session, settings, ds, sorted_page))
+    fast = engines.fetch(*_prepared(session, settings, ds, sorted_page), fast=True)
+    slow = engines.fetch(*_prepared(session, settings, ds, sorted_page))
     assert fast is not None and slow is not None
     assert fast.rows == slow.rows == [[3], [10], [17]]
     assert fast.next == slow.next
     # aggregates and counts never run on the loop
     for items in ([("_group_by", "b"), ("_agg", "count")], [*sorted_page, ("_count", "1")]):
-        assert pipeline.fetch(*_prepared(session, settings, ds, items), fast=True) is None
+        assert engines.fetch(*_prepared(session, settings, ds, items), fast=True) is None
     # a read the index cannot finish within the loop's budget goes to the pool, whole
     scan = [("b", "3"), ("a__exact", "-1"), ("_sort", "ts")]  # walks all of b=3, finds none
-    monkeypatch.setattr(pipeline, "FAST_BUDGET_MS", 0)
-    assert pipeline.fetch(*_prepared(session, settings, ds, scan), fast=True) is None
-    page = pipeline.fetch(*_prepared(session, settings, ds, scan))
+    monkeypatch.setattr(engines, "FAST_BUDGET_MS", 0)
+    assert engines.fetch(*_prepared(session, settings, ds, scan), fast=True) is None
+    page = engines.fetch(*_prepared(session, settings, ds, scan))
     assert page is not None and page.rows == []
     # ...where the full budget still applies
     monkeypatch.setattr(settings, "query_time_budget_ms", 0)
     with pytest.raises(Invalid):
-        pipeline.fetch(*_prepared(session, settings, ds, scan))
+        engines.fetch(*_prepared(session, settings, ds, scan))
 
 
 # -- end to end on a real server -----------------------------------------------------------
@@ -371,7 +371,7 @@ def test_every_answered_read_is_committed_and_batched(
     live_server: LiveServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     answered_on_loop: list[bool] = []
-    real_fetch = pipeline.fetch
+    real_fetch = engines.fetch
 
     def fetch(r: pipeline.Read, q: Any, *, fast: bool = False) -> object:
         page = real_fetch(r, q, fast=fast)
@@ -379,7 +379,7 @@ def test_every_answered_read_is_committed_and_batched(
             answered_on_loop.append(page is not None)
         return page
 
-    monkeypatch.setattr(pipeline, "fetch", fetch)
+    monkeypatch.setattr(engines, "fetch", fetch)
 
     def setup(session: Session) -> tuple[str, uuid.UUID]:
         ds = _publish(session, live_server.settings, 5_000)

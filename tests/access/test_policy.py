@@ -195,3 +195,74 @@ def test_transforms_are_checked() -> None:
         rowpolicy.Transform("generalise", level="decade'; DROP")
     with pytest.raises(ValueError):
         rowpolicy.RowFilter("a", "contains; DROP", ("x",))
+
+
+def _ledger(session: Session, world: GateWorld) -> list[Any]:
+    from sqlalchemy import select
+
+    from datatorg.privacy.models import Disclosure
+
+    session.expire_all()
+    return list(
+        session.scalars(
+            select(Disclosure)
+            .where(Disclosure.dataset_id == world.dataset.id)
+            .order_by(Disclosure.id)
+        )
+    )
+
+
+def test_the_disclosure_ledger_gets_the_subject_keys_that_left(
+    client: TestClient, session: Session, world: GateWorld, parts: Parts
+) -> None:
+    """Under a ledger policy, each read under an agreement writes one ledger entry (privacy's
+    table) with the subject keys of the rows it returned, in the read's audit transaction —
+    for every face; the subject keys themselves never leave. Aggregates and reads without an
+    agreement write none."""
+    from datatorg.privacy import ledger
+
+    parts.append(rowpolicy.PolicyPart(ledger=True))
+    assert _ledger(session, world) == []
+    body = _get(client, world, "agreement-token", "rows?_size=7").json()  # the direct route
+    assert body["columns"] == ["postcode", "ts", "kwh"] and len(body["rows"]) == 7
+    assert gate_world.SECRET_KEY not in str(body)
+    [first] = _ledger(session, world)
+    assert first.agreement_id == world.agreement_id and first.rows == 7
+    assert first.channel == "api" and first.version == body["version"]
+    fingerprints = {first.subjects[i : i + 8] for i in range(0, len(first.subjects), 8)}
+    assert fingerprints == {ledger.fingerprint(k) for k in keys(7)}
+    # the hidden key column does not disturb the cursor: the next page follows on
+    following = client.get(body["next_url"], headers=world.headers["agreement-token"]).json()
+    assert following["rows"][0][1] > body["rows"][-1][1] and len(following["rows"]) == 7
+    second = _ledger(session, world)[-1]
+    assert len(second.subjects) == 8 * 7 and second.subjects != first.subjects
+    session.delete(second)
+    session.flush()
+    csv_text = _get(client, world, "agreement-token", "download.csv?_size=50").text
+    assert gate_world.SECRET_KEY not in csv_text and len(csv_text.splitlines()) == 51
+    _get(client, world, "agreement-token", "download.parquet?_size=3")
+    page = client.get(
+        f"/datasets/{world.dataset.slug}/data", headers=world.headers["agreement-token"]
+    )
+    assert page.status_code == 200
+    ckan = client.get(
+        "/api/3/action/datastore_search",
+        params={"resource_id": world.dataset.slug, "limit": 4},
+        headers=world.headers["agreement-token"],
+    )
+    assert ckan.status_code == 200 and len(ckan.json()["result"]["records"]) == 4
+    _get(client, world, "agreement-token", "rows?_agg=count")  # aggregates: nothing leaves
+    _get(client, world, "agreement-token", "stats")
+    _get(client, world, "owner:steward", "rows?_size=3")  # no agreement: no disclosure
+    entries = _ledger(session, world)
+    sizes = {"api": 7, "download.csv": 50, "download.parquet": 3, "page": 25, "ckan": 4}
+    # (the data page's preview rows; its statistics and charts are aggregates)
+    assert [(e.channel, e.rows) for e in entries] == list(sizes.items())
+    assert len(entries[1].subjects) == 8 * 40  # 50 rows of 40 subjects (default order)
+    for i, key in enumerate(sorted(keys(40))):  # subject i is in the rows i, i + 40, ...
+        found = {d.channel for d in ledger.for_subject(session=session, subject_key=key)}
+        assert found == {channel for channel, n in sizes.items() if i < n}
+    # without the ledger part, nothing more is written
+    parts.clear()
+    _get(client, world, "agreement-token", "rows?_size=2")
+    assert len(_ledger(session, world)) == 5

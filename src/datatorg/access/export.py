@@ -114,7 +114,16 @@ def export(
         pipeline.release(session, r)
         raise
     size = target.stat().st_size if target.exists() else 0
-    pipeline.record(session, r, rows, size, q.is_aggregate)
+    keys = None
+    if r.policy.ledger and not q.is_aggregate:  # the subject keys of the rows in the file
+        found = reader.query(
+            f"SELECT DISTINCT __k FROM ({inner}) AS page WHERE __k IS NOT NULL",
+            binds,
+            cap=rows + 1,
+            budget_ms=budget,
+        )
+        keys = frozenset(str(k) for (k,) in found.rows)
+    pipeline.record(session, r, rows, size, q.is_aggregate, keys)
     return rows
 
 

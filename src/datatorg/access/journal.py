@@ -31,11 +31,24 @@ from typing import Any
 import anyio.to_thread
 from sqlalchemy.orm import Session
 
+from datatorg.access import ledger
 from datatorg.audit import service as audit
 from datatorg.db import writes
 from datatorg.db.base import utcnow
 from datatorg.db.engine import engine_of
 from datatorg.market import service as market
+
+
+@dataclass(frozen=True)
+class Disclosure:
+    """Rows of a dataset that left under an agreement, and the subject keys they carried."""
+
+    agreement_id: uuid.UUID
+    dataset_id: uuid.UUID
+    version: int
+    channel: str
+    rows: int
+    subject_keys: frozenset[str]
 
 
 @dataclass(frozen=True)
@@ -50,6 +63,15 @@ class Item:
     nbytes: int = 0
     at: datetime = field(default_factory=utcnow)  # when the read was answered
     reservation: market.Reservation | None = None
+    disclosure: Disclosure | None = None  # for the disclosure ledger (``WRITERS``)
+
+
+Writer = Callable[[Session, Sequence[Item]], None]
+# Records other domains keep of reads, written in the transaction of every batch, before its
+# commit: privacy's disclosure ledger (``access/ledger.py``) writes the items whose
+# ``disclosure`` is set. A writer that raises fails the batch, which is then written item
+# by item (so only the read whose record failed fails).
+WRITERS: list[Writer] = [ledger.write]
 
 
 class BatchFailed(RuntimeError):
@@ -101,6 +123,8 @@ def _write_batch(session: Session, items: Sequence[Item]) -> None:
                 calls=calls,
                 at=at,
             )
+        for writer in WRITERS:
+            writer(session, items)
         hook = _hook
         if hook is not None:
             hook("written", items)

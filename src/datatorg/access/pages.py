@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
-from datatorg.access import charts, pipeline, query, service, stats
+from datatorg.access import charts, engines, pipeline, query, service, stats
 from datatorg.catalog.models import DatasetRef
 from datatorg.errors import Forbidden, Invalid
 from datatorg.identity import permissions as perm
@@ -63,8 +63,8 @@ def _chart_data(session: Session, r: pipeline.Read, y: str | None) -> list[dict[
     times = [c for c in lake.columns_with_role(schema, "time") if c in visible]
     ds = r.dataset
 
-    def run(items: list[tuple[str, str]]) -> pipeline.Page:
-        return pipeline.fetch(r, r.parse(session, items))
+    def run(items: list[tuple[str, str]]) -> engines.Page:
+        return engines.fetch(r, r.parse(session, items))
 
     if times:
         page = run([("_bucket", f"day:{times[0]}"), ("_agg", f"avg({col})"), ("_size", "2000")])
@@ -167,7 +167,7 @@ def data_page(
             ctx["error"] = exc
     pipeline.reserve(session, r, q, rows=q.size if q is not None else 0)
     try:
-        page = pipeline.fetch(r, q) if q is not None else None
+        page = engines.fetch(r, q) if q is not None else None
         r.parts = ["preview"] if page is not None else []
         total, column_stats = stats.compute(r)
         r.parts.append("stats")
@@ -178,8 +178,9 @@ def data_page(
         pipeline.release(session, r)
         raise
     rows = len(page.rows) if page is not None else 0
-    nbytes = pipeline.page_bytes(r, page) if page is not None else 0
-    pipeline.record(session, r, rows, nbytes, aggregate=page is None)
+    nbytes = engines.page_bytes(r, page) if page is not None else 0
+    keys = page.subject_keys if page is not None else None
+    pipeline.record(session, r, rows, nbytes, aggregate=page is None, subject_keys=keys)
     visible = r.policy.columns
     ctx.update(
         head=r.head,

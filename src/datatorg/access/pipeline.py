@@ -10,11 +10,12 @@ resolve caller and dataset ─▶ decide (open / owner duty / agreement) ─▶ 
 
 ``begin`` decides and makes the ``Read`` (decision, policy, version); ``Read.parse`` turns
 URL-language parameters into a query held to the terms; ``reserve`` takes the quota;
-``fetch`` runs a query (``fast=True``: only from the row index within ``FAST_BUDGET_MS``, for
-the event loop); ``record`` writes the read's audit record and usage; ``release`` gives the
-quota back when the read failed. ``read`` does it all for one query — the function other
-domains call (``datatorg.access.service.read``). The faces (rows API, downloads, data page,
-CKAN ``datastore_search``, statistics) call these steps and nothing else.
+``engines.fetch`` runs a query (``fast=True``: only from the row index within
+``engines.FAST_BUDGET_MS``, for the event loop); ``record`` writes the read's audit record
+and usage; ``release`` gives the quota back when the read failed. ``read`` does it all for
+one query — the function other domains call (``datatorg.access.service.read``). The faces
+(rows API, downloads, data page, CKAN ``datastore_search``, statistics) call these steps
+and nothing else.
 """
 
 from __future__ import annotations
@@ -25,21 +26,18 @@ import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, Literal, overload
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datatorg.access import cursor, decision, journal, query, sql_index
+from datatorg.access import cursor, decision, engines, journal, query
 from datatorg.access import policy as rowpolicy
-from datatorg.access import sql as sqlgen
-from datatorg.access.cursor import plain_rows
 from datatorg.access.decision import Decision
 from datatorg.audit import service as audit
 from datatorg.catalog.models import DatasetRef
 from datatorg.db import writes
 from datatorg.db.base import utcnow
-from datatorg.errors import Invalid, NotFound, TooManyRequests
+from datatorg.errors import NotFound, TooManyRequests
 from datatorg.identity.actor import Actor
 from datatorg.lake import reader
 from datatorg.lake import service as lake
@@ -47,10 +45,6 @@ from datatorg.market import service as market
 from datatorg.settings import Settings
 
 log = logging.getLogger(__name__)
-
-# The most a read may run on the event loop (``fetch(fast=True)``) before it is left to a
-# worker thread with the full time budget.
-FAST_BUDGET_MS = 20
 
 Contributor = Callable[[Session, rowpolicy.PolicyRequest], rowpolicy.PolicyPart | None]
 # What other domains add to a read's policy, asked on every read of a dataset with a subject
@@ -60,21 +54,6 @@ CONTRIBUTORS: list[Contributor] = []
 
 class NoContents(NotFound):
     """The reader may read the dataset, but it has no version yet."""
-
-
-@dataclass
-class Page:
-    columns: list[str]
-    types: list[str]
-    rows: list[list[Any]]
-    truncated: bool
-    next: str | None = None
-    count: int | None = None
-    version: int | None = None
-    schema: dict[str, Any] | None = None
-    shape: str = "arrays"  # how the rows API writes the page (``access.shape``)
-    nl: bool = False
-    key: str | None = None
 
 
 @dataclass
@@ -153,9 +132,26 @@ class Read:
         q.ctx = ctx
         return q
 
-    def item(self, rows: int, nbytes: int, aggregate: bool) -> journal.Item:
-        """The audit record of this read (and its usage, under an agreement)."""
+    def item(
+        self,
+        rows: int,
+        nbytes: int,
+        aggregate: bool,
+        subject_keys: frozenset[str] | None = None,
+    ) -> journal.Item:
+        """The audit record of this read (and its usage, under an agreement; and, under a
+        ledger policy, the subject keys of the rows that left)."""
         d = self.decision
+        disclosure = None
+        if self.policy.ledger and d.agreement_id is not None and not aggregate:
+            disclosure = journal.Disclosure(
+                agreement_id=d.agreement_id,
+                dataset_id=self.dataset.id,
+                version=self.version,
+                channel=self.channel,
+                rows=rows,
+                subject_keys=subject_keys or frozenset(),
+            )
         details: dict[str, Any] = {
             "channel": self.channel,
             "rows": rows,
@@ -182,6 +178,7 @@ class Read:
             nbytes=nbytes,
             at=self.reservation.at if self.reservation else utcnow(),
             reservation=self.reservation,
+            disclosure=disclosure,
         )
 
 
@@ -335,108 +332,22 @@ def release(session: Session, r: Read) -> None:
         log.exception("could not give back a reservation", extra={"channel": r.channel})
 
 
-def record(session: Session, r: Read, rows: int, nbytes: int, aggregate: bool) -> None:
+def record(
+    session: Session,
+    r: Read,
+    rows: int,
+    nbytes: int,
+    aggregate: bool,
+    subject_keys: frozenset[str] | None = None,
+) -> None:
     """Record the read (and bill it under an agreement), committed before this returns;
     concurrent reads share one transaction (``journal``: group commit). If the record
     cannot be committed the quota is given back and the read fails."""
     try:
-        journal.append(session, r.item(rows, nbytes, aggregate))
+        journal.append(session, r.item(rows, nbytes, aggregate, subject_keys))
     except BaseException:
         release(session, r)
         raise
-
-
-def page_bytes(r: Read, page: Page) -> int:
-    """The size billed for a page (only under an agreement: it costs a serialisation)."""
-    return len(json.dumps(page.rows, default=str)) if r.decision.agreement_id else 0
-
-
-@overload
-def fetch(r: Read, q: query.Query) -> Page: ...
-@overload
-def fetch(r: Read, q: query.Query, *, fast: Literal[True]) -> Page | None: ...
-def fetch(r: Read, q: query.Query, *, fast: bool = False) -> Page | None:
-    """Run one query of the read under its policy: a page of rows or of aggregate groups.
-
-    With ``fast`` the query runs only if the row index answers it within ``FAST_BUDGET_MS``
-    (no aggregate, no count): short enough to run on the event loop. Otherwise it returns
-    None and the caller runs ``fetch`` again, off the loop, with the full time budget.
-    """
-    settings, pol = r.settings, r.policy
-    if fast and (q.is_aggregate or q.count):
-        return None
-    budget = FAST_BUDGET_MS if fast else settings.query_time_budget_ms
-    try:
-        if q.is_aggregate:
-            sql, binds = sqlgen.build_aggregate(q, r.source, pol)
-            res = reader.query(sql, binds, cap=q.size, budget_ms=budget)
-            columns, types, rows = res.columns, res.types, [list(x) for x in res.rows]
-            nxt = None
-        else:
-            found = _rows_from_index(r, q, budget)
-            if found is None and fast:
-                return None
-            res = found or _rows_from_duckdb(r, q, budget)
-            hidden = 3 if q.sort else 2
-            columns, types = res.columns[:-hidden], res.types[:-hidden]
-            rows = [list(x[:-hidden]) for x in res.rows]
-            nxt = None
-            if res.truncated and res.rows:
-                last = res.rows[-1]
-                value = last[-3] if q.sort else None
-                nxt = cursor.encode(settings, q.ctx, value, Path(str(last[-2])).name, int(last[-1]))
-        count = None
-        if q.count:
-            csql, cbinds = sqlgen.build_count(q, r.source, pol)
-            count = int(reader.query(csql, cbinds, cap=1, budget_ms=budget).rows[0][0])
-    except reader.QueryTimeout as exc:
-        if fast:
-            return None
-        raise Invalid(
-            str(exc) + "; add filters or aggregate",
-            errors=[{"parameter": "query", "message": "time budget exceeded"}],
-        ) from None
-    return Page(
-        columns=columns,
-        types=types,
-        rows=plain_rows(types, rows),
-        truncated=res.truncated,
-        next=nxt,
-        count=count,
-        version=r.version,
-        schema=r.schema,
-        shape=q.shape,
-        nl=q.nl,
-        key=q.key,
-    )
-
-
-def _rows_from_duckdb(r: Read, q: query.Query, budget: int) -> reader.Result:
-    sql, binds = sqlgen.build_rows(q, r.source, r.prefix, r.policy)
-    return reader.query(sql, binds, cap=q.size, budget_ms=budget)
-
-
-def _rows_from_index(r: Read, q: query.Query, budget: int) -> reader.Result | None:
-    """A page of rows from the version's row index, in the shape DuckDB gives it; None when
-    there is no index yet or it cannot apply this query and policy exactly (DuckDB then)."""
-    found = lake.row_index(settings=r.settings, head=r.head)
-    if found is None:
-        return None
-    path, meta = found
-    parts = sql_index.plan_rows(q, meta, r.policy)
-    if parts is None:
-        return None
-    try:
-        res = reader.query_index(path, parts, cap=q.size, budget_ms=budget)
-    except reader.QueryFailed:
-        return None  # e.g. the index file went away: DuckDB still has the files
-    hidden = ["__s", "__f", "__r"] if q.sort else ["__f", "__r"]
-    return reader.Result(
-        columns=[*q.columns, *hidden],
-        types=[meta.types[c] for c in q.columns] + [""] * len(hidden),
-        rows=sql_index.decode_rows(q, meta, res.rows),
-        truncated=res.truncated,
-    )
 
 
 def split_purpose(items: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], str | None]:
@@ -457,7 +368,7 @@ def read(
     head_version: uuid.UUID | None = None,
     max_size: int | None = None,
     subject_keys: frozenset[str] | None = None,
-) -> Page:
+) -> engines.Page:
     """One page of rows (or of aggregate groups) through the whole pipeline: decided,
     bounded by the policy and the quota, run, audited and billed."""
     items, stated = split_purpose(items)
@@ -474,9 +385,11 @@ def read(
     q = r.parse(session, items, max_size=max_size)
     reserve(session, r, q)
     try:
-        page = fetch(r, q)
+        page = engines.fetch(r, q)
     except BaseException:
         release(session, r)
         raise
-    record(session, r, len(page.rows), page_bytes(r, page), q.is_aggregate)
+    record(
+        session, r, len(page.rows), engines.page_bytes(r, page), q.is_aggregate, page.subject_keys
+    )
     return page

@@ -107,6 +107,9 @@ class PolicyPart:
     subjects: SubjectFilter | None = None
     row_filters: tuple[RowFilter, ...] = ()
     audit: Mapping[str, str] = field(default_factory=dict)  # added to the read's audit details
+    # the subject keys of rows that leave under an agreement go to the disclosure ledger
+    # (the read carries them to ``journal.WRITERS``; aggregates carry none)
+    ledger: bool = False
 
 
 @dataclass(frozen=True)
@@ -137,6 +140,7 @@ class RowPolicy:
     withheld: frozenset[str] = frozenset()  # role-visible, but outside the agreement's columns
     time_column: str | None = None  # the default order, when visible and untransformed
     audit: Mapping[str, str] = field(default_factory=dict)  # from the parts, for the record
+    ledger: bool = False  # the rows' subject keys are collected for the disclosure ledger
 
     @property
     def columns(self) -> list[str]:
@@ -221,6 +225,7 @@ def build(
         withheld=frozenset(withheld),
         time_column=time_col if time_col in names and time_col not in transforms else None,
         audit=audit,
+        ledger=subject is not None and any(p.ledger for p in parts),
     )
 
 

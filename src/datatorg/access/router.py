@@ -13,7 +13,17 @@ from starlette.background import BackgroundTask
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
-from datatorg.access import decision, export, journal, pipeline, policy, query, service, shape
+from datatorg.access import (
+    decision,
+    engines,
+    export,
+    journal,
+    pipeline,
+    policy,
+    query,
+    service,
+    shape,
+)
 from datatorg.db.engine import engine_of
 from datatorg.errors import NotFound
 from datatorg.identity import permissions as perm
@@ -35,7 +45,7 @@ MEDIA = {
 }
 
 
-def page_json(page: pipeline.Page, request: Request) -> dict[str, Any]:
+def page_json(page: engines.Page, request: Request) -> dict[str, Any]:
     """The JSON body of a rows page (shared by the API and the data page's JSON twin)."""
     next_url = None
     if page.next:
@@ -75,7 +85,7 @@ async def rows(request: Request, ref: str) -> Response:
        local calls of a few dozen microseconds, cheaper than a trip to a worker thread), else
        in the thread pool; a quota reservation (a write) always in the thread pool;
     2. the page, on the loop when the version's row index answers it within
-       ``pipeline.FAST_BUDGET_MS``, else in the thread pool with the full time budget;
+       ``engines.FAST_BUDGET_MS``, else in the thread pool with the full time budget;
     3. the audit record, group-committed with the other reads of this worker
        (``journal.LoopBatcher``) before the response is sent.
     """
@@ -117,10 +127,12 @@ async def rows(request: Request, ref: str) -> Response:
     else:
         pipeline.hold(r)
     try:
-        page = pipeline.fetch(r, q, fast=True)
+        page = engines.fetch(r, q, fast=True)
         if page is None:
-            page = await run_in_threadpool(pipeline.fetch, r, q)
-        item = r.item(len(page.rows), pipeline.page_bytes(r, page), q.is_aggregate)
+            page = await run_in_threadpool(engines.fetch, r, q)
+        item = r.item(
+            len(page.rows), engines.page_bytes(r, page), q.is_aggregate, page.subject_keys
+        )
         await journal.loop_batcher(request.app.state.sessionmaker).append(item)
     except BaseException:
         if pipeline.holds_quota(r):

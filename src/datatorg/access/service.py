@@ -21,7 +21,8 @@ from pathlib import Path
 from sqlalchemy.orm import Session
 
 from datatorg.access import decision, export, pipeline, policy, query
-from datatorg.access.pipeline import FAST_BUDGET_MS, Page, Read
+from datatorg.access.engines import FAST_BUDGET_MS, Page
+from datatorg.access.pipeline import Read
 from datatorg.access.subject_reads import OwnRows, own_rows, own_rows_file
 from datatorg.catalog.models import Dataset, DatasetFacts, DatasetRef
 from datatorg.identity.actor import Actor
@@ -178,7 +179,8 @@ def open_read(
     The face must then apply ``read.policy`` exactly — return only ``read.policy.columns``,
     no row ``read.policy.filters_rows`` would drop and no column ``read.policy.transforms``
     changes — or answer through ``read`` instead; then ``close_read`` with what it returned
-    (or ``abandon_read`` when it failed)."""
+    (with the rows' subject keys when ``read.policy.ledger``), or ``abandon_read`` when it
+    failed."""
     r = pipeline.begin(
         session=session,
         settings=settings,
@@ -204,10 +206,19 @@ def open_read(
     return r
 
 
-def close_read(*, session: Session, read: Read, rows: int, nbytes: int = 0) -> None:
+def close_read(
+    *,
+    session: Session,
+    read: Read,
+    rows: int,
+    nbytes: int = 0,
+    subject_keys: frozenset[str] | None = None,
+) -> None:
     """Record a read opened with ``open_read`` that returned ``rows`` rows (audited, billed,
-    unused quota given back), committed before this returns."""
-    pipeline.record(session, read, rows, nbytes, aggregate=False)
+    unused quota given back), committed before this returns. Under a ledger policy
+    (``read.policy.ledger``) ``subject_keys`` are the subject keys of the rows returned, for
+    the disclosure ledger."""
+    pipeline.record(session, read, rows, nbytes, aggregate=False, subject_keys=subject_keys)
 
 
 def abandon_read(*, session: Session, read: Read) -> None:

@@ -118,7 +118,9 @@ def build_rows(
     q: Query, source: str, file_prefix: str, policy: RowPolicy = NO_POLICY, *, probe: bool = True
 ) -> tuple[str, list[Any]]:
     """SELECT for a page of rows, ordered for keyset paging. With ``probe`` it asks for one
-    row more than the page (whether there is a next page); without, exactly the page."""
+    row more than the page (whether there is a next page); without, exactly the page. After
+    the columns: ``__k`` (the subject key, when the policy keeps a ledger), ``__s`` (the
+    sort value, when sorted), ``__f`` and ``__r`` (the row's identity)."""
     conds, binds = where(q, policy)
     if q.after is not None:
         cond, extra = _keyset(q, file_prefix, policy)
@@ -135,8 +137,14 @@ def build_rows(
     sort = column(policy, q.sort) if q.sort else None
     if sort:
         order.insert(0, f"{sort} {'DESC' if q.desc else 'ASC'} NULLS LAST")
+    key = (
+        f"CAST({qi(policy.subject_column)} AS VARCHAR) AS __k, "
+        if policy.ledger and policy.subject_column
+        else ""
+    )
     sql = (
         f"SELECT {select_list}, "
+        + key
         + (f"{sort} AS __s, " if sort else "")
         + f"filename AS __f, file_row_number AS __r FROM {source}"
         + (f" WHERE {' AND '.join(conds)}" if conds else "")

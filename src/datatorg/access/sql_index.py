@@ -140,7 +140,7 @@ def plan_rows(q: Query, meta: RowIndexMeta, policy: RowPolicy) -> Parts | None:
     and ``__p`` (the row's position); ``decode_rows`` turns them into DuckDB's row shape."""
     if q.is_aggregate or q.search is not None or not q.columns:
         return None
-    if policy.subjects is not None:
+    if policy.subjects is not None or policy.ledger:
         return None
     touched = [*q.columns, *(f.column for f in q.filters), *([q.sort] if q.sort else [])]
     if not policy.plain(touched) or any(c not in meta.kinds for c in q.columns):
