@@ -1,118 +1,97 @@
-"""Architecture: one gate to the lake, and no domain reaching into another's internals.
+"""Architecture: the import contracts in pyproject.toml (``[tool.importlinter]``) hold.
 
-* Only ``datatorg.access`` may import the lake's read path (``datatorg.lake.reader``).
-* A domain may use another domain's public modules only: ``service``, ``schemas``,
-  ``models``, ``policies``, ``deps``, ``actor`` (and the package itself). Routers, pages and
-  private modules stay inside their domain.
+import-linter checks the real import graph (every ``import``, also inside functions):
+
+* **layers**: the app and the command line over the demo loader, over the domains (pilots
+  and sensors over the gate and privacy, which call each other; then the marketplace, the
+  lake, the catalog, the outbox, audit and identity), over the shell (web, then db) and the
+  basics (mail, logging, errors, settings). Nothing imports upwards except the imports
+  named in the contract's ``ignore_imports``, each with its reason (``db.models`` gathers
+  every domain's tables for Alembic; two calls named there);
+* **only the gate reads the lake**: ``lake.reader`` (DuckDB over the files) and
+  ``lake.rowindex_meta`` (the row index's layout) are imported by ``access`` (and the lake);
+* **DuckDB lives in the lake** (and in the demo's data generator);
+* **public modules**: a domain uses another through its public modules only (``service``,
+  ``schemas``, ``models``, ``policies``, ``deps``, ``permissions``, …); routers, pages and
+  internals stay inside their domain (custom contract: ``tests/import_contracts.py``).
+
+The same contracts run as ``lint-imports`` (``make lint``).
 """
 
 from __future__ import annotations
 
-import ast
+import tomllib
 from pathlib import Path
 
-SRC = Path(__file__).parent.parent / "src" / "datatorg"
-DOMAINS = {
-    "identity",
-    "catalog",
-    "market",
-    "privacy",
-    "access",
-    "audit",
-    "pilots",
-    "sensors",
-    "lake",
-    "demo",
-}
-PUBLIC = {
-    "service",
-    "schemas",
-    "models",
-    "policies",
-    "deps",
-    "actor",
-    "errors",
-    "vocab",
-    "permissions",
-}
-LAKE_READ_PATH = "datatorg.lake.reader"
-MAY_READ_LAKE = {"access"}
+import grimp
+import pytest
+from importlinter.cli import lint_imports
+
+from tests.import_contracts import PublicModulesContract
+
+ROOT = Path(__file__).parent.parent
+CONFIG = ROOT / "pyproject.toml"
 
 
-def _imports(path: Path) -> list[str]:
-    tree = ast.parse(path.read_text(encoding="utf-8"))
-    found = []
-    for node in ast.walk(tree):
-        if isinstance(node, ast.Import):
-            found += [a.name for a in node.names]
-        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
-            found.append(node.module)
-            found += [f"{node.module}.{a.name}" for a in node.names]
-    return found
+def test_the_import_contracts_hold(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(ROOT)  # the custom contract type is found as tests.import_contracts
+    assert lint_imports(config_filename=str(CONFIG), no_cache=True, no_logo=True) == 0
 
 
-def _modules() -> list[tuple[str, Path]]:
-    out = []
-    for path in SRC.rglob("*.py"):
-        rel = path.relative_to(SRC).parts
-        out.append((rel[0] if len(rel) > 1 else "", path))
-    return out
-
-
-def test_only_the_gate_reads_the_lake() -> None:
-    offenders = []
-    for domain, path in _modules():
-        if domain in MAY_READ_LAKE or path.is_relative_to(SRC / "lake"):
-            continue
-        for name in _imports(path):
-            if name == LAKE_READ_PATH or name.startswith(LAKE_READ_PATH + "."):
-                offenders.append(f"{path.relative_to(SRC)} imports {name}")
-    assert offenders == []
-
-
-def _internal_imports(domain: str, names: list[str]) -> list[str]:
-    """The imported names that reach into another domain's non-public modules."""
-    bad = []
-    for name in names:
-        if domain in MAY_READ_LAKE and (
-            name == LAKE_READ_PATH or name.startswith(LAKE_READ_PATH + ".")
-        ):
-            continue  # the gate is the one reader of the lake
-        parts = name.split(".")
-        if len(parts) < 3 or parts[0] != "datatorg" or parts[1] not in DOMAINS:
-            continue
-        other, sub = parts[1], parts[2]
-        if other in (domain, "demo") or sub in PUBLIC:
-            continue
-        is_module = (SRC / other / f"{sub}.py").exists() or (SRC / other / sub).is_dir()
-        if is_module or sub.startswith("_"):
-            bad.append(name)
-    return bad
-
-
-def test_domains_use_only_each_others_public_modules() -> None:
-    offenders = []
-    for domain, path in _modules():
-        if domain not in DOMAINS or domain == "demo":
-            continue
-        for name in _internal_imports(domain, _imports(path)):
-            offenders.append(f"{path.relative_to(SRC)} imports {name}")
-    assert offenders == []
-
-
-def test_the_checks_catch_a_violation(tmp_path: Path) -> None:
-    bad = tmp_path / "bad.py"
-    bad.write_text("from datatorg.lake.reader import query\nimport datatorg.identity.sessions\n")
-    names = _imports(bad)
-    assert any(n.startswith(LAKE_READ_PATH) for n in names)
-    assert _internal_imports("catalog", names) == [
-        "datatorg.lake.reader",
-        "datatorg.lake.reader.query",
-        "datatorg.identity.sessions",
+def test_every_package_is_under_a_contract() -> None:
+    config = tomllib.loads(CONFIG.read_text(encoding="utf-8"))["tool"]["importlinter"]
+    named = " ".join(str(c) for c in config["contracts"])
+    packages = sorted(
+        p.name
+        for p in (ROOT / "src" / "datatorg").iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists()) or p.suffix == ".py"
+    )
+    missing = [
+        p.removesuffix(".py")
+        for p in packages
+        if p != "__init__.py" and f"datatorg.{p.removesuffix('.py')}" not in named
     ]
-    assert _internal_imports("access", names) == ["datatorg.identity.sessions"]
-    assert _internal_imports("identity", names) == [
-        "datatorg.lake.reader",
-        "datatorg.lake.reader.query",
+    assert missing == []
+
+
+def _graph(imports: list[tuple[str, str]]) -> grimp.ImportGraph:
+    graph = grimp.ImportGraph()
+    for importer, imported in imports:
+        for module in (importer, imported):
+            parts = module.split(".")
+            for i in range(1, len(parts) + 1):
+                graph.add_module(".".join(parts[:i]))
+        graph.add_import(importer=importer, imported=imported, line_number=1, line_contents="")
+    return graph
+
+
+def test_the_public_modules_contract_catches_a_violation() -> None:
+    contract = PublicModulesContract(
+        name="public",
+        session_options={"root_packages": ["d"]},
+        contract_options={
+            "domains": ["d.market", "d.catalog"],
+            "public": ["service", "models"],
+            "allowed_importers": ["d.app"],
+        },
+    )
+    fine = _graph(
+        [
+            ("d.market.offers", "d.catalog.service"),
+            ("d.market.offers", "d.market.policies"),  # inside its own domain
+            ("d.app", "d.market.router"),  # the composition root
+        ]
+    )
+    assert contract.check(fine, verbose=False).kept
+    bad = _graph(
+        [
+            ("d.market.offers", "d.catalog.pages"),
+            ("d.catalog.service", "d.market.offers._helpers"),
+        ]
+    )
+    check = contract.check(bad, verbose=False)
+    assert not check.kept
+    assert sorted((b["importer"], b["imported"]) for b in check.metadata["broken"]) == [
+        ("d.catalog.service", "d.market.offers._helpers"),
+        ("d.market.offers", "d.catalog.pages"),
     ]
-    assert _internal_imports("catalog", ["datatorg.identity.service"]) == []

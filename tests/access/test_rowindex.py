@@ -25,7 +25,7 @@ from datatorg.access import policy as rowpolicy
 from datatorg.access import query as qmod
 from datatorg.audit.models import AuditEvent
 from datatorg.catalog.models import Dataset
-from datatorg.lake import reader
+from datatorg.lake import reader, rowindex_meta
 from datatorg.lake import service as lake
 from datatorg.settings import Settings
 from tests.lake.helpers import make_dataset, publisher, upload
@@ -300,8 +300,8 @@ def test_index_pages_equal_duckdb_pages(
         assert engines.served > before  # the index served these (equal to DuckDB's pages)
 
 
-def _meta() -> lake.RowIndexMeta:
-    return lake.RowIndexMeta(
+def _meta() -> rowindex_meta.Meta:
+    return rowindex_meta.Meta(
         version_id="v",
         kinds={"station": "text", "ts": "ts", "no2": "real", "who": "text", "day": "date"},
         types={},

@@ -21,9 +21,8 @@ from typing import Any
 
 from datatorg.access.policy import RowFilter, RowPolicy
 from datatorg.access.query import Filter, Query, qi
-from datatorg.lake.service import ROW_INDEX_POS as POS
-from datatorg.lake.service import ROW_INDEX_TABLE as TABLE
-from datatorg.lake.service import RowIndexMeta
+from datatorg.lake.rowindex_meta import POS, TABLE
+from datatorg.lake.rowindex_meta import Meta as RowIndexMeta
 
 SERVED = ("exact", "not", "gt", "gte", "lt", "lte", "in", "between", "isnull")
 _CMP = {"exact": "=", "not": "IS NOT", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}

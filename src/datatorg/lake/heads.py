@@ -1,7 +1,7 @@
 """The gate's view of the lake: which version of a dataset is current, its files and schema
 (cached by version id: a committed version never changes) and its row index.
 
-Reached from the gate through ``datatorg.lake.service``, which re-exports these.
+Reached from the gate through ``datatorg.lake.service``, which names these.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +29,14 @@ from datatorg.settings import Settings
 _HEAD = select(DatasetHead.version_id).where(DatasetHead.dataset_id == bindparam("dataset_id"))
 
 
+# The gate's facts, built by name: each field of ``DatasetFacts`` is the ``Dataset`` column of
+# that name (a new fact is a new field there, nothing here).
+_FACTS = tuple(f.name for f in fields(DatasetFacts))
+
+
 def _with_head(where: Any) -> Any:
     return (
-        select(
-            Dataset.id,
-            Dataset.slug,
-            Dataset.publisher_id,
-            Dataset.status,
-            Dataset.access_rights,
-            Dataset.classification,
-            Dataset.has_personal_data,
-            DatasetHead.version_id,
-        )
+        select(*(getattr(Dataset, name) for name in _FACTS), DatasetHead.version_id)
         .outerjoin(DatasetHead, DatasetHead.dataset_id == Dataset.id)
         .where(where)
     )
@@ -79,7 +75,8 @@ def dataset_for_read(*, session: Session, ref: str) -> tuple[DatasetFacts, uuid.
         row = session.execute(stmt, {"ref": key}).first()
     if row is None:
         raise NotFound("No such dataset")
-    return DatasetFacts(*row[:7]), row[7]
+    *facts, version_id = row  # the statement selects _FACTS, then the head's version
+    return DatasetFacts(**dict(zip(_FACTS, facts, strict=True))), version_id
 
 
 @dataclass(frozen=True)

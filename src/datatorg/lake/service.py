@@ -20,7 +20,7 @@ from datatorg.catalog.models import Dataset
 from datatorg.catalog.vocab import TABLE_SCHEMA_TYPES
 from datatorg.db import writes
 from datatorg.errors import Invalid, NotFound
-from datatorg.lake import ingest, ingest_errors, missing, rowindex, writer
+from datatorg.lake import ingest, ingest_errors, missing, writer
 from datatorg.lake import schema as ts
 from datatorg.lake.heads import (
     HeadFiles,
@@ -66,7 +66,6 @@ __all__ = [
     "map_column",
     "map_dataset_column",
     "HeadFiles",
-    "RowIndexMeta",
     "build_row_index",
     "columns_with_role",
     "dataset_for_read",
@@ -78,10 +77,6 @@ __all__ = [
     "time_column",
     "wait_row_index",
 ]
-
-RowIndexMeta = rowindex.Meta
-ROW_INDEX_TABLE = rowindex.TABLE
-ROW_INDEX_POS = rowindex.POS
 
 _BAD_NAME = re.compile(r"[\x00-\x1f\x7f/\\]|^\.|\.\.")
 
