@@ -1,5 +1,7 @@
 """Data-plane benchmarks: ingest vs DuckDB COPY, aggregate vs raw DuckDB and Datasette,
-paged row queries under load (wrk, 16 connections) vs Datasette. Ratios from one run.
+paged row queries under load (wrk, 16 connections) vs Datasette, with ``_sort`` and in the
+default order, and what a row policy costs a read (``bench/lake_policy.py``). Ratios from
+one run.
 """
 
 from __future__ import annotations
@@ -19,6 +21,8 @@ from urllib.parse import urlencode
 
 import duckdb
 import httpx
+
+from bench import lake_policy
 
 ROOT = Path(__file__).parent.parent
 PY = sys.executable
@@ -444,6 +448,8 @@ def _row_queries(con: duckdb.DuckDBPyConnection, work: Path, platform: Platform)
         ]
         if ours_rps / theirs_rps < 1.5:
             lines += [ROW_QUERY_NOTE, ""]
+        lines += lake_policy.default_order(platform, datasette, _wrk, WRK_SECONDS, _wait_row_index)
+        lines += lake_policy.policy_cost(platform)
     finally:
         if datasette is not None:
             datasette.stop()
