@@ -104,7 +104,7 @@ def test_n_concurrent_reads_against_a_call_quota_of_k(server: LiveServer) -> Non
         if r.status_code == 429:
             assert int(r.headers["retry-after"]) > 0
             assert r.headers["content-type"].startswith("application/problem+json")
-            assert "rows" not in r.json()
+            assert "rows" not in r.json() and r.json()["failed_term"] == "quota"
     assert _usage(server, aid) == (k, 2 * k)
 
     def outcomes(session: Session) -> list[str]:

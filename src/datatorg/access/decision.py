@@ -100,7 +100,7 @@ def decide(
         reason = check.reason or "no agreement admits this read"
         exc: Exception
         if check.retry_after is not None:
-            exc = TooManyRequests(reason, retry_after=check.retry_after)
+            exc = TooManyRequests(reason, retry_after=check.retry_after, failed_term="quota")
         elif not actor.is_authenticated:
             exc = Unauthenticated("This dataset is not open; sign in with an agreement to read it")
         else:

@@ -296,7 +296,7 @@ def reserve(session: Session, r: Read, q: query.Query | None, rows: int | None =
             r.dataset,
             r.channel,
             f"quota: {got.reason}",
-            TooManyRequests(got.reason, retry_after=got.retry_after),
+            TooManyRequests(got.reason, retry_after=got.retry_after, failed_term="quota"),
         )
     session.commit()
     r.reservation = got
