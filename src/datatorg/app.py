@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import faulthandler
+import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -68,6 +70,9 @@ def create_app(
     back (used for both); the app runs exactly the same code either way.
     """
     settings = settings or get_settings()
+    # `kill -USR1 <worker>` writes every thread's stack to the server's log (a stalled
+    # request can be diagnosed in production without stopping anything).
+    faulthandler.register(signal.SIGUSR1, all_threads=True)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:

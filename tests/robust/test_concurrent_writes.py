@@ -6,7 +6,12 @@ once on SQLite gave one 500 ("database is locked") every time."""
 
 from __future__ import annotations
 
+import contextlib
 import io
+import os
+import signal
+import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -24,7 +29,7 @@ from datatorg.identity import service as identity
 from datatorg.identity.models import Membership, Role, User
 from datatorg.lake.models import DatasetHead
 from datatorg.market.models import Offer
-from tests.robust.server import Installation, load_demo, new_installation, serve
+from tests.robust.server import Installation, Server, load_demo, new_installation, serve
 
 DEMO_PASSWORD = "datatorg-demo-2026"
 CONSUMER = "consumer@demo.datatorg.no"
@@ -139,35 +144,70 @@ def _writes(base: str, ids: dict[str, Any]) -> list[tuple[str, Any]]:
     return jobs
 
 
-def _fire(base: str, job: tuple[str, Any]) -> tuple[str, int, str, set[int]]:
+WRITE_WAIT_S = 120  # the server's bound on a write's wait for its turn (then a 503)
+STALL_S = 45  # a request still unanswered after this: the server's threads are dumped
+
+
+def _fire(base: str, job: tuple[str, Any]) -> tuple[str, int, str, set[int], float]:
     name, ((method, path, kw), ok) = job
-    with httpx.Client(base_url=base, timeout=60) as client:
+    started = time.monotonic()
+    # The client waits longer than the server's own bound, so every request gets the
+    # server's answer (a success, or a 503 when a turn did not come): never a client timeout.
+    with httpx.Client(base_url=base, timeout=WRITE_WAIT_S + 60) as client:
         resp = client.request(method, path, **kw)
-    return name, resp.status_code, resp.text[:200], ok
+    return name, resp.status_code, resp.text[:200], ok, time.monotonic() - started
+
+
+def _watch(server: Server, done: threading.Event) -> None:
+    """If the burst is still running after ``STALL_S``, have every server process write its
+    threads' stacks to the server log (``kill -USR1``, datatorg.app) for the failure report."""
+    if not done.wait(STALL_S):
+        for pid in server.pids()[1:]:  # the workers (the first is uvicorn's supervisor)
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGUSR1)
+
+
+Result = tuple[str, int, str, set[int], float]
 
 
 @pytest.fixture(scope="module")
-def burst(demo: Installation) -> Iterator[list[tuple[str, int, str, set[int]]]]:
+def burst(demo: Installation) -> Iterator[list[Result]]:
     ids = _prepare(demo)
     jobs = _writes("", ids)
     assert len(jobs) == 50
     # The bound is generous: on a machine busy with other test runs a turn can take a while;
     # what is tested is that writes queue instead of failing (the bound: tests/robust/test_writes).
-    with serve(demo, workers=2, DATATORG_WRITE_WAIT_MS="120000") as server:
-        with ThreadPoolExecutor(max_workers=50) as pool:
-            results = list(pool.map(lambda j: _fire(server.url, j), jobs))
+    with serve(demo, workers=2, DATATORG_WRITE_WAIT_MS=str(WRITE_WAIT_S * 1000)) as server:
+        done = threading.Event()
+        watcher = threading.Thread(target=_watch, args=(server, done), daemon=True)
+        watcher.start()
+        try:
+            with ThreadPoolExecutor(max_workers=50) as pool:
+                results = list(pool.map(lambda j: _fire(server.url, j), jobs))
+        finally:
+            done.set()
+            watcher.join()
     yield results
 
 
-def test_fifty_concurrent_writes_all_succeed(burst: list[tuple[str, int, str, set[int]]]) -> None:
-    failed = [(n, code, text) for n, code, text, ok in burst if code not in ok]
-    assert failed == []
+def _report(demo: Installation, burst: list[Result]) -> str:
+    slowest = sorted(burst, key=lambda r: -r[4])[:8]
+    lines = [f"{n}: {code} after {s:.1f} s" for n, code, _, _, s in slowest]
+    logs = "".join(
+        p.read_text(errors="replace") for p in Path(demo.lake.parent).glob("server-*.log")
+    )
+    return "slowest: " + "; ".join(lines) + "\nserver log (end):\n" + logs[-6000:]
 
 
-def test_no_write_needed_a_second_try(burst: list[tuple[str, int, str, set[int]]]) -> None:
+def test_fifty_concurrent_writes_all_succeed(demo: Installation, burst: list[Result]) -> None:
+    failed = [(n, code, text) for n, code, text, ok, _ in burst if code not in ok]
+    assert failed == [], _report(demo, burst)
+
+
+def test_no_write_needed_a_second_try(burst: list[Result]) -> None:
     # Every kind of write really ran (no 503 hidden behind an accepted status).
-    assert {code for _, code, _, _ in burst} <= {200, 201, 204, 401, 409}
-    uploads = [code for n, code, _, _ in burst if n.startswith("upload")]
+    assert {code for _, code, _, _, _ in burst} <= {200, 201, 204, 401, 409}
+    uploads = [code for n, code, _, _, _ in burst if n.startswith("upload")]
     assert uploads and all(code == 201 for code in uploads)
 
 
@@ -177,3 +217,4 @@ def test_the_server_log_has_no_lock_errors(demo: Installation, burst: Any) -> No
     )
     assert "database is locked" not in logs
     assert "unhandled error" not in logs
+    assert "Thread 0x" not in logs, _report(demo, burst)  # no request stalled (see _watch)
