@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
 
+import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
 from sqlalchemy.orm import Session
@@ -76,15 +77,22 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        # Enough threads that writes waiting for their turn never hold them all (settings).
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.request_threads
         # Side effects (e-mail) leave through the outbox after commit (datatorg.outbox).
-        deliverer = outbox_worker.start(app.state.sessionmaker, settings)
+        deliverer = (
+            outbox_worker.start(app.state.sessionmaker, settings)
+            if settings.outbox_worker
+            else None
+        )
         try:
             yield
         finally:
-            outbox_worker.stop(deliverer)
+            if deliverer is not None:
+                outbox_worker.stop(deliverer)
 
     app = FastAPI(
-        lifespan=lifespan if settings.outbox_worker else None,
+        lifespan=lifespan,
         title="Datatorg API",
         version=__version__,
         description="The data marketplace and living lab of My Digital City, Halden.",

@@ -133,6 +133,16 @@ class Settings(BaseSettings):
         "reader, each upload's checks, each row index build), in MiB; past it DuckDB spills "
         "to its temporary folder or stops the query with a clear error.",
     )
+    request_threads: int = Field(
+        100,
+        ge=8,
+        description="Threads one server process may run request work in (the thread pool; "
+        "anyio's default is 40). A write waiting for SQLite's writer turn holds one while it "
+        "waits, and the write that holds the turn needs one for its next step: with too few, "
+        "the waiters take them all and every write stalls until its wait runs out (seen with "
+        "50 concurrent writes on two workers). Keep it above the writes one process takes at "
+        "once.",
+    )
     duckdb_threads: int = Field(
         2, ge=1, description="Threads of each DuckDB database the platform opens."
     )

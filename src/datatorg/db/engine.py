@@ -29,8 +29,11 @@ def make_engine(url: str, *, write_wait_ms: int = 10_000, **kwargs: Any) -> Engi
     if parsed.database and parsed.database != ":memory:":
         # Enough pooled connections for the server's thread pool under load: with the default
         # 5 (+10 overflow) every request past the 5th opened and closed its own connection.
+        # A write waiting for its turn holds a connection, so the pool may grow to the thread
+        # pool's size (settings.request_threads) rather than time out (20 + 20 did at 50
+        # concurrent writes); the connections past 20 are closed when returned.
         kwargs.setdefault("pool_size", 20)
-        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("max_overflow", 140)
     # The busy timeout bounds waits the writer turn does not cover (another program's writes).
     timeout = max(write_wait_ms, 1) / 1000
     engine = create_engine(

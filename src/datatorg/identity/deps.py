@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 
+from datatorg.db import writes
 from datatorg.errors import Forbidden, Unauthenticated
 from datatorg.identity import service, sessions
 from datatorg.identity.actor import ANONYMOUS, Actor
@@ -70,6 +71,10 @@ def resolve_actor(request: Request, session: Session) -> Actor:
             _check_api_csrf(request)
             actor = service.actor_for_user(session=session, user=browser_user)
     request.state.actor = actor
+    if writes.is_write_session(session) and session.in_transaction():
+        # A write request's look-up took the writer turn (datatorg.db.writes): give it back
+        # now rather than hold it while the handler waits for a thread of its own.
+        session.commit()
     return actor
 
 
