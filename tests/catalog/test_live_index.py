@@ -3,14 +3,15 @@ it whole in a search, and it always answers as the SQL path does."""
 
 from __future__ import annotations
 
+import random
 from collections.abc import Iterator
 
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datatorg.catalog import facet_index, finder, service
-from datatorg.catalog.models import CatalogChange, Dataset
+from datatorg.catalog import facet_facts, facet_index, facet_query, finder, service
+from datatorg.catalog.models import CatalogChange, Dataset, DatasetStatus
 from datatorg.identity.actor import ANONYMOUS
 from tests.catalog import helpers
 from tests.catalog.helpers import make_dataset
@@ -100,6 +101,87 @@ def test_a_rolled_back_write_leaves_no_trace(session: Session, builds: list[int]
     after = facet_index.get(session)  # the base index is still kept: no rebuild either
     assert after is not None and builds == []
     assert _agree(session, after, q="angret") == []
+
+
+def test_a_write_costs_what_it_changed_not_the_catalog(
+    session: Session, demo: int, builds: list[int]
+) -> None:
+    """A catch-up shares with the index it came from everything the write did not touch: the
+    build's orders and vocabularies, the number lists (appended to), and all but a few parts
+    of the maps. (It used to copy them all: about 100 ms at 50,000 datasets.)"""
+    before = facet_index.get(session)
+    assert before is not None
+    ds = session.scalars(select(Dataset).where(Dataset.status == DatasetStatus.published)).first()
+    assert ds is not None
+    service.change(
+        session=session, actor=None, dataset=ds, values={"title_nb": "Ny tittel"}, action="update"
+    )
+    after = facet_index.get(session)
+    assert after is not None and after is not before and builds == []
+    assert after.order is before.order and after.title.vocab is before.title.vocab
+    assert after.uuids is before.uuids and after.size == before.size + 1
+    copied = [a is not b for a, b in zip(before.number.parts, after.number.parts, strict=True)]
+    assert 1 <= sum(copied) <= 2  # the part that lost the old number, the one that got the new
+    text_copied = sum(
+        a is not b for a, b in zip(before.text.words.parts, after.text.words.parts, strict=True)
+    )
+    assert text_copied <= 2 * len(facet_facts.read(session.connection(), [ds.id])[0].doc_words)
+    assert _agree(session, after, q="ny tittel") == [ds.slug]
+
+
+@pytest.mark.parametrize("sparse_page", [0, 1000])  # walk the orders, or sort the result
+def test_many_writes_keep_every_order(
+    session: Session,
+    demo: int,
+    builds: list[int],
+    sparse_page: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Retitles, new themes, retires, republishes and new datasets, in a seeded random mix,
+    with a write rolled back in the middle (the index branches off its older version): the
+    index answers every sort and page as SQL does."""
+    monkeypatch.setattr(facet_query, "SPARSE_PAGE", sparse_page)
+    rnd = random.Random(12)
+    org = make_org(session, slug="mange-skriv", name="Mange skrivinger")
+    actor = helpers._publishers.get(org.id)
+    words = ["Avløp", "Bybusser", "Ørret", "Åkre", "skoler", "Zebra", "målinger", "energi"]
+
+    def write(step: int) -> None:
+        pool = list(session.scalars(select(Dataset).order_by(Dataset.slug)))
+        ds = rnd.choice(pool)
+        kind = rnd.choice(["title", "title", "themes", "status", "new"])
+        if kind == "new":
+            make_dataset(session, org, slug=f"m-{step}", title_nb=f"{rnd.choice(words)} {step}")
+        elif kind == "status" and ds.status == DatasetStatus.published:
+            ds.status = DatasetStatus.retired
+            session.flush()
+        elif kind == "status":
+            ds.status = DatasetStatus.published
+            session.flush()
+        else:
+            values = (
+                {"title_nb": f"{rnd.choice(words)} {step}"}
+                if kind == "title"
+                else {"themes": rnd.sample(["AGRI", "ENVI", "TRAN", "EDUC"], 2)}
+            )
+            service.change(session=session, actor=actor, dataset=ds, values=values, action="update")
+
+    for step in range(24):
+        if step == 10:
+            nested = session.begin_nested()
+            write(step)
+            assert facet_index.get(session) is not None
+            nested.rollback()
+        write(step)
+        index = facet_index.get(session)
+        assert index is not None
+        if step % 6 == 5:
+            for sort in finder.SORTS:
+                for offset in (0, 7):
+                    _agree(session, index, sort=sort, offset=offset)
+            _agree(session, index, q="skole", sort="relevance")
+            _agree(session, index, filters={"theme": ["ENVI"]}, sort="modified")
+    assert builds == []
 
 
 def test_every_write_lists_what_it_changed(session: Session) -> None:

@@ -14,7 +14,8 @@ from typing import Any
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
 from sqlalchemy.orm import Session, lazyload, selectinload
 
-from datatorg.catalog import facet_index, search
+from datatorg.catalog import facet_index, facet_query, search
+from datatorg.catalog.bitsets import positions, to_mask
 from datatorg.catalog.models import (
     Dataset,
     DatasetKeyword,
@@ -174,7 +175,7 @@ def _search_index(
     if index is None:
         return _search_sql(session, ANONYMOUS, query)
     terms = search.query_terms(query.q)
-    ids = facet_index.narrow(index, query.filters)
+    ids = facet_query.narrow(index, query.filters)
     if terms:
         ids &= index.matching(terms)
     if query.modified_from is not None or query.modified_to is not None:
@@ -182,14 +183,13 @@ def _search_index(
         facts = index.facts
         keep = (
             i
-            for i in facet_index.positions(ids)
-            if (f := facts[i]) is not None
-            and (low is None or f.updated >= low)
-            and (high is None or f.updated <= high)
+            for i in positions(ids)
+            if (low is None or facts[i].updated >= low)
+            and (high is None or facts[i].updated <= high)
         )
-        ids = facet_index.to_mask(keep, index.size)
-    page_ids = facet_index.page(index, ids, query.sort, terms, query.offset, query.limit)
-    facets = facet_index.counts(index, ids, KEYWORD_FACET_SIZE) if query.with_facets else {}
+        ids = to_mask(keep, index.size)
+    page_ids = facet_query.page(index, ids, query.sort, terms, query.offset, query.limit)
+    facets = facet_query.counts(index, ids, KEYWORD_FACET_SIZE) if query.with_facets else {}
     return SearchResult(
         datasets=_load(session, page_ids, query.relations), total=ids.bit_count(), facets=facets
     )
