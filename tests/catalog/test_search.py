@@ -194,7 +194,10 @@ def test_inflections_meet_and_stay_apart(client: TestClient, inflected: None) ->
 def test_facet_index_and_sql_paths_agree(
     session: Session, demo: int, sparse: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    from dataclasses import replace
+
     from datatorg.catalog import facet_index, finder
+    from datatorg.catalog.hits import RELATIONS, SearchHit
     from datatorg.identity.actor import ANONYMOUS
 
     monkeypatch.setattr(facet_index, "SPARSE", sparse)
@@ -212,7 +215,9 @@ def test_facet_index_and_sql_paths_agree(
     for query in queries:
         fast = finder._search_index(session, query, index)
         slow = finder._search_sql(session, ANONYMOUS, query)
-        assert [d.slug for d in fast.datasets] == [d.slug for d in slow.datasets], query
+        assert fast.hits == slow.hits and fast.hits, query  # every column, theme and format
+        whole = finder._search_sql(session, ANONYMOUS, replace(query, relations=RELATIONS))
+        assert fast.hits == [SearchHit.of(d) for d in whole.datasets], query  # as a page shows
         assert fast.total == slow.total and fast.facets == slow.facets, query
 
 

@@ -27,23 +27,31 @@ def to_mask(numbers: Iterable[int], size: int) -> int:
     return int.from_bytes(buf, "little")
 
 
+BITS = [tuple(j for j in range(8) if byte >> j & 1) for byte in range(256)]  # set bits of a byte
+
+
 def positions(mask: int) -> list[int]:
     """The numbers set in ``mask``, ascending."""
     out: list[int] = []
     for i, byte in enumerate(mask.to_bytes((mask.bit_length() + 7) // 8, "little")):
         if byte:
             base = i * 8
-            out.extend(base + j for j in range(8) if byte >> j & 1)
+            out.extend(base + j for j in BITS[byte])
     return out
 
 
 def lowest(mask: int, k: int) -> list[int]:
-    """The ``k`` lowest numbers set in ``mask``, ascending."""
+    """The ``k`` lowest numbers set in ``mask``, ascending (a byte at a time: taking the
+    lowest bit off a 6 KiB integer a thousand times cost 2 ms for page 50)."""
     out: list[int] = []
-    while mask and len(out) < k:
-        low = mask & -mask
-        out.append(low.bit_length() - 1)
-        mask ^= low
+    if k <= 0 or not mask:
+        return out
+    for i, byte in enumerate(mask.to_bytes((mask.bit_length() + 7) // 8, "little")):
+        if byte:
+            base = i * 8
+            out.extend(base + j for j in BITS[byte])
+            if len(out) >= k:
+                return out[:k]
     return out
 
 

@@ -1,12 +1,12 @@
 """An in-process index of the published catalog for fast facets, filters and sorting, kept
 live from the catalog's change log.
 
-Everything a published-catalog search does — matching the search document's stems (the
-same documents FTS5 and tsvector index for the SQL path), facet filters, facet counts,
-sorting and relevance — runs on this index as bitmask operations on Python integers, the
-same on SQLite and PostgreSQL. Datasets are numbered; every facet value and every stem is a
-bitmask of numbers (a list, for rare stems). A full build numbers the published datasets
-in title order, so "the first page in title order" is the lowest set bits.
+Everything a published-catalog search does — matching the search document's stems, facet
+filters and counts, sorting, relevance (``facet_query``) — runs on this index as bitmask
+operations on Python integers, the same on SQLite and PostgreSQL. Datasets are numbered;
+every facet value and stem is a bitmask of numbers (a list, for rare stems). A full build
+numbers the published datasets in title order: the first page in title order is the lowest
+set bits.
 
 **Live.** Every catalog write counts up ``catalog_state.seq`` and lists the datasets (or
 organisations) it changed in ``catalog_changes`` (``models.bump``). A search reads the
@@ -14,18 +14,16 @@ current ``seq``; when the index is behind, it reads the changes since and applie
 changed dataset loses its old number (its bits are cleared) and, if still published, gets a
 new number at the end (the *tail*, kept in title order and in each sort order beside the
 numbered part, by its place among the build's numbers). Changes are applied to a new version
-(copy-on-write), so searches running meanwhile keep a consistent index; the new version
-shares with the old one everything the change does not touch (``bitsets.Shards``,
-``bitsets.WordMap``, append-only number lists), so applying a write costs what the changed
-datasets cost — well under a millisecond for one — whatever the size of the catalog. A write
-is visible to the next search of every worker process, each of which keeps its own index.
+(copy-on-write), so searches running meanwhile keep a consistent index; it shares all the
+change does not touch (``bitsets.Shards``, ``bitsets.WordMap``, append-only number lists), so
+a write costs what the changed datasets cost — well under a millisecond for one — whatever
+the catalog's size. It is visible to the next search of every worker (each has its index).
 
 **No rebuild in a request.** A full build (seconds at 50,000 datasets) runs only in a
 background thread: when a process has no index yet, when the tail grows past ``TAIL_MAX``
 (the numbering is then redone), after a bulk write that did not list its datasets, or when
-the index cannot be caught up (its base was rolled back, or the log was pruned). Until a
-usable index is there, searches are answered by the same query in SQL alone
-(``finder._search_sql``), which gives identical pages and facets.
+the index cannot be caught up (its base was rolled back, or the log was pruned). Until
+then searches are answered in SQL alone (``finder._search_sql``: identical pages, facets).
 """
 
 from __future__ import annotations
@@ -58,6 +56,7 @@ TAIL_MAX = 2000  # datasets renumbered at the end before a background rebuild
 DELTA_MAX = 5000  # changed datasets beyond which catching up waits for a rebuild
 KEPT = 4  # indexes kept per database (a rolled-back write leaves its base usable)
 Entry = tuple[int, tuple[Any, ...], int]  # (place in the build's order, sort key, number)
+Counts = dict[str, list[tuple[str, int]]]  # facet → (value, count), most frequent first
 
 
 @dataclass
@@ -85,6 +84,7 @@ class FacetIndex:
     order_tail: dict[str, list[Entry]] = field(default_factory=dict)  # tail numbers, per sort
     title: WordMap = field(default_factory=lambda: WordMap.empty(SPARSE))  # title stems
     text: WordMap = field(default_factory=lambda: WordMap.empty(SPARSE))  # document stems
+    counted: dict[int, Counts] = field(default_factory=dict)  # keyword size → counts of all
 
     @property
     def all(self) -> int:
@@ -186,6 +186,7 @@ def apply(
         order_tail={name: list(entries) for name, entries in index.order_tail.items()},
         title=index.title.fork(),
         text=index.text.fork(),
+        counted={},
     )
     owned: set[str] = set()  # facets whose value map this version has copied
     for ds_id in changed:

@@ -8,13 +8,12 @@ among the build's numbers, so a page is a merge of the two without comparing key
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 
 from datatorg.catalog import search
 from datatorg.catalog.bitsets import lowest, positions
 from datatorg.catalog.facet_facts import ORDER_KEYS
-from datatorg.catalog.facet_index import Entry, FacetIndex
+from datatorg.catalog.facet_index import Counts, Entry, FacetIndex
 
 SPARSE_PAGE = 1000  # a result this small is sorted whole instead of walking an order
 
@@ -34,13 +33,20 @@ def narrow(index: FacetIndex, filters: dict[str, list[str]]) -> int:
     return result
 
 
-def counts(index: FacetIndex, ids: int, keyword_size: int) -> dict[str, list[tuple[str, int]]]:
-    """Facet counts over ``ids``, most frequent first, ties by value."""
-    out: dict[str, list[tuple[str, int]]] = {}
+def counts(index: FacetIndex, ids: int, keyword_size: int) -> Counts:
+    """Facet counts over ``ids``, most frequent first, ties by value. Those of the whole
+    catalog (a search without words or filters, such as the first page) are kept with the
+    index version."""
+    whole = ids == index.alive
+    if whole and keyword_size in index.counted:
+        return {name: list(rows) for name, rows in index.counted[keyword_size].items()}
+    out: Counts = {}
     for name, values in index.by.items():
         found = [(v, (m & ids).bit_count()) for v, m in values.items()]
         rows = sorted(((v, n) for v, n in found if n), key=lambda r: (-r[1], r[0]))
         out[name] = rows[:keyword_size] if name == "keyword" else rows
+    if whole:
+        index.counted[keyword_size] = {name: list(rows) for name, rows in out.items()}
     return out
 
 
@@ -113,8 +119,8 @@ def _relevance(index: FacetIndex, ids: int, terms: list[search.Term], want: int)
 
 def page(
     index: FacetIndex, ids: int, sort: str, terms: list[search.Term], offset: int, limit: int
-) -> list[uuid.UUID]:
-    """One page of ``ids`` in the asked order, as dataset UUIDs."""
+) -> list[int]:
+    """One page of ``ids`` in the asked order (their numbers)."""
     want = offset + limit
     if sort == "relevance" and terms:
         picked = _relevance(index, ids, terms, want)
@@ -129,4 +135,4 @@ def page(
             picked.append(n)
             if len(picked) >= want:
                 break
-    return [index.uuids[i] for i in picked[offset:want]]
+    return picked[offset:want]

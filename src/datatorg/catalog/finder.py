@@ -12,10 +12,11 @@ from datetime import datetime
 from typing import Any
 
 from sqlalchemy import ColumnElement, Select, and_, func, or_, select
-from sqlalchemy.orm import Session, lazyload, selectinload
+from sqlalchemy.orm import Session
 
 from datatorg.catalog import facet_index, facet_query, search
 from datatorg.catalog.bitsets import positions, to_mask
+from datatorg.catalog.hits import Extras, SearchHit, formats, load_datasets, load_hits
 from datatorg.catalog.models import (
     Dataset,
     DatasetKeyword,
@@ -30,7 +31,6 @@ from datatorg.identity.models import Organisation
 FACETS = ("theme", "publisher", "format", "access_rights", "license", "keyword", "classification")
 SORTS = ("relevance", "title", "-title", "modified", "published")
 KEYWORD_FACET_SIZE = 20
-RELATIONS = ("themes", "keywords", "distributions", "fields")
 
 
 @dataclass
@@ -46,14 +46,17 @@ class SearchQuery:
     limit: int = 20
     with_facets: bool = True
     include_own_drafts: bool = False
-    relations: tuple[str, ...] = ("themes", "distributions")  # loaded with the page
+    # None: the page as a result list shows it (``hits``); or whole datasets with these
+    # relations loaded (``datasets``), for faces that show more
+    relations: tuple[str, ...] | None = None
 
 
 @dataclass
 class SearchResult:
-    datasets: list[Dataset]
     total: int
     facets: dict[str, list[tuple[str, int]]]
+    hits: list[SearchHit] = field(default_factory=list)  # when the query asked for no relations
+    datasets: list[Dataset] = field(default_factory=list)  # when it did
 
 
 def _conditions(session: Session, actor: Actor, query: SearchQuery) -> list[ColumnElement[bool]]:
@@ -188,23 +191,30 @@ def _search_index(
             and (high is None or facts[i].updated <= high)
         )
         ids = to_mask(keep, index.size)
-    page_ids = facet_query.page(index, ids, query.sort, terms, query.offset, query.limit)
+    numbers = facet_query.page(index, ids, query.sort, terms, query.offset, query.limit)
     facets = facet_query.counts(index, ids, KEYWORD_FACET_SIZE) if query.with_facets else {}
-    return SearchResult(
-        datasets=_load(session, page_ids, query.relations), total=ids.bit_count(), facets=facets
-    )
+    known = {index.uuids[n]: index.facts[n] for n in numbers}
+
+    def extras(ds_id: uuid.UUID) -> tuple[tuple[str, ...], tuple[str, ...]]:
+        values = known[ds_id].values  # the index's snapshot is the session's
+        return tuple(sorted(values["theme"])), formats(values["format"])
+
+    return _page(session, query, list(known), ids.bit_count(), facets, extras)
 
 
-def _load(session: Session, page_ids: list[uuid.UUID], relations: tuple[str, ...]) -> list[Dataset]:
-    """The page's datasets with the ``relations`` its face shows (the others load lazily,
-    if ever: a page of 20 with every relation costs several times the search itself)."""
-    options = [
-        (selectinload if name in relations else lazyload)(getattr(Dataset, name))
-        for name in RELATIONS
-    ]
-    stmt = select(Dataset).where(Dataset.id.in_(page_ids)).options(*options)
-    by_id = {d.id: d for d in session.scalars(stmt)}
-    return [by_id[i] for i in page_ids if i in by_id]
+def _page(
+    session: Session,
+    query: SearchQuery,
+    page_ids: list[uuid.UUID],
+    total: int,
+    facets: dict[str, list[tuple[str, int]]],
+    extras: Extras | None = None,
+) -> SearchResult:
+    if query.relations is not None:
+        datasets = load_datasets(session, page_ids, query.relations)
+        return SearchResult(total=total, facets=facets, datasets=datasets)
+    hits = load_hits(session, page_ids, extras)
+    return SearchResult(total=total, facets=facets, hits=hits)
 
 
 def _search_sql(session: Session, actor: Actor, query: SearchQuery) -> SearchResult:
@@ -241,6 +251,4 @@ def _search_sql(session: Session, actor: Actor, query: SearchQuery) -> SearchRes
             )
         )
     facets = _facets(session, conds) if query.with_facets else {}
-    return SearchResult(
-        datasets=_load(session, page_ids, query.relations), total=total, facets=facets
-    )
+    return _page(session, query, page_ids, total, facets)

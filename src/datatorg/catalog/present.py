@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.catalog import policies
 from datatorg.catalog.finder import SearchResult
+from datatorg.catalog.hits import SearchHit
 from datatorg.catalog.models import AccessRights, Classification, Dataset
 from datatorg.catalog.schemas import (
     DatasetPage,
@@ -59,37 +60,38 @@ def pick(nb: str, en: str) -> str:
     return (en or nb) if current_locale() == "en" else (nb or en)
 
 
-def _publisher(org: Organisation | None, dataset: Dataset) -> PublisherRef:
+def _publisher(org: Organisation | None, hit: SearchHit) -> PublisherRef:
     if org is None:
-        return PublisherRef(id=dataset.publisher_id, slug="", name="")
+        return PublisherRef(id=hit.publisher_id, slug="", name="")
     return PublisherRef(id=org.id, slug=org.slug, name=org.name)
 
 
-def summary(dataset: Dataset, org: Organisation | None) -> DatasetSummary:
+def summary(hit: SearchHit, org: Organisation | None) -> DatasetSummary:
+    """A dataset as a result list shows it (``SearchHit.of(dataset)`` for a whole one)."""
     loc = current_locale()
     return DatasetSummary(
-        id=dataset.id,
-        slug=dataset.slug,
-        title=pick(dataset.title_nb, dataset.title_en),
-        title_nb=dataset.title_nb,
-        title_en=dataset.title_en,
-        description=pick(dataset.description_nb, dataset.description_en),
-        publisher=_publisher(org, dataset),
-        status=dataset.status,
-        access_rights=dataset.access_rights,
-        classification=dataset.classification,
-        is_open=dataset.is_open,
-        license=licence(dataset.license),
-        themes=[Labelled(code=t.theme, label=THEMES[t.theme].label(loc)) for t in dataset.themes],
-        formats=sorted({d.format for d in dataset.distributions if d.format}),
-        modified=dataset.updated_at,
-        url=f"/datasets/{dataset.slug}",
+        id=hit.id,
+        slug=hit.slug,
+        title=pick(hit.title_nb, hit.title_en),
+        title_nb=hit.title_nb,
+        title_en=hit.title_en,
+        description=pick(hit.description_nb, hit.description_en),
+        publisher=_publisher(org, hit),
+        status=hit.status,
+        access_rights=hit.access_rights,
+        classification=hit.classification,
+        is_open=hit.is_open,
+        license=licence(hit.license),
+        themes=[Labelled(code=t, label=THEMES[t].label(loc)) for t in hit.themes],
+        formats=list(hit.formats),
+        modified=hit.updated_at,
+        url=f"/datasets/{hit.slug}",
     )
 
 
 def read(session: Session, actor: Actor, dataset: Dataset) -> DatasetRead:
     org = session.get(Organisation, dataset.publisher_id)
-    base = summary(dataset, org).model_dump()
+    base = summary(SearchHit.of(dataset), org).model_dump()
     freq = FREQUENCIES.get(dataset.frequency)
     governance = None
     if policies.can_see_governance(actor, dataset):
@@ -173,11 +175,11 @@ def facet_label(session: Session, facet: str, value: str, orgs: dict[str, str]) 
 def page(
     session: Session, result: SearchResult, *, page: int, per_page: int, sort: str
 ) -> DatasetPage:
-    orgs = organisations_by_id(session=session, ids={d.publisher_id for d in result.datasets})
+    orgs = organisations_by_id(session=session, ids={h.publisher_id for h in result.hits})
     slugs = [v for v, _n in result.facets.get("publisher", [])]
     names = {o.slug: o.name for o in _orgs_by_slug(session, slugs)}
     return DatasetPage(
-        items=[summary(d, orgs.get(d.publisher_id)) for d in result.datasets],
+        items=[summary(h, orgs.get(h.publisher_id)) for h in result.hits],
         total=result.total,
         page=page,
         per_page=per_page,
