@@ -98,7 +98,7 @@ def _generate(session: Session, rnd: random.Random) -> list[str]:
                  "download_url": f"https://x.example/{i}.{f.lower()}"}
                 for p, f in enumerate(ds_formats)
             ]  # fmt: skip
-            fts_rows.append({"dataset_id": ds_id.hex, "doc": doc})
+            fts_rows.append({"rowid": search.fts_rowid(ds_id), "dataset_id": ds_id.hex, "doc": doc})
         session.execute(insert(Dataset), rows)
         session.execute(insert(DatasetTheme), theme_rows)
         session.execute(insert(DatasetKeyword), kw_rows)

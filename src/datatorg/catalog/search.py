@@ -35,7 +35,7 @@ from datatorg.errors import Invalid
 WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_QUERY_CHARS = 300
 MAX_QUERY_TERMS = 12
-FTS_TABLE = table("dataset_fts", column("dataset_id"), column("doc"))
+FTS_TABLE = table("dataset_fts", column("rowid"), column("dataset_id"), column("doc"))
 _NORWEGIAN = snowballstemmer.stemmer("norwegian")
 _ENGLISH = snowballstemmer.stemmer("english")
 
@@ -117,14 +117,40 @@ def sync(session: Session, dataset: Dataset) -> None:
     """Bring the search document (and on SQLite the FTS5 row) up to date with ``dataset``."""
     if session.get_bind().dialect.name != "sqlite":
         return
-    key = dataset.id.hex
-    session.execute(FTS_TABLE.delete().where(FTS_TABLE.c.dataset_id == key))
-    session.execute(FTS_TABLE.insert().values(dataset_id=key, doc=dataset.search_doc))
+    unindex(session, dataset.id)
+    session.execute(
+        FTS_TABLE.insert().values(
+            rowid=fts_slot(session, dataset.id), dataset_id=dataset.id.hex, doc=dataset.search_doc
+        )
+    )
 
 
 def unindex(session: Session, dataset_id: uuid.UUID) -> None:
-    if session.get_bind().dialect.name == "sqlite":
-        session.execute(FTS_TABLE.delete().where(FTS_TABLE.c.dataset_id == dataset_id.hex))
+    """Remove the dataset's FTS5 row (SQLite), found by its rowid: ``dataset_fts`` has no
+    index on ``dataset_id``, and a delete by it read all 50,000 rows (28 ms) on every write."""
+    if session.get_bind().dialect.name != "sqlite":
+        return
+    fts, key = FTS_TABLE.c, dataset_id.hex
+    session.execute(
+        FTS_TABLE.delete().where(fts.rowid == fts_rowid(dataset_id), fts.dataset_id == key)
+    )
+    session.execute(FTS_TABLE.delete().where(fts.rowid < 0, fts.dataset_id == key))
+
+
+def fts_rowid(dataset_id: uuid.UUID) -> int:
+    """A dataset's FTS5 rowid: 63 bits of its UUID (≥ 0). Two datasets share it about once
+    in 10^9 catalogs of 50,000; the later one then gets a negative rowid (``fts_slot``)."""
+    return (dataset_id.int >> 64 ^ dataset_id.int) & (2**63 - 1)
+
+
+def fts_slot(session: Session, dataset_id: uuid.UUID) -> int:
+    """Where the dataset's FTS5 row goes: its ``fts_rowid``, or below the lowest row when
+    another dataset holds that (the negative rowids are few, so a delete looks there too)."""
+    rid, fts = fts_rowid(dataset_id), FTS_TABLE.c
+    if session.execute(select(fts.rowid).where(fts.rowid == rid)).first() is None:
+        return rid
+    lowest = session.scalar(select(fts.rowid).order_by(fts.rowid).limit(1))
+    return min(int(lowest or 0), 0) - 1
 
 
 def score(title_tokens: tuple[str, ...], terms: list[Term]) -> int:
