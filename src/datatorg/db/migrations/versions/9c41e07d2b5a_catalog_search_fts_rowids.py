@@ -8,7 +8,7 @@ number, at a negative rowid) and are found by rowid. This revision rewrites the 
 ``datasets.search_doc`` with those rowids. Data only; PostgreSQL has nothing to do.
 
 Revision ID: 9c41e07d2b5a
-Revises: 25de71eacabe
+Revises: a1d3c0de9e10
 Create Date: 2026-11-30 22:00:00
 """
 
@@ -19,7 +19,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "9c41e07d2b5a"
-down_revision: str | None = "25de71eacabe"
+down_revision: str | None = "a1d3c0de9e10"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
