@@ -7,7 +7,7 @@ import random
 from collections.abc import Iterator
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.orm import Session
 
 from datatorg.catalog import facet_facts, facet_index, facet_query, finder, service
@@ -116,7 +116,20 @@ def test_a_write_costs_what_it_changed_not_the_catalog(
     service.change(
         session=session, actor=None, dataset=ds, values={"title_nb": "Ny tittel"}, action="update"
     )
-    after = facet_index.get(session)
+    statements: list[str] = []
+    conn = session.connection()
+
+    def record(_conn: object, _cursor: object, sql: str, *_rest: object) -> None:
+        statements.append(sql)
+
+    event.listen(conn, "before_cursor_execute", record)
+    try:
+        after = facet_index.get(session)
+    finally:
+        event.remove(conn, "before_cursor_execute", record)
+    # the state, the changes since, the changed datasets, their themes, formats and keywords:
+    # four statements (each waits its turn on a busy database server)
+    assert len(statements) == 4, statements
     assert after is not None and after is not before and builds == []
     assert after.order is before.order and after.title.vocab is before.title.vocab
     assert after.uuids is before.uuids and after.size == before.size + 1

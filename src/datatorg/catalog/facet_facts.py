@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, String, cast, select
+from sqlalchemy import Connection, String, cast, literal, select, union_all
 
 from datatorg.catalog import search
 from datatorg.catalog.models import (
@@ -70,17 +70,20 @@ def read(conn: Connection, ids: list[uuid.UUID] | None) -> list[Facts]:
         stmt = stmt.where(Dataset.id.in_(ids))
     base = conn.execute(stmt).all()  # Core rows: no ORM bookkeeping for 50,000 of them
     multi: dict[str, dict[str, list[str]]] = {name: {} for name in MULTI}
+    parts = []
     for name, col, key in (
         ("theme", DatasetTheme.theme, DatasetTheme.dataset_id),
         ("format", Distribution.format, Distribution.dataset_id),
         ("keyword", DatasetKeyword.value, DatasetKeyword.dataset_id),
     ):
-        sub = select(cast(key, String), col).join(Dataset).where(published)
-        if ids is not None:
-            sub = sub.where(key.in_(ids))
-        for ds_id, value in conn.execute(sub):
-            if value:
-                multi[name].setdefault(ds_id.replace("-", ""), []).append(value)
+        part = select(literal(name, String), cast(key, String), cast(col, String))
+        part = part.join(Dataset).where(published)
+        parts.append(part.where(key.in_(ids)) if ids is not None else part)
+    # One statement for the three: a catch-up is a few short statements, and on a busy
+    # server each one waits its turn (at load 11 on two cores: about 5-10 ms a statement)
+    for name, ds_id, value in conn.execute(union_all(*parts)):
+        if value:
+            multi[name].setdefault(ds_id.replace("-", ""), []).append(value)
     out = []
     for r in base:
         key = r.id.hex
