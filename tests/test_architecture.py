@@ -20,6 +20,7 @@ The same contracts run as ``lint-imports`` (``make lint``).
 
 from __future__ import annotations
 
+import logging
 import tomllib
 from pathlib import Path
 
@@ -35,7 +36,17 @@ CONFIG = ROOT / "pyproject.toml"
 
 def test_the_import_contracts_hold(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(ROOT)  # the custom contract type is found as tests.import_contracts
-    assert lint_imports(config_filename=str(CONFIG), no_cache=True, no_logo=True) == 0
+    # lint_imports configures logging with dictConfig, which disables every logger that
+    # exists (the app's among them): later tests would see no request log. Undo that.
+    loggers = [
+        lg for lg in logging.root.manager.loggerDict.values() if isinstance(lg, logging.Logger)
+    ]
+    enabled = [lg for lg in loggers if not lg.disabled]
+    try:
+        assert lint_imports(config_filename=str(CONFIG), no_cache=True, no_logo=True) == 0
+    finally:
+        for lg in enabled:
+            lg.disabled = False
 
 
 def test_every_package_is_under_a_contract() -> None:
