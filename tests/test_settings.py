@@ -37,6 +37,7 @@ def test_development_defaults_work_and_hide_the_secret() -> None:
 
 def test_cookies_are_secure_except_plain_http_development() -> None:
     assert Settings(env="development", base_url="http://127.0.0.1:8000").secure_cookies is False
+    assert Settings(env="development").secure_cookies is False  # no public address: plain http
     strong = "k3Vq9-zR7pL2mW8xT4nB6yH1cJ5dF0gA"
     assert Settings(env="production", secret_key=strong).secure_cookies is True  # type: ignore[arg-type]
     assert Settings(env="test", secret_key=strong).secure_cookies is True  # type: ignore[arg-type]

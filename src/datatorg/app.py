@@ -19,6 +19,8 @@ from datatorg.access import pages as access_pages
 from datatorg.access import router as access_router
 from datatorg.catalog import ckan, dcat_routes
 from datatorg.catalog import pages as catalog_pages
+from datatorg.catalog import pages_home as catalog_home
+from datatorg.catalog import pages_mine as catalog_mine
 from datatorg.catalog import router as catalog_router
 from datatorg.db import writes
 from datatorg.db.engine import make_engine, make_sessionmaker
@@ -46,6 +48,7 @@ from datatorg.privacy import pages_requests as privacy_requests_pages
 from datatorg.privacy import router as privacy_router
 from datatorg.privacy import router_requests as privacy_requests_router
 from datatorg.settings import Settings, get_settings
+from datatorg.web import apidocs
 from datatorg.web import pages as shell_pages
 from datatorg.web.errorhandlers import install_error_handlers, register_error_face
 from datatorg.web.middleware import ShellMiddleware
@@ -54,7 +57,7 @@ from datatorg.web.openapi import install_openapi
 STATIC = Path(__file__).parent / "web" / "static"
 # Routes FastAPI and Starlette make themselves, public by nature; every other route declares
 # who may call it (``identity.permissions``; the route × role matrix test holds it to that).
-UNDECLARED_ROUTES = ("/api/v1/openapi.json", "/api/v1/docs", "/docs/oauth2-redirect", "/static")
+UNDECLARED_ROUTES = ("/api/v1/openapi.json", "/static")
 
 
 def create_app(
@@ -97,7 +100,7 @@ def create_app(
         version=__version__,
         description="The data marketplace and living lab of My Digital City, Halden.",
         openapi_url="/api/v1/openapi.json",
-        docs_url="/api/v1/docs",
+        docs_url=None,  # served by web/apidocs.py with local files (the CSP allows no CDN)
         redoc_url=None,
         # Every route knows who asks (pages show it in the header; the API decides with it).
         dependencies=[Depends(get_actor)],
@@ -150,7 +153,13 @@ def create_app(
     app.include_router(privacy_requests_pages.router)
     # The outbox for administrators (robust, issue 11): outgoing messages and their outcome.
     app.include_router(outbox_router.router)
+    # journeys: the front page, "My datasets" (a publisher's datasets, uploads to review,
+    # offers), the API documentation served offline
+    app.include_router(catalog_home.router)
+    app.include_router(catalog_mine.router)
+    app.include_router(apidocs.router)
 
+    app.mount(apidocs.ASSETS_URL, apidocs.assets(), name="apidocs")  # before /static
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
     install_openapi(app)  # every answer documented: problem+json errors, media types
     install_error_handlers(app)

@@ -15,6 +15,7 @@ from pydantic import Field, SecretStr, ValidationError, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 DEV_SECRET = "development-only-secret-key-change-me"
+FALLBACK_BASE_URL = "http://127.0.0.1:8000"  # e-mails sent outside a request, with no base_url
 
 
 MIN_SECRET_LENGTH = 32
@@ -81,8 +82,11 @@ class Settings(BaseSettings):
         "pattern, about 100 bits of entropy or more); the process refuses to start otherwise.",
     )
     base_url: str = Field(
-        "http://127.0.0.1:8000",
-        description="Public address of the site; used in e-mails and as the base of catalog IRIs.",
+        "",
+        description="Public address of the site (e.g. `https://data.halden.kommune.no`): the "
+        "base of absolute links in exports, catalog IRIs, API examples and e-mails. Empty: the "
+        "address each request came to (e-mails sent outside a request then use "
+        "`http://127.0.0.1:8000`).",
     )
     smtp_host: str = Field("127.0.0.1", description="SMTP server for outgoing e-mail.")
     smtp_port: int = Field(25, description="Port of the SMTP server.")
@@ -206,8 +210,13 @@ class Settings(BaseSettings):
 
     @property
     def secure_cookies(self) -> bool:
-        """Whether cookies carry the Secure flag: always, except in development over plain http."""
-        return not (self.env == "development" and self.base_url.startswith("http://"))
+        """Whether cookies carry the Secure flag: always, except in development over plain http
+        (or with no public address set)."""
+        return not (self.env == "development" and not self.base_url.startswith("https://"))
+
+    def public_base(self, request_base: str | None = None) -> str:
+        """The site's public address: ``base_url`` when set, else the request's own address."""
+        return (self.base_url or request_base or FALLBACK_BASE_URL).rstrip("/")
 
 
 @lru_cache

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -23,11 +25,14 @@ def test_data_page_shows_preview_api_link_stats_and_charts(
         api
     )
     assert "<td>Tistedal</td>" in html and "<td>Sentrum</td>" not in html.split("stats-h")[0]
-    assert html.count('<svg class="chart"') == 2  # time series and grouped bars
-    assert '<title id="chart-time-t">' in html
+    # time series and grouped bars, each drawn for wide screens and for phones
+    assert html.count('<svg class="chart chart-wide"') == 2
+    assert html.count('<svg class="chart chart-narrow"') == 2
+    assert '<title id="chart-timew-t">' in html and '<title id="chart-timen-t">' in html
     assert html.count("<details>") == 2  # each chart has its table
     assert 'class="histogram"' in html
-    assert "<script" not in html  # works without JavaScript
+    # works without JavaScript: the only scripts are the site's optional enhancements
+    assert re.findall(r"<script[^>]*>", html) == ['<script src="/static/site.js" defer>']
 
 
 def test_data_page_stats_api_twin(client: TestClient, session: Session) -> None:
@@ -48,7 +53,10 @@ def test_data_page_bad_filter_shows_error_not_crash(client: TestClient, session:
     upload(client, ds, headers, b"a\n1\n")
     resp = client.get(f"/datasets/{ds.slug}/data?a__gt=abc")
     assert resp.status_code == 200
-    assert "is not a valid integer" in resp.text
+    # said in words, with the parameter named; never the engine's English
+    assert "These rows cannot be shown" in resp.text or "Disse radene kan ikke vises" in resp.text
+    assert '<code translate="no">a__gt</code>' in resp.text
+    assert "is not a valid integer" not in resp.text
 
 
 def test_data_page_of_empty_and_unknown_dataset(client: TestClient, session: Session) -> None:

@@ -61,7 +61,8 @@ def _upload(page: Any, live: LiveServer, slug: str, tmp_path: Path, axe: bool) -
     assert not axe or axe_violations(page) == []
     page.get_by_label("Enheten til no2").fill("µg/m³")
     page.get_by_role("button", name="Publiser som ny versjon").click()
-    page.wait_for_url(f"**/datasets/{slug}/data")
+    page.wait_for_url(f"**/datasets/{slug}/data?published=1")
+    assert "Versjon 1 er publisert" in page.content()
 
 
 @pytest.mark.parametrize("javascript", [True, False])
@@ -75,7 +76,7 @@ def test_upload_and_explore(
     try:
         page = context.new_page()
         _upload(page, live_server, slug, tmp_path, axe=javascript)
-        assert page.locator("svg.chart").count() == 2
+        assert page.locator("svg.chart.chart-wide").count() == 2
         assert not javascript or axe_violations(page) == []
         page.get_by_role("link", name="no2").first.click()  # sort by the column
         assert "_sort=no2" in page.url
@@ -106,7 +107,7 @@ def test_data_page_is_axe_clean_for_the_public(
     page.locator("#upload-form button[type=submit]").click()
     page.wait_for_url("**/uploads/*")
     page.locator("form[action$='/publish'] button").click()
-    page.wait_for_url("**/data")
+    page.wait_for_url("**/data?published=1")
     context.close()
     public = browser.new_context(locale="en-GB")
     try:

@@ -13,7 +13,13 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from datatorg.catalog.models import AccessRights, Classification, Dataset, DatasetStatus
+from datatorg.catalog.models import (
+    AccessRights,
+    Classification,
+    Dataset,
+    DatasetStatus,
+    SchemaField,
+)
 from datatorg.identity import service as identity
 from datatorg.identity.models import OrgKind, Role
 from datatorg.market import service
@@ -51,6 +57,7 @@ def _setup(session: Session) -> dict[str, Any]:
         access_rights=AccessRights.restricted,
         classification=Classification.restricted,
         status=DatasetStatus.published,
+        fields=[SchemaField(name=c, position=i) for i, c in enumerate(["bygg", "maaned", "kwh"])],
     )
     session.add(ds)
     session.flush()
@@ -70,7 +77,7 @@ def _setup(session: Session) -> dict[str, Any]:
     for name, user in (("consumer", consumer), ("steward", steward), ("publisher", publisher)):
         plain, _ = identity.create_token(session=session, user=user, name="browser")
         tokens[name] = plain
-    return {"offer_id": str(offer.id), **tokens}
+    return {"offer_id": str(offer.id), "slug": ds.slug, **tokens}
 
 
 def _context(browser: Any, token: str) -> Any:
@@ -90,12 +97,15 @@ def test_request_and_steward_decision_in_the_browser(live_server: LiveServer, br
         page.get_by_label("Hva skal du bruke dataene til?").fill(
             "Bacheloroppgave om energibruk i skolebygg, med æøå."
         )
-        page.get_by_label("Til", exact=True).fill((utc_today() + timedelta(days=60)).isoformat())
+        page.get_by_label("Siste dag", exact=True).fill(
+            (utc_today() + timedelta(days=60)).isoformat()
+        )
         page.get_by_role("button", name="Send forespørsel").click()
         page.wait_for_url("**/market/requests/*")
-        assert "REQUESTED" in page.content()
+        assert "Forespørselen din er sendt" in page.content()
+        assert "Sendt – venter på svar" in page.content()
         assert axe_violations(page) == []
-        request_url = page.url
+        request_url = page.url.split("?")[0]
 
         desk = steward.new_page()
         desk.goto(f"{live_server.url}/market/queue")
@@ -106,15 +116,16 @@ def test_request_and_steward_decision_in_the_browser(live_server: LiveServer, br
         desk.locator("#counter-maaned").uncheck()
         desk.get_by_label("Melding til mottakeren").fill("Vi tilbyr uten måned.")
         desk.get_by_role("button", name="Send motbud").click()
-        desk.wait_for_url(request_url)
-        assert "OFFERED" in desk.content()
+        desk.wait_for_url(request_url + "?done=countered")
+        assert "Motbud – venter på deg" in desk.content()
 
         page.goto(request_url)
         page.get_by_role("button", name="Godta motbudet").click()
         page.wait_for_url("**/market/agreements/*")
-        assert "bygg, kwh" in page.content()
+        terms = page.locator("dl.terms").inner_text()
+        assert "bygg" in terms and "kwh" in terms and "maaned" not in terms
         assert axe_violations(page) == []
-        agreement_url = page.url
+        agreement_url = page.url.split("?")[0]
         page.get_by_role("button", name="Lag nøkkel").click()
         assert page.locator("code.token").inner_text().startswith("dtg_")
 
@@ -122,7 +133,7 @@ def test_request_and_steward_decision_in_the_browser(live_server: LiveServer, br
         desk.locator("#reason-revoke").fill("Avsluttet etter revisjon.")
         desk.get_by_role("button", name="Trekk tilbake").click()
         desk.wait_for_url(agreement_url)
-        assert "revoked" in desk.content()
+        assert "Trukket tilbake av tilbyderen" in desk.content()
 
         public = browser.new_context(locale="nb-NO").new_page()
         public.goto(f"{live_server.url}/register")
@@ -150,11 +161,18 @@ def test_offer_form_is_axe_clean_and_works(live_server: LiveServer, browser: Any
         page = context.new_page()
         page.goto(f"{live_server.url}/market/offers/new")
         assert axe_violations(page) == []
+        page.select_option("#dataset-choice", data["slug"])
+        page.get_by_role("button", name="Velg dette datasettet").click()  # the schema's columns
+        page.wait_for_url("**/market/offers/new?dataset=*")
+        assert axe_violations(page) == []
         page.get_by_label("Tittel på tilbudet").fill("Åpen for studenter")
         page.get_by_label("Akademisk forskning").check()
-        page.get_by_label("education").check()
+        page.get_by_label("Utdanning").check()
+        page.get_by_label("Bare kolonnene som er krysset av her:").check()
+        page.locator("#col-kwh").check()
         page.get_by_role("button", name="Publiser tilbudet").click()
-        page.wait_for_url("**/market/offers/*")
-        assert page.locator("h1").inner_text() == "Åpen for studenter"
+        page.wait_for_url("**/market/offers/*?published=1")
+        assert "Tilbudet er publisert" in page.content()
+        assert page.locator("p.lead").inner_text().endswith("Åpen for studenter")
     finally:
         context.close()

@@ -56,9 +56,11 @@ def test_dataset_page_shows_metadata_schema_and_slots(client: TestClient, demo: 
     r = client.get("/datasets/smartmaler-husholdninger")
     assert r.status_code == 200
     assert "Smartmålere i husholdninger" in r.text
-    assert "<code>maler_id</code>" in r.text and "<td>Pseudonym</td>" in r.text
-    assert 'id="preview"' in r.text and 'id="related-pilots"' in r.text
-    assert 'href="/datasets/smartmaler-husholdninger/data"' in r.text  # the gate's preview
+    assert '<code translate="no">innbygger_id</code>' in r.text and "<td>Pseudonym</td>" in r.text
+    # no contents loaded here: the page says so and links no data page, no empty sections
+    assert "ikke noe innhold ennå" in r.text
+    assert 'href="/datasets/smartmaler-husholdninger/data"' not in r.text
+    assert 'id="preview"' not in r.text and 'id="related-pilots"' not in r.text
     assert "DPIA-2026" not in r.text  # governance only for the owner
     assert client.get("/datasets/finnes-ikke").status_code == 404
 

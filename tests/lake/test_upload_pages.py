@@ -45,7 +45,8 @@ def test_upload_review_adjust_publish(client: TestClient, session: Session) -> N
         follow_redirects=False,
     )
     assert resp.status_code == 303, resp.text
-    assert resp.headers["location"] == f"/datasets/{ds.slug}/data"
+    # the data page confirms the new version
+    assert resp.headers["location"] == f"/datasets/{ds.slug}/data?published=1"
     fields = client.get(f"/api/v1/datasets/{ds.slug}/versions").json()["versions"][0][
         "table_schema"
     ]["fields"]
@@ -105,7 +106,10 @@ def test_upload_form_needs_csrf_and_publisher(client: TestClient, session: Sessi
         headers=headers,
     )
     assert resp.status_code == 403
-    assert client.get(f"/datasets/{ds.slug}/upload").status_code == 401
+    # signed out: the page sends the visitor to sign in, and back here afterwards
+    r = client.get(f"/datasets/{ds.slug}/upload", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == f"/login?next=%2Fdatasets%2F{ds.slug}%2Fupload"
 
 
 def test_refusals_on_the_page_remove_the_staged_file(

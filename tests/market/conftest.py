@@ -10,7 +10,13 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
-from datatorg.catalog.models import AccessRights, Classification, Dataset, DatasetStatus
+from datatorg.catalog.models import (
+    AccessRights,
+    Classification,
+    Dataset,
+    DatasetStatus,
+    SchemaField,
+)
 from datatorg.db.base import utcnow
 from datatorg.identity import service as identity
 from datatorg.identity.actor import Actor
@@ -38,7 +44,12 @@ class World:
         return actor_of(session, user)
 
 
+COLUMNS = ("building", "month", "kwh", "area")
+
+
 def make_dataset(session: Session, org: Organisation, **kw: Any) -> Dataset:
+    """A restricted dataset whose catalog describes the columns the offers name."""
+    columns = kw.pop("columns", COLUMNS)
     ds = Dataset(
         slug=kw.pop("slug", f"ds-{org.slug}-{utcnow().timestamp()}"),
         title_nb=kw.pop("title_nb", "Energibruk i kommunale bygg"),
@@ -46,6 +57,7 @@ def make_dataset(session: Session, org: Organisation, **kw: Any) -> Dataset:
         access_rights=kw.pop("access_rights", AccessRights.restricted),
         classification=kw.pop("classification", Classification.restricted),
         status=DatasetStatus.published,
+        fields=[SchemaField(name=c, position=i) for i, c in enumerate(columns)],
         **kw,
     )
     session.add(ds)

@@ -68,11 +68,14 @@ def decide(
     dataset: DatasetRef,
     channel: str,
     purpose: str | None = None,
+    agreement_id: uuid.UUID | None = None,
 ) -> Decision:
     """Whether ``actor`` may read ``dataset``'s contents; raises (and audits) a refusal.
 
     ``purpose`` is the purpose the caller states for this read (``_purpose``); under an
-    agreement it must be the agreement's.
+    agreement it must be the agreement's. ``agreement_id`` is the agreement the caller chose
+    (``_agreement``: a person holding several on one dataset); an agreement-scoped token
+    reads through its own agreement only.
     """
     if not policies.is_visible(actor, dataset):
         raise deny(session, actor, dataset, channel, "not published", NotFound("No such dataset"))
@@ -93,7 +96,7 @@ def decide(
         dataset_id=dataset.id,
         columns=None,
         aggregate=None,
-        agreement_id=actor.agreement_id,
+        agreement_id=actor.agreement_id or agreement_id,
         purpose=purpose,
     )
     if not check.allowed:

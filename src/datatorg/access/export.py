@@ -67,14 +67,15 @@ def export(
     the file holds at most ``_size`` rows and never more than a row quota has left.
     ``subject_keys``: a data subject's own rows (see ``service.read_subject_rows``).
     """
-    items, purpose = pipeline.split_purpose(items)
+    items, stated = pipeline.split_stated(items)
     r = pipeline.begin(
         session=session,
         settings=settings,
         actor=actor,
         dataset=dataset,
         channel=channel or f"download.{fmt}",
-        purpose=purpose,
+        purpose=stated.purpose,
+        agreement_id=stated.agreement_id,
         subject_keys=subject_keys,
     )
     q = r.parse(session, items, max_size=WHOLE)

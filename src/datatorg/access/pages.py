@@ -8,6 +8,7 @@ queries of that one read (one decision and policy, one metered call, one audit r
 
 from __future__ import annotations
 
+import uuid
 from typing import Any
 from urllib.parse import urlencode
 
@@ -15,20 +16,26 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
-from datatorg.access import charts, engines, pipeline, query, service, stats
-from datatorg.catalog.models import DatasetRef
-from datatorg.errors import Forbidden, Invalid
+from datatorg.access import engines, page_charts, pipeline, policies, query, service, stats
+from datatorg.catalog.models import Dataset
+from datatorg.errors import DatatorgError, Forbidden, NotFound
 from datatorg.identity import permissions as perm
+from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep
 from datatorg.lake import policies as lake_policies
 from datatorg.lake import service as lake
+from datatorg.market import service as market
+from datatorg.market.models import Agreement
+from datatorg.web import charts
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.i18n import gettext as _
 from datatorg.web.templating import render
 
 router = APIRouter(tags=["data pages"])
 
-PAGE_KEYS = {"y", "_fc", "_fo", "_fv"}  # page-only parameters, not passed to the API
+# page-only parameters, not passed to the API (``agreement`` chooses the agreement to read
+# under; ``published`` thanks the publisher who just published a version)
+PAGE_KEYS = {"y", "_fc", "_fo", "_fv", "agreement", "published"}
 PREVIEW_SIZE = "25"
 
 
@@ -42,92 +49,37 @@ def _api_items(request: Request) -> list[tuple[str, str]]:
     return items
 
 
-def _numeric(schema: dict[str, Any], visible: list[str]) -> list[str]:
-    return [
-        f["name"]
-        for f in schema.get("fields", [])
-        if f["name"] in visible
-        and f["type"] in ("integer", "number")
-        and f.get("role") not in ("latitude", "longitude")
-    ]
-
-
-def _chart_data(session: Session, r: pipeline.Read, y: str | None) -> list[dict[str, Any]]:
-    """The page's charts, each one query of the page's read (``r``)."""
-    schema, visible = r.policy.schema, r.policy.columns
-    numeric = _numeric(schema, visible)
-    if not numeric:
-        return []
-    col = y if y in numeric else numeric[0]
-    out: list[dict[str, Any]] = []
-    times = [c for c in lake.columns_with_role(schema, "time") if c in visible]
-    ds = r.dataset
-
-    def run(items: list[tuple[str, str]]) -> engines.Page:
-        return engines.fetch(r, r.parse(session, items))
-
-    if times:
-        page = run([("_bucket", f"day:{times[0]}"), ("_agg", f"avg({col})"), ("_size", "2000")])
-        points = [(str(row[0])[:10], row[1]) for row in page.rows]
-        if len(points) > 400:  # long series: weekly means are easier to read
-            page = run(
-                [("_bucket", f"week:{times[0]}"), ("_agg", f"avg({col})"), ("_size", "2000")]
-            )
-            points = [(str(row[0])[:10], row[1]) for row in page.rows]
-        title = _("Average of %(col)s over time") % {"col": col}
-        out.append(
-            {
-                "title": title,
-                "svg": charts.line_chart(points, title, "chart-time"),
-                "rows": points,
-                "x": times[0],
-                "y": col,
-                "api": _api_url(ds, page_items(times[0], col)),
-            }
-        )
-    strings = [
-        f["name"]
-        for f in schema.get("fields", [])
-        if f["name"] in visible and f["type"] == "string" and not f.get("role")
-    ]
-    if strings:
-        page = run(
-            [
-                ("_group_by", strings[0]),
-                ("_agg", f"avg({col})"),
-                ("_sort_desc", f"avg_{col}"),
-                ("_size", "20"),
-            ]
-        )
-        bars = [(str(row[0]), row[1]) for row in page.rows]
-        title = _("Average of %(col)s by %(group)s") % {"col": col, "group": strings[0]}
-        out.append(
-            {
-                "title": title,
-                "svg": charts.bar_chart(bars, title, "chart-bars"),
-                "rows": bars,
-                "x": strings[0],
-                "y": col,
-                "api": _api_url(ds, [("_group_by", strings[0]), ("_agg", f"avg({col})")]),
-            }
-        )
-    return out
-
-
-def page_items(time_col: str, col: str) -> list[tuple[str, str]]:
-    return [("_bucket", f"day:{time_col}"), ("_agg", f"avg({col})")]
-
-
-def _api_url(ds: DatasetRef, items: list[tuple[str, str]]) -> str:
-    base = f"/api/v1/datasets/{ds.slug}/rows"
-    return base + ("?" + urlencode(items) if items else "")
-
-
 def _sort_link(request: Request, col: str, current: list[tuple[str, str]]) -> str:
     items = [(k, v) for k, v in current if k not in ("_sort", "_sort_desc", "_next")]
     desc = ("_sort", col) in current
     items.append(("_sort_desc" if desc else "_sort", col))
     return f"{request.url.path}?{urlencode(items)}"
+
+
+def _choose_agreement(
+    session: Session, actor: Actor, ds: Dataset, wanted: uuid.UUID | None
+) -> tuple[Agreement | None, list[Agreement]]:
+    """Which agreement the page reads under: the one asked for (``?agreement=``), else the
+    reader's only agreement in force. With several and none chosen, the page asks which —
+    in plain words — instead of reading. Returns (the agreement or None, the agreements held).
+    Only for display: the gate decides the read itself (``pipeline.begin``)."""
+    if not actor.is_authenticated or ds.is_open or policies.reads_own_contents(actor, ds):
+        return None, []
+    held = market.agreements_in_force(session=session, actor=actor, dataset=ds)
+    chosen = next((a for a in held if a.id == wanted), None)
+    if chosen is None and len(held) == 1:
+        chosen = held[0]
+    return chosen, held
+
+
+def _wanted(request: Request, stated: pipeline.Stated) -> uuid.UUID | None:
+    """The agreement the page's URL names (``agreement=``, or the API's ``_agreement=``)."""
+    if stated.agreement_id is not None:
+        return stated.agreement_id
+    _rest, chosen = pipeline.split_stated(
+        [("_agreement", request.query_params.get("agreement") or "")]
+    )
+    return chosen.agreement_id
 
 
 @router.get("/datasets/{ref}/data", dependencies=[perm.GATE])
@@ -139,13 +91,33 @@ def data_page(
     actor: ActorDep,
 ) -> Response:
     """Preview, statistics and charts of the dataset's current version: one read through
-    the gate (one decision, one policy, one metered view, one audit record)."""
+    the gate (one decision, one policy, one metered view, one audit record).
+
+    A person holding several agreements on the dataset chooses one first (in plain words:
+    purpose, columns, end date); the read then names it (``_agreement``), and so do the
+    page's links, API address and downloads."""
     ds = service.get_dataset(session=session, ref=ref)
-    items, purpose = pipeline.split_purpose(_api_items(request))
+    items, stated = pipeline.split_stated(_api_items(request))
     if not any(k == "_size" for k, _v in items):
         items.append(("_size", PREVIEW_SIZE))
-    ctx: dict[str, Any] = {"ds": ds, "head": None, "error": None, "page": None}
+    ctx: dict[str, Any] = {"ds": ds, "head": None, "error": None, "page": None, "fields": {}}
     ctx["can_upload"] = lake_policies.can_upload(actor, ds)
+    agreement, held = _choose_agreement(session, actor, ds, _wanted(request, stated))
+    ctx.update(agreement=agreement, held=held)
+    if agreement is None and len(held) > 1:
+        if not policies.is_visible(actor, ds):
+            raise NotFound("No such dataset")
+        version = lake.head(session=session, dataset_id=ds.id)
+        if version is not None:  # the version's facts and the titles of the columns named
+            ctx.update(
+                head=version,
+                published=version.created_at,
+                fields=lake.fields_by_name(version.table_schema),
+            )
+        return render(request, "data_page.html", ctx | {"choose": True})
+    chosen = agreement.id if agreement is not None and len(held) > 1 else None
+    # the choice travels with every link of the page: reads, sorting, paging, downloads
+    carry = [("_agreement", str(chosen))] if chosen is not None else []
     try:
         r = pipeline.begin(
             session=session,
@@ -153,25 +125,47 @@ def data_page(
             actor=actor,
             dataset=ds,
             channel="page",
-            purpose=purpose,
+            purpose=stated.purpose,
+            agreement_id=chosen,
         )
     except pipeline.NoContents:
         return render(request, "data_page.html", ctx)
+    fields = {str(f["name"]): f for f in r.policy.fields}
+    version = lake.head(session=session, dataset_id=ds.id)
+    ctx.update(
+        head=r.head,
+        fields=fields,
+        published=version.created_at if version and version.number == r.version else None,
+        aggregate_only=r.decision.aggregate_only,
+    )
     q: query.Query | None = None
-    if r.decision.aggregate_only:
-        ctx["error"] = Forbidden(_("The agreement allows summaries only; the rows are not shown."))
-    else:
+    if not r.decision.aggregate_only:  # single rows are not allowed: no preview
         try:
             q = r.parse(session, items)
-        except Invalid as exc:
+        except Forbidden as exc:
+            # refused by the agreement's terms (audited): say why in words, with the way out
+            ctx.update(refused=exc.extra.get("failed_term") or "agreement", items=items)
+            return render(request, "data_page.html", ctx, status_code=403)
+        except DatatorgError as exc:
+            if exc.status not in (400, 422):
+                raise
             ctx["error"] = exc
+            found = exc.extra.get("errors") or [{}]
+            first = found[0] if isinstance(found[0], dict) else {}
+            ctx["error_param"] = str(first.get("parameter", ""))
     pipeline.reserve(session, r, q, rows=q.size if q is not None else 0)
     try:
         page = engines.fetch(r, q) if q is not None else None
         r.parts = ["preview"] if page is not None else []
         total, column_stats = stats.compute(r)
         r.parts.append("stats")
-        chart_list = _chart_data(session, r, request.query_params.get("y"))
+
+        def run(chart_items: list[tuple[str, str]]) -> engines.Page:
+            return engines.fetch(r, r.parse(session, chart_items))
+
+        chart_list = page_charts.chart_data(
+            run, ds, r.policy.schema, r.policy.columns, request.query_params.get("y"), carry
+        )
         if chart_list:
             r.parts.append("charts")
     except BaseException:
@@ -182,52 +176,56 @@ def data_page(
     keys = page.subject_keys if page is not None else None
     pipeline.record(session, r, rows, nbytes, aggregate=page is None, subject_keys=keys)
     visible = r.policy.columns
+    linked = items + carry
     ctx.update(
-        head=r.head,
         page=page,
         total=total,
         stats=column_stats,
         histograms={
             s.name: charts.histogram(
-                s.histogram, f"h-{i}", _("Distribution of %(c)s") % {"c": s.name}
+                s.histogram,
+                f"h-{i}",
+                _("Distribution of %(c)s") % {"c": fields.get(s.name, {}).get("title") or s.name},
             )
             for i, s in enumerate(column_stats)
         },
         charts=chart_list,
         columns=visible,
         ops=query.OPS,
-        items=items,
+        items=linked,
         filters=[(k, v) for k, v in items if not k.startswith("_")],
-        sort_links={c: _sort_link(request, c, items) for c in visible},
-        api_url=_api_url(ds, [(k, v) for k, v in items]),
+        sort_links={c: _sort_link(request, c, linked) for c in visible},
+        api_url=page_charts.api_url(ds, linked),
         downloads={
             fmt: f"/api/v1/datasets/{ds.slug}/download.{fmt}"
             + (
-                "?" + urlencode([(k, v) for k, v in items if k not in ("_size", "_next")])
-                if [k for k, _ in items if k not in ("_size", "_next")]
+                "?" + urlencode([(k, v) for k, v in linked if k not in ("_size", "_next")])
+                if [k for k, _ in linked if k not in ("_size", "_next")]
                 else ""
             )
             for fmt in ("csv", "json", "ndjson", "parquet", "xlsx")
         },
         next_url=(
             f"{request.url.path}?"
-            + urlencode([(k, v) for k, v in items if k != "_next"] + [("_next", page.next)])
+            + urlencode([(k, v) for k, v in linked if k != "_next"] + [("_next", page.next)])
             if page and page.next
             else None
         ),
-        numeric=_numeric(r.policy.schema, visible),
+        numeric=page_charts.numeric_columns(r.policy.schema, visible),
     )
     return render(request, "data_page.html", ctx)
 
 
 @router.get("/api/v1/datasets/{ref}/stats", dependencies=[perm.GATE])
 def stats_api(
-    ref: str, session: SessionDep, settings: SettingsDep, actor: ActorDep
+    ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> JSONResponse:
-    """Column statistics of the current version (the data page's JSON twin)."""
+    """Column statistics of the current version (the data page's JSON twin); ``_purpose`` and
+    ``_agreement`` as on the rows API."""
     ds = service.get_dataset(session=session, ref=ref)
+    _items, stated = pipeline.split_stated(request.query_params.multi_items())
     total, column_stats = stats.column_stats(
-        session=session, settings=settings, actor=actor, dataset=ds
+        session=session, settings=settings, actor=actor, dataset=ds, stated=stated
     )
     return JSONResponse(
         {

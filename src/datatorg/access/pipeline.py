@@ -92,7 +92,7 @@ class Read:
 
         Refused terms are audited (403); unknown or malformed parameters are 422 naming the
         parameter (the caller may read the dataset: what it names is visible to it)."""
-        items = [(k, v) for k, v in items if k != "_purpose"]
+        items, _stated = split_stated(items)  # decided already, in ``begin``
         policy = self.policy
         sort_keys = [v for k, v in items if k in ("_sort", "_sort_desc")]
         implicit = None if sort_keys else policy.time_column
@@ -206,10 +206,14 @@ def begin(
     dataset: DatasetRef,
     channel: str,
     purpose: str | None = None,
+    agreement_id: uuid.UUID | None = None,
     head_version: uuid.UUID | None = None,
     subject_keys: frozenset[str] | None = None,
 ) -> Read:
     """Decide the read (refusals audited and raised) and make its row policy.
+
+    ``purpose`` and ``agreement_id`` are what the caller states (``split_stated``): the
+    agreement's purpose, and which of the caller's agreements the read is under.
 
     ``head_version`` is the current version's id when the caller read it together with the
     dataset (``lake.dataset_for_read``), saving a lookup. ``subject_keys``: a data subject
@@ -218,7 +222,12 @@ def begin(
     direct identifiers, no agreement."""
     if subject_keys is None:
         d = decision.decide(
-            session=session, actor=actor, dataset=dataset, channel=channel, purpose=purpose
+            session=session,
+            actor=actor,
+            dataset=dataset,
+            channel=channel,
+            purpose=purpose,
+            agreement_id=agreement_id,
         )
     else:
         d = decision.decide_subject(
@@ -350,10 +359,33 @@ def record(
         raise
 
 
-def split_purpose(items: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], str | None]:
-    """The read's parameters without ``_purpose``, and the purpose it states (if any)."""
+# An ``_agreement`` value that is no agreement id names no agreement: the nil UUID, which no
+# agreement has (the read is refused like any unknown agreement, after the decision's checks).
+NO_AGREEMENT = uuid.UUID(int=0)
+
+
+@dataclass(frozen=True)
+class Stated:
+    """What the caller states about a read, taken out before it is decided: the purpose
+    (``_purpose``) and, for a person holding several agreements on the dataset, which one the
+    read is under (``_agreement``; an agreement-scoped token reads under its own only)."""
+
+    purpose: str | None = None
+    agreement_id: uuid.UUID | None = None
+
+
+def split_stated(items: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], Stated]:
+    """The read's parameters without ``_purpose`` and ``_agreement``, and what they state."""
     purpose = next((v for k, v in items if k == "_purpose"), None)
-    return [(k, v) for k, v in items if k != "_purpose"], purpose
+    raw = next((v for k, v in items if k == "_agreement"), "")
+    agreement_id: uuid.UUID | None = None
+    if raw:
+        try:
+            agreement_id = uuid.UUID(raw)
+        except ValueError:
+            agreement_id = NO_AGREEMENT
+    rest = [(k, v) for k, v in items if k not in ("_purpose", "_agreement")]
+    return rest, Stated(purpose=purpose, agreement_id=agreement_id)
 
 
 def read(
@@ -371,14 +403,15 @@ def read(
 ) -> engines.Page:
     """One page of rows (or of aggregate groups) through the whole pipeline: decided,
     bounded by the policy and the quota, run, audited and billed."""
-    items, stated = split_purpose(items)
+    items, stated = split_stated(items)
     r = begin(
         session=session,
         settings=settings,
         actor=actor,
         dataset=dataset,
         channel=channel,
-        purpose=purpose or stated,
+        purpose=purpose or stated.purpose,
+        agreement_id=stated.agreement_id,
         head_version=head_version,
         subject_keys=subject_keys,
     )

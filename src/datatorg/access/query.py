@@ -53,9 +53,10 @@ CONTROL = {
 # Datasette switches that turn off what this API never does (counts on every page, facets,
 # suggestions): accepted, and the answer is right without them.
 IGNORED = {"_nocount", "_nofacet", "_nosuggest"}
-# Every parameter that starts with "_" and means something here (``_purpose`` is read by the
-# gate before the query is parsed); any other is refused with this list.
-KNOWN = sorted(CONTROL | IGNORED | {"_purpose"})
+# Every parameter that starts with "_" and means something here (``_purpose`` and
+# ``_agreement`` are read by the gate before the query is parsed); any other is refused with
+# this list.
+KNOWN = sorted(CONTROL | IGNORED | {"_purpose", "_agreement"})
 # Output shapes, as Datasette names them: ``arrays`` (the default: rows as lists, with the
 # page's columns and paging), ``objects`` (the same, rows as objects), ``array`` (a bare
 # list of row objects; with ``_nl=on`` newline-delimited JSON) and ``object`` (an object of

@@ -73,7 +73,9 @@ async def rows(request: Request, ref: str) -> Response:
     ``_group_by`` + ``_agg`` (count, sum, avg, min, max, median, p50…p99, percentile_N),
     ``_bucket=hour|day|week|month[:column]``, ``_bbox=minlon,minlat,maxlon,maxlat``,
     ``_shape=arrays|objects|array|object`` and ``_nl=on`` (``access.shape``), ``_purpose``
-    (the purpose of the read). Any other ``_``-parameter is a 400 listing the known ones.
+    (the purpose of the read), ``_agreement`` (which of the caller's agreements on the
+    dataset the read is under, when they hold several). Any other ``_``-parameter is a 400
+    listing the known ones.
     Without ``_sort`` rows come in the dataset's default order: its time column (when the
     reader sees it), then storage order.
 
@@ -89,7 +91,7 @@ async def rows(request: Request, ref: str) -> Response:
     3. the audit record, group-committed with the other reads of this worker
        (``journal.LoopBatcher``) before the response is sent.
     """
-    items, purpose = pipeline.split_purpose(request.query_params.multi_items())
+    items, stated = pipeline.split_stated(request.query_params.multi_items())
     settings = request.app.state.settings
 
     def decide() -> tuple[pipeline.Read, query.Query]:
@@ -102,7 +104,8 @@ async def rows(request: Request, ref: str) -> Response:
                 actor=actor,
                 dataset=dataset,
                 channel="api",
-                purpose=purpose,
+                purpose=stated.purpose,
+                agreement_id=stated.agreement_id,
                 head_version=version,
             )
             return r, r.parse(session, items)

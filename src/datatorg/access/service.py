@@ -241,7 +241,7 @@ def check_query(
     if head is None:
         return
     public = policy.build(schema=head.schema, identifiers=False, allowed_columns=None)
-    items, _purpose = pipeline.split_purpose(items)
+    items, _stated = pipeline.split_stated(items)
 
     def no_cursor(raw: str) -> list[object]:
         raise query.bad("_next", "a stored query has no cursor")

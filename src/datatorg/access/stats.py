@@ -94,11 +94,24 @@ def compute(r: pipeline.Read) -> tuple[int, list[ColumnStats]]:
 
 
 def column_stats(
-    *, session: Session, settings: Settings, actor: Actor, dataset: DatasetRef
+    *,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    dataset: DatasetRef,
+    stated: pipeline.Stated | None = None,
 ) -> tuple[int, list[ColumnStats]]:
-    """Row count and per-column statistics of the current version: one audited read."""
+    """Row count and per-column statistics of the current version: one audited read.
+    ``stated``: the purpose and the chosen agreement, as on the rows API."""
+    stated = stated or pipeline.Stated()
     r = pipeline.begin(
-        session=session, settings=settings, actor=actor, dataset=dataset, channel="stats"
+        session=session,
+        settings=settings,
+        actor=actor,
+        dataset=dataset,
+        channel="stats",
+        purpose=stated.purpose,
+        agreement_id=stated.agreement_id,
     )
     pipeline.reserve(session, r, None, rows=0)
     try:

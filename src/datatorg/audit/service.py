@@ -227,3 +227,20 @@ def count(*, session: Session, action: str | None = None, target_id: str | None 
     if target_id:
         stmt = stmt.where(AuditEvent.target_id == target_id)
     return int(session.scalar(stmt) or 0)
+
+
+def most_read(*, session: Session, since: datetime, limit: int = 5) -> list[tuple[str, int]]:
+    """The datasets read most since ``since``: (dataset id, granted reads), most first."""
+    n = func.count().label("n")
+    rows = session.execute(
+        select(AuditEvent.target_id, n)
+        .where(
+            AuditEvent.action == "data.read",
+            AuditEvent.outcome == "ok",
+            AuditEvent.at >= since,
+        )
+        .group_by(AuditEvent.target_id)
+        .order_by(n.desc(), AuditEvent.target_id)
+        .limit(limit)
+    ).all()
+    return [(str(t), int(c)) for t, c in rows]

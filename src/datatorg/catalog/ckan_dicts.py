@@ -9,6 +9,7 @@ from typing import Any
 from datatorg.catalog.models import Dataset, Distribution
 from datatorg.catalog.vocab import LICENCES, THEMES
 from datatorg.identity.models import Organisation
+from datatorg.web.urls import absolute
 
 TAG_NS = uuid.UUID("6f1c2f44-3a1e-4b8e-9f0e-7f0d8c6c2b11")
 
@@ -87,7 +88,7 @@ def resource(dataset: Dataset, dist: Distribution) -> dict[str, Any]:
         "format": dist.format,
         "mimetype": dist.media_type or None,
         "size": dist.byte_size,
-        "url": dist.download_url or dist.access_url,
+        "url": absolute(dist.download_url or dist.access_url),
         "url_type": None,
         "position": dist.position,
         "state": "active",

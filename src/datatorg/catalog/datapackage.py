@@ -10,6 +10,7 @@ from datatorg.catalog.models import Dataset
 from datatorg.catalog.vocab import LICENCES
 from datatorg.identity.models import Organisation
 from datatorg.lake import service as lake
+from datatorg.web.urls import absolute
 
 PROFILE = "tabular-data-package"
 
@@ -53,7 +54,7 @@ def descriptor(session: Session, dataset: Dataset, base_url: str) -> dict[str, A
     for i, dist in enumerate(dataset.distributions):
         resource: dict[str, Any] = {
             "name": f"{_name(dataset.slug)}-{i + 1}",
-            "path": dist.download_url or dist.access_url,
+            "path": absolute(dist.download_url or dist.access_url, base),
             "format": dist.format.lower(),
             "mediatype": dist.media_type,
         }

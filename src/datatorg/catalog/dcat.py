@@ -29,6 +29,7 @@ from datatorg.catalog.vocab import (
     THEMES,
 )
 from datatorg.identity.models import Organisation
+from datatorg.web.urls import absolute
 
 VCARD = Namespace("http://www.w3.org/2006/vcard/ns#")
 DCATAP = Namespace("http://data.europa.eu/r5r/")
@@ -193,10 +194,10 @@ def add_dataset(g: Graph, base_url: str, dataset: Dataset, org: Organisation) ->
         di = URIRef(f"{base}/dataset/{dataset.id}/distribution/{dist.id}")
         g.add((di, RDF.type, DCAT.Distribution))
         g.add((ds, DCAT.distribution, di))
-        access = dist.access_url or dist.download_url
+        access = absolute(dist.access_url or dist.download_url, base)
         g.add((di, DCAT.accessURL, URIRef(access)))
         if dist.download_url:
-            g.add((di, DCAT.downloadURL, URIRef(dist.download_url)))
+            g.add((di, DCAT.downloadURL, URIRef(absolute(dist.download_url, base))))
         if dist.title:
             g.add((di, DCTERMS.title, Literal(dist.title, lang="nb")))
         g.add((di, DCTERMS.description, Literal(dist.description or dataset.title_nb, lang="nb")))

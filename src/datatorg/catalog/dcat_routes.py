@@ -12,7 +12,9 @@ from datatorg.catalog.models import DatasetStatus
 from datatorg.errors import NotFound
 from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep
-from datatorg.web.deps import SessionDep, SettingsDep
+from datatorg.web.deps import SessionDep
+from datatorg.web.templating import render
+from datatorg.web.urls import public_base
 
 router = APIRouter(tags=["dcat"])
 
@@ -55,20 +57,22 @@ def _catalog(session: SessionDep, base_url: str) -> Graph:
 
 
 @router.get("/catalog.{ext}", dependencies=[perm.ANYONE])
-def catalog_file(session: SessionDep, settings: SettingsDep, ext: str) -> Response:
+def catalog_file(request: Request, session: SessionDep, ext: str) -> Response:
     """The whole catalog as Turtle, RDF/XML or JSON-LD."""
     if ext not in dcat.BY_EXTENSION:
         raise NotFound("Unknown RDF format; use .ttl, .rdf or .jsonld")
-    return _rdf(_catalog(session, settings.base_url), dcat.BY_EXTENSION[ext][0])
+    return _rdf(_catalog(session, public_base(request)), dcat.BY_EXTENSION[ext][0])
 
 
 @router.get("/catalog", dependencies=[perm.ANYONE])
-def catalog_negotiated(request: Request, session: SessionDep, settings: SettingsDep) -> Response:
-    """The catalog IRI: RDF by Accept header (Turtle by default), else the search page."""
+def catalog_negotiated(request: Request, session: SessionDep) -> Response:
+    """The catalog IRI: RDF by Accept header (Turtle by default); a browser gets a page that
+    explains the machine-readable catalog and links its forms."""
     ctype = negotiate(request.headers.get("accept", ""))
     if ctype is None and "text/html" in request.headers.get("accept", ""):
-        return RedirectResponse("/datasets", status_code=303)
-    return _rdf(_catalog(session, settings.base_url), ctype or "text/turtle")
+        count = len(service.published_datasets(session=session))
+        return render(request, "catalog/machine.html", {"count": count})
+    return _rdf(_catalog(session, public_base(request)), ctype or "text/turtle")
 
 
 def _dataset_graph(session: SessionDep, actor: ActorDep, base_url: str, ref: str) -> Graph:
@@ -80,22 +84,22 @@ def _dataset_graph(session: SessionDep, actor: ActorDep, base_url: str, ref: str
 
 @router.get("/dataset/{ref}.{ext}", dependencies=[perm.ANYONE])
 def dataset_file(
-    session: SessionDep, actor: ActorDep, settings: SettingsDep, ref: str, ext: str
+    request: Request, session: SessionDep, actor: ActorDep, ref: str, ext: str
 ) -> Response:
     """One dataset's DCAT description as Turtle, RDF/XML or JSON-LD."""
     if ext not in dcat.BY_EXTENSION:
         raise NotFound("Unknown RDF format; use .ttl, .rdf or .jsonld")
-    graph = _dataset_graph(session, actor, settings.base_url, ref)
+    graph = _dataset_graph(session, actor, public_base(request), ref)
     return _rdf(graph, dcat.BY_EXTENSION[ext][0])
 
 
 @router.get("/dataset/{ref}", dependencies=[perm.ANYONE])
 def dataset_negotiated(
-    request: Request, session: SessionDep, actor: ActorDep, settings: SettingsDep, ref: str
+    request: Request, session: SessionDep, actor: ActorDep, ref: str
 ) -> Response:
     """The dataset IRI: RDF by Accept header, else a redirect to the dataset page."""
     ctype = negotiate(request.headers.get("accept", ""))
     dataset = service.get_visible_dataset(session=session, actor=actor, ref=ref)
     if ctype is None:
         return RedirectResponse(f"/datasets/{dataset.slug}", status_code=303)
-    return _rdf(_dataset_graph(session, actor, settings.base_url, ref), ctype)
+    return _rdf(_dataset_graph(session, actor, public_base(request), ref), ctype)

@@ -25,19 +25,23 @@ from datatorg.catalog.forms import (
     pydantic_errors,
 )
 from datatorg.catalog.schemas import DatasetCreate, DatasetUpdate
-from datatorg.catalog.vocab import DATA_CATEGORIES
 from datatorg.errors import Conflict, Forbidden, Invalid, Unauthenticated
 from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep
 from datatorg.identity.models import Role
+from datatorg.lake import service as lake
+from datatorg.market import service as market
 from datatorg.web.csrf import CsrfDep
 from datatorg.web.deps import SessionDep
 from datatorg.web.errorhandlers import wants_json
 from datatorg.web.i18n import gettext as _
 from datatorg.web.templating import render
+from datatorg.web.urls import public_base
 
 router = APIRouter(include_in_schema=False)
 PER_PAGE = 20
+# The gate's download formats, as the dataset page offers them
+DOWNLOADS = [("csv", "CSV"), ("xlsx", "Excel"), ("json", "JSON"), ("parquet", "Parquet")]
 
 
 def _page_number(raw: str | None) -> int:
@@ -148,6 +152,9 @@ def dataset_page(request: Request, slug: str, session: SessionDep, actor: ActorD
     data = present.read(session, actor, dataset)
     if wants_json(request):
         return JSONResponse(data.model_dump(mode="json"))
+    head = lake.head(session=session, dataset_id=dataset.id)
+    summary = market.access_summary(session=session, actor=actor, dataset=dataset)
+    owner = policies.is_member(actor, dataset.publisher_id)
     return render(
         request,
         "catalog/dataset.html",
@@ -155,9 +162,21 @@ def dataset_page(request: Request, slug: str, session: SessionDep, actor: ActorD
             "ds": data,
             "dataset": dataset,
             "can_edit": policies.can_edit_dataset(actor, dataset),
-            "access_label": present.access_label(data.access_rights.value),
-            "classification_label": present.classification_label(data.classification.value),
-            "categories": DATA_CATEGORIES,
+            "is_owner": owner,
+            "head": head,
+            # who can read the contents right now: anyone (open), the owner, an agreement
+            "readable": head is not None and (dataset.is_open or owner or bool(summary.agreements)),
+            "access": summary,
+            "stale_offers": market.offers_needing_attention(
+                session=session, dataset_ids=[dataset.id]
+            ).get(dataset.id, [])
+            if policies.can_edit_dataset(actor, dataset)
+            else [],
+            "downloads": [
+                (fmt, label, f"/api/v1/datasets/{dataset.slug}/download.{fmt}")
+                for fmt, label in DOWNLOADS
+            ],
+            "gate_prefix": f"/api/v1/datasets/{dataset.slug}/",
         },
     )
 
@@ -231,5 +250,5 @@ def datapackage_file(request: Request, ref: str, session: SessionDep, actor: Act
     """The Frictionless ``datapackage.json`` (twin of the API's ``…/datapackage.json``)."""
 
     dataset = service.get_visible_dataset(session=session, actor=actor, ref=ref)
-    base = request.app.state.settings.base_url
+    base = public_base(request)
     return JSONResponse(datapackage.descriptor(session, dataset, base))

@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 from datatorg.catalog import policies
 from datatorg.catalog.finder import SearchResult
 from datatorg.catalog.hits import SearchHit
-from datatorg.catalog.models import AccessRights, Classification, Dataset
+from datatorg.catalog.models import Dataset
 from datatorg.catalog.schemas import (
     DatasetPage,
     DatasetRead,
@@ -24,26 +24,19 @@ from datatorg.catalog.service import organisations_by_id
 from datatorg.catalog.vocab import FREQUENCIES, LICENCES, THEMES
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Organisation
+from datatorg.web import labels
 from datatorg.web.i18n import current_locale
-from datatorg.web.i18n import gettext as _
+from datatorg.web.urls import absolute
 
 
 def access_label(value: str) -> str:
-    return {
-        AccessRights.public.value: _("Public"),
-        AccessRights.restricted.value: _("Restricted"),
-        AccessRights.non_public.value: _("Non-public"),
-    }.get(value, value)
+    """Words for an access right (the label registry's ``access_rights``)."""
+    return labels.label("access_rights", value)
 
 
 def classification_label(value: str) -> str:
-    return {
-        Classification.open.value: _("Open"),
-        Classification.internal.value: _("Internal"),
-        Classification.restricted.value: _("Restricted"),
-        Classification.personal.value: _("Personal data"),
-        Classification.confidential.value: _("Confidential"),
-    }.get(value, value)
+    """Words for a classification (the label registry's ``classification``)."""
+    return labels.label("classification", value)
 
 
 def licence(code: str) -> LicenceRead | None:
@@ -128,8 +121,8 @@ def read(session: Session, actor: Actor, dataset: Dataset) -> DatasetRead:
                 format=d.format,
                 media_type=d.media_type,
                 byte_size=d.byte_size,
-                access_url=d.access_url,
-                download_url=d.download_url,
+                access_url=absolute(d.access_url),
+                download_url=absolute(d.download_url),
             )
             for d in dataset.distributions
         ],

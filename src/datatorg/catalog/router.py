@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 from starlette.responses import JSONResponse, Response
 
 from datatorg.catalog import datapackage, present, service
@@ -23,7 +23,8 @@ from datatorg.errors import Forbidden
 from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.identity.models import Role
-from datatorg.web.deps import SessionDep, SettingsDep
+from datatorg.web.deps import SessionDep
+from datatorg.web.urls import public_base
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["catalog"])
 MAX_PER_PAGE = 100
@@ -146,10 +147,8 @@ def history(session: SessionDep, actor: UserActorDep, ref: str) -> list[ChangeRe
 
 
 @router.get("/{ref}/datapackage.json", dependencies=[perm.ANYONE])
-def get_datapackage(
-    session: SessionDep, actor: ActorDep, settings: SettingsDep, ref: str
-) -> Response:
+def get_datapackage(request: Request, session: SessionDep, actor: ActorDep, ref: str) -> Response:
     """The Frictionless Data Package descriptor of the dataset."""
     dataset = service.get_visible_dataset(session=session, actor=actor, ref=ref)
-    body: dict[str, Any] = datapackage.descriptor(session, dataset, settings.base_url)
+    body: dict[str, Any] = datapackage.descriptor(session, dataset, public_base(request))
     return JSONResponse(body)

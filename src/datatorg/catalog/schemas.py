@@ -74,6 +74,19 @@ def _in(vocab: dict[str, Any], what: str) -> Any:
 Line = Annotated[str, Field(max_length=300), AfterValidator(_plain_line)]
 LongText = Annotated[str, Field(max_length=20_000), AfterValidator(_no_control)]
 Url = Annotated[str, Field(max_length=1000), AfterValidator(_url)]
+
+
+def _site_or_url(value: str) -> str:
+    """An http(s) URL, or a path on this site (``/api/v1/…``), made absolute where it leaves."""
+    stripped = _no_control(value).strip()
+    if stripped.startswith("/") and not stripped.startswith("//"):
+        if re.search(r"[\s<>\"\\]", stripped):
+            raise ValueError("must be an http(s) URL or a path on this site")
+        return stripped
+    return _url(value)
+
+
+SiteUrl = Annotated[str, Field(max_length=1000), AfterValidator(_site_or_url)]
 Slug = Annotated[str, Field(max_length=120), AfterValidator(_slug)]
 Keyword = Annotated[str, Field(min_length=1, max_length=100), AfterValidator(_plain_line)]
 ThemeCode = Annotated[str, AfterValidator(_in(THEMES, "theme"))]
@@ -97,8 +110,8 @@ class DistributionIn(BaseModel):
     format: Annotated[str, Field(max_length=40), AfterValidator(_format)] = ""
     media_type: Annotated[str, Field(max_length=100), AfterValidator(_plain_line)] = ""
     byte_size: Annotated[int, Field(ge=0, le=2**53)] | None = None
-    access_url: Url = ""
-    download_url: Url = ""
+    access_url: SiteUrl = ""
+    download_url: SiteUrl = ""
 
     @model_validator(mode="after")
     def _needs_url(self) -> DistributionIn:

@@ -61,7 +61,7 @@ def _fields(slug: str) -> list[dict[str, str]]:
     ]
 
 
-def _create(session: Session, base: str, org: Organisation, row: dict[str, Any], n: int) -> Dataset:
+def _create(session: Session, org: Organisation, row: dict[str, Any], n: int) -> Dataset:
     access, classification, personal, licence = PROFILES[row["profile"]]
     slug = row["slug"]
     data = DatasetCreate.model_validate(
@@ -83,7 +83,6 @@ def _create(session: Session, base: str, org: Organisation, row: dict[str, Any],
             "spatial": NORWAY_IRI,
             "temporal_start": date(row["start"], 1, 1).isoformat(),
             "frequency": row["frequency"],
-            "landing_page": f"{base}/datasets/{slug}",
             "legal_basis": "GDPR art. 6(1)(a) samtykke" if personal else "",
             "retention_period": "P5Y" if personal else "",
             "dpia_reference": f"DPIA-2026-{n:03d}" if personal else "",
@@ -92,10 +91,11 @@ def _create(session: Session, base: str, org: Organisation, row: dict[str, Any],
                 {
                     "title": f"{row['title_nb']} ({fmt})",
                     "format": fmt,
-                    "access_url": f"{base}/datasets/{slug}",
+                    # site paths: made absolute with the site's public address where they leave
+                    "access_url": f"/datasets/{slug}",
                     "download_url": ""
                     if fmt not in DOWNLOADS
-                    else f"{base}/api/v1/datasets/{slug}/download.{DOWNLOADS[fmt]}",
+                    else f"/api/v1/datasets/{slug}/download.{DOWNLOADS[fmt]}",
                 }
                 for fmt in row["formats"]
             ],
@@ -119,7 +119,7 @@ def load(*, session: Session, settings: Settings) -> int:
     for n, row in enumerate(rows(), start=1):
         if row["slug"] in existing or row["org"] not in orgs:
             continue
-        _create(session, settings.base_url.rstrip("/"), orgs[row["org"]], row, n)
+        _create(session, orgs[row["org"]], row, n)
         created += 1
     session.flush()
     return created

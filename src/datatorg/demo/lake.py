@@ -14,8 +14,11 @@ import duckdb
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datatorg.access import service as access
+from datatorg.audit import service as audit
 from datatorg.catalog.models import AccessRights, Classification, Dataset, DatasetStatus
 from datatorg.demo.contents import CONTENTS, Contents
+from datatorg.identity.actor import ANONYMOUS
 from datatorg.identity.models import Organisation
 from datatorg.lake import service as lake
 from datatorg.lake.models import WriteMode
@@ -93,6 +96,39 @@ def fill(session: Session, settings: Settings, ds: Dataset, contents: Contents, 
     return version.row_count
 
 
+# Reads the demo world starts with, through the gate like anyone's (so the front page's
+# "most used" has something to show): slug → reads.
+FIRST_READS = {
+    "luftkvalitet-halden": 6,
+    "barnehager": 5,
+    "kollektiv-passasjerer": 4,
+    "trafikktellinger": 3,
+    "budsjett-halden": 2,
+}
+
+
+def first_reads(*, session: Session, settings: Settings) -> int:
+    """Read a few open datasets anonymously (audited as every read), once."""
+    done = 0
+    for slug, times in FIRST_READS.items():
+        ds = session.scalar(select(Dataset).where(Dataset.slug == slug))
+        if ds is None or not ds.is_open or lake.head(session=session, dataset_id=ds.id) is None:
+            continue
+        if audit.count(session=session, action="data.read", target_id=str(ds.id)):
+            continue
+        for _ in range(times):
+            access.read(
+                session=session,
+                settings=settings,
+                actor=ANONYMOUS,
+                dataset=ds,
+                items=[("_size", "10")],
+                channel="api",
+            )
+            done += 1
+    return done
+
+
 def load(*, session: Session, settings: Settings, small: bool = False) -> dict[str, int]:
     """Fill every demo dataset that has no contents yet; rows written per slug.
 
@@ -108,4 +144,5 @@ def load(*, session: Session, settings: Settings, small: bool = False) -> dict[s
             continue
         out[slug] = fill(session, settings, ds, contents, small)
     session.flush()
+    first_reads(session=session, settings=settings)
     return out

@@ -159,7 +159,7 @@ def request_password_reset(
         )
     )
     session.flush()
-    link = f"{settings.base_url.rstrip('/')}/password-reset/confirm?token={token}"
+    link = f"{settings.public_base()}/password-reset/confirm?token={token}"
     return ResetIssued(email=user.email, link=link)
 
 

@@ -22,9 +22,10 @@ from datatorg.identity import permissions as perm
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.identity.models import Role
-from datatorg.lake import missing, policies, service, upload
+from datatorg.lake import missing, policies, review, service, upload
 from datatorg.lake import schema as ts
 from datatorg.lake.models import PendingUpload, UploadStatus, WriteMode
+from datatorg.settings import Settings
 from datatorg.web import csrf
 from datatorg.web.csrf import CsrfDep
 from datatorg.web.deps import SessionDep, SettingsDep
@@ -48,7 +49,13 @@ def upload_form(ref: str, request: Request, session: SessionDep, actor: UserActo
     """The upload form."""
     dataset = _dataset_for_upload(session, actor, ref)
     head = service.head(session=session, dataset_id=dataset.id)
-    return render(request, "upload_form.html", {"ds": dataset, "head": head, "errors": []})
+    ctx: dict[str, Any] = {
+        "ds": dataset,
+        "head": head,
+        "errors": [],
+        "discarded": "discarded" in request.query_params,
+    }
+    return render(request, "upload_form.html", ctx)
 
 
 @router.post(
@@ -137,17 +144,22 @@ def _pending(session: Any, actor: Actor, ref: str, upload_id: str) -> tuple[Data
 
 def _review(
     request: Request,
+    session: Any,
+    settings: Settings,
     dataset: Dataset,
     pending: PendingUpload,
     errors: list[dict[str, Any]],
     status: int = 200,
 ) -> Response:
+    head = service.head(session=session, dataset_id=dataset.id)
     return render(
         request,
         "upload_review.html",
         {
             "ds": dataset,
             "up": pending,
+            "head": head,
+            "review": review.review(service.storage(settings), pending, head),
             "types": list(ts.STORAGE),
             "roles": ts.ROLES,
             "errors": errors,
@@ -163,11 +175,16 @@ def _review(
     dependencies=[perm.org(catalog_deps.dataset, Role.publisher, person=True, hide=True)],
 )
 def upload_review(
-    ref: str, upload_id: str, request: Request, session: SessionDep, actor: UserActorDep
+    ref: str,
+    upload_id: str,
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    actor: UserActorDep,
 ) -> Response:
-    """The validation report and the inferred schema, ready to adjust."""
+    """The validation report, sample rows, what changes, and the schema ready to adjust."""
     dataset, pending = _pending(session, actor, ref, upload_id)
-    return _review(request, dataset, pending, [])
+    return _review(request, session, settings, dataset, pending, [])
 
 
 @router.post(
@@ -192,7 +209,7 @@ async def upload_publish(
         if pending.mode != WriteMode.append:
             for i, field in enumerate(pending.table_schema.get("fields", [])):
                 change: dict[str, Any] = {"name": field["name"]}
-                for key in ("type", "role", "unit", "description"):
+                for key in ("type", "role", "unit", "description", "title"):
                     value = form.get(f"{key}__{i}")
                     if isinstance(value, str):
                         change[key] = value.strip()
@@ -212,7 +229,15 @@ async def upload_publish(
                 created_by=actor.user_id,
             )
         except Invalid as exc:
-            return _review(request, dataset, pending, exc.extra.get("errors", []), status=422)
+            return _review(
+                request,
+                session,
+                settings,
+                dataset,
+                pending,
+                exc.extra.get("errors", []),
+                status=422,
+            )
         audit.record(
             session=session,
             actor=actor,
@@ -225,7 +250,10 @@ async def upload_publish(
                 "mode": str(pending.mode),
             },
         )
-        return RedirectResponse(f"/datasets/{dataset.slug}/data", status_code=303)
+        # the data page confirms the new version
+        return RedirectResponse(
+            f"/datasets/{dataset.slug}/data?published={version.number}", status_code=303
+        )
 
     return await run_in_threadpool(work)  # the database work, off the event loop
 
@@ -245,4 +273,4 @@ def upload_discard(
     """Throw the pending upload away."""
     dataset, pending = _pending(session, actor, ref, upload_id)
     service.discard(session=session, settings=settings, pending=pending)
-    return RedirectResponse(f"/datasets/{dataset.slug}/upload", status_code=303)
+    return RedirectResponse(f"/datasets/{dataset.slug}/upload?discarded=1", status_code=303)

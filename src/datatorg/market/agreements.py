@@ -22,6 +22,7 @@ from datatorg.market import policies
 from datatorg.market.models import AccessRequest, Agreement, AgreementState, Offer
 from datatorg.market.notify import N_, notify, org_deciders
 from datatorg.settings import Settings
+from datatorg.web import labels
 
 
 def day_start(d: date) -> datetime:
@@ -147,9 +148,12 @@ def list_agreements(
     return list(rows), total
 
 
-def _title(session: Session, agreement: Agreement) -> str:
+def _title(session: Session, agreement: Agreement) -> labels.Label:
+    """The dataset's title in both languages (each recipient reads their own)."""
     dataset = session.get(Dataset, agreement.dataset_id)
-    return dataset.title_nb if dataset else ""
+    if dataset is None:
+        return labels.Label("", "")
+    return labels.Label(dataset.title_nb, dataset.title_en or dataset.title_nb)
 
 
 def _change_state(
@@ -325,8 +329,12 @@ def create_agreement_token(
     agreement = get_visible_agreement(session=session, actor=actor, agreement_id=agreement_id)
     if not policies.can_create_agreement_token(actor, agreement.assignee_user_id):
         raise Forbidden("Only the consumer the agreement was made with creates its tokens")
-    if effective_state(agreement) in ("revoked", "terminated", "expired"):
-        raise Conflict("The agreement is no longer in force")
+    state = effective_state(agreement)
+    if state in ("revoked", "terminated", "expired"):
+        raise Conflict("The agreement is no longer in force", code="agreement_ended")
+    if state == "pending":
+        # a key that cannot read yet invites the wrong conclusion; make it on the first day
+        raise Conflict("The agreement has not started yet", code="agreement_not_started")
     user = session.get(User, agreement.assignee_user_id)
     assert user is not None
     expires = min(utcnow() + timedelta(days=days), agreement.valid_until)
@@ -372,7 +380,7 @@ def notify_expiring(
             link=f"/market/agreements/{agreement.id}",
             params={
                 "dataset": _title(session, agreement),
-                "date": (agreement.valid_until - timedelta(days=1)).date().isoformat(),
+                "date": (agreement.valid_until - timedelta(days=1)).date(),
             },
         )
         agreement.expiry_notified_at = now

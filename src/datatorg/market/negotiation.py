@@ -27,10 +27,11 @@ from datatorg.market.notify import N_, notify, org_deciders
 from datatorg.market.offers import get_offer
 from datatorg.market.schemas import AccessRequestCreate, CounterOffer
 from datatorg.market.states import Event, next_state
+from datatorg.market.terms import check_request, column_names, problem
 from datatorg.settings import Settings
+from datatorg.web import labels
 
 DUE_DAYS = 14  # a steward answers within two weeks
-MAX_START_AHEAD_DAYS = 366
 
 SortKey = Literal["due", "-due", "age", "-age"]
 
@@ -53,32 +54,15 @@ def _consumer_org(session: Session, actor: Actor, slug: str | None) -> Organisat
     if len(orgs) > 1:
         raise Invalid(
             "Say which organisation you request for",
-            errors=[{"field": "organisation", "message": "you are a consumer in several"}],
+            errors=[
+                {
+                    "field": "organisation",
+                    "code": "organisation_required",
+                    "message": "you are a consumer in several",
+                }
+            ],
         )
     return session.get(Organisation, orgs[0]) if orgs else None
-
-
-def _check_terms(
-    offer: Offer, purpose: str, start: date, end: date, columns: list[str] | None, today: date
-) -> list[dict[str, str]]:
-    problems = []
-    if purpose not in offer.purposes:
-        problems.append({"field": "purpose", "message": "the offer does not allow this purpose"})
-    if end <= start:
-        problems.append({"field": "period_end", "message": "must be after the start"})
-    elif (end - start).days > offer.max_period_days:
-        problems.append({"field": "period_end", "message": f"at most {offer.max_period_days} days"})
-    if start < today:
-        problems.append({"field": "period_start", "message": "must not be in the past"})
-    if start > today + timedelta(days=MAX_START_AHEAD_DAYS):
-        problems.append({"field": "period_start", "message": "at most a year ahead"})
-    if columns is not None and offer.columns is not None:
-        extra = sorted(set(columns) - set(offer.columns))
-        if extra:
-            problems.append(
-                {"field": "columns", "message": "not offered: " + ", ".join(extra[:10])}
-            )
-    return problems
 
 
 def create_request(
@@ -99,20 +83,28 @@ def create_request(
         raise NotFound("No such offer")
     org = _consumer_org(session, actor, data.organisation)
     kind = org.kind.value if org else OrgKind.private_person.value
-    problems = _check_terms(
+    problems = check_request(
         offer,
         data.purpose,
         data.period_start,
         data.period_end,
         data.columns,
         today or utcnow().date(),
+        column_names(session=session, dataset=dataset),
     )
     if offer.consumer_kinds and kind not in offer.consumer_kinds:
         problems.append(
-            {"field": "organisation", "message": f"the offer is not open to {kind} consumers"}
+            problem(
+                "organisation",
+                "kind_not_allowed",
+                f"the offer is not open to {kind} consumers",
+                kind=labels.label("org_kind", kind),
+            )
         )
     if org is not None and org.id == dataset.publisher_id:
-        problems.append({"field": "organisation", "message": "the owner needs no agreement"})
+        problems.append(
+            problem("organisation", "owner_needs_no_agreement", "the owner needs no agreement")
+        )
     if problems:
         raise Invalid("The request does not fit the offer", errors=problems)
     now = utcnow()
@@ -151,12 +143,13 @@ def create_request(
             user_ids=org_deciders(session=session, org_id=dataset.publisher_id),
             kind="request_received",
             subject=N_("New access request"),
-            body=N_("Someone asks for {dataset} for the purpose {purpose}. Answer by {due}."),
+            body=N_("{asker} asks for {dataset} for the purpose {purpose}. Answer by {due}."),
             link=f"/market/requests/{request.id}",
             params={
-                "dataset": dataset.title_nb,
-                "purpose": data.purpose,
-                "due": request.due_at.date().isoformat(),
+                "asker": org.name if org else labels.words("org_kind", "private_person"),
+                "dataset": labels.Label(dataset.title_nb, dataset.title_en or dataset.title_nb),
+                "purpose": labels.words("purpose", data.purpose),
+                "due": request.due_at.date(),
             },
         )
     return request
@@ -223,9 +216,9 @@ def _agree(
         body=N_("You now have an agreement for the purpose {purpose}, valid {start} to {end}."),
         link=f"/market/agreements/{agreement.id}",
         params={
-            "purpose": request.purpose,
-            "start": request.period_start.isoformat(),
-            "end": request.period_end.isoformat(),
+            "purpose": labels.words("purpose", request.purpose),
+            "start": request.period_start,
+            "end": request.period_end,
         },
     )
     return agreement
@@ -294,16 +287,22 @@ def counter_offer(
     offer = get_offer(session=session, offer_id=request.offer_id)
     problems = []
     if data.columns is None and data.period_end is None:
-        problems.append({"field": "columns", "message": "narrow the columns or the period"})
+        problems.append(
+            problem("columns", "counter_not_narrower", "narrow the columns or the period")
+        )
     current = set(request.columns) if request.columns is not None else None
     if data.columns is not None:
         allowed = current if current is not None else set(offer.columns or data.columns)
         if not set(data.columns) <= allowed:
-            problems.append({"field": "columns", "message": "a counter-offer may only narrow"})
+            problems.append(
+                problem("columns", "counter_columns_widen", "a counter-offer may only narrow")
+            )
     if data.period_end is not None and not (
         request.period_start < data.period_end <= request.period_end
     ):
-        problems.append({"field": "period_end", "message": "must be within the asked period"})
+        problems.append(
+            problem("period_end", "counter_period_outside", "must be within the asked period")
+        )
     if problems:
         raise Invalid("The counter-offer is not narrower than the request", errors=problems)
     if data.columns is not None:
@@ -328,7 +327,7 @@ def counter_offer(
         subject=N_("You received a counter-offer"),
         body=N_("The provider offers narrower terms (until {end}). Accept or withdraw."),
         link=f"/market/requests/{request.id}",
-        params={"end": request.period_end.isoformat()},
+        params={"end": request.period_end},
     )
     return request
 

@@ -9,6 +9,8 @@ from __future__ import annotations
 import logging
 import uuid
 from collections.abc import Iterable
+from datetime import date
+from typing import Any
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
@@ -19,7 +21,7 @@ from datatorg.identity.models import Membership, Role, User
 from datatorg.market.models import Notification
 from datatorg.outbox import service as outbox
 from datatorg.settings import Settings
-from datatorg.web import i18n
+from datatorg.web import formatting, i18n, labels
 
 log = logging.getLogger("datatorg.market.notify")
 
@@ -67,12 +69,13 @@ def notify(
     subject: str,
     body: str,
     link: str = "",
-    params: dict[str, str] | None = None,
+    params: dict[str, Any] | None = None,
 ) -> int:
     """Put a message in each user's inbox and e-mail it; ``subject``/``body`` are msgids.
 
     Both may hold ``{placeholders}`` filled from ``params`` (titles, dates, reasons: nothing
-    about another person).
+    about another person's private life). A parameter may be a ``labels.Label`` (words in
+    both languages) or a date: each recipient gets them in their own language.
     Returns how many users were notified.
     """
     assert kind in KINDS
@@ -81,10 +84,12 @@ def notify(
         user = session.get(User, user_id)
         if user is None or not user.is_active:
             continue
-        token = i18n.locale_var.set(user.locale if user.locale in i18n.LOCALES else "nb")
+        locale = user.locale if user.locale in i18n.LOCALES else "nb"
+        token = i18n.locale_var.set(locale)
         try:
-            subj = i18n.gettext(subject).format(**(params or {}))
-            text = i18n.gettext(body).format(**(params or {}))
+            said = {k: _say(v, locale) for k, v in (params or {}).items()}
+            subj = i18n.gettext(subject).format(**said)
+            text = i18n.gettext(body).format(**said)
         finally:
             i18n.locale_var.reset(token)
         session.add(Notification(user_id=user.id, kind=kind, subject=subj, body=text, link=link))
@@ -92,12 +97,20 @@ def notify(
         if settings is not None:
             # Sent after this transaction commits, never if it rolls back (datatorg.outbox);
             # a mail outage delays the mail and cannot undo the decision.
-            url = settings.base_url.rstrip("/") + link if link else settings.base_url
+            url = settings.public_base() + link
             outbox.enqueue_mail(
                 session=session, kind=kind, to=user.email, subject=subj, body=f"{text}\n\n{url}\n"
             )
     session.flush()
     return count
+
+
+def _say(value: Any, locale: str) -> str:
+    if isinstance(value, labels.Label):
+        return value.text(locale)
+    if isinstance(value, date):
+        return formatting.day(value, locale, fmt="long")
+    return str(value)
 
 
 def inbox(

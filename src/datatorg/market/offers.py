@@ -15,6 +15,7 @@ from datatorg.identity.models import Organisation
 from datatorg.market import policies
 from datatorg.market.models import Offer, PriceModel
 from datatorg.market.schemas import OfferCreate, OfferRead
+from datatorg.market.terms import column_names, problem, unknown_columns
 
 # Auto-approval is allowed only where a mistake cannot expose people or secrets.
 HIGH_RISK = frozenset({Classification.personal, Classification.confidential})
@@ -41,17 +42,36 @@ def create_offer(*, session: Session, actor: Actor, data: OfferCreate) -> Offer:
         raise Forbidden("Only publishers of the owning organisation set offers")
     problems = []
     if data.price_model == PriceModel.free and data.price_nok != 0:
-        problems.append({"field": "price_nok", "message": "a free offer has no price"})
+        problems.append(problem("price_nok", "free_has_price", "a free offer has no price"))
     if data.price_model != PriceModel.free and data.price_nok <= 0:
-        problems.append({"field": "price_nok", "message": "a priced offer needs a price above 0"})
+        problems.append(
+            problem("price_nok", "priced_needs_price", "a priced offer needs a price above 0")
+        )
     auto = data.auto_approve or dataset.is_open  # open data never waits for approval
     if auto and not is_low_risk(dataset, data.aggregate_only):
         problems.append(
-            {
-                "field": "auto_approve",
-                "message": "personal, confidential or row-level restricted data needs a steward",
-            }
+            problem(
+                "auto_approve",
+                "auto_approve_high_risk",
+                "personal, confidential or row-level restricted data needs a steward",
+            )
         )
+    if data.columns is not None:
+        known = column_names(session=session, dataset=dataset)
+        if known is None:
+            problems.append(
+                problem("columns", "no_columns_yet", "the dataset has no contents to choose from")
+            )
+        elif unknown := unknown_columns(list(data.columns), known):
+            shown = ", ".join(unknown[:10])
+            problems.append(
+                problem(
+                    "columns",
+                    "unknown_columns",
+                    "the dataset has no such columns: " + shown,
+                    columns=shown,
+                )
+            )
     if problems:
         raise Invalid("The offer is not valid", errors=problems)
     offer = Offer(
@@ -114,7 +134,40 @@ def offer_read(*, session: Session, offer: Offer) -> OfferRead:
     dataset = session.get(Dataset, offer.dataset_id)
     read = OfferRead.model_validate(offer)
     read.dataset_slug = dataset.slug if dataset else ""
+    if dataset is not None:
+        read.unknown_columns = stale_columns(session=session, offer=offer, dataset=dataset)
     return read
+
+
+def stale_columns(*, session: Session, offer: Offer, dataset: Dataset) -> list[str]:
+    """Columns the offer names that the dataset's current version does not have.
+
+    An offer made before a new version dropped or renamed columns promises data nobody can
+    read; its publisher is shown these (offer page, "My datasets") to fix the offer.
+    """
+    return unknown_columns(offer.columns, column_names(session=session, dataset=dataset))
+
+
+def offers_needing_attention(
+    *, session: Session, dataset_ids: list[uuid.UUID]
+) -> dict[uuid.UUID, list[tuple[Offer, list[str]]]]:
+    """Active offers on ``dataset_ids`` that name unknown columns, by dataset."""
+    out: dict[uuid.UUID, list[tuple[Offer, list[str]]]] = {}
+    if not dataset_ids:
+        return out
+    offers = session.scalars(
+        select(Offer).where(Offer.dataset_id.in_(dataset_ids), Offer.active.is_(True))
+    )
+    for offer in offers:
+        if offer.columns is None:
+            continue
+        dataset = session.get(Dataset, offer.dataset_id)
+        if dataset is None:
+            continue
+        stale = stale_columns(session=session, offer=offer, dataset=dataset)
+        if stale:
+            out.setdefault(dataset.id, []).append((offer, stale))
+    return out
 
 
 def provider_slug(*, session: Session, org_id: uuid.UUID) -> str:

@@ -1,39 +1,44 @@
-"""Marketplace pages (HTML): offers, request form, steward queue, decisions.
+"""Marketplace pages (HTML): offers and the request form.
 
-Agreements, statements and the inbox are in ``pages_agreements``; the public register in
-``pages_register``. All call the same services as the JSON API.
+Requests, the steward queue and decisions are in ``pages_requests``; agreements, statements
+and the inbox in ``pages_agreements``; the public register in ``pages_register``; the
+publisher's offer form in ``pages_offers``. All call the same services as the JSON API.
 """
 
 from __future__ import annotations
 
 import uuid
 from datetime import timedelta
-from typing import Any, TypeVar
+from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from pydantic import BaseModel, ValidationError
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
-from starlette.datastructures import FormData
 from starlette.responses import RedirectResponse, Response
 
 from datatorg.catalog.models import Dataset
 from datatorg.errors import Invalid, NotFound
 from datatorg.identity import permissions as perm
+from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
-from datatorg.identity.models import Organisation, Role
-from datatorg.market import deps as market_deps
-from datatorg.market import negotiation, offers, policies
+from datatorg.identity.models import Organisation, OrgKind, Role
+from datatorg.market import negotiation, notify, offers, policies
+from datatorg.market.forms import field_labels, parse_form
 from datatorg.market.metering import today as utc_today
-from datatorg.market.models import AccessRequest, NegotiationState
+from datatorg.market.models import AccessRequest, NegotiationState, Offer
 from datatorg.market.pages_agreements import router as agreements_router
 from datatorg.market.pages_offers import router as offers_router
 from datatorg.market.pages_register import router as register_router
-from datatorg.market.schemas import AccessRequestCreate, CounterOffer, Rejection
-from datatorg.market.states import allowed_events
+from datatorg.market.pages_requests import router as requests_router
+from datatorg.market.present import dataset_facts, title
+from datatorg.market.schemas import AccessRequestCreate
+from datatorg.market.terms import MAX_START_AHEAD_DAYS
 from datatorg.market.vocab import purposes
+from datatorg.web import forms, menu
 from datatorg.web.csrf import CsrfDep, verify_csrf
 from datatorg.web.deps import SessionDep, SettingsDep
-from datatorg.web.i18n import current_locale
+from datatorg.web.i18n import N_, current_locale
 from datatorg.web.templating import render
 
 # CSRF is checked before anything else on every form POST, signed in or not.
@@ -41,37 +46,70 @@ router = APIRouter(include_in_schema=False, dependencies=[Depends(verify_csrf)])
 router.include_router(offers_router)  # before /market/offers/{offer_id}
 router.include_router(agreements_router)
 router.include_router(register_router)
+router.include_router(requests_router)
 
-M = TypeVar("M", bound=BaseModel)
 PER_PAGE = 20
 
 
-def parse_form(model: type[M], form: FormData, *, lists: tuple[str, ...] = ()) -> M:
-    """``form`` as ``model``; empty fields are left out; errors become ``Invalid`` (422)."""
-    data: dict[str, Any] = {}
-    for key in form:
-        if key == "csrf_token":
-            continue
-        if key in lists:
-            data[key] = [str(v) for v in form.getlist(key)]
-        else:
-            value = form.get(key)
-            if isinstance(value, str) and value.strip() != "":
-                data[key] = value
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        problems = [
-            {"field": ".".join(str(p) for p in e["loc"]), "message": e["msg"]} for e in exc.errors()
-        ]
-        raise Invalid("Some fields are not valid", errors=problems) from None
+def _queue_count(session: Session, actor: Actor) -> int:
+    """Requests waiting for this person's decision (the menu's number)."""
+    if not actor.has_any_role(Role.steward, Role.publisher, Role.admin):
+        return 0
+    stmt = (
+        select(func.count())
+        .select_from(AccessRequest)
+        .where(AccessRequest.state == NegotiationState.requested)
+    )
+    if not actor.is_superuser:
+        orgs = actor.org_ids(Role.steward, Role.publisher)
+        stmt = stmt.where(AccessRequest.provider_org_id.in_(orgs))
+    return int(session.scalar(stmt) or 0)
+
+
+def _counter_offers_waiting(session: Session, actor: Actor) -> int:
+    """This person's requests with a counter-offer to answer."""
+    stmt = (
+        select(func.count())
+        .select_from(AccessRequest)
+        .where(
+            AccessRequest.consumer_user_id == actor.user_id,
+            AccessRequest.state == NegotiationState.offered,
+        )
+    )
+    return int(session.scalar(stmt) or 0)
+
+
+def _unread(session: Session, actor: Actor) -> int:
+    assert actor.user_id is not None
+    return notify.unread_count(session=session, user_id=actor.user_id)
+
+
+menu.register_count("queue", _queue_count)
+menu.register_count("my_requests", _counter_offers_waiting)
+menu.register_count("inbox", _unread)
+
+REQUEST_FIELDS = {
+    "organisation": N_("Request for"),
+    "purpose": N_("Purpose"),
+    "description": N_("What will you use the data for?"),
+    "pilot_ref": N_("Pilot (optional)"),
+    "period_start": N_("First day"),
+    "period_end": N_("Last day"),
+    "columns": N_("Columns"),
+    "offer_id": N_("Offer"),
+}
 
 
 def purpose_options(allowed: list[str]) -> list[dict[str, str]]:
     loc = current_locale()
     terms = purposes()
     return [
-        {"term": t, "label": terms[t].label(loc), "explanation": terms[t].explanation(loc)}
+        {
+            "term": t,
+            "label": terms[t].label(loc),
+            "explanation": terms[t].explanation(loc),
+            "iri": terms[t].iri,
+        }
         for t in allowed
         if t in terms
     ]
@@ -87,14 +125,36 @@ def offer_list(
     return render(
         request,
         "market/offers.html",
-        {"items": items, "total": total, "page": page, "pages": max(1, -(-total // PER_PAGE))},
+        {
+            "items": [(o, d, title(d)) for o, d in items],
+            "total": total,
+            "page": page,
+            "pages": max(1, -(-total // PER_PAGE)),
+        },
     )
+
+
+def _asking_as(session: Session, actor: Actor, offer: Offer) -> dict[str, Any]:
+    """Whom the person can ask for under ``offer``: organisations whose kind the offer admits,
+    or themselves as a private person; and why not, when nobody fits."""
+    if not actor.is_authenticated:
+        return {"orgs": [], "private": False, "reason": ""}
+    kinds = set(offer.consumer_kinds)
+    mine = [session.get(Organisation, o) for o in sorted(actor.org_ids(Role.consumer))]
+    allowed = [
+        o
+        for o in mine
+        if o is not None and policies.can_request_for_org(actor, o.id) and o.kind.value in kinds
+    ]
+    private = not mine and OrgKind.private_person.value in kinds
+    reason = "kind" if not allowed and not private else ""
+    return {"orgs": sorted(allowed, key=lambda o: o.name), "private": private, "reason": reason}
 
 
 def _offer_page(
     request: Request,
-    session: SessionDep,
-    actor: Any,
+    session: Session,
+    actor: Actor,
     offer_id: uuid.UUID,
     errors: list[dict[str, Any]] | None = None,
     values: dict[str, Any] | None = None,
@@ -104,27 +164,30 @@ def _offer_page(
     dataset = session.get(Dataset, offer.dataset_id)
     if dataset is None or not offer.active:
         raise NotFound("No such offer")
-    consumer_orgs = (
-        [
-            session.get(Organisation, o)
-            for o in sorted(actor.org_ids())
-            if policies.can_request_for_org(actor, o)
-        ]
-        if actor.is_authenticated
-        else []
-    )
+    facts = dataset_facts(session, dataset)
     today = utc_today()
+    explained = forms.explain(errors or [], field_labels(REQUEST_FIELDS))
+    is_owner = actor.is_authenticated and actor.has_role(dataset.publisher_id, *tuple(Role))
     return render(
         request,
         "market/offer.html",
         {
             "offer": offer,
-            "dataset": dataset,
+            "ds": facts,
+            "offered_columns": facts.describe(offer.columns),
+            "stale": offers.stale_columns(session=session, offer=offer, dataset=dataset)
+            if policies.can_manage_offers(actor, dataset.publisher_id)
+            else [],
             "purposes": purpose_options(offer.purposes),
-            "can_request": policies.can_request_access(actor),
-            "orgs": [o for o in consumer_orgs if o is not None],
-            "errors": errors or [],
+            "can_request": policies.can_request_access(actor) and not is_owner,
+            "is_owner": is_owner,
+            "asking": _asking_as(session, actor, offer),
+            "errors": explained,
+            "field_errors": forms.by_field(explained),
             "values": values or {},
+            "today": today.isoformat(),
+            "last_start": (today + timedelta(days=MAX_START_AHEAD_DAYS)).isoformat(),
+            "published": bool(request.query_params.get("published")),
             "default_start": today.isoformat(),
             "default_end": (today + timedelta(days=min(90, offer.max_period_days))).isoformat(),
         },
@@ -160,7 +223,10 @@ async def submit_request(
                 session=session, settings=settings, actor=actor, data=data
             )
         except Invalid as exc:
-            values = {k: form.getlist(k) if k == "columns" else form.get(k) for k in form}
+            values: dict[str, Any] = {
+                k: form.getlist(k) if k == "columns" else form.get(k) for k in form
+            }
+            values["_sent"] = True
             return _offer_page(
                 request,
                 session,
@@ -170,180 +236,10 @@ async def submit_request(
                 values=values,
                 status_code=422,
             )
-        return RedirectResponse(f"/market/requests/{req.id}", status_code=303)
-
-    return await run_in_threadpool(work)  # the database work, off the event loop
-
-
-def _rows(session: SessionDep, reqs: list[AccessRequest]) -> list[dict[str, Any]]:
-    out = []
-    for r in reqs:
-        ds = session.get(Dataset, r.dataset_id)
-        org = session.get(Organisation, r.consumer_org_id) if r.consumer_org_id else None
-        out.append(
-            {
-                "r": r,
-                "dataset": ds.title_nb if ds else "",
-                "org": org.name if org else "",
-                "age": negotiation.age_days(r),
-            }
-        )
-    return out
-
-
-@router.get("/market/requests", dependencies=[perm.SIGNED_IN])
-def my_requests(
-    request: Request,
-    session: SessionDep,
-    actor: UserActorDep,
-    page: int = Query(1, ge=1, le=10_000),
-) -> Response:
-    rows, total = negotiation.list_requests(
-        session=session, actor=actor, as_provider=False, sort="age", page=page, per_page=PER_PAGE
-    )
-    return render(
-        request,
-        "market/my_requests.html",
-        {
-            "rows": _rows(session, rows),
-            "total": total,
-            "page": page,
-            "pages": max(1, -(-total // PER_PAGE)),
-        },
-    )
-
-
-@router.get("/market/queue", dependencies=[perm.SIGNED_IN])
-def queue(
-    request: Request,
-    session: SessionDep,
-    actor: UserActorDep,
-    sort: negotiation.SortKey = "due",
-    show: str = Query("open", pattern="^(open|all)$"),
-    page: int = Query(1, ge=1, le=10_000),
-) -> Response:
-    """The steward queue: open requests of your organisations, by due date or age."""
-    states = [NegotiationState.requested, NegotiationState.offered] if show == "open" else None
-    rows, total = negotiation.list_requests(
-        session=session,
-        actor=actor,
-        as_provider=True,
-        states=states,
-        sort=sort,
-        page=page,
-        per_page=PER_PAGE,
-    )
-    return render(
-        request,
-        "market/queue.html",
-        {
-            "rows": _rows(session, rows),
-            "total": total,
-            "page": page,
-            "sort": sort,
-            "show": show,
-            "pages": max(1, -(-total // PER_PAGE)),
-        },
-    )
-
-
-def _request_page(
-    request: Request,
-    session: SessionDep,
-    actor: Any,
-    request_id: uuid.UUID,
-    errors: list[dict[str, Any]] | None = None,
-    status_code: int = 200,
-) -> Response:
-    req = negotiation.get_request(session=session, actor=actor, request_id=request_id)
-    offer = offers.get_offer(session=session, offer_id=req.offer_id)
-    events = {e.value for e in allowed_events(req.state)}
-    is_provider = policies.can_decide_request(actor, req.provider_org_id)
-    is_consumer = policies.is_requester(actor, req.consumer_user_id)
-    return render(
-        request,
-        "market/request.html",
-        {
-            **_rows(session, [req])[0],
-            "offer": offer,
-            "purpose": purposes().get(req.purpose),
-            "can_decide": is_provider and req.state == NegotiationState.requested,
-            "can_answer": is_consumer and "accept" in events,
-            "can_withdraw": is_consumer and "terminate" in events,
-            "counter_columns": req.columns or offer.columns or [],
-            "errors": errors or [],
-        },
-        status_code=status_code,
-    )
-
-
-@router.get(
-    "/market/requests/{request_id}",
-    dependencies=[perm.party(market_deps.access_request, Role.steward, Role.publisher, hide=True)],
-)
-def request_page(
-    request_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep
-) -> Response:
-    return _request_page(request, session, actor, request_id)
-
-
-@router.post(
-    "/market/requests/{request_id}/{action}",
-    dependencies=[
-        perm.party(market_deps.access_request, Role.steward, Role.publisher, person=True)
-    ],
-)
-async def decide(
-    request_id: uuid.UUID,
-    action: str,
-    request: Request,
-    session: SessionDep,
-    settings: SettingsDep,
-    actor: UserActorDep,
-    _: CsrfDep,
-) -> Response:
-    """Approve, reject, counter (stewards); accept, withdraw (the consumer)."""
-    form = await request.form()
-
-    def work() -> Response:
-        target = f"/market/requests/{request_id}"
-        try:
-            if action == "approve":
-                a = negotiation.approve(
-                    session=session, settings=settings, actor=actor, request_id=request_id
-                )
-                target = f"/market/agreements/{a.id}"
-            elif action == "reject":
-                data = parse_form(Rejection, form)
-                negotiation.reject(
-                    session=session,
-                    settings=settings,
-                    actor=actor,
-                    request_id=request_id,
-                    reason=data.reason,
-                )
-            elif action == "counter":
-                counter = parse_form(CounterOffer, form, lists=("columns",))
-                negotiation.counter_offer(
-                    session=session,
-                    settings=settings,
-                    actor=actor,
-                    request_id=request_id,
-                    data=counter,
-                )
-            elif action == "accept":
-                a = negotiation.accept(
-                    session=session, settings=settings, actor=actor, request_id=request_id
-                )
-                target = f"/market/agreements/{a.id}"
-            elif action == "withdraw":
-                negotiation.withdraw(session=session, actor=actor, request_id=request_id)
-            else:
-                raise NotFound("No such action")
-        except Invalid as exc:
-            return _request_page(
-                request, session, actor, request_id, errors=exc.extra["errors"], status_code=422
+        if req.agreement_id is not None:  # a low-risk offer: agreed at once
+            return RedirectResponse(
+                f"/market/agreements/{req.agreement_id}?made=1", status_code=303
             )
-        return RedirectResponse(target, status_code=303)
+        return RedirectResponse(f"/market/requests/{req.id}?sent=1", status_code=303)
 
     return await run_in_threadpool(work)  # the database work, off the event loop

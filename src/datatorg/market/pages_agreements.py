@@ -16,15 +16,18 @@ from datatorg.errors import NotFound
 from datatorg.identity import permissions as perm
 from datatorg.identity.deps import UserActorDep
 from datatorg.identity.models import Organisation, Role
-from datatorg.market import agreements, charts, metering, notify, policies
+from datatorg.market import agreements, metering, notify, policies
 from datatorg.market import deps as market_deps
 from datatorg.market.models import Agreement
+from datatorg.market.present import dataset_facts, title
 from datatorg.market.schemas import AgreementTokenCreate, StateChange
 from datatorg.market.vocab import purposes
+from datatorg.web import charts, forms
 from datatorg.web.csrf import CsrfDep
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.i18n import _, current_locale
 from datatorg.web.templating import render
+from datatorg.web.urls import public_base
 
 router = APIRouter(include_in_schema=False)
 
@@ -38,7 +41,8 @@ def describe(session: SessionDep, a: Agreement) -> dict[str, Any]:
     term = purposes().get(a.purpose)
     return {
         "a": a,
-        "dataset": ds.title_nb if ds else "",
+        "dataset": title(ds),
+        "dataset_slug": ds.slug if ds else "",
         "recipient": org.name if org else _("private individual"),
         "provider": provider.name if provider else "",
         "purpose_label": term.label(current_locale()) if term else a.purpose,
@@ -78,34 +82,71 @@ def _detail(
         start=end - timedelta(days=29),
         end=end + timedelta(days=1),
     )
-    chart = charts.bar_chart(
-        [(d.day.strftime("%d.%m"), d.calls) for d in days],
+    chart = charts.line_chart(
+        [(d.day, d.calls) for d in days],
         title=_("Calls per day, last 30 days"),
-        desc=_("The same figures are in the table below."),
+        x_title=_("Day"),
+        y_title=_("Calls"),
+        ident="usage",
     )
     is_provider = policies.can_suspend_or_revoke(actor, a.assigner_org_id)
     state = agreements.effective_state(a)
+    ds = session.get(Dataset, a.dataset_id)
+    facts = dataset_facts(session, ds) if ds is not None else None
+    explained = forms.explain(
+        errors or [], {"reason": _("Reason"), "name": _("Name"), "days": _("Valid for (days)")}
+    )
+    base = public_base(request)
     return render(
         request,
         "market/agreement.html",
         {
             **describe(session, a),
+            "ds": facts,
+            "agreed_columns": facts.describe(a.columns) if facts else [],
             "days": days,
             "chart": chart,
             "token": token,
-            "errors": errors or [],
+            "examples": usage_examples(base, facts.slug if facts else "", token, a.columns)
+            if token
+            else None,
+            "base_url": base,
+            "made": request.query_params.get("made", ""),
+            "errors": explained,
+            "field_errors": forms.by_field(explained),
             "can_suspend": is_provider and a.state.value == "active",
             "can_resume": is_provider and a.state.value == "suspended",
             "can_revoke": is_provider and a.state.value in ("active", "suspended"),
             "can_terminate": policies.can_terminate(actor, a.assignee_user_id, a.assignee_org_id)
             and a.state.value in ("active", "suspended"),
+            "is_consumer": policies.can_create_agreement_token(actor, a.assignee_user_id),
             "can_token": policies.can_create_agreement_token(actor, a.assignee_user_id)
-            and state in ("active", "pending", "suspended"),
+            and state == "active",
             "hash_ok": agreements.verify_hash(a),
             "month": end.strftime("%Y-%m"),
         },
         status_code=status_code,
     )
+
+
+def usage_examples(base: str, slug: str, token: str, columns: list[str] | None) -> dict[str, str]:
+    """How to read with a new key: a ``curl`` command and a Python snippet (shown once)."""
+    query = "?_size=100" + ("&_col=" + ",".join(columns) if columns else "")
+    url = f"{base}/api/v1/datasets/{slug}/rows{query}"
+    return {
+        "url": url,
+        "curl": f'curl -H "Authorization: Bearer {token}" "{url}"',
+        "python": (
+            "import httpx\n\n"
+            f'TOKEN = "{token}"\n'
+            f'url = "{url}"\n'
+            'page = httpx.get(url, headers={"Authorization": f"Bearer {TOKEN}"}).json()\n'
+            'print(page["columns"])\n'
+            'for row in page["rows"]:\n'
+            "    print(row)\n"
+            '# next page: page["next_url"] (None on the last page)\n'
+        ),
+    }
 
 
 @router.get(
@@ -133,7 +174,10 @@ async def token_create(
                 {"name": str(form.get("name") or "agreement"), "days": str(form.get("days") or 90)}
             )
         except ValidationError as exc:
-            errs = [{"field": str(e["loc"][0]), "message": e["msg"]} for e in exc.errors()]
+            errs: list[dict[str, Any]] = [
+                {"field": str(e["loc"][0]), "type": e["type"], "ctx": e.get("ctx") or {}}
+                for e in exc.errors()
+            ]
             return _detail(request, session, actor, agreement_id, errors=errs, status_code=422)
         plain, _r = agreements.create_agreement_token(
             session=session, actor=actor, agreement_id=agreement_id, name=data.name, days=data.days
@@ -171,7 +215,7 @@ async def change_state(
         try:
             data = StateChange.model_validate({"reason": str(form.get("reason") or "")})
         except ValidationError:
-            errs = [{"field": "reason", "message": _("Give a reason.")}]
+            errs = [{"field": "reason", "code": "reason_required"}]
             return _detail(request, session, actor, agreement_id, errors=errs, status_code=422)
         funcs[action](
             session=session,

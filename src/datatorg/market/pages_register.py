@@ -6,11 +6,11 @@ from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from datatorg.identity import permissions as perm
-from datatorg.market import charts, register
+from datatorg.market import register
 from datatorg.market.schemas import RegisterPage
-from datatorg.market.vocab import legal_bases, purposes
+from datatorg.web import charts, formatting
 from datatorg.web.deps import SessionDep
-from datatorg.web.i18n import _, current_locale
+from datatorg.web.i18n import _
 from datatorg.web.templating import render
 
 router = APIRouter(include_in_schema=False)
@@ -26,13 +26,12 @@ def register_page(request: Request, session: SessionDep, q: str = Q, page: int =
     result = register.search(session=session, q=q, page=page, per_page=PER_PAGE)
     series = register.sharing_over_time(session=session)
     chart = charts.bar_chart(
-        series,
+        [(formatting.day(f"{m}-01", fmt="MMM y"), n) for m, n in series],
         title=_("Agreements in force per month"),
-        desc=_("The same figures are in the table below the chart."),
+        value_title=_("Agreements in force"),
+        ident="register",
+        digits=0,
     )
-    loc = current_locale()
-    labels = {t: p.label(loc) for t, p in purposes().items()}
-    bases = {t: b.label(loc) for t, b in legal_bases().items()}
     return render(
         request,
         "market/register.html",
@@ -41,8 +40,6 @@ def register_page(request: Request, session: SessionDep, q: str = Q, page: int =
             "q": q,
             "series": series,
             "chart": chart,
-            "labels": labels,
-            "bases": bases,
             "pages": max(1, -(-result.total // PER_PAGE)),
         },
     )

@@ -65,6 +65,7 @@ def _entry(agreement: Agreement, dataset: Dataset, org: Organisation | None) -> 
         recipient=org.name if org else PRIVATE,
         recipient_kind=org.kind.value if org else "private_person",
         dataset=dataset.title_nb,
+        dataset_en=dataset.title_en,
         dataset_slug=dataset.slug,
         purpose=agreement.purpose,
         purpose_iri=term.iri if term else "",

@@ -31,6 +31,7 @@ from datatorg.market.schemas import (
 )
 from datatorg.market.vocab import legal_bases, purposes
 from datatorg.web.deps import SessionDep, SettingsDep
+from datatorg.web.urls import public_base
 
 router = APIRouter(prefix="/api/v1", tags=["market"])
 router.include_router(agreements_router)
@@ -88,7 +89,7 @@ def get_offer(
         assert dataset is not None
         doc = odrl.offer_document(
             offer,
-            base_url=settings.base_url.rstrip("/"),
+            base_url=public_base(request),
             dataset_slug=dataset.slug,
             assigner_slug=offers.provider_slug(session=session, org_id=dataset.publisher_id),
         )

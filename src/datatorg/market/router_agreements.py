@@ -29,6 +29,7 @@ from datatorg.market.schemas import (
     UsageRead,
 )
 from datatorg.web.deps import SessionDep, SettingsDep
+from datatorg.web.urls import public_base
 
 router = APIRouter(tags=["market"])  # included under /api/v1 by market.router
 
@@ -98,7 +99,7 @@ def get_agreement(
     """One agreement; as an ODRL 2.2 Agreement with ``Accept: application/ld+json``."""
     a = agreements.get_visible_agreement(session=session, actor=actor, agreement_id=agreement_id)
     if wants_ld(request):
-        base = settings.base_url.rstrip("/")
+        base = public_base(request)
         dataset = session.get(Dataset, a.dataset_id)
         assert dataset is not None
         doc = odrl.agreement_document(

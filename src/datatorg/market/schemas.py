@@ -119,6 +119,8 @@ class OfferRead(BaseModel):
     attribution_required: bool
     redistribution_prohibited: bool
     active: bool
+    # columns the offer names that the dataset's current version lacks (a stale offer)
+    unknown_columns: list[str] = []
 
 
 class OfferPage(BaseModel):
@@ -281,6 +283,7 @@ class RegisterEntry(BaseModel):
     recipient: str
     recipient_kind: str
     dataset: str
+    dataset_en: str = ""  # the English title, when the dataset has one
     dataset_slug: str
     purpose: str
     purpose_iri: str

@@ -37,15 +37,24 @@ from datatorg.market.metering import Exhausted, Reservation
 from datatorg.market.models import Agreement, AgreementState
 from datatorg.market.negotiation import accept, approve, counter_offer, create_request, reject
 from datatorg.market.notify import notify
-from datatorg.market.offers import create_offer, get_offer, list_offers
+from datatorg.market.offers import (
+    create_offer,
+    get_offer,
+    list_offers,
+    offers_needing_attention,
+)
+from datatorg.market.summary import AccessSummary, access_summary, agreements_in_force
 
 __all__ = [
+    "AccessSummary",
     "AgreementCheck",
     "Exhausted",
     "Reservation",
     "bill_reads",
     "release_quota",
     "reserve_quota",
+    "access_summary",
+    "agreements_in_force",
     "accept",
     "approve",
     "check_agreement",
@@ -60,6 +69,7 @@ __all__ = [
     "list_offers",
     "notify",
     "notify_expiring",
+    "offers_needing_attention",
     "record_usage",
     "reject",
     "revoke",

@@ -9,15 +9,18 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from typing import Any
+from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from sqlalchemy.exc import DataError, DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, RedirectResponse, Response
 
 from datatorg import errors
 from datatorg.db.writes import WriteBusy
+from datatorg.web import forms, labels
+from datatorg.web.i18n import current_locale
 from datatorg.web.i18n import gettext as _
 from datatorg.web.templating import render
 
@@ -71,25 +74,35 @@ def respond(request: Request, exc: errors.DatatorgError) -> Response:
             return face(request, exc)
     if wants_json(request):
         return problem_response(request, exc)
-    titles = {
-        400: _("The request could not be understood"),
-        401: _("Please sign in"),
-        403: _("You do not have access to this"),
-        404: _("Page not found"),
-        409: _("This conflicts with what is already there"),
-        413: _("The upload is too large"),
-        422: _("Some of what you sent is not valid"),
-        429: _("Too many attempts — please wait a little"),
-        503: _("The service is busy — please try again in a moment"),
-    }
+    return error_page(request, exc)
+
+
+def error_page(request: Request, exc: errors.DatatorgError) -> Response:
+    """The error as a page, in the reader's language: what happened and what to do.
+
+    A page that needs a signed-in person sends a visitor to the sign-in form, which brings
+    them back here. The English ``detail`` (for API clients) is shown only where it has a
+    translation; otherwise the page says it with the words for its status."""
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+    if exc.status == 401 and request.method == "GET":
+        return RedirectResponse("/login?" + urlencode({"next": here}), status_code=303)
+    status = str(exc.status if exc.status in (400, 401, 403, 404, 409, 413, 422, 429, 503) else 500)
+    detail = ""
+    if exc.status < 500:
+        said = _(exc.detail)
+        detail = said if (said != exc.detail or current_locale() == "en") else ""
+    term = exc.extra.get("failed_term")
     return render(
         request,
         "error.html",
         {
             "status": exc.status,
-            "title": titles.get(exc.status, _("Something went wrong")),
-            "detail": exc.detail if exc.status < 500 else "",
-            "errors": exc.extra.get("errors", []),
+            "title": labels.label("http_status", status),
+            "detail": detail,
+            "advice": labels.explain("failed_term", term) if term else None,
+            "default_advice": labels.label("http_advice", status),
+            "next": here,
+            "errors": forms.explain(exc.extra.get("errors") or [], {}) if exc.status == 422 else [],
         },
         status_code=exc.status,
         headers=exc.headers(),

@@ -58,6 +58,11 @@ def ngettext(singular: str, plural: str, n: int) -> str:
 _ = gettext
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for translation (extracted by Babel); it is translated where shown."""
+    return message
+
+
 def negotiate(accept_language: str | None, cookie: str | None, default: str) -> str:
     """The locale from the switch cookie, else the best match in Accept-Language, else default."""
     if cookie in LOCALES:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import secrets
 import time
 from http.cookies import SimpleCookie
@@ -13,11 +14,14 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datatorg.logging import request_id_var
 from datatorg.settings import Settings
-from datatorg.web import csrf, i18n
+from datatorg.web import csrf, i18n, urls
 
 log = logging.getLogger("datatorg.http")
 
 LANG_COOKIE = "datatorg_lang"
+HOST_RE = re.compile(
+    r"(?:[A-Za-z0-9](?:[A-Za-z0-9.-]{0,251}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]{2,45}\])(?::\d{1,5})?"
+)
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
@@ -113,6 +117,12 @@ class ShellMiddleware:
         state["locale"] = locale
         rid_token = request_id_var.set(rid)
         loc_token = i18n.locale_var.set(locale)
+        host = headers.get("host", "")
+        if not HOST_RE.fullmatch(host):  # a made-up Host header never reaches a link
+            host = "127.0.0.1"
+        base_token = urls.set_request_base(
+            self.settings, f"{scope.get('scheme', 'http')}://{host}{scope.get('root_path', '')}"
+        )
         started = time.perf_counter()
         status = 500
 
@@ -149,3 +159,4 @@ class ShellMiddleware:
             )
             request_id_var.reset(rid_token)
             i18n.locale_var.reset(loc_token)
+            urls.reset_request_base(base_token)

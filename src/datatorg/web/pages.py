@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from urllib.parse import urlsplit
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter
 from sqlalchemy import text
 from starlette.responses import JSONResponse, RedirectResponse, Response
 
@@ -13,7 +13,6 @@ from datatorg.errors import NotFound
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.i18n import LOCALES
 from datatorg.web.middleware import LANG_COOKIE
-from datatorg.web.templating import render
 
 router = APIRouter(include_in_schema=False)
 
@@ -31,9 +30,10 @@ def safe_next(target: str | None) -> str:
     return target
 
 
-@router.get("/")
-def home(request: Request) -> Response:
-    return render(request, "home.html")
+@router.get("/favicon.ico")
+def favicon() -> Response:
+    """Browsers ask for /favicon.ico before they read the page's icon link."""
+    return RedirectResponse("/static/favicon.svg", status_code=301)
 
 
 @router.get("/lang/{code}")

@@ -11,7 +11,7 @@ from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescap
 from markupsafe import Markup, escape
 from starlette.responses import Response
 
-from datatorg.web import i18n
+from datatorg.web import formatting, i18n, labels, menu, problems
 
 TEMPLATE_DIRS = [str(Path(__file__).with_name("templates"))]
 for _domain in (
@@ -50,6 +50,18 @@ def csrf_field(ctx: Any) -> Markup:
 
 templates.env.globals["csrf_field"] = csrf_field
 
+# Plain language: codes become words (``{{ state|label("agreement_state") }}``), numbers and
+# dates are written the reader's way (``{{ n|num }}``, ``{{ d|day }}``, ``{{ t|moment }}``).
+templates.env.filters["label"] = lambda value, kind, **params: labels.label(kind, value, **params)
+templates.env.filters["num"] = formatting.num
+templates.env.filters["day"] = formatting.day
+templates.env.filters["moment"] = formatting.moment
+templates.env.filters["cell"] = formatting.cell
+templates.env.filters["last_day"] = formatting.last_day
+templates.env.globals["label"] = labels.label
+templates.env.globals["choices"] = labels.choices
+templates.env.filters["grouped"] = problems.group
+
 
 def render(
     request: Request,
@@ -60,10 +72,14 @@ def render(
     headers: dict[str, str] | None = None,
 ) -> Response:
     """Render template ``name`` for ``request`` in the request's language."""
+    actor = getattr(request.state, "actor", None)
+    here = request.url.path + (f"?{request.url.query}" if request.url.query else "")
     ctx: dict[str, Any] = {
         "locale": i18n.current_locale(),
-        "actor": getattr(request.state, "actor", None),
+        "actor": actor,
         "csrf_token": getattr(request.state, "csrf_token", ""),
+        "here": here,  # where this page is, for "sign in and come back" and the language switch
+        "menu_counts": menu.counts(request.app.state, actor),
     }
     ctx.update(context or {})
     return templates.TemplateResponse(request, name, ctx, status_code=status_code, headers=headers)

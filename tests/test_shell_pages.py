@@ -1,0 +1,91 @@
+"""The shell's pages: front page (and its twin), the machine catalog's human page, offline API
+docs, favicon, sign-in that comes back, a language switch that keeps the query, and absolute
+links from the public address."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from datatorg.app import create_app
+from datatorg.demo import world
+from datatorg.settings import Settings
+from datatorg.web.deps import get_session
+from tests.catalog.conftest import load_demo_catalog
+
+
+def test_front_page_shows_themes_newest_and_most_used(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    world.load(session=session, settings=settings, small=True)
+    facts = client.get("/", headers={"Accept": "application/json"}).json()
+    assert facts["datasets"] == 44 and 0 < facts["open_datasets"] < 44
+    themes = {t["value"]: t["count"] for t in facts["themes"]}
+    assert themes["ENVI"] >= 5 and sum(themes.values()) >= 44
+    assert len(facts["newest"]) == 5
+    assert facts["most_used"] and facts["most_used"][0]["reads_30_days"] >= 1
+    html = client.get("/").text
+    assert 'href="/datasets?theme=ENVI"' in html
+    # it promises only what is true: agreements in the register, reads in the audit log
+    assert "offentlige registeret" in html and "revisjonslogg" in html
+
+
+def test_machine_catalog_page_api_docs_and_favicon(client: TestClient, session: Session) -> None:
+    page = client.get("/catalog", headers={"Accept": "text/html"})
+    assert page.status_code == 200 and 'href="/catalog.ttl"' in page.text
+    assert client.get("/catalog", headers={"Accept": "text/turtle"}).text.startswith("@prefix")
+    docs = client.get("/api/v1/docs")
+    assert docs.status_code == 200
+    assert '<script src="/static/apidocs/swagger-ui-bundle.js" defer>' in docs.text
+    assert "cdn" not in docs.text.lower()
+    bundle = client.get("/static/apidocs/swagger-ui-bundle.js")
+    assert bundle.status_code == 200 and len(bundle.content) > 100_000
+    assert client.get("/static/apidocs-init.js").status_code == 200
+    assert "script-src 'self'" in docs.headers["content-security-policy"]
+    icon = client.get("/favicon.ico", follow_redirects=False)
+    assert icon.status_code == 301 and icon.headers["location"] == "/static/favicon.svg"
+    assert client.get("/static/favicon.svg").text.startswith("<svg")
+
+
+def test_sign_in_comes_back_and_language_switch_keeps_the_query(client: TestClient) -> None:
+    r = client.get("/market/requests?page=2", follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login?next=%2Fmarket%2Frequests%3Fpage%3D2"
+    page = client.get("/datasets?q=luft&sort=title&page=1").text
+    assert 'href="/lang/en?next=/datasets%3Fq%3Dluft%26sort%3Dtitle%26page%3D1"' in page
+    assert 'href="/login?next=/datasets%3Fq%3Dluft%26sort%3Dtitle%26page%3D1"' in page
+    back = client.get("/lang/en?next=/datasets%3Fq%3Dluft%26sort%3Dtitle", follow_redirects=False)
+    assert back.headers["location"] == "/datasets?q=luft&sort=title"
+    # a hostile next goes home
+    evil = client.get("/lang/en?next=//evil.example/x", follow_redirects=False)
+    assert evil.headers["location"] == "/"
+
+
+def _links(
+    settings: Settings, session: Session, base_url: str, host: str, bad_host: str = ""
+) -> list[str]:
+    app = create_app(settings.model_copy(update={"base_url": base_url}))
+
+    def _session() -> object:
+        yield session
+
+    app.dependency_overrides[get_session] = _session
+    headers = {"Host": bad_host} if bad_host else {}
+    with TestClient(app, base_url=f"http://{host}") as c:
+        meta = c.get("/api/v1/datasets/luftkvalitet-halden", headers=headers).json()
+        ttl = c.get("/dataset/luftkvalitet-halden.ttl", headers=headers).text
+    app.state.engine.dispose()
+    urls = [d["download_url"] or d["access_url"] for d in meta["distributions"]]
+    return urls + [line for line in ttl.splitlines() if "downloadURL" in line]
+
+
+def test_absolute_links_come_from_the_public_address(session: Session, settings: Settings) -> None:
+    load_demo_catalog(session, settings)
+    configured = _links(settings, session, "https://data.halden.kommune.no", "10.0.0.7:8061")
+    assert configured and all("https://data.halden.kommune.no/" in u for u in configured)
+    own = _links(settings, session, "", "demo.example:8061")
+    assert own and all("http://demo.example:8061/" in u for u in own)
+    assert not any("127.0.0.1:8000" in u for u in configured + own)
+    # a made-up Host header never reaches a link
+    hostile = _links(settings, session, "", "x.example", bad_host='evil.example/"><script>')
+    assert hostile and all("evil" not in u and "script" not in u for u in hostile)
