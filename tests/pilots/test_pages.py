@@ -286,7 +286,10 @@ def test_the_journey_through_the_forms(client: TestClient, session: Session, lab
 
 @pytest.mark.parametrize("path", ["/ideas/new", "/calls/new"])
 def test_forms_need_a_signed_in_person(client: TestClient, path: str) -> None:
-    assert client.get(path).status_code == 401
+    # a visitor is sent to sign in, and back to the form afterwards
+    r = client.get(path, follow_redirects=False)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login?next=" + path.replace("/", "%2F")
 
 
 def test_a_form_without_its_csrf_token_is_refused(client: TestClient, lab: Lab) -> None:

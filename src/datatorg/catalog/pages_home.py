@@ -20,7 +20,7 @@ from starlette.responses import JSONResponse, Response
 from datatorg.audit import service as audit
 from datatorg.catalog import present, service
 from datatorg.catalog.finder import SearchQuery
-from datatorg.catalog.models import Dataset, DatasetStatus
+from datatorg.catalog.models import CatalogState, Dataset, DatasetStatus
 from datatorg.db.base import utcnow
 from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep
@@ -35,12 +35,16 @@ _most_used_cache: dict[str, tuple[float, list[tuple[str, int]]]] = {}
 
 
 def _most_used(session: Session) -> list[tuple[str, int]]:
+    """The most read datasets, kept for a few minutes per catalog version."""
     now = time.monotonic()
-    hit = _most_used_cache.get("reads")
+    version = str(session.scalar(select(CatalogState.version).where(CatalogState.id == 1)))
+    hit = _most_used_cache.get(version)
     if hit is not None and now - hit[0] < MOST_USED_TTL_S:
         return hit[1]
     found = audit.most_read(session=session, since=utcnow() - timedelta(days=30), limit=12)
-    _most_used_cache["reads"] = (now, found)
+    _most_used_cache.clear()
+    if found:  # an empty list is not kept: a new site's first reads show at once
+        _most_used_cache[version] = (now, found)
     return found
 
 
