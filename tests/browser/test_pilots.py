@@ -143,7 +143,9 @@ def test_the_living_lab_journey_in_the_browser(live_server: LiveServer, browser:
         steward = _as(browser, lab, "steward")
         link = citizen.locator("#data a[href^='/market/requests/']").get_attribute("href")
         steward.goto(live_server.url + link)
-        steward.get_by_role("button", name="Godkjenn").click()
+        steward.get_by_role("link", name="Godkjenn …").click()  # approving is confirmed
+        steward.wait_for_url("**/approve")
+        steward.get_by_role("button", name="Bekreft godkjenningen").click()
         steward.wait_for_url("**/market/agreements/*")
         steward.context.close()
         citizen.goto(pilot_url)
