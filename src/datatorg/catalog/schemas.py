@@ -57,6 +57,8 @@ def _email(value: str) -> str:
 
 
 def _slug(value: str) -> str:
+    if value == "":  # made from the title when the dataset is stored (catalog.slugs)
+        return value
     if not SLUG_RE.match(value):
         raise ValueError("lower-case letters a-z, digits and '-', 1 to 120 characters")
     return value
@@ -174,7 +176,7 @@ class _Common(BaseModel):
 
 
 class DatasetCreate(_Common):
-    slug: Slug
+    slug: Slug = ""  # empty: made from the Norwegian title (æ→ae, ø→o, å→a), unique
     title_nb: Annotated[str, Field(min_length=1, max_length=300), AfterValidator(_plain_line)]
     publisher: Annotated[str, Field(max_length=100)] | None = None  # org slug or id
 

@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, object_session
 
 from datatorg.audit import service as audit
-from datatorg.catalog import policies, search
+from datatorg.catalog import policies, search, slugs
 from datatorg.catalog.finder import SearchQuery, SearchResult, search_datasets
 from datatorg.catalog.lookup import dataset_key, find_dataset, get_dataset
 from datatorg.catalog.models import (
@@ -272,11 +272,14 @@ def save_new(
     harvest_source_id: uuid.UUID | None = None,
     harvest_identifier: str | None = None,
 ) -> Dataset:
-    """Store a new draft without a policy check (callers check; harvest runs as the system)."""
-    if session.scalar(select(Dataset.id).where(Dataset.slug == data.slug)) is not None:
+    """Store a new draft without a policy check (callers check; harvest runs as the system).
+
+    Without a slug, one is made from the Norwegian title (``catalog.slugs``)."""
+    slug = data.slug or slugs.unique_slug(session, slugs.slugify(data.title_nb))
+    if session.scalar(select(Dataset.id).where(Dataset.slug == slug)) is not None:
         raise Conflict("A dataset with this slug exists already")
     dataset = Dataset(
-        slug=data.slug,
+        slug=slug,
         title_nb=data.title_nb,
         publisher_id=publisher.id,
         status=DatasetStatus.draft,

@@ -10,7 +10,7 @@ from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
-from datatorg.db import writes
+from datatorg.db import text, writes
 
 
 def make_engine(url: str, *, write_wait_ms: int = 10_000, **kwargs: Any) -> Engine:
@@ -49,6 +49,8 @@ def make_engine(url: str, *, write_wait_ms: int = 10_000, **kwargs: Any) -> Engi
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.close()
+        # case-insensitive matching that folds æ, ø, å like PostgreSQL (db/text.py)
+        dbapi_conn.create_function(text.SQLITE_FUNCTION, 1, text.sqlite_fold, deterministic=True)
 
     writes.install_sqlite(engine, write_wait_ms / 1000)
     return engine

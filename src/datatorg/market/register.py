@@ -14,6 +14,7 @@ from sqlalchemy import Select, and_, func, not_, or_, select
 from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import AccessRights, Classification, Dataset
+from datatorg.db import text
 from datatorg.db.base import utcnow
 from datatorg.identity.models import Organisation
 from datatorg.market.agreements import effective_state
@@ -40,18 +41,18 @@ def _base(q: str) -> Select[Agreement, Dataset, Organisation]:
     )
     q = q.strip()[:100]
     if q:
-        like = "%" + q.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        folded = text.fold_text(q)
         matching = [
             t
             for t, p in purposes().items()
-            if q.lower() in p.label_en.lower() or q.lower() in p.label_nb.lower()
+            if folded in text.fold_text(p.label_en) or folded in text.fold_text(p.label_nb)
         ]
         stmt = stmt.where(
             or_(
-                func.lower(Dataset.title_nb).like(like, escape="\\"),
-                func.lower(Dataset.title_en).like(like, escape="\\"),
-                func.lower(Organisation.name).like(like, escape="\\"),
-                func.lower(Agreement.purpose).like(like, escape="\\"),
+                text.contains(Dataset.title_nb, q),
+                text.contains(Dataset.title_en, q),
+                text.contains(Organisation.name, q),
+                text.contains(Agreement.purpose, q),
                 Agreement.purpose.in_(matching),
             )
         )

@@ -5,13 +5,14 @@ from __future__ import annotations
 import uuid
 from typing import Literal
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
 from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
+from datatorg.db import text
 from datatorg.db.base import utcnow
 from datatorg.errors import Conflict, Forbidden, Invalid, NotFound
 from datatorg.identity.actor import Actor
@@ -144,22 +145,19 @@ def list_ideas(
     if sdg is not None:
         stmt = stmt.where(Idea.id.in_(select(IdeaSdg.idea_id).where(IdeaSdg.sdg == sdg)))
     words = search_words(q)[:MAX_QUERY]
-    if words:
-        like = (
-            "%" + words.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        )
+    if words:  # æ, ø, å fold alike on SQLite and PostgreSQL (db/text.py)
         stmt = stmt.where(
             or_(
-                func.lower(Idea.title).like(like, escape="\\"),
-                func.lower(Idea.problem).like(like, escape="\\"),
-                func.lower(Idea.solution).like(like, escape="\\"),
+                text.contains(Idea.title, words),
+                text.contains(Idea.problem, words),
+                text.contains(Idea.solution, words),
             )
         )
     order = {
         "newest": (Idea.created_at.desc(),),
         "oldest": (Idea.created_at.asc(),),
         "support": (Idea.support_count.desc(), Idea.created_at.desc()),
-        "title": (func.lower(Idea.title).asc(),),
+        "title": (text.fold(Idea.title).asc(),),
     }[sort]
     return page_of(session, stmt.order_by(*order, Idea.id), min(page, MAX_PAGE), per_page)
 

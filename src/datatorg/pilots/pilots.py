@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import uuid
 from datetime import date
-from typing import Literal
+from typing import Any, Literal
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import UnaryExpression, delete, select
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
 from datatorg.catalog import service as catalog
+from datatorg.db import text
 from datatorg.db.base import utcnow
 from datatorg.errors import Conflict, Forbidden, Invalid, NotFound
 from datatorg.identity import service as identity
@@ -193,16 +194,15 @@ def list_pilots(
         stmt = stmt.where(Idea.submitter_kind.in_(kinds))
     if sdg is not None:
         stmt = stmt.where(Idea.id.in_(select(IdeaSdg.idea_id).where(IdeaSdg.sdg == sdg)))
-    words = search_words(q).lower()
-    if words:
-        like = "%" + words.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
-        stmt = stmt.where(func.lower(Pilot.title).like(like, escape="\\"))
-    order = {
+    words = search_words(q)
+    if words:  # æ, ø, å fold alike on SQLite and PostgreSQL (db/text.py)
+        stmt = stmt.where(text.contains(Pilot.title, words))
+    order: dict[str, UnaryExpression[Any]] = {
         "newest": Pilot.created_at.desc(),
         "oldest": Pilot.created_at.asc(),
-        "title": func.lower(Pilot.title).asc(),
-    }[sort]
-    return page_of(session, stmt.order_by(order, Pilot.id), min(page, MAX_PAGE), per_page)
+        "title": text.fold(Pilot.title).asc(),
+    }
+    return page_of(session, stmt.order_by(order[sort], Pilot.id), min(page, MAX_PAGE), per_page)
 
 
 # --- team and partners --------------------------------------------------------------------
