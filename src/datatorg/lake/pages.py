@@ -160,6 +160,8 @@ def _review(
             "up": pending,
             "head": head,
             "review": review.review(service.storage(settings), pending, head),
+            # the current version's words for columns of the same name, offered again
+            "previous": ts.fields_by_name(head.table_schema) if head else {},
             "types": list(ts.STORAGE),
             "roles": ts.ROLES,
             "errors": errors,
