@@ -28,6 +28,7 @@ from datatorg.identity.passwords import hash_password, needs_rehash, verify_pass
 from datatorg.identity.schemas import SignupCreate
 from datatorg.identity.tokens import digest
 from datatorg.settings import Settings
+from datatorg.web.urls import base_for
 
 WINDOW = timedelta(minutes=1)
 KEEP_FAILURES = timedelta(hours=1)
@@ -159,7 +160,7 @@ def request_password_reset(
         )
     )
     session.flush()
-    link = f"{settings.public_base()}/password-reset/confirm?token={token}"
+    link = f"{base_for(settings)}/password-reset/confirm?token={token}"
     return ResetIssued(email=user.email, link=link)
 
 

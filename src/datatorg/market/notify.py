@@ -22,6 +22,7 @@ from datatorg.market.models import Notification
 from datatorg.outbox import service as outbox
 from datatorg.settings import Settings
 from datatorg.web import formatting, i18n, labels
+from datatorg.web.urls import base_for
 
 log = logging.getLogger("datatorg.market.notify")
 
@@ -97,7 +98,7 @@ def notify(
         if settings is not None:
             # Sent after this transaction commits, never if it rolls back (datatorg.outbox);
             # a mail outage delays the mail and cannot undo the decision.
-            url = settings.public_base() + link
+            url = base_for(settings) + link
             outbox.enqueue_mail(
                 session=session, kind=kind, to=user.email, subject=subj, body=f"{text}\n\n{url}\n"
             )

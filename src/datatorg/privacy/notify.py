@@ -24,6 +24,7 @@ from datatorg.privacy import vocab
 from datatorg.privacy.models import DatasetDeclaration, SubjectRequest
 from datatorg.settings import Settings
 from datatorg.web import i18n
+from datatorg.web.urls import base_for
 
 log = logging.getLogger("datatorg.privacy.notify")
 N_ = vocab.N_
@@ -56,7 +57,7 @@ def send(
         session.add(Notification(user_id=user.id, kind=kind, subject=subj, body=text, link=link))
         count += 1
         if settings is not None:
-            url = settings.base_url.rstrip("/") + link if link else settings.base_url
+            url = base_for(settings) + link
             try:
                 send_mail(settings=settings, to=user.email, subject=subj, body=f"{text}\n\n{url}\n")
             except (OSError, smtplib.SMTPException):

@@ -15,6 +15,7 @@ from datatorg.privacy.models import Consent, Notice, Subject
 from datatorg.privacy.scopes import recipients, scope_info
 from datatorg.privacy.subjects import keys_of
 from datatorg.settings import Settings
+from datatorg.web.urls import base_for
 
 
 def receipt(
@@ -29,7 +30,7 @@ def receipt(
     subject = session.get(Subject, consent.subject_id)
     assert subject is not None
     info = scope_info(session, consent)
-    base = settings.base_url.rstrip("/")
+    base = base_for(settings)
     notice = session.get(Notice, consent.notice_id)
     assert notice is not None
     events = events_of(session=session, consent=consent)

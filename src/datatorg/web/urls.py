@@ -33,6 +33,12 @@ def current_base() -> str:
     return _base_var.get() or FALLBACK_BASE_URL
 
 
+def base_for(settings: Settings) -> str:
+    """The public address for links made with ``settings`` (mails, receipts): the configured
+    one, else the address of the request being served, else the fallback."""
+    return settings.public_base(_base_var.get() or None)
+
+
 def public_base(request: Request) -> str:
     """The site's public address without a trailing slash."""
     settings: Settings = request.app.state.settings
