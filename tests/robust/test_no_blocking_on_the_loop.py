@@ -28,7 +28,8 @@ PURE = {
     "datatorg.errors",
     "datatorg.web.csrf",
     "datatorg.web.i18n",
-    "datatorg.web.templating",
+    "datatorg.web.templating",  # (the menu's counts are skipped on the loop: web/menu.py)
+    "datatorg.web.urls",  # the request's public address in a context variable
     "datatorg.web.responses",
     "datatorg.web.errorhandlers",
     "datatorg.identity.actor",
