@@ -50,10 +50,13 @@ class Journey:
 
     def menu(self, name: str) -> None:
         """Follow a main-menu link (opening the folded menu on a phone first)."""
+        self.page.wait_for_load_state("load")  # the menu script has run (it is deferred)
         toggle = self.page.locator(".menu-toggle")
         if toggle.is_visible():
             toggle.click()
-        self.page.locator("#main-menu").get_by_role("link", name=name).first.click()
+        link = self.page.locator("#main-menu").get_by_role("link", name=name).first
+        link.wait_for(state="visible")
+        link.click()
         self.page.wait_for_load_state()
 
     def sign_in(self, email: str) -> None:
