@@ -3,7 +3,8 @@ without typing an address: in bokmål and English, at 1280 and 360 px. Every ste
 axe-clean (serious and critical), has no sideways scrolling, shows (in bokmål) no code or
 English from the label registry, and leaves a screenshot under test-results/journeys/.
 
-One live server with the small demo world serves the whole module.
+Every journey starts at the front page and follows links and forms only. One live server
+with the small demo world serves the whole module.
 """
 
 from __future__ import annotations
@@ -196,7 +197,8 @@ def test_research_journey_request_approve_read_and_key(
         j.step("my requests")
 
         s = Journey(desk.new_page(), site.url, "research-steward", lang, width)
-        s.go("/login")
+        s.go("/")
+        s.menu(w["sign in"])
         s.sign_in("steward@demo.datatorg.no")
         s.menu(w["to decide"])
         s.step("request queue")
@@ -276,7 +278,8 @@ def test_publisher_uploads_reviews_and_publishes(
     try:
         j = Journey(ctx.new_page(), site.url, "publisher", lang, width)
         page = j.page
-        j.go("/login")
+        j.go("/")
+        j.menu(w["sign in"])
         j.sign_in("publisher@demo.datatorg.no")
         j.menu(w["my datasets"])
         j.step("my datasets")
@@ -326,7 +329,10 @@ def test_a_consumer_with_several_agreements_picks_one(
     try:
         j = Journey(ctx.new_page(), site.url, "several-agreements", lang, width)
         page = j.page
-        j.go("/datasets/energibruk-kommunale-bygg")
+        j.go("/")
+        page.get_by_label(w["search datasets"]).fill("energibruk")
+        page.get_by_role("button", name=w["search"], exact=True).click()
+        page.locator("a[href='/datasets/energibruk-kommunale-bygg']").first.click()
         j.menu(w["sign in"])
         j.sign_in("consumer@demo.datatorg.no")
         assert page.url.endswith("/datasets/energibruk-kommunale-bygg")  # back where she was
