@@ -5,13 +5,14 @@ links from the public address."""
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from datatorg.app import create_app
 from datatorg.demo import world
 from datatorg.settings import Settings
-from datatorg.web.deps import get_session
 from tests.catalog.conftest import load_demo_catalog
+from tests.conftest import joined_sessions
 
 
 def test_front_page_shows_themes_newest_and_most_used(
@@ -62,30 +63,42 @@ def test_sign_in_comes_back_and_language_switch_keeps_the_query(client: TestClie
 
 
 def _links(
-    settings: Settings, session: Session, base_url: str, host: str, bad_host: str = ""
+    settings: Settings,
+    connection: Connection,
+    session: Session,
+    base_url: str,
+    host: str,
+    bad_host: str = "",
 ) -> list[str]:
-    app = create_app(settings.model_copy(update={"base_url": base_url}))
+    factory = joined_sessions(connection)
 
-    def _session() -> object:
-        yield session
+    def request_session() -> Session:
+        session.flush()
+        return factory()
 
-    app.dependency_overrides[get_session] = _session
+    app = create_app(
+        settings.model_copy(update={"base_url": base_url}), sessionmaker=request_session
+    )
     headers = {"Host": bad_host} if bad_host else {}
     with TestClient(app, base_url=f"http://{host}") as c:
         meta = c.get("/api/v1/datasets/luftkvalitet-halden", headers=headers).json()
         ttl = c.get("/dataset/luftkvalitet-halden.ttl", headers=headers).text
-    app.state.engine.dispose()
     urls = [d["download_url"] or d["access_url"] for d in meta["distributions"]]
     return urls + [line for line in ttl.splitlines() if "downloadURL" in line]
 
 
-def test_absolute_links_come_from_the_public_address(session: Session, settings: Settings) -> None:
+def test_absolute_links_come_from_the_public_address(
+    session: Session, connection: Connection, settings: Settings
+) -> None:
     load_demo_catalog(session, settings)
-    configured = _links(settings, session, "https://data.halden.kommune.no", "10.0.0.7:8061")
+    public = "https://data.halden.kommune.no"
+    configured = _links(settings, connection, session, public, "10.0.0.7:8061")
     assert configured and all("https://data.halden.kommune.no/" in u for u in configured)
-    own = _links(settings, session, "", "demo.example:8061")
+    own = _links(settings, connection, session, "", "demo.example:8061")
     assert own and all("http://demo.example:8061/" in u for u in own)
     assert not any("127.0.0.1:8000" in u for u in configured + own)
     # a made-up Host header never reaches a link
-    hostile = _links(settings, session, "", "x.example", bad_host='evil.example/"><script>')
+    hostile = _links(
+        settings, connection, session, "", "x.example", bad_host='evil.example/"><script>'
+    )
     assert hostile and all("evil" not in u and "script" not in u for u in hostile)

@@ -3,6 +3,8 @@ page, with ``_agreement`` in the API; each read gets exactly that agreement's co
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -54,7 +56,29 @@ def test_several_agreements_the_reader_picks_one(
     assert client.get(f"{rows}?_agreement={narrow}&_col=area", headers=consumer).status_code == 403
     r = client.get(f"{rows}?_agreement={wide}", headers=consumer)
     assert r.status_code == 200 and set(r.json()["columns"]) == {"building", "month", "kwh", "area"}
-    assert client.get(f"{rows}?_agreement=nonsense", headers=consumer).status_code == 422
+    # an _agreement that is no agreement id names no agreement: refused like an unknown one
+    for bad in ("nonsense", "00000000-0000-0000-0000-000000000000"):
+        r = client.get(f"{rows}?_agreement={bad}", headers=consumer)
+        assert r.status_code == 403 and r.json()["failed_term"] == "agreement"
+    # the statistics and the downloads take the choice too (the same pipeline)
+    stats = f"/api/v1/datasets/{world.dataset.slug}/stats"
+    assert client.get(stats, headers=consumer).status_code == 403
+    r = client.get(f"{stats}?_agreement={narrow}", headers=consumer)
+    assert r.status_code == 200 and [c["name"] for c in r.json()["columns"]] == ["building", "kwh"]
+    csv = f"/api/v1/datasets/{world.dataset.slug}/download.csv?_agreement={narrow}"
+    assert client.get(csv, headers=consumer).text.splitlines()[0] == "building,kwh"
+    # a key made for one agreement reads under that one only, whatever it names
+    plain, _token = service.create_agreement_token(
+        session=session,
+        actor=actor_of(session, world.consumer),
+        agreement_id=uuid.UUID(narrow),
+        name="narrow",
+        days=7,
+    )
+    key = {"Authorization": f"Bearer {plain}"}
+    assert client.get(rows, headers=key).json()["columns"] == ["building", "kwh"]
+    r = client.get(f"{rows}?_agreement={wide}", headers=key)
+    assert r.status_code == 403 and r.json()["failed_term"] == "agreement"
 
     # the data page asks in plain words, then reads under the one picked
     page = client.get(f"/datasets/{world.dataset.slug}/data", headers=consumer)

@@ -96,7 +96,7 @@ def decide(
         dataset_id=dataset.id,
         columns=None,
         aggregate=None,
-        agreement_id=actor.agreement_id or agreement_id,
+        agreement_id=agreement_id or actor.agreement_id,  # a token: its own only (_pick)
         purpose=purpose,
     )
     if not check.allowed:

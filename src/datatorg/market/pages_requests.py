@@ -182,7 +182,7 @@ def request_page(
 
 @router.get(
     "/market/requests/{request_id}/approve",
-    dependencies=[perm.party(market_deps.access_request, Role.steward, Role.publisher, hide=True)],
+    dependencies=[perm.org(market_deps.access_request, Role.steward, Role.publisher, hide=True)],
 )
 def confirm_approval(
     request_id: uuid.UUID, request: Request, session: SessionDep, actor: UserActorDep
