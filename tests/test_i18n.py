@@ -29,3 +29,15 @@ def test_every_message_is_translated_to_bokmal() -> None:
         found.add(message if isinstance(message, str) else message[0])
     missing = sorted(m for m in found if not translated.get(m))
     assert missing == [], "untranslated (add them to a .po file in the nb folder): " + repr(missing)
+
+
+def test_one_message_has_one_translation() -> None:
+    """A msgid in two catalogs must say the same (the catalogs are merged; one would win)."""
+    seen: dict[str, dict[str, str]] = {}
+    for po in sorted(PO_DIR.glob("*.po")):
+        with po.open("rb") as fh:
+            for m in read_po(fh, locale="nb"):
+                if isinstance(m.id, str) and m.id and isinstance(m.string, str) and m.string:
+                    seen.setdefault(m.id, {})[po.name] = m.string
+    clashes = {k: v for k, v in seen.items() if len(set(v.values())) > 1}
+    assert clashes == {}, "one msgid, two translations (keep one): " + repr(clashes)

@@ -67,6 +67,9 @@ def datasets_about(
                 "rows": found.count,
                 "version": found.version,
                 "columns": found.columns,
+                # columns by their titles (the catalog's schema); a column without one is
+                # shown by its name, as data
+                "column_titles": {f.name: f.title for f in ds.fields if f.title},
                 "excerpt": found.rows,
             }
         )
