@@ -20,7 +20,6 @@ from datatorg.access import router as access_router
 from datatorg.catalog import ckan, dcat_routes
 from datatorg.catalog import pages as catalog_pages
 from datatorg.catalog import pages_home as catalog_home
-from datatorg.catalog import pages_mine as catalog_mine
 from datatorg.catalog import router as catalog_router
 from datatorg.db import writes
 from datatorg.db.engine import make_engine, make_sessionmaker
@@ -33,6 +32,7 @@ from datatorg.lake import duck
 from datatorg.lake import pages as lake_pages
 from datatorg.lake import router as lake_router
 from datatorg.market import pages as market_pages
+from datatorg.market import pages_mine as market_mine
 from datatorg.market import router as market_router
 from datatorg.outbox import router as outbox_router
 from datatorg.outbox import worker as outbox_worker
@@ -156,8 +156,8 @@ def create_app(
     # journeys: the front page, "My datasets" (a publisher's datasets, uploads to review,
     # offers), the API documentation served offline
     app.include_router(catalog_home.router)
-    app.include_router(catalog_mine.router)
-    app.include_router(apidocs.router)
+    app.include_router(market_mine.router)
+    app.include_router(apidocs.router, dependencies=[permissions.ANYONE])  # the API docs
 
     app.mount(apidocs.ASSETS_URL, apidocs.assets(), name="apidocs")  # before /static
     app.mount("/static", StaticFiles(directory=STATIC), name="static")

@@ -29,8 +29,6 @@ from datatorg.errors import Conflict, Forbidden, Invalid, Unauthenticated
 from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep
 from datatorg.identity.models import Role
-from datatorg.lake import service as lake
-from datatorg.market import service as market
 from datatorg.web.csrf import CsrfDep
 from datatorg.web.deps import SessionDep
 from datatorg.web.errorhandlers import wants_json
@@ -152,26 +150,23 @@ def dataset_page(request: Request, slug: str, session: SessionDep, actor: ActorD
     data = present.read(session, actor, dataset)
     if wants_json(request):
         return JSONResponse(data.model_dump(mode="json"))
-    head = lake.head(session=session, dataset_id=dataset.id)
-    summary = market.access_summary(session=session, actor=actor, dataset=dataset)
     owner = policies.is_member(actor, dataset.publisher_id)
+    # the lake's ``head`` and the market's ``access``, ``has_agreement``, ``stale_offers``
+    parts = service.dataset_page_parts(session, actor, dataset)
+    head = parts.get("head")
     return render(
         request,
         "catalog/dataset.html",
         {
+            "stale_offers": [],
+            **parts,
             "ds": data,
             "dataset": dataset,
             "can_edit": policies.can_edit_dataset(actor, dataset),
             "is_owner": owner,
-            "head": head,
             # who can read the contents right now: anyone (open), the owner, an agreement
-            "readable": head is not None and (dataset.is_open or owner or bool(summary.agreements)),
-            "access": summary,
-            "stale_offers": market.offers_needing_attention(
-                session=session, dataset_ids=[dataset.id]
-            ).get(dataset.id, [])
-            if policies.can_edit_dataset(actor, dataset)
-            else [],
+            "readable": head is not None
+            and (dataset.is_open or owner or bool(parts.get("has_agreement"))),
             "downloads": [
                 (fmt, label, f"/api/v1/datasets/{dataset.slug}/download.{fmt}")
                 for fmt, label in DOWNLOADS

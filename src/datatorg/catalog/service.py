@@ -26,6 +26,7 @@ from datatorg.catalog.models import (
     Distribution,
     SchemaField,
 )
+from datatorg.catalog.pageparts import DatasetPagePart, dataset_page_part, dataset_page_parts
 from datatorg.catalog.schemas import DatasetCreate, DatasetUpdate
 from datatorg.catalog.vocab import FORMATS, THEMES
 from datatorg.db.base import utcnow
@@ -34,9 +35,12 @@ from datatorg.identity.actor import Actor
 from datatorg.identity.models import Membership, Organisation, Role
 
 __all__ = [
+    "DatasetPagePart",
     "SearchQuery",
     "SearchResult",
     "create_dataset",
+    "dataset_page_part",
+    "dataset_page_parts",
     "dataset_key",
     "find_dataset",
     "get_dataset",

@@ -20,6 +20,7 @@ from datatorg.catalog.models import Dataset
 from datatorg.catalog.vocab import TABLE_SCHEMA_TYPES
 from datatorg.db import writes
 from datatorg.errors import Invalid, NotFound
+from datatorg.identity.actor import Actor
 from datatorg.lake import ingest, ingest_errors, missing, writer
 from datatorg.lake import schema as ts
 from datatorg.lake.heads import (
@@ -105,6 +106,15 @@ def check_filename(filename: str) -> str:
 def head(*, session: Session, dataset_id: uuid.UUID) -> DatasetVersion | None:
     """The current version, or None before the first upload."""
     return writer.head_of(session, dataset_id)
+
+
+def _dataset_page(session: Session, actor: Actor, dataset: Dataset) -> dict[str, Any]:
+    """The dataset page's contents part (``catalog.service.dataset_page_part``): the current
+    version, None before the first upload."""
+    return {"head": head(session=session, dataset_id=dataset.id)}
+
+
+catalog.dataset_page_part("lake", _dataset_page)
 
 
 def versions(*, session: Session, dataset_id: uuid.UUID) -> list[DatasetVersion]:

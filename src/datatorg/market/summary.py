@@ -4,15 +4,19 @@ waiting. The dataset page leads with it ("See data", "Ask for access", "Your req
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datatorg.catalog import policies as catalog_policies
+from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
 from datatorg.db.base import utcnow
 from datatorg.identity.actor import Actor
 from datatorg.market import policies
 from datatorg.market.models import AccessRequest, Agreement, AgreementState, NegotiationState, Offer
+from datatorg.market.offers import offers_needing_attention
 
 
 @dataclass
@@ -65,3 +69,18 @@ def access_summary(*, session: Session, actor: Actor, dataset: Dataset) -> Acces
 def agreements_in_force(*, session: Session, actor: Actor, dataset: Dataset) -> list[Agreement]:
     """The actor's agreements in force on ``dataset`` (the data page lets them pick one)."""
     return access_summary(session=session, actor=actor, dataset=dataset).agreements
+
+
+def _dataset_page(session: Session, actor: Actor, dataset: Dataset) -> dict[str, Any]:
+    """The dataset page's access part (``catalog.service.dataset_page_part``): what the reader
+    may do about access, and, for its publishers, offers naming columns it no longer has."""
+    summary = access_summary(session=session, actor=actor, dataset=dataset)
+    stale: list[Any] = []
+    if catalog_policies.can_edit_dataset(actor, dataset):
+        stale = offers_needing_attention(session=session, dataset_ids=[dataset.id]).get(
+            dataset.id, []
+        )
+    return {"access": summary, "has_agreement": bool(summary.agreements), "stale_offers": stale}
+
+
+catalog.dataset_page_part("market", _dataset_page)

@@ -15,11 +15,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datatorg.identity.actor import Actor
-
 log = logging.getLogger("datatorg.menu")
 
-Counter = Callable[[Session, Actor], int]
+# fn(session, actor): the actor is identity's ``Actor`` (web sits below identity: not named)
+Counter = Callable[[Session, Any], int]
 _COUNTERS: dict[str, Counter] = {}
 
 
@@ -36,7 +35,7 @@ def _on_event_loop() -> bool:
     return True
 
 
-def counts(app_state: Any, actor: Actor | None) -> dict[str, int]:
+def counts(app_state: Any, actor: Any) -> dict[str, int]:
     """The numbers for the menu of ``actor`` (empty for the public)."""
     if actor is None or not actor.is_authenticated or not _COUNTERS or _on_event_loop():
         return {}

@@ -12,13 +12,13 @@ from fastapi import APIRouter, Request
 from sqlalchemy import select
 from starlette.responses import JSONResponse, Response
 
-from datatorg.catalog import present
 from datatorg.catalog.models import Dataset
 from datatorg.identity import permissions as perm
 from datatorg.identity.deps import UserActorDep
 from datatorg.identity.models import Role
 from datatorg.lake import service as lake
 from datatorg.lake.models import PendingUpload, UploadStatus
+from datatorg.market import present
 from datatorg.market import service as market
 from datatorg.web.deps import SessionDep
 from datatorg.web.errorhandlers import wants_json
@@ -57,7 +57,7 @@ def my_datasets(request: Request, session: SessionDep, actor: UserActorDep) -> R
         rows.append(
             {
                 "ds": d,
-                "title": present.pick(d.title_nb, d.title_en),
+                "title": present.title(d),
                 "head": head,
                 "pending": pending.get(d.id, []),
                 "offers": offers,
@@ -86,6 +86,6 @@ def my_datasets(request: Request, session: SessionDep, actor: UserActorDep) -> R
         )
     return render(
         request,
-        "catalog/mine.html",
+        "market/mine.html",
         {"rows": rows, "can_create": bool(orgs)},
     )

@@ -1,0 +1,35 @@
+"""What other domains show on the dataset page.
+
+The catalog lies below the lake and the market (``[tool.importlinter]`` layers), yet its
+dataset page shows the contents' current version (the lake's) and what the reader may do
+about access (the market's). So those domains register a *part* here when their service
+module is imported: ``fn(session, actor, dataset) -> dict`` whose keys the page merges into
+its context (the lake: ``head``; the market: ``access``, ``has_agreement``,
+``stale_offers``). The page never imports them; a missing part leaves its keys out.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from datatorg.catalog.models import Dataset
+from datatorg.identity.actor import Actor
+
+DatasetPagePart = Callable[[Session, Actor, Dataset], dict[str, Any]]
+_PARTS: dict[str, DatasetPagePart] = {}
+
+
+def dataset_page_part(name: str, fn: DatasetPagePart) -> None:
+    """Add ``fn``'s keys to every dataset page (``name``: the registering domain)."""
+    _PARTS[name] = fn
+
+
+def dataset_page_parts(session: Session, actor: Actor, dataset: Dataset) -> dict[str, Any]:
+    """The context every registered part adds to the page of ``dataset``."""
+    out: dict[str, Any] = {}
+    for fn in _PARTS.values():
+        out.update(fn(session, actor, dataset))
+    return out
