@@ -20,6 +20,7 @@ from starlette.responses import JSONResponse, Response
 from datatorg.audit import service as audit
 from datatorg.catalog import present, service
 from datatorg.catalog.finder import SearchQuery
+from datatorg.catalog.hits import SearchHit
 from datatorg.catalog.models import CatalogState, Dataset, DatasetStatus
 from datatorg.db.base import utcnow
 from datatorg.identity import permissions as perm
@@ -79,8 +80,8 @@ def front_page_facts(session: Session, actor: Any) -> dict[str, Any]:
         "open_count": open_count,
         "org_count": int(session.scalar(select(func.count()).select_from(Organisation)) or 0),
         "themes": sorted(page.facets.get("theme", []), key=lambda f: (-f.count, f.label)),
-        "newest": [present.summary(d, orgs.get(d.publisher_id)) for d in newest],
-        "most_used": [(present.summary(d, None), n) for d, n in used[:5]],
+        "newest": [present.summary(SearchHit.of(d), orgs.get(d.publisher_id)) for d in newest],
+        "most_used": [(present.summary(SearchHit.of(d), None), n) for d, n in used[:5]],
     }
 
 
