@@ -47,6 +47,9 @@ KIND_LABELS = {
     "agreement_suspended": N_("Agreement suspended"),
     "agreement_revoked": N_("Agreement revoked"),
     "agreement_terminated": N_("Agreement ended"),
+    # privacy (datatorg.privacy.notify.KINDS)
+    "privacy_request": N_("Data subject request"),
+    "privacy_erasure": N_("Data erased"),
 }
 
 
