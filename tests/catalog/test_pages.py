@@ -56,7 +56,8 @@ def test_dataset_page_shows_metadata_schema_and_slots(client: TestClient, demo: 
     r = client.get("/datasets/smartmaler-husholdninger")
     assert r.status_code == 200
     assert "Smartmålere i husholdninger" in r.text
-    assert "<code>maler_id</code>" in r.text and "<td>Pseudonym</td>" in r.text
+    assert "<code>innbygger_id</code>" in r.text and "<td>Pseudonym</td>" in r.text
+    assert "maler_id" not in r.text  # no identity in clear in the lake (issue 13)
     assert 'id="preview"' in r.text and 'id="related-pilots"' in r.text
     assert 'href="/datasets/smartmaler-husholdninger/data"' in r.text  # the gate's preview
     assert "DPIA-2026" not in r.text  # governance only for the owner

@@ -40,7 +40,10 @@ def test_privacy_demo(client: TestClient, session: Session, settings: Settings) 
     ).all()
     assert [r.type.value for r in pending] == ["erasure"]
     # the city's resident numbers are gone from every file: the lake holds subject keys
-    assert lake_hits(settings.lake_path / "datasets", ["I-000042", "I-000007"]) == []
+    # and no meter point id (an identity) is in any file either: only in the registry, sealed
+    meters = [privacy_demo.meter(42), privacy_demo.meter(8)]
+    assert all(meters)
+    assert lake_hits(settings.lake_path, ["I-000042", "I-000007", *map(str, meters)]) == []
     from datatorg.identity.service import get_user_by_email
 
     ola = get_user_by_email(session=session, email="citizen@demo.datatorg.no")
