@@ -183,6 +183,10 @@ def data_page(
     pipeline.record(session, r, rows, nbytes, aggregate=page is None, subject_keys=keys)
     visible = r.policy.columns
     ctx.update(
+        # privacy's consent filter is at work in this read (a consent-based dataset read
+        # under an agreement): say so, in words
+        consent_filtered=r.policy.audit.get("legal_basis") == "Consent"
+        and r.decision.agreement_id is not None,
         head=r.head,
         page=page,
         total=total,

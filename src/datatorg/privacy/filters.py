@@ -59,9 +59,9 @@ def bump(session: Session) -> None:
 @event.listens_for(Session, "before_flush")
 def _bump_on_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(o, Consent | ConsentEvent | Objection) for o in changed) or any(
-        isinstance(o, Subject) for o in (*session.dirty, *session.deleted)
-    ):
+    if any(
+        isinstance(o, Consent | ConsentEvent | Objection | DatasetDeclaration) for o in changed
+    ) or any(isinstance(o, Subject) for o in (*session.dirty, *session.deleted)):
         bump(session)
 
 
