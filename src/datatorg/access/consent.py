@@ -10,7 +10,9 @@ consent for the agreement's purpose covers the dataset at this moment (no purpos
 restricted subjects and objectors leave every read. ``privacy.service.subject_filter`` reads
 the consent records live (its own cache is valid only under the same
 ``privacy_state.version``, which every change rewrites in its own transaction; see
-``docs/privacy.md``).
+``docs/privacy.md``). Reads under an agreement ask for the disclosure ledger
+(``PolicyPart(ledger=True)``): the gate's ``access/ledger.py`` records the subjects whose
+rows left, in the read's own audit transaction.
 """
 
 from __future__ import annotations
@@ -37,4 +39,10 @@ def part(session: Session, request: PolicyRequest) -> PolicyPart | None:
         return None
     keep, drop = found
     basis = privacy.legal_basis(session=session, dataset_id=request.dataset_id) or ""
-    return PolicyPart(subjects=SubjectFilter(keep=keep, drop=drop), audit={"legal_basis": basis})
+    return PolicyPart(
+        subjects=SubjectFilter(keep=keep, drop=drop),
+        audit={"legal_basis": basis},
+        # rows that leave under an agreement go to the disclosure ledger ("who used my data");
+        # the owner's own reads disclose nothing, so they need not carry the keys
+        ledger=request.agreement_id is not None,
+    )
