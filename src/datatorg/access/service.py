@@ -23,7 +23,6 @@ from sqlalchemy.orm import Session
 from datatorg.access import decision, export, pipeline, policy, query
 from datatorg.access.engines import FAST_BUDGET_MS, Page
 from datatorg.access.pipeline import Read
-from datatorg.access.subject_reads import OwnRows, own_rows, own_rows_file
 from datatorg.catalog.models import Dataset, DatasetFacts, DatasetRef
 from datatorg.identity.actor import Actor
 from datatorg.lake import service as lake
@@ -31,9 +30,6 @@ from datatorg.settings import Settings
 
 __all__ = [
     "FAST_BUDGET_MS",
-    "OwnRows",
-    "own_rows",
-    "own_rows_file",
     "Page",
     "Read",
     "abandon_read",

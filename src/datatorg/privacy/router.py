@@ -8,10 +8,12 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import JSONResponse
 
+from datatorg.catalog import deps as catalog_deps
 from datatorg.catalog import service as catalog
 from datatorg.errors import Invalid, NotFound
 from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
+from datatorg.identity.models import Role
 from datatorg.privacy import present
 from datatorg.privacy import service as privacy
 from datatorg.privacy.models import ScopeKind
@@ -107,7 +109,10 @@ def get_declaration(ref: str, session: SessionDep, actor: ActorDep) -> Declarati
     return DeclarationRead.model_validate(decl, from_attributes=True)
 
 
-@router.put("/datasets/{ref}/privacy", dependencies=[perm.SIGNED_IN])
+@router.put(
+    "/datasets/{ref}/privacy",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher)],
+)
 def put_declaration(
     ref: str, data: DeclarationWrite, session: SessionDep, actor: UserActorDep
 ) -> DeclarationRead:
