@@ -1,11 +1,14 @@
 """Consent is live in every read path (issue 13, "Done when"): a Hypothesis state machine
-gives, withdraws and lets consents expire (and restricts subjects) under a frozen clock, and
-after every step reads as a consumer holding an agreement for scientific research — the rows
-API, an aggregate, a CSV download, CKAN ``datastore_search``, the data page and a KPI read
-through ``access.service.read_dataset`` — each time with the version's row index built (the
-fast path must not serve around the filter). Every answer holds exactly the rows of the
-subjects whose consent for the purpose covers the dataset at that moment, and every read
-records the dataset's legal basis."""
+gives, withdraws and lets consents expire, restricts subjects, records and lifts objections
+and erases subjects, under a frozen clock, and after every step reads as a consumer holding
+an agreement for scientific research — the rows API, an aggregate, column statistics, a CSV
+download, CKAN ``datastore_search``, the data page and a KPI read through
+``access.service.read_dataset`` — each time with the version's row index built (the fast path
+must not serve around the filter). Every answer holds exactly the rows of the subjects whose
+consent for the purpose covers the dataset at that moment (a withdrawal takes effect on the
+very next read: privacy's subject-filter cache is warm from the previous step), every read
+records the dataset's legal basis, and the disclosure ledger ("who used my data" on My data)
+gains an entry for exactly the subjects whose rows left."""
 
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ from fastapi.testclient import TestClient
 from hypothesis import HealthCheck
 from hypothesis import settings as hsettings
 from hypothesis import strategies as st
-from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, rule
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -31,14 +34,15 @@ from datatorg.identity import service as identity
 from datatorg.identity.models import OrgKind, Role
 from datatorg.lake import service as lake
 from datatorg.market.models import Agreement, PriceModel
-from datatorg.privacy import consents, filters
+from datatorg.privacy import consents, filters, ledger
 from datatorg.privacy import service as privacy
-from datatorg.privacy.models import IdentityKind, ScopeKind, Subject
+from datatorg.privacy.models import IdentityKind, Objection, ScopeKind, Subject
 from datatorg.settings import Settings
 from tests.factories import actor_of, make_org, make_token
 from tests.privacy.helpers import personal_dataset, upload_csv
 
-N = 5  # subjects (households)
+N = 6  # subjects (households)
+ERASABLE = (N - 2, N - 1)  # erasure is for ever: two subjects only, the others keep playing
 ROWS = 3  # rows each
 PURPOSE = "ScientificResearch"
 
@@ -114,9 +118,11 @@ def world(
         "settings": settings,
         "ds": ds,
         "subjects": subjects,
+        "keys": [x.subject_key for x in subjects],
         "clock": clock,
         "auth": make_token(session, reader),
         "actor": actor_of(session, reader),
+        "erased": set(),
     }
 
 
@@ -139,7 +145,11 @@ def test_consent_is_live_in_every_read(world: dict[str, Any]) -> None:
         def __init__(self) -> None:
             super().__init__()
             w["clock"].now += timedelta(days=1)  # a fresh start, later than any earlier run
-            for s in subjects:
+            for o in session.scalars(select(Objection)).all():
+                session.delete(o)
+            for i, s in enumerate(subjects):
+                if i in w["erased"]:
+                    continue
                 s.restricted_at = None
                 for c in privacy.list_for(session=session, subject=s):
                     privacy.withdraw(
@@ -150,8 +160,9 @@ def test_consent_is_live_in_every_read(world: dict[str, Any]) -> None:
         def expected(self) -> list[int]:
             now = w["clock"].now
             out = []
+            objectors = set(session.scalars(select(Objection.subject_id)))
             for i, s in enumerate(subjects):
-                if s.restricted_at is not None:
+                if i in w["erased"] or s.restricted_at is not None or s.id in objectors:
                     continue
                 if any(
                     privacy.state_at(c, now) in privacy.VALID_STATES
@@ -161,12 +172,26 @@ def test_consent_is_live_in_every_read(world: dict[str, Any]) -> None:
                     out += [i] * ROWS
             return sorted(out)
 
+        @initialize(who=st.sets(st.integers(0, N - 1), min_size=2))
+        def consenting_households(self, who: set[int]) -> None:
+            for i in sorted(who - w["erased"]):
+                privacy.give(
+                    session=session,
+                    subject=subjects[i],
+                    purpose=PURPOSE,
+                    scope_kind=ScopeKind.dataset,
+                    scope_ref=str(ds.id),
+                    now=w["clock"].now,
+                )
+
         @rule(
             i=st.integers(0, N - 1),
             scope=st.sampled_from(sorted(refs)),
             minutes=st.one_of(st.none(), st.integers(1, 120)),
         )
         def give(self, i: int, scope: str, minutes: int | None) -> None:
+            if i in w["erased"]:
+                return
             now = w["clock"].now
             privacy.give(
                 session=session,
@@ -180,6 +205,8 @@ def test_consent_is_live_in_every_read(world: dict[str, Any]) -> None:
 
         @rule(i=st.integers(0, N - 1), scope=st.sampled_from(sorted(refs)))
         def withdraw(self, i: int, scope: str) -> None:
+            if i in w["erased"]:
+                return
             for c in privacy.list_for(session=session, subject=subjects[i]):
                 if c.scope_kind == ScopeKind(scope):
                     privacy.withdraw(
@@ -188,6 +215,8 @@ def test_consent_is_live_in_every_read(world: dict[str, Any]) -> None:
 
         @rule(i=st.integers(0, N - 1))
         def consent_to_another_purpose(self, i: int) -> None:
+            if i in w["erased"]:
+                return
             privacy.give(
                 session=session,
                 subject=subjects[i],
@@ -203,13 +232,39 @@ def test_consent_is_live_in_every_read(world: dict[str, Any]) -> None:
 
         @rule(i=st.integers(0, N - 1), on=st.booleans())
         def restrict(self, i: int, on: bool) -> None:
+            if i in w["erased"]:
+                return
             subjects[i].restricted_at = w["clock"].now if on else None
             session.flush()
+
+        @rule(i=st.integers(0, N - 1), on=st.booleans())
+        def object_(self, i: int, on: bool) -> None:
+            if i in w["erased"]:
+                return
+            found = session.get(Objection, (subjects[i].id, ds.id))
+            if on and found is None:
+                session.add(Objection(subject_id=subjects[i].id, dataset_id=ds.id))
+            elif not on and found is not None:
+                session.delete(found)
+            session.flush()
+
+        @rule(i=st.sampled_from(ERASABLE))
+        def erase(self, i: int) -> None:
+            if i in w["erased"]:
+                return
+            w["erased"].add(i)
+            privacy.erase_subject(
+                session=session,
+                settings=w["settings"],
+                subject_id=subjects[i].id,
+                subject_key=w["keys"][i],
+            )
 
         @invariant()
         def every_read_holds_exactly_the_consenting_subjects(self) -> None:
             want = self.expected()
             c, slug, auth = w["client"], ds.slug, w["auth"]
+            before = [len(ledger.for_subject(session=session, subject_key=k)) for k in w["keys"]]
             r = c.get(f"/api/v1/datasets/{slug}/rows?_col=tag&_size=100", headers=auth)
             assert r.status_code == 200, r.text
             assert _households([row[0] for row in r.json()["rows"]]) == want
@@ -217,6 +272,8 @@ def test_consent_is_live_in_every_read(world: dict[str, Any]) -> None:
             assert agg.status_code == 200, agg.text
             count, total = agg.json()["rows"][0]
             assert count == len(want)
+            st_ = c.get(f"/api/v1/datasets/{slug}/stats", headers=auth)
+            assert st_.status_code == 200 and st_.json()["rows"] == len(want), st_.text
             assert (total or 0) == pytest.approx(len(set(want)) * sum(r + 0.5 for r in range(ROWS)))
             dl = c.get(f"/api/v1/datasets/{slug}/download.csv?_col=tag", headers=auth)
             assert dl.status_code == 200, dl.text
@@ -247,6 +304,16 @@ def test_consent_is_live_in_every_read(world: dict[str, Any]) -> None:
                 .limit(6)
             ).all()
             assert len(basis) == 6 and all(d.get("legal_basis") == "Consent" for d in basis)
+            # rows left in four reads (rows API, download, CKAN, data page); aggregates,
+            # statistics and the KPI count disclose no rows. An erased subject has no entries.
+            after = [len(ledger.for_subject(session=session, subject_key=k)) for k in w["keys"]]
+            for i in range(N):
+                if i in w["erased"]:
+                    assert after[i] == 0
+                elif i in want:
+                    assert after[i] == before[i] + 4, (i, before, after)
+                else:
+                    assert after[i] == before[i], (i, before, after)
 
     Machine.TestCase.settings = hsettings(
         max_examples=10,
