@@ -12,9 +12,11 @@ from io import BytesIO
 
 import duckdb
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
+from datatorg.audit.models import AuditEvent
 from datatorg.pilots.calls import today
 from tests.pilots.conftest import Lab, call_body, energy_csv, idea_body, upload
 
@@ -195,6 +197,14 @@ def test_idea_to_result_through_the_api(client: TestClient, session: Session, la
     assert audit.count(session=session, action="data.read", target_id=str(lab.dataset.id)) == (
         before + 1
     )
+    read = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "data.read", AuditEvent.target_id == str(lab.dataset.id))
+        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+    ).first()
+    assert read is not None and read.actor_id == lab.researcher.id
+    assert read.details["channel"] == "kpi" and read.details["basis"] == "agreement"
+    assert read.details["purpose"] == "ImprovePublicServices"  # the pilot's, stated by the KPI
     assert kpi["latest"]["period"] == "2025-12-01"
 
     # a hand-entered KPI too
