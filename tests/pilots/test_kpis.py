@@ -22,11 +22,11 @@ from datatorg.errors import Invalid
 from datatorg.lake import service as lake
 from datatorg.lake.models import WriteMode
 from datatorg.pilots import compute
+from datatorg.pilots.calls import today as lab_today
 from datatorg.pilots.models import Kpi, Schedule
 from datatorg.settings import Settings, get_settings
 from tests.conftest import TEST_SECRET
 from tests.pilots import helpers
-from datatorg.pilots.calls import today as lab_today
 from tests.pilots.conftest import Lab, build_lab, energy_csv, upload
 
 QUERY = "_agg=sum(kwh)&_bucket=month&category=skole"
@@ -147,7 +147,8 @@ def test_a_kpi_reads_only_for_its_pilots_purpose(client: TestClient, lab: Lab) -
         ),
         201,
     )  # fmt: skip
-    helpers.ok(client.post(f"/api/v1/access-requests/{own['id']}/approve", headers=lab.h["steward"]))
+    approve = f"/api/v1/access-requests/{own['id']}/approve"
+    helpers.ok(client.post(approve, headers=lab.h["steward"]))
     body = {"name": "Energi", "direction": "decrease", "source": "dataset",
             "dataset": lab.dataset.slug, "query": QUERY}  # fmt: skip
     kpi = helpers.ok(
