@@ -178,7 +178,10 @@ def test_idea_to_result_through_the_api(client: TestClient, session: Session, la
     r = client.post(f"/api/v1/pilots/{pid}/kpis", json=kpi_body, headers=h["researcher"])
     assert r.status_code == 201, r.text
     kpi = r.json()
-    assert kpi["last_ok"] is False and kpi["values"] == [] and kpi["last_error"]
+    assert kpi["last_ok"] is False and kpi["values"] == []
+    assert kpi["last_error"] == (
+        "Porten avviste lesingen: ingen gjeldende avtale dekker den for denne piloten."
+    )
 
     # the steward approves; the agreement shows on the pilot page
     r = client.post(f"/api/v1/access-requests/{req['id']}/approve", headers=h["steward"])
@@ -200,7 +203,7 @@ def test_idea_to_result_through_the_api(client: TestClient, session: Session, la
     read = session.scalars(
         select(AuditEvent)
         .where(AuditEvent.action == "data.read", AuditEvent.target_id == str(lab.dataset.id))
-        .order_by(AuditEvent.created_at.desc(), AuditEvent.id.desc())
+        .order_by(AuditEvent.seq.desc())
     ).first()
     assert read is not None and read.actor_id == lab.researcher.id
     assert read.details["channel"] == "kpi" and read.details["basis"] == "agreement"
