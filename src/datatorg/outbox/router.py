@@ -47,11 +47,6 @@ KIND_LABELS = {
     "agreement_suspended": N_("Agreement suspended"),
     "agreement_revoked": N_("Agreement revoked"),
     "agreement_terminated": N_("Agreement ended"),
-    # the living lab (datatorg.pilots)
-    "idea_answered": N_("Idea answered"),
-    "idea_ready": N_("Idea ready for screening"),
-    "evaluation_assigned": N_("Evaluation assigned"),
-    "pilot_news": N_("News from a pilot"),
 }
 
 
