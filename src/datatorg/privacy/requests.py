@@ -69,7 +69,7 @@ def add_months(at: datetime, months: int) -> datetime:
     return at.replace(year=year, month=month, day=day)
 
 
-def _controller_orgs() -> Select[tuple[uuid.UUID]]:
+def _controller_orgs() -> Select[uuid.UUID]:
     """Organisations that publish datasets with data subjects (as ``notify.steward_ids``)."""
     return select(Dataset.publisher_id).join(
         DatasetDeclaration, DatasetDeclaration.dataset_id == Dataset.id
