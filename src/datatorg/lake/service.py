@@ -298,6 +298,11 @@ def _describe_in_catalog(session: Session, dataset_id: uuid.UUID, schema: dict[s
     dataset = session.get(Dataset, dataset_id)
     if dataset is None:
         return
+    # An upload request looks the dataset up before its file arrives (with no transaction
+    # open): a publish that came in between may have changed the columns. Read them again
+    # under the write lock this publish holds (this transaction's own changes flushed first).
+    session.flush()
+    session.refresh(dataset)
     known = {f.name: f.data_category for f in dataset.fields}
     fields = [
         {
