@@ -173,6 +173,6 @@ def create_app(
     install_error_handlers(app)
     for prefix in ckan.PREFIXES:
         register_error_face(prefix, ckan.error_face)
-    register_error_face("/ngsi-ld/", ngsi_errors.face)
+    register_error_face("/ngsi-ld/", ngsi_errors.face, shell=True)
     app.add_middleware(ShellMiddleware, settings=settings)
     return app

@@ -67,8 +67,6 @@ def serve(host: str, port: int, workers: int, sensors: bool, simulate: bool) -> 
     """Serve the web site and the API."""
     import uvicorn
 
-    from datatorg.web.protocol import ProblemHttpTools
-
     settings = _settings()
     click.echo(f"Datatorg on http://{host}:{port} ({settings.env}, {settings.database_url})")
     children = []
@@ -84,6 +82,8 @@ def serve(host: str, port: int, workers: int, sensors: bool, simulate: bool) -> 
 
 
 def _run_uvicorn(uvicorn: Any, host: str, port: int, workers: int) -> None:
+    from datatorg.web.protocol import ProblemHttpTools
+
     uvicorn.run(
         "datatorg.app:create_app",
         factory=True,

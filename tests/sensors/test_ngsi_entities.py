@@ -396,3 +396,16 @@ def test_bad_entities_are_refused_with_problem_details(
     r = client.get("/ngsi-ld/v1/entities", params={"type": "OffStreetParking", "limit": "5000"})
     assert r.status_code == 403
     assert r.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/TooManyResults"
+    # the shell's refusals before routing answer in the NGSI-LD shape too (as documented)
+    r = client.get("/ngsi-ld/v1/entities?type=OffStreetParking&q=a%00b")
+    assert r.status_code == 400 and r.headers["content-type"].startswith("application/json")
+    assert r.json()["type"] == "https://uri.etsi.org/ngsi-ld/errors/BadRequestData"
+    r = client.get("/ngsi-ld/v1/entities?type=" + "a" * 20_000)
+    assert r.status_code == 414 and r.headers["content-type"].startswith("application/json")
+    # client patterns run in linear time (RE2): Python's re would take minutes on this one
+    _create(client, setup)
+    for params in ({"idPattern": "(.*)*x"}, {"type": "OffStreetParking", "q": 'name~="(.*)*x"'}):
+        r = client.get("/ngsi-ld/v1/entities", params=params)
+        assert r.status_code == 200 and r.json() == [], r.text
+    r = client.get("/ngsi-ld/v1/entities", params={"idPattern": "(a)\\1"})  # backreference
+    assert r.status_code == 400 and "regular expression" in r.json()["detail"]

@@ -35,6 +35,7 @@ import pyarrow.parquet as pq
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
+from datatorg.db import writes
 from datatorg.db.base import utcnow
 from datatorg.errors import Conflict, Invalid
 from datatorg.lake import writer
@@ -136,7 +137,11 @@ def lock(session: Session, dataset_id: uuid.UUID) -> None:
     """Take the dataset's write lock (its head row) for the rest of the transaction.
 
     On SQLite this is the database's write lock: take it before reading what the write
-    depends on, or a concurrent writer makes the transaction fail instead of wait."""
+    depends on, or a concurrent writer makes the transaction fail instead of wait. Outside
+    a transaction, the new one begins as a write (``db.writes``: it waits its turn, at most
+    ``DATATORG_WRITE_WAIT_MS``, then ``WriteBusy``)."""
+    if not session.in_transaction():
+        writes.begin(session)
     session.execute(
         update(DatasetHead)
         .where(DatasetHead.dataset_id == dataset_id)

@@ -29,6 +29,7 @@ from paho.mqtt.enums import CallbackAPIVersion
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from datatorg.db.writes import WriteBusy
 from datatorg.sensors import ingest, service, store
 from datatorg.sensors.ingest import Parsed
 from datatorg.sensors.models import SensorEntity, SensorStream
@@ -38,6 +39,7 @@ log = logging.getLogger("datatorg.sensors.mqtt")
 
 BATCH_MAX = 1000  # messages per micro-batch
 LINGER_S = 0.02  # how long a micro-batch waits for more messages once it has one
+BUSY_RETRIES = 20  # tries of a micro-batch while the database is busy, 0.5 s apart
 
 
 @dataclass
@@ -132,10 +134,24 @@ class Subscriber:
             if not batch:
                 continue
             try:
-                self.process(batch)
+                self._process_waiting(batch)
             except Exception:  # nothing of the batch was acknowledged: have it sent again
                 log.exception("storing an MQTT micro-batch failed; reconnecting")
                 self._recover()
+
+    def _process_waiting(self, batch: list[mqtt.MQTTMessage]) -> None:
+        """``process``, tried again while the database is busy with other writes (the
+        messages stay unacknowledged meanwhile; the broker holds no more than its in-flight
+        window for us)."""
+        for attempt in range(BUSY_RETRIES):
+            try:
+                self.process(batch)
+                return
+            except WriteBusy:
+                if attempt == BUSY_RETRIES - 1 or self.stopping.is_set():
+                    raise
+                log.info("database busy; storing the MQTT micro-batch again")
+                time.sleep(0.5)
 
     def _recover(self) -> None:
         """Drop the unacknowledged messages we hold and reconnect: the broker delivers every

@@ -167,6 +167,7 @@ async def post_observations(
     def work() -> dict[str, Any]:
         found = _manage(session, actor, ref)
         spec = service.spec_of(found.stream)
+        session.commit()  # the writer turn is not held while the body is parsed
         try:
             parsed = (ingest.parse_csv if kind == "text/csv" else ingest.parse_json)(body, spec)
         except ingest.BatchTooLarge as exc:

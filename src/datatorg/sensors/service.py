@@ -16,6 +16,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import Dataset
+from datatorg.db import writes
 from datatorg.errors import Conflict, Forbidden, Invalid, NotFound
 from datatorg.identity.actor import Actor
 from datatorg.lake import service as lake
@@ -193,6 +194,7 @@ def count_refused(
 ) -> None:
     """Count observations turned away whole (their batch refused, nothing of it written);
     committed here, so the count stays though the request fails."""
+    writes.begin(session)
     store.bump(session, scope, channel, {"malformed": malformed, "unknown_device": unknown})
     session.commit()
 

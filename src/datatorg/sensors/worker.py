@@ -17,6 +17,7 @@ from types import FrameType
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from datatorg.db.writes import WriteBusy
 from datatorg.lake import service as lake
 from datatorg.sensors.mqtt import Subscriber
 from datatorg.settings import Settings
@@ -40,6 +41,9 @@ def compactor(settings: Settings, factory: sessionmaker[Session], stop: threadin
     while not stop.wait(settings.sensor_compact_seconds):
         try:
             report = compact_once(settings, factory)
+        except WriteBusy:  # other writes held the database longer than a turn may wait
+            log.info("live compaction waited too long for its write turn; next round")
+            continue
         except Exception:  # a failed round leaves everything as it was; try again later
             log.exception("live compaction failed")
             continue

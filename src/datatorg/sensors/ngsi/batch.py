@@ -60,7 +60,12 @@ def _one(
     return "changed"
 
 
-@router.post("/{operation}")
+@router.post(
+    "/{operation}",
+    status_code=204,
+    responses={201: {"description": "Created: the ids"}, **http.MULTI_STATUS},
+    openapi_extra=http.documented("options", body="array"),
+)
 async def batch(
     operation: str,
     request: Request,

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -34,25 +34,29 @@ _LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[a-zA-Z]+\s*=\s*"[^"]*"\s*)*)')
 MAX_CONTEXT_TERMS = 2000
 
 
+# Read once at import, so building a request's context does no I/O (it runs on the loop).
+_BUNDLED: dict[str, dict[str, Any]] = {
+    p.name: json.loads(p.read_text(encoding="utf-8")) for p in sorted(HERE.glob("*.jsonld"))
+}
+
+
 def bundled() -> dict[str, Path]:
     """Bundled context files by file name (served under ``/ngsi-ld/v1/jsonldContexts/``)."""
-    return {p.name: p for p in HERE.glob("*.jsonld")}
+    return {name: HERE / name for name in _BUNDLED}
 
 
-@cache
 def _load(name: str) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((HERE / name).read_text(encoding="utf-8"))
-    return data
+    return _BUNDLED[name]
 
 
 def _local_name(url: str) -> str | None:
     """The bundled file a context URL names, or None."""
     if _CORE_URL.match(url):
         return CORE_FILE
-    for name in bundled():
+    for name in _BUNDLED:
         if url.endswith(LOCAL_PATH + name) or url == f"urn:datatorg:context:{name}":
             return name
-    for name in bundled():  # the official URLs a bundled context stands for
+    for name in _BUNDLED:  # the official URLs a bundled context stands for
         if url in _load(name).get("x-aliases", []):
             return name
     return None
@@ -164,7 +168,7 @@ def _flatten(value: Any, seen: int = 0) -> list[dict[str, Any]]:
             if name is None:
                 raise LdContextNotAvailable(
                     "This server fetches no remote @context; use the core context, a bundled "
-                    f"one ({', '.join(sorted(bundled()))}) or put the terms inline"
+                    f"one ({', '.join(sorted(_BUNDLED))}) or put the terms inline"
                 )
             if name != CORE_FILE:
                 out += _flatten(_load(name).get("@context", {}), seen + 1)
@@ -180,7 +184,7 @@ def build(sent: Any = None) -> Context:
     return _build(json.dumps(sent, sort_keys=True))
 
 
-@cache
+@lru_cache(maxsize=256)  # bounded: keys come from requests
 def _build(key: str) -> Context:
     sent = json.loads(key)
     terms: dict[str, str] = {}

@@ -8,7 +8,6 @@ transaction. Reads go through the gate (``reads.Reader``).
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -320,7 +319,7 @@ def retrieve(session: Session, reader: Reader, ident: str) -> Found:
 class Criteria:
     types: list[str] | None = None  # expanded
     ids: list[str] | None = None
-    id_pattern: re.Pattern[str] | None = None
+    id_pattern: Any = None  # patterns.compile_pattern
     attrs: set[str] | None = None  # expanded
     q: Any = None
     geo: GeoQuery | None = None

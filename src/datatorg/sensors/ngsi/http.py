@@ -148,3 +148,32 @@ def options(request: Request) -> set[str]:
     if "simplified" in found:
         found.add("keyValues")
     return found
+
+
+# -- the API document (web/openapi.py): what each route reads from the request -------------
+ENTITY_QUERY: tuple[str, ...] = ("type", "id", "idPattern", "attrs", "pick", "q", "georel")
+ENTITY_QUERY += ("geometry", "coordinates", "geoproperty", "limit", "offset", "count", "options")
+ENTITY_QUERY += ("format",)
+TEMPORAL = ("timerel", "timeAt", "endTimeAt", "lastN")
+MULTI_STATUS: dict[int | str, dict[str, Any]] = {
+    207: {"description": "Partly done: what succeeded and each error"}
+}
+
+
+def documented(*params: str, body: str | None = None) -> dict[str, Any]:
+    """``openapi_extra`` of an NGSI-LD route, which reads its query parameters and its body
+    from the request itself: names them (text), and the body's JSON type (``object`` or
+    ``array``) in both media types, for the API document and its fuzzing."""
+    extra: dict[str, Any] = {
+        "parameters": [
+            {"name": p, "in": "query", "required": False, "schema": {"type": "string"}}
+            for p in params
+        ]
+    }
+    if body is not None:
+        schema = {"type": body}
+        extra["requestBody"] = {
+            "required": True,
+            "content": {JSON: {"schema": schema}, JSONLD: {"schema": schema}},
+        }
+    return extra

@@ -17,7 +17,6 @@ table and the sender here are then replaced by it.)
 from __future__ import annotations
 
 import logging
-import re
 import uuid
 from datetime import timedelta
 from typing import Any
@@ -27,6 +26,7 @@ import orjson
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
+from datatorg.db import writes
 from datatorg.db.base import utcnow
 from datatorg.identity import service as identity
 from datatorg.identity.actor import Actor
@@ -35,6 +35,7 @@ from datatorg.sensors import service
 from datatorg.sensors.models import NgsiNotification, NgsiSubscription, SensorEntity, SensorStream
 from datatorg.sensors.ngsi import context as ld
 from datatorg.sensors.ngsi import model
+from datatorg.sensors.ngsi.patterns import compile_pattern
 from datatorg.sensors.ngsi.query import geo_matches, matches, parse, parse_geo
 from datatorg.sensors.ngsi.reads import Reader
 from datatorg.settings import Settings
@@ -54,7 +55,7 @@ def _selected(sub: dict[str, Any], ent: SensorEntity) -> bool:
             continue
         if "id" in sel and sel["id"] != ent.id:
             continue
-        if "idPattern" in sel and not re.fullmatch(sel["idPattern"], ent.id):
+        if "idPattern" in sel and not compile_pattern(sel["idPattern"]).fullmatch(ent.id):
             continue
         return True
     return False
@@ -202,6 +203,7 @@ def deliver(
                 )
             )
             for note_id in ids:
+                writes.begin(session)  # the claim waits its turn (SQLite: one writer)
                 claimed = session.execute(
                     update(NgsiNotification)
                     .where(
@@ -233,6 +235,7 @@ def _send_one(
     session.commit()  # the gate's decisions and audit records
     now = utcnow()
     if rendered is None:
+        writes.begin(session)
         note.sent_at, note.last_error = now, "nothing the subscriber may read"
         session.commit()
         return 0
@@ -244,6 +247,7 @@ def _send_one(
             error = f"endpoint answered {r.status_code}"
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}"
+    writes.begin(session)  # no transaction was open while the endpoint answered
     note.attempts += 1
     if not error:
         note.sent_at = now
@@ -269,6 +273,7 @@ def cleanup(session: Session, keep: timedelta = timedelta(days=1)) -> None:
     from sqlalchemy import delete, or_
 
     cutoff = utcnow() - keep
+    writes.begin(session)
     session.execute(
         delete(NgsiNotification).where(
             or_(

@@ -18,6 +18,7 @@ from typing import Any
 from datatorg.sensors.ngsi.context import Context
 from datatorg.sensors.ngsi.errors import BadRequestData
 from datatorg.sensors.ngsi.model import check_geometry
+from datatorg.sensors.ngsi.patterns import compile_pattern
 
 OPS = ("==", "!=", ">=", "<=", "!~=", "~=", ">", "<")
 MAX_Q = 2000
@@ -109,10 +110,7 @@ def _term(text: str, ctx: Context, negate: bool) -> Term:
     if op is not None:
         value = _split_value(rest)
         if op in ("~=", "!~="):
-            try:
-                value = re.compile(str(value))
-            except re.error:
-                raise BadRequestData("q: invalid regular expression") from None
+            value = compile_pattern(value, "q: the pattern")
     return Term(path=path, compound=compound, op=op, value=value, negate=negate)
 
 

@@ -7,7 +7,6 @@ Errors are NGSI-LD ProblemDetails (``errors.face``).
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -18,6 +17,7 @@ from datatorg.identity.deps import ActorDep
 from datatorg.sensors.ngsi import context as ld
 from datatorg.sensors.ngsi import entities, http, model
 from datatorg.sensors.ngsi.errors import BadRequestData, ResourceNotFound
+from datatorg.sensors.ngsi.patterns import compile_pattern
 from datatorg.sensors.ngsi.query import attributes_of, parse, parse_geo
 from datatorg.sensors.ngsi.reads import Reader
 from datatorg.web.deps import SessionDep, SettingsDep
@@ -59,7 +59,7 @@ def _attr_list(request: Request, ctx: ld.Context) -> set[str] | None:
     return {ctx.expand(n) for n in names if n not in ("id", "type")}
 
 
-@router.post("/entities", status_code=201)
+@router.post("/entities", status_code=201, openapi_extra=http.documented(body="object"))
 async def create_entity(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -77,7 +77,7 @@ async def create_entity(
     return Response(status_code=201, headers={"Location": f"/ngsi-ld/v1/entities/{ident}"})
 
 
-@router.get("/entities")
+@router.get("/entities", openapi_extra=http.documented(*http.ENTITY_QUERY))
 def query_entities(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -96,10 +96,7 @@ def query_entities(
     ids = [model.check_id(i.strip()) for i in params.get("id", "").split(",") if i.strip()]
     pattern = None
     if params.get("idPattern"):
-        try:
-            pattern = re.compile(params["idPattern"][:500])
-        except re.error:
-            raise BadRequestData("idPattern is not a valid regular expression") from None
+        pattern = compile_pattern(params["idPattern"])
     attrs = _attr_list(request, ctx)
     q = parse(params["q"], ctx) if params.get("q") else None
     geo = parse_geo(
@@ -132,7 +129,10 @@ def query_entities(
     return http.answer(request, [_out(f, ctx, opts, attrs) for f in found], ctx, headers=headers)
 
 
-@router.get("/entities/{entity_id}")
+@router.get(
+    "/entities/{entity_id}",
+    openapi_extra=http.documented("attrs", "pick", "type", "options", "format"),
+)
 def retrieve_entity(
     entity_id: str,
     request: Request,
@@ -188,7 +188,12 @@ def _multi(not_updated: list[dict[str, Any]], updated: list[str]) -> Response:
     )
 
 
-@router.post("/entities/{entity_id}/attrs")
+@router.post(
+    "/entities/{entity_id}/attrs",
+    status_code=204,
+    responses=http.MULTI_STATUS,
+    openapi_extra=http.documented("options", body="object"),
+)
 async def append_attrs(
     entity_id: str,
     request: Request,
@@ -215,7 +220,12 @@ async def append_attrs(
     return await run_in_threadpool(work)
 
 
-@router.patch("/entities/{entity_id}/attrs")
+@router.patch(
+    "/entities/{entity_id}/attrs",
+    status_code=204,
+    responses=http.MULTI_STATUS,
+    openapi_extra=http.documented(body="object"),
+)
 async def update_attrs(
     entity_id: str,
     request: Request,
@@ -241,7 +251,11 @@ async def update_attrs(
     return await run_in_threadpool(work)
 
 
-@router.patch("/entities/{entity_id}/attrs/{attr}", status_code=204)
+@router.patch(
+    "/entities/{entity_id}/attrs/{attr}",
+    status_code=204,
+    openapi_extra=http.documented(body="object"),
+)
 async def partial_update(
     entity_id: str,
     attr: str,

@@ -10,7 +10,6 @@ the city's own network by default).
 from __future__ import annotations
 
 import ipaddress
-import re
 import socket
 import uuid
 from datetime import datetime
@@ -32,6 +31,7 @@ from datatorg.sensors.models import NgsiSubscription
 from datatorg.sensors.ngsi import context as ld
 from datatorg.sensors.ngsi import http, model
 from datatorg.sensors.ngsi.errors import AlreadyExists, BadRequestData, ResourceNotFound
+from datatorg.sensors.ngsi.patterns import compile_pattern
 from datatorg.sensors.ngsi.query import parse, parse_geo
 from datatorg.settings import Settings
 from datatorg.web.deps import SessionDep, SettingsDep
@@ -85,11 +85,8 @@ def parse_subscription(body: Any, ctx: ld.Context, settings: Settings) -> dict[s
             if "id" in sel:
                 item["id"] = model.check_id(sel["id"])
             if "idPattern" in sel:
-                try:
-                    re.compile(str(sel["idPattern"])[:500])
-                except re.error:
-                    raise BadRequestData("idPattern is not a valid regular expression") from None
-                item["idPattern"] = str(sel["idPattern"])[:500]
+                compile_pattern(sel["idPattern"])
+                item["idPattern"] = str(sel["idPattern"])
             doc["entities"].append(item)
     if watched is not None:
         if not isinstance(watched, list) or not watched:
@@ -208,7 +205,7 @@ def _apply(sub: NgsiSubscription, doc: dict[str, Any], body: dict[str, Any]) -> 
     sub.modified_at = utcnow()
 
 
-@router.post("", status_code=201)
+@router.post("", status_code=201, openapi_extra=http.documented(body="object"))
 async def create_subscription(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -250,7 +247,7 @@ async def create_subscription(
     return Response(status_code=201, headers={"Location": f"/ngsi-ld/v1/subscriptions/{ident}"})
 
 
-@router.get("")
+@router.get("", openapi_extra=http.documented("limit", "offset", "count"))
 def list_subscriptions(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     """The caller's subscriptions (``limit``, ``offset``)."""
     if not actor.is_authenticated:
@@ -284,7 +281,7 @@ def get_subscription(
     return http.answer(request, render(_mine(session, actor, ident), ctx), ctx)
 
 
-@router.patch("/{ident}", status_code=204)
+@router.patch("/{ident}", status_code=204, openapi_extra=http.documented(body="object"))
 async def update_subscription(
     ident: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:

@@ -11,7 +11,6 @@ request. Normalized answers list attribute instances; ``options=temporalValues``
 
 from __future__ import annotations
 
-import re
 from collections import defaultdict
 from dataclasses import dataclass
 from datetime import UTC
@@ -27,6 +26,7 @@ from datatorg.sensors.models import SensorStream
 from datatorg.sensors.ngsi import entities, http, model
 from datatorg.sensors.ngsi.context import Context
 from datatorg.sensors.ngsi.errors import BadRequestData
+from datatorg.sensors.ngsi.patterns import compile_pattern
 from datatorg.sensors.ngsi.query import parse, parse_geo
 from datatorg.sensors.ngsi.reads import Reader
 from datatorg.web.deps import SessionDep, SettingsDep
@@ -157,7 +157,10 @@ def _wanted(ref: service.StreamRef, attrs: set[str] | None) -> list[str]:
     return [a["name"] for a in ref.stream.attributes if attrs is None or a["iri"] in attrs]
 
 
-@router.get("/entities/{entity_id}")
+@router.get(
+    "/entities/{entity_id}",
+    openapi_extra=http.documented("attrs", "options", *http.TEMPORAL),
+)
 def retrieve_temporal(
     entity_id: str,
     request: Request,
@@ -183,7 +186,7 @@ def retrieve_temporal(
     return http.answer(request, body, ctx)
 
 
-@router.get("/entities")
+@router.get("/entities", openapi_extra=http.documented(*http.ENTITY_QUERY, *http.TEMPORAL))
 def query_temporal(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -199,10 +202,7 @@ def query_temporal(
     attrs = _attrs(request, ctx)
     pattern = None
     if p.get("idPattern"):
-        try:
-            pattern = re.compile(p["idPattern"][:500])
-        except re.error:
-            raise BadRequestData("idPattern is not a valid regular expression") from None
+        pattern = compile_pattern(p["idPattern"])
     limit = entities.check_limit(p.get("limit"))
     if limit > MAX_ENTITIES:
         raise BadRequestData(f"A temporal query returns at most {MAX_ENTITIES} entities a page")

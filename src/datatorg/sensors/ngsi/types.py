@@ -60,7 +60,7 @@ class Census:
         return out
 
 
-@router.get("/types")
+@router.get("/types", openapi_extra=http.documented("details"))
 def list_types(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     """EntityTypeList, or with ``details=true`` an EntityType per type."""
     ctx = http.request_context(request)
@@ -111,7 +111,7 @@ def type_info(type_name: str, request: Request, session: SessionDep, actor: Acto
     return http.answer(request, body, ctx)
 
 
-@router.get("/attributes")
+@router.get("/attributes", openapi_extra=http.documented("details"))
 def list_attributes(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     """AttributeList, or with ``details=true`` an Attribute per attribute."""
     ctx = http.request_context(request)
