@@ -18,7 +18,7 @@ from datatorg.errors import NotFound
 from datatorg.identity.actor import Actor
 from datatorg.sensors import service
 from datatorg.sensors.models import SensorEntity
-from datatorg.sensors.ngsi.reads import Reader
+from datatorg.sensors.ngsi.reads import Reader, check_readable
 from datatorg.settings import Settings
 from datatorg.web.i18n import gettext as _
 
@@ -176,40 +176,47 @@ def live(
     *, session: Session, settings: Settings, actor: Actor, ref: str, locale: str
 ) -> dict[str, Any]:
     """A stream's devices with their latest values, read through the gate."""
-    found = service.get_stream(session=session, ref=ref)
-    reader = Reader(session, settings, actor, channel="page")
-    allowed = reader.decide(found.stream, found.dataset)
-    if allowed is None:
-        refusal = reader.first_refusal()
-        raise refusal if refusal is not None else NotFound("No such dataset")
-    attrs = found.stream.attributes
-    devices = []
-    for ent in session.scalars(
-        select(SensorEntity)
-        .where(SensorEntity.stream_id == found.stream.id)
-        .order_by(SensorEntity.id)
-    ):
-        values = {}
-        for a in attrs:
-            attr = ent.attrs.get(a["iri"])
-            values[a["name"]] = attr.get("value") if isinstance(attr, dict) else None
-        name = next((ent.attrs[i]["value"] for i in NAME_IRIS if i in ent.attrs), ent.id)
-        devices.append(
-            Device(
-                id=ent.id,
-                name=str(name),
-                latitude=ent.latitude,
-                longitude=ent.longitude,
-                observed_at=ent.observed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
-                if ent.observed_at
-                else None,
-                values=values,
-                shown={a["name"]: shown(values[a["name"]], a.get("unit", "")) for a in attrs},
-                level=level(found.stream.type_name, values),
-            )
+    dataset, stream = service.find_stream(session=session, ref=ref)
+    if stream is None:
+        check_readable(
+            session=session, settings=settings, actor=actor, dataset=dataset, channel="page"
         )
-    reader.count(allowed, len(devices))
-    reader.finish()
+        raise NotFound("This dataset is not a sensor stream")
+    found = service.StreamRef(stream, dataset)
+    every = max(1, service.device_count(session=session, stream=found.stream))
+    with Reader(session, settings, actor, channel="page", max_rows=every) as reader:
+        allowed = reader.decide(found.stream, found.dataset)
+        if allowed is None:
+            refusal = reader.first_refusal()
+            raise refusal if refusal is not None else NotFound("No such dataset")
+        attrs = found.stream.attributes
+        devices = []
+        for ent in session.scalars(
+            select(SensorEntity)
+            .where(SensorEntity.stream_id == found.stream.id)
+            .order_by(SensorEntity.id)
+        ):
+            values = {}
+            for a in attrs:
+                attr = ent.attrs.get(a["iri"])
+                values[a["name"]] = attr.get("value") if isinstance(attr, dict) else None
+            name = next((ent.attrs[i]["value"] for i in NAME_IRIS if i in ent.attrs), ent.id)
+            devices.append(
+                Device(
+                    id=ent.id,
+                    name=str(name),
+                    latitude=ent.latitude if allowed.position else None,
+                    longitude=ent.longitude if allowed.position else None,
+                    observed_at=ent.observed_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
+                    if ent.observed_at
+                    else None,
+                    values=values,
+                    shown={a["name"]: shown(values[a["name"]], a.get("unit", "")) for a in attrs},
+                    level=level(found.stream.type_name, values),
+                )
+            )
+        reader.count(allowed, len(devices))
+        reader.finish()
     return {
         "dataset": found.dataset.slug,
         "title": _title(found.dataset, locale),

@@ -16,6 +16,7 @@ from starlette.responses import JSONResponse, Response
 
 from datatorg.identity.deps import ActorDep
 from datatorg.sensors import dashboard, svg
+from datatorg.sensors import deps as access_deps
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.i18n import current_locale
 from datatorg.web.i18n import gettext as _
@@ -41,19 +42,19 @@ def _legend(type_name: str) -> dict[str, str]:
     return {"none": _("station")}
 
 
-@router.get("/sensors", include_in_schema=False)
+@router.get("/sensors", include_in_schema=False, dependencies=[access_deps.READ_ANY])
 def overview_page(request: Request, session: SessionDep, actor: ActorDep) -> Response:
     streams = dashboard.overview(session=session, actor=actor, locale=current_locale())
     return render(request, "sensors/overview.html", {"streams": streams})
 
 
-@api.get("")
+@api.get("", dependencies=[access_deps.READ_ANY])
 def overview_json(session: SessionDep, actor: ActorDep) -> dict[str, Any]:
     """Every sensor stream the caller may see, with its device count and newest reading."""
     return {"streams": dashboard.overview(session=session, actor=actor, locale=current_locale())}
 
 
-@router.get("/sensors/{ref}", include_in_schema=False)
+@router.get("/sensors/{ref}", include_in_schema=False, dependencies=[access_deps.READ_STREAM])
 def stream_page(
     ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -71,7 +72,7 @@ def stream_page(
     )
 
 
-@api.get("/{ref}")
+@api.get("/{ref}", dependencies=[access_deps.READ_STREAM])
 async def stream_json(
     ref: str, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> JSONResponse:
@@ -85,7 +86,9 @@ async def stream_json(
     return JSONResponse(board)
 
 
-@router.get("/sensors/{ref}/{entity_id}", include_in_schema=False)
+@router.get(
+    "/sensors/{ref}/{entity_id}", include_in_schema=False, dependencies=[access_deps.READ_STREAM]
+)
 def device_page(
     ref: str,
     entity_id: str,
@@ -119,7 +122,7 @@ def device_page(
     return render(request, "sensors/device.html", {"data": data, "charts": charts})
 
 
-@api.get("/{ref}/{entity_id}")
+@api.get("/{ref}/{entity_id}", dependencies=[access_deps.READ_STREAM])
 def device_json(
     ref: str, entity_id: str, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> dict[str, Any]:

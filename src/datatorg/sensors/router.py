@@ -18,6 +18,7 @@ from datatorg.errors import BadRequest, Forbidden, Invalid, PayloadTooLarge
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.lake import service as lake
+from datatorg.sensors import deps as access_deps
 from datatorg.sensors import ingest, policies, service
 from datatorg.sensors.models import SensorEntity
 from datatorg.web.deps import SessionDep, SettingsDep
@@ -56,13 +57,13 @@ def _stream_json(ref: service.StreamRef) -> dict[str, Any]:
     }
 
 
-@router.get("/streams")
+@router.get("/streams", dependencies=[access_deps.READ_ANY])
 def list_streams(session: SessionDep) -> dict[str, Any]:
     """Every sensor stream (each a live dataset) with its attributes."""
     return {"streams": [_stream_json(r) for r in service.streams(session=session)]}
 
 
-@router.post("/streams", status_code=201)
+@router.post("/streams", status_code=201, dependencies=[access_deps.WRITER])
 def create_stream(body: StreamCreate, session: SessionDep, actor: UserActorDep) -> dict[str, Any]:
     """Make a dataset a sensor stream (publishers of its organisation)."""
     dataset = lake.get_dataset(session=session, ref=body.dataset, related=False)
@@ -77,7 +78,7 @@ def create_stream(body: StreamCreate, session: SessionDep, actor: UserActorDep) 
     return _stream_json(service.StreamRef(stream, dataset))
 
 
-@router.get("/streams/{ref}")
+@router.get("/streams/{ref}", dependencies=[access_deps.READ_ANY])
 def get_stream(ref: str, session: SessionDep) -> dict[str, Any]:
     """A stream, its ingest counters per channel and outcome, and its device count."""
     found = service.get_stream(session=session, ref=ref)
@@ -96,7 +97,7 @@ def _manage(session: Any, actor: Actor, ref: str) -> service.StreamRef:
     return found
 
 
-@router.post("/streams/{ref}/devices", status_code=201)
+@router.post("/streams/{ref}/devices", status_code=201, dependencies=[access_deps.STREAM_WRITER])
 def register_devices(
     ref: str, body: list[DeviceIn], session: SessionDep, actor: UserActorDep
 ) -> dict[str, Any]:
@@ -142,7 +143,7 @@ async def _read_body(request: Request) -> bytes:
     return b"".join(chunks)
 
 
-@router.post("/streams/{ref}/observations")
+@router.post("/streams/{ref}/observations", dependencies=[access_deps.STREAM_WRITER])
 async def post_observations(
     ref: str, request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> JSONResponse:
@@ -156,8 +157,6 @@ async def post_observations(
     entity and observedAt) are dropped and counted; older observations are stored and
     counted as out of order. The answer counts each outcome; 2xx means stored durably.
     """
-    if not actor.is_authenticated:
-        raise Forbidden("Send an API token of a publisher of the stream's organisation")
     partial = request.query_params.get("partial", "").lower() in ("1", "true", "yes")
     kind = request.headers.get("content-type", "application/json").split(";")[0].strip().lower()
     if kind not in ("application/json", "text/csv", "application/x-ndjson", ""):

@@ -123,10 +123,16 @@ class StreamRef:
     dataset: Dataset
 
 
-def get_stream(*, session: Session, ref: str) -> StreamRef:
-    """The stream of dataset ``ref`` (slug or UUID); NotFound if it is not a stream."""
+def find_stream(*, session: Session, ref: str) -> tuple[Dataset, SensorStream | None]:
+    """Dataset ``ref`` (slug or UUID; NotFound if there is none) and its stream, if any."""
     dataset = lake.get_dataset(session=session, ref=ref, related=False)
     stream = session.scalar(select(SensorStream).where(SensorStream.dataset_id == dataset.id))
+    return dataset, stream
+
+
+def get_stream(*, session: Session, ref: str) -> StreamRef:
+    """The stream of dataset ``ref`` (slug or UUID); NotFound if it is not a stream."""
+    dataset, stream = find_stream(session=session, ref=ref)
     if stream is None:
         raise NotFound("This dataset is not a sensor stream")
     return StreamRef(stream, dataset)

@@ -17,13 +17,16 @@ from starlette.responses import Response
 
 from datatorg.errors import DatatorgError, PayloadTooLarge
 from datatorg.identity.deps import ActorDep
+from datatorg.sensors import deps as access_deps
 from datatorg.sensors.models import SensorEntity
 from datatorg.sensors.ngsi import entities, http, model
 from datatorg.sensors.ngsi.context import Context
 from datatorg.sensors.ngsi.errors import BadRequestData, ResourceNotFound, problem
 from datatorg.web.deps import SessionDep, SettingsDep
 
-router = APIRouter(prefix="/ngsi-ld/v1/entityOperations", tags=["NGSI-LD"])
+router = APIRouter(
+    prefix="/ngsi-ld/v1/entityOperations", tags=["NGSI-LD"], dependencies=[access_deps.WRITER]
+)
 MAX_BATCH = 1000
 OPERATIONS = ("create", "upsert", "update", "delete")
 

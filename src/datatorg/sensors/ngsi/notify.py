@@ -138,30 +138,30 @@ def render(
     ctx = ld.build(sub.context or None)
     fmt = sub.doc["notification"]
     pick = set(fmt["attributes"]) if fmt.get("attributes") else None
-    reader = Reader(session, settings, actor, attrs=pick)
-    data = []
-    for item in note.payload["data"]:
-        stream = session.get(SensorStream, uuid.UUID(item["stream"]))
-        if stream is None:
-            continue
-        ref = service.stream_ref(session=session, stream=stream)
-        allowed = reader.decide(ref.stream, ref.dataset)
-        if allowed is None:
-            continue
-        hidden = reader.hidden_attributes(ref.stream, allowed)
-        attrs = {k: v for k, v in item["attrs"].items() if k not in hidden}
-        data.append(
-            model.entity_out(
-                item["id"],
-                item["type"],
-                attrs,
-                ctx,
-                key_values=fmt["format"] == "keyValues",
-                pick=pick,
+    with Reader(session, settings, actor, attrs=pick) as reader:
+        data = []
+        for item in note.payload["data"]:
+            stream = session.get(SensorStream, uuid.UUID(item["stream"]))
+            if stream is None:
+                continue
+            ref = service.stream_ref(session=session, stream=stream)
+            allowed = reader.decide(ref.stream, ref.dataset)
+            if allowed is None:
+                continue
+            hidden = reader.hidden_attributes(ref.stream, allowed)
+            attrs = {k: v for k, v in item["attrs"].items() if k not in hidden}
+            data.append(
+                model.entity_out(
+                    item["id"],
+                    item["type"],
+                    attrs,
+                    ctx,
+                    key_values=fmt["format"] == "keyValues",
+                    pick=pick,
+                )
             )
-        )
-        reader.count(allowed, 1)
-    reader.finish()
+            reader.count(allowed, 1)
+        reader.finish()
     if not data:
         return None
     body: dict[str, Any] = {

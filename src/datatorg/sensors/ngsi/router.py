@@ -14,6 +14,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
 from datatorg.identity.deps import ActorDep
+from datatorg.sensors import deps as access_deps
 from datatorg.sensors.ngsi import context as ld
 from datatorg.sensors.ngsi import entities, http, model
 from datatorg.sensors.ngsi.errors import BadRequestData, ResourceNotFound
@@ -26,7 +27,7 @@ router = APIRouter(prefix="/ngsi-ld/v1", tags=["NGSI-LD"])
 HINT = "datatorg-dataset"
 
 
-@router.get("/jsonldContexts/{name}")
+@router.get("/jsonldContexts/{name}", dependencies=[access_deps.READ_ANY])
 def get_context(name: str) -> Response:
     """A bundled JSON-LD @context (the NGSI-LD core context and the platform's own)."""
     found = ld.bundled().get(name)
@@ -59,7 +60,12 @@ def _attr_list(request: Request, ctx: ld.Context) -> set[str] | None:
     return {ctx.expand(n) for n in names if n not in ("id", "type")}
 
 
-@router.post("/entities", status_code=201, openapi_extra=http.documented(body="object"))
+@router.post(
+    "/entities",
+    status_code=201,
+    dependencies=[access_deps.WRITER],
+    openapi_extra=http.documented(body="object"),
+)
 async def create_entity(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -77,7 +83,11 @@ async def create_entity(
     return Response(status_code=201, headers={"Location": f"/ngsi-ld/v1/entities/{ident}"})
 
 
-@router.get("/entities", openapi_extra=http.documented(*http.ENTITY_QUERY))
+@router.get(
+    "/entities",
+    dependencies=[access_deps.READ_ANY],
+    openapi_extra=http.documented(*http.ENTITY_QUERY),
+)
 def query_entities(
     request: Request, session: SessionDep, settings: SettingsDep, actor: ActorDep
 ) -> Response:
@@ -122,15 +132,16 @@ def query_entities(
         offset=int(offset_raw),
     )
     decided = None if attrs is None else attrs | (attributes_of(q) if q is not None else set())
-    reader = Reader(session, settings, actor, purpose=params.get("_purpose"), attrs=decided)
-    found, total = entities.query(session, reader, criteria)
-    reader.finish()
+    with Reader(session, settings, actor, purpose=params.get("_purpose"), attrs=decided) as reader:
+        found, total = entities.query(session, reader, criteria)
+        reader.finish()
     headers = {"NGSILD-Results-Count": str(total)} if params.get("count") == "true" else {}
     return http.answer(request, [_out(f, ctx, opts, attrs) for f in found], ctx, headers=headers)
 
 
 @router.get(
     "/entities/{entity_id}",
+    dependencies=[access_deps.READ_ANY],
     openapi_extra=http.documented("attrs", "pick", "type", "options", "format"),
 )
 def retrieve_entity(
@@ -145,18 +156,18 @@ def retrieve_entity(
     opts = http.options(request)
     http.wants_ld(request)
     pick = _attr_list(request, ctx)
-    reader = Reader(
+    with Reader(
         session, settings, actor, purpose=request.query_params.get("_purpose"), attrs=pick
-    )
-    found = entities.retrieve(session, reader, entity_id)
-    wanted_type = request.query_params.get("type")
-    if wanted_type and ctx.expand(wanted_type) != found.entity.type:
-        raise ResourceNotFound("No such entity of this type")
-    reader.finish()
+    ) as reader:
+        found = entities.retrieve(session, reader, entity_id)
+        wanted_type = request.query_params.get("type")
+        if wanted_type and ctx.expand(wanted_type) != found.entity.type:
+            raise ResourceNotFound("No such entity of this type")
+        reader.finish()
     return http.answer(request, _out(found, ctx, opts, pick), ctx)
 
 
-@router.delete("/entities/{entity_id}", status_code=204)
+@router.delete("/entities/{entity_id}", status_code=204, dependencies=[access_deps.WRITER])
 async def delete_entity(
     entity_id: str,
     request: Request,
@@ -190,6 +201,7 @@ def _multi(not_updated: list[dict[str, Any]], updated: list[str]) -> Response:
 
 @router.post(
     "/entities/{entity_id}/attrs",
+    dependencies=[access_deps.WRITER],
     status_code=204,
     responses=http.MULTI_STATUS,
     openapi_extra=http.documented("options", body="object"),
@@ -222,6 +234,7 @@ async def append_attrs(
 
 @router.patch(
     "/entities/{entity_id}/attrs",
+    dependencies=[access_deps.WRITER],
     status_code=204,
     responses=http.MULTI_STATUS,
     openapi_extra=http.documented(body="object"),
@@ -253,6 +266,7 @@ async def update_attrs(
 
 @router.patch(
     "/entities/{entity_id}/attrs/{attr}",
+    dependencies=[access_deps.WRITER],
     status_code=204,
     openapi_extra=http.documented(body="object"),
 )
@@ -277,7 +291,9 @@ async def partial_update(
     return Response(status_code=204)
 
 
-@router.delete("/entities/{entity_id}/attrs/{attr}", status_code=204)
+@router.delete(
+    "/entities/{entity_id}/attrs/{attr}", status_code=204, dependencies=[access_deps.WRITER]
+)
 async def delete_attr(
     entity_id: str,
     attr: str,

@@ -27,6 +27,7 @@ from datatorg.db.base import utcnow
 from datatorg.errors import Forbidden, Unauthenticated
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep
+from datatorg.sensors import deps as access_deps
 from datatorg.sensors.models import NgsiSubscription
 from datatorg.sensors.ngsi import context as ld
 from datatorg.sensors.ngsi import http, model
@@ -36,7 +37,9 @@ from datatorg.sensors.ngsi.query import parse, parse_geo
 from datatorg.settings import Settings
 from datatorg.web.deps import SessionDep, SettingsDep
 
-router = APIRouter(prefix="/ngsi-ld/v1/subscriptions", tags=["NGSI-LD"])
+router = APIRouter(
+    prefix="/ngsi-ld/v1/subscriptions", tags=["NGSI-LD"], dependencies=[access_deps.SUBSCRIBER]
+)
 MAX_PER_USER = 100
 
 

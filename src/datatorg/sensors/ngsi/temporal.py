@@ -21,6 +21,7 @@ from sqlalchemy.orm import Session
 from starlette.responses import Response
 
 from datatorg.identity.deps import ActorDep
+from datatorg.sensors import deps as access_deps
 from datatorg.sensors import service
 from datatorg.sensors.models import SensorStream
 from datatorg.sensors.ngsi import entities, http, model
@@ -31,7 +32,9 @@ from datatorg.sensors.ngsi.query import parse, parse_geo
 from datatorg.sensors.ngsi.reads import Reader
 from datatorg.web.deps import SessionDep, SettingsDep
 
-router = APIRouter(prefix="/ngsi-ld/v1/temporal", tags=["NGSI-LD"])
+router = APIRouter(
+    prefix="/ngsi-ld/v1/temporal", tags=["NGSI-LD"], dependencies=[access_deps.READ_ANY]
+)
 MAX_INSTANCES = 1000
 MAX_ENTITIES = 100
 
@@ -175,13 +178,13 @@ def retrieve_temporal(
     http.wants_ld(request)
     tq = time_query(request)
     attrs = _attrs(request, ctx)
-    reader = Reader(
+    with Reader(
         session, settings, actor, purpose=request.query_params.get("_purpose"), attrs=attrs
-    )
-    found = entities.retrieve(session, reader, entity_id)
-    ref = service.stream_ref(session=session, stream=_stream(session, found))
-    series = history(reader, ref, [found.entity.id], _wanted(ref, attrs), tq)
-    reader.finish()
+    ) as reader:
+        found = entities.retrieve(session, reader, entity_id)
+        ref = service.stream_ref(session=session, stream=_stream(session, found))
+        series = history(reader, ref, [found.entity.id], _wanted(ref, attrs), tq)
+        reader.finish()
     body = _render(found, ref, series[found.entity.id], ctx, values="temporalValues" in opts)
     return http.answer(request, body, ctx)
 
@@ -218,20 +221,20 @@ def query_temporal(
         limit=limit,
         offset=int(p.get("offset", "0")) if p.get("offset", "0").isdigit() else 0,
     )
-    reader = Reader(session, settings, actor, purpose=p.get("_purpose"), attrs=attrs)
-    found, total = entities.query(session, reader, criteria)
-    by_stream: dict[Any, list[entities.Found]] = defaultdict(list)
-    for f in found:
-        by_stream[f.entity.stream_id].append(f)
-    rendered: dict[str, dict[str, Any]] = {}
-    for group in by_stream.values():
-        ref = service.stream_ref(session=session, stream=_stream(session, group[0]))
-        series = history(reader, ref, [f.entity.id for f in group], _wanted(ref, attrs), tq)
-        for f in group:
-            rendered[f.entity.id] = _render(
-                f, ref, series[f.entity.id], ctx, values="temporalValues" in opts
-            )
-    reader.finish()
+    with Reader(session, settings, actor, purpose=p.get("_purpose"), attrs=attrs) as reader:
+        found, total = entities.query(session, reader, criteria)
+        by_stream: dict[Any, list[entities.Found]] = defaultdict(list)
+        for f in found:
+            by_stream[f.entity.stream_id].append(f)
+        rendered: dict[str, dict[str, Any]] = {}
+        for group in by_stream.values():
+            ref = service.stream_ref(session=session, stream=_stream(session, group[0]))
+            series = history(reader, ref, [f.entity.id for f in group], _wanted(ref, attrs), tq)
+            for f in group:
+                rendered[f.entity.id] = _render(
+                    f, ref, series[f.entity.id], ctx, values="temporalValues" in opts
+                )
+        reader.finish()
     headers = {"NGSILD-Results-Count": str(total)} if p.get("count") == "true" else {}
     return http.answer(request, [rendered[f.entity.id] for f in found], ctx, headers=headers)
 

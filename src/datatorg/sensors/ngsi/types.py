@@ -15,13 +15,14 @@ from starlette.responses import Response
 from datatorg.access import policies as access_policies
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep
+from datatorg.sensors import deps as access_deps
 from datatorg.sensors import service
 from datatorg.sensors.models import SensorEntity
 from datatorg.sensors.ngsi import http
 from datatorg.sensors.ngsi.errors import ResourceNotFound
 from datatorg.web.deps import SessionDep
 
-router = APIRouter(prefix="/ngsi-ld/v1", tags=["NGSI-LD"])
+router = APIRouter(prefix="/ngsi-ld/v1", tags=["NGSI-LD"], dependencies=[access_deps.READ_ANY])
 
 
 class Census:
