@@ -412,11 +412,10 @@ main.add_command(cli_ops.restore_command)
 main.add_command(cli_ops.outbox)
 
 # sensors (issue 15): the ingest worker and compaction
-from datatorg.sensors.cli import sensors as _sensors  # noqa: E402
-from datatorg.sensors.cli import simulate as _simulate  # noqa: E402
+from datatorg.sensors import cli as _sensors_cli  # noqa: E402
 
-main.add_command(_sensors)
-main.add_command(_simulate)
+for _command in _sensors_cli.commands(_settings):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

@@ -1,8 +1,28 @@
-"""``datatorg sensors …``: the ingest worker and one-off compaction (registered in cli.py)."""
+"""``datatorg sensors …``: the ingest worker and one-off compaction, and ``datatorg simulate``.
+
+Registered in cli.py with ``commands(_settings)``: the command line hands over how it makes
+its settings (logging, DuckDB bounds), so this domain never imports the command line above it.
+"""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import click
+
+from datatorg.settings import Settings
+
+_settings_factory: list[Callable[[], Settings]] = []
+
+
+def _settings() -> Settings:
+    return _settings_factory[0]()
+
+
+def commands(settings: Callable[[], Settings]) -> list[click.Command]:
+    """The commands, making their settings with ``settings`` (the command line's)."""
+    _settings_factory[:] = [settings]
+    return [sensors, simulate]
 
 
 @click.group("sensors")
@@ -16,7 +36,6 @@ def sensors() -> None:
 def ingest(no_mqtt: bool, no_compact: bool) -> None:
     """Run the ingest worker: subscribe to DATATORG_MQTT_URL and compact live datasets."""
     import datatorg.db.models  # noqa: F401  (every table)
-    from datatorg.cli import _settings
     from datatorg.db.engine import make_engine, make_sessionmaker
     from datatorg.sensors import worker
 
@@ -33,7 +52,6 @@ def ingest(no_mqtt: bool, no_compact: bool) -> None:
 def compact() -> None:
     """Compact every live dataset once (merge segments, fold due ones, clean up)."""
     import datatorg.db.models  # noqa: F401  (every table)
-    from datatorg.cli import _settings
     from datatorg.db.engine import make_engine, make_sessionmaker
     from datatorg.sensors import worker
 
@@ -63,7 +81,6 @@ def simulate(seed: int, interval: float, rounds: int | None) -> None:
     """Publish live readings of Halden's demo sensors to DATATORG_MQTT_URL (QoS 1): 20
     air-quality stations, 160 waste containers, traffic counters, EV chargers, weather,
     parking spots and street lights, following Smart Data Models."""
-    from datatorg.cli import _settings
     from datatorg.sensors import simulator
 
     settings = _settings()
