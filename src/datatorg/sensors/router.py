@@ -21,6 +21,7 @@ from datatorg.lake import service as lake
 from datatorg.sensors import deps as access_deps
 from datatorg.sensors import ingest, policies, service
 from datatorg.sensors.models import SensorEntity
+from datatorg.sensors.ngsi import http
 from datatorg.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/api/v1/sensors", tags=["sensors"])
@@ -132,7 +133,7 @@ def register_devices(
 async def _read_body(request: Request) -> bytes:
     """The request body, refused with 413 past ``ingest.MAX_BODY_BYTES`` while reading."""
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > ingest.MAX_BODY_BYTES:
+    if declared and http.whole(declared) and int(declared) > ingest.MAX_BODY_BYTES:
         raise PayloadTooLarge(f"At most {ingest.MAX_BODY_BYTES // 2**20} MiB per request")
     chunks, size = [], 0
     async for chunk in request.stream():

@@ -23,7 +23,7 @@ from datatorg.lake.models import DatasetHead
 from datatorg.sensors import policies, service, store, vocab
 from datatorg.sensors.ingest import Observation
 from datatorg.sensors.models import SensorEntity, SensorStream
-from datatorg.sensors.ngsi import model
+from datatorg.sensors.ngsi import http, model
 from datatorg.sensors.ngsi.context import Context
 from datatorg.sensors.ngsi.errors import (
     AlreadyExists,
@@ -35,6 +35,7 @@ from datatorg.sensors.ngsi.query import GeoQuery, geo_matches, matches
 from datatorg.sensors.ngsi.reads import Reader
 from datatorg.settings import Settings
 
+MAX_OFFSET = 1_000_000
 MAX_LIMIT = 1000
 DEFAULT_LIMIT = 20
 GEO = set(vocab.GEO_PROPERTIES)
@@ -365,10 +366,18 @@ def query(session: Session, reader: Reader, c: Criteria) -> tuple[list[Found], i
     return page, len(out)
 
 
+def check_offset(raw: str | None) -> int:
+    if raw is None:
+        return 0
+    if not http.whole(raw) or int(raw) > MAX_OFFSET:
+        raise BadRequestData(f"offset must be a whole number up to {MAX_OFFSET}")
+    return int(raw)
+
+
 def check_limit(raw: str | None) -> int:
     if raw is None:
         return DEFAULT_LIMIT
-    if not raw.isdigit():
+    if not http.whole(raw):
         raise BadRequestData("limit must be a whole number")
     n = int(raw)
     if n > MAX_LIMIT:

@@ -62,7 +62,7 @@ async def read_body(request: Request) -> tuple[Any, ld.Context]:
     if kind not in (JSON, JSONLD):
         raise UnsupportedMediaType("Send application/json or application/ld+json")
     declared = request.headers.get("content-length")
-    if declared and declared.isdigit() and int(declared) > MAX_BODY:
+    if declared and whole(declared) and int(declared) > MAX_BODY:
         raise PayloadTooLarge("At most 8 MiB per request")
     chunks, size = [], 0
     async for chunk in request.stream():
@@ -177,3 +177,20 @@ def documented(*params: str, body: str | None = None) -> dict[str, Any]:
             "content": {JSON: {"schema": schema}, JSONLD: {"schema": schema}},
         }
     return extra
+
+
+def whole(raw: str) -> bool:
+    """``raw`` is a whole number in ASCII digits (``str.isdigit`` admits ``²``, which
+    ``int`` refuses), of at most 9 of them."""
+    return 0 < len(raw) <= 9 and all("0" <= c <= "9" for c in raw)
+
+
+def flag(request: Request, name: str) -> bool:
+    """A boolean query parameter (``true``/``false``, absent = false); anything else is a
+    BadRequestData."""
+    raw = request.query_params.get(name)
+    if raw is None or raw == "false":
+        return False
+    if raw == "true":
+        return True
+    raise BadRequestData(f"{name} must be true or false")

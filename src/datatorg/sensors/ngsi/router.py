@@ -118,9 +118,6 @@ def query_entities(
     )
     if not (types or ids or pattern or attrs or q or geo):
         raise BadRequestData("Give type, id, idPattern, attrs, q or a geo-query")
-    offset_raw = params.get("offset", "0")
-    if not offset_raw.isdigit() or int(offset_raw) > 1_000_000:
-        raise BadRequestData("offset must be a whole number up to 1000000")
     criteria = entities.Criteria(
         types=types,
         ids=ids or None,
@@ -129,7 +126,7 @@ def query_entities(
         q=q,
         geo=geo,
         limit=entities.check_limit(params.get("limit")),
-        offset=int(offset_raw),
+        offset=entities.check_offset(params.get("offset")),
     )
     decided = None if attrs is None else attrs | (attributes_of(q) if q is not None else set())
     with Reader(session, settings, actor, purpose=params.get("_purpose"), attrs=decided) as reader:

@@ -30,7 +30,7 @@ from datatorg.identity.deps import ActorDep
 from datatorg.sensors import deps as access_deps
 from datatorg.sensors.models import NgsiSubscription
 from datatorg.sensors.ngsi import context as ld
-from datatorg.sensors.ngsi import http, model
+from datatorg.sensors.ngsi import entities, http, model
 from datatorg.sensors.ngsi.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from datatorg.sensors.ngsi.patterns import compile_pattern
 from datatorg.sensors.ngsi.query import parse, parse_geo
@@ -256,21 +256,13 @@ def list_subscriptions(request: Request, session: SessionDep, actor: ActorDep) -
     if not actor.is_authenticated:
         raise Unauthenticated("Sign in or send an API token")
     ctx = http.request_context(request)
-    limit = (
-        int(request.query_params.get("limit", "20"))
-        if request.query_params.get("limit", "20").isdigit()
-        else 20
-    )
-    offset = (
-        int(request.query_params.get("offset", "0"))
-        if request.query_params.get("offset", "0").isdigit()
-        else 0
-    )
+    limit = entities.check_limit(request.query_params.get("limit"))
+    offset = entities.check_offset(request.query_params.get("offset"))
     subs = session.scalars(
         select(NgsiSubscription)
         .where(NgsiSubscription.user_id == actor.user_id)
         .order_by(NgsiSubscription.created_at)
-        .limit(min(limit, 1000))
+        .limit(limit)
         .offset(offset)
     )
     return http.answer(request, [render(s, ctx) for s in subs], ctx)

@@ -75,7 +75,7 @@ def time_query(request: Request) -> TimeQuery:
     last_n = None
     if p.get("lastN") is not None:
         raw = p["lastN"]
-        if not raw.isdigit() or not 0 < int(raw) <= MAX_INSTANCES:
+        if not http.whole(raw) or not 0 < int(raw) <= MAX_INSTANCES:
             raise BadRequestData(f"lastN must be a number from 1 to {MAX_INSTANCES}")
         last_n = int(raw)
     return TimeQuery(tuple(items), last_n)
@@ -210,7 +210,12 @@ def query_temporal(
     if limit > MAX_ENTITIES:
         raise BadRequestData(f"A temporal query returns at most {MAX_ENTITIES} entities a page")
     criteria = entities.Criteria(
-        types=[ctx.expand(t.strip()) for t in p.get("type", "").split(",") if t.strip()] or None,
+        types=[
+            ctx.expand(model.check_name(t.strip(), "type"))
+            for t in p.get("type", "").split(",")
+            if t.strip()
+        ]
+        or None,
         ids=[model.check_id(i.strip()) for i in p.get("id", "").split(",") if i.strip()] or None,
         id_pattern=pattern,
         attrs=None,
@@ -219,7 +224,7 @@ def query_temporal(
             p.get("georel"), p.get("geometry"), p.get("coordinates"), p.get("geoproperty"), ctx
         ),
         limit=limit,
-        offset=int(p.get("offset", "0")) if p.get("offset", "0").isdigit() else 0,
+        offset=entities.check_offset(p.get("offset")),
     )
     with Reader(session, settings, actor, purpose=p.get("_purpose"), attrs=attrs) as reader:
         found, total = entities.query(session, reader, criteria)

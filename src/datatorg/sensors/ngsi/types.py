@@ -67,7 +67,7 @@ def list_types(request: Request, session: SessionDep, actor: ActorDep) -> Respon
     ctx = http.request_context(request)
     census = Census(session, actor)
     types = sorted(census.count)
-    if request.query_params.get("details") == "true":
+    if http.flag(request, "details"):
         body: Any = [
             {
                 "id": t,
@@ -117,7 +117,7 @@ def list_attributes(request: Request, session: SessionDep, actor: ActorDep) -> R
     """AttributeList, or with ``details=true`` an Attribute per attribute."""
     ctx = http.request_context(request)
     found = Census(session, actor).attribute_types()
-    if request.query_params.get("details") == "true":
+    if http.flag(request, "details"):
         body: Any = [
             {
                 "id": a,
