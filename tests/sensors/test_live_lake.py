@@ -18,7 +18,7 @@ from tests.sensors.helpers import Stream, make_stream, stored_rows
 T0 = datetime(2026, 11, 1, tzinfo=UTC)
 
 
-def _send(client: TestClient, s: Stream, start: int, n: int) -> None:
+def _send(client: TestClient, session: Session, s: Stream, start: int, n: int) -> None:
     body = [
         {
             "entityId": s.devices[i % len(s.devices)],
@@ -30,6 +30,9 @@ def _send(client: TestClient, s: Stream, start: int, n: int) -> None:
     ]
     r = client.post(f"/api/v1/sensors/streams/{s.slug}/observations", json=body, headers=s.headers)
     assert r.status_code == 200, r.text
+    # the compactor ends its read transaction (rollback) before writing: make what the
+    # test and the request stored outlast it (the test's session commits to a savepoint)
+    session.commit()
 
 
 def _segments(session: Session, s: Stream, state: SegmentState) -> list[LiveSegment]:
@@ -47,7 +50,7 @@ def test_rows_api_sees_an_append_at_once_and_compaction_changes_nothing_it_sees(
 ) -> None:
     s = make_stream(session)
     for k in range(10):
-        _send(client, s, k * 20, 20)
+        _send(client, session, s, k * 20, 20)
     url = f"/api/v1/datasets/{s.slug}/rows?_sort=observedAt&_size=1000&_col=entityId,no2"
     seen = client.get(url).json()
     assert len(seen["rows"]) == 200  # no version per batch, yet every row is read
@@ -74,7 +77,7 @@ def test_rows_api_sees_an_append_at_once_and_compaction_changes_nothing_it_sees(
         == before_agg
     )
 
-    _send(client, s, 200, 5)  # appends continue on top of the folded version
+    _send(client, session, s, 200, 5)  # appends continue on top of the folded version
     assert len(client.get(url).json()["rows"]) == 205
     head = lake.head_files(session=session, settings=settings, dataset_id=s.dataset_id)
     assert head is not None and head.live and head.row_count == 205
@@ -87,7 +90,7 @@ def test_fold_packs_small_files_and_cleanup_deletes_what_nothing_lists(
     s = make_stream(session)
     store = lake.storage(settings)
     for k in range(3):
-        _send(client, s, k * 10, 10)
+        _send(client, session, s, k * 10, 10)
         assert live.fold(session=session, storage=store, dataset_id=s.dataset_id, force=True)
     head = lake.head_files(session=session, settings=settings, dataset_id=s.dataset_id)
     assert head is not None and len(head.paths) == 1  # each fold packed the small file before
@@ -110,7 +113,7 @@ def test_gc_keeps_live_segments_and_collects_unregistered_ones(
     client: TestClient, session: Session, settings: Settings
 ) -> None:
     s = make_stream(session)
-    _send(client, s, 0, 10)
+    _send(client, session, s, 0, 10)
     store = lake.storage(settings)
     orphan_key, _ = live.write_segment_file(store, s.dataset_id, live_table(s, session))
     old = datetime.now().timestamp() - 7200

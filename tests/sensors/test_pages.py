@@ -68,3 +68,18 @@ def test_restricted_stream_pages_need_an_agreement(client: TestClient, session: 
     listed = client.get("/api/v1/sensors/dashboard").json()["streams"]
     [mine] = [x for x in listed if x["dataset"] == s.slug]
     assert mine["open"] is False  # listed (published), marked as needing an agreement
+
+
+def test_a_stream_without_observations_shows_its_devices(
+    client: TestClient, session: Session
+) -> None:
+    s = make_stream(session, devices=2, open_data=False)
+    board = client.get(f"/api/v1/sensors/dashboard/{s.slug}", headers=s.headers).json()
+    assert [d["id"] for d in board["devices"]] == s.devices
+    assert all(d["observedAt"] is None and d["level"] == "none" for d in board["devices"])
+    device = client.get(f"/api/v1/sensors/dashboard/{s.slug}/{s.devices[0]}", headers=s.headers)
+    assert device.status_code == 200 and device.json()["series"]["no2"] == []
+    # the gate still decides: no agreement, no devices
+    assert client.get(f"/api/v1/sensors/dashboard/{s.slug}").status_code == 401
+    entity = client.get(f"/ngsi-ld/v1/entities/{s.devices[0]}", headers=s.headers)
+    assert entity.status_code == 200 and entity.json()["id"] == s.devices[0]

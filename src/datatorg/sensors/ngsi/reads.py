@@ -56,7 +56,7 @@ class Allowed:
     """What the gate allowed on one dataset: the stream's columns the caller may read."""
 
     dataset: Dataset
-    read: Any  # access.service.Read
+    read: Any  # access.service.Read (None: the dataset has no observations yet)
     columns: frozenset[str]  # measured attributes decided on (and so returned)
     position: bool  # latitude and longitude visible: the location may leave
     rows: int = 0
@@ -116,6 +116,12 @@ class Reader:
                 rows=self.max_rows,
                 purpose=self.purpose,
             )
+        except access.NoContents:
+            # decided and allowed, but no observation has arrived yet: the devices have no
+            # measured values to let out (nothing to audit, no quota to take)
+            found = Allowed(dataset, None, frozenset(measured), position=True)
+            self.allowed[dataset.id] = found
+            return found
         except DatatorgError as exc:
             self.refused[dataset.id] = exc
             return None
@@ -154,6 +160,8 @@ class Reader:
         billed, unused quota given back; committed)."""
         opened, self.allowed = self.allowed, {}
         for allowed in opened.values():
+            if allowed.read is None:
+                continue
             access.close_read(
                 session=self.session, read=allowed.read, rows=min(allowed.rows, self.max_rows)
             )
@@ -162,17 +170,21 @@ class Reader:
         """The request failed: give back the quota of every read still open."""
         opened, self.allowed = self.allowed, {}
         for allowed in opened.values():
-            access.abandon_read(session=self.session, read=allowed.read)
+            if allowed.read is not None:
+                access.abandon_read(session=self.session, read=allowed.read)
 
     def history(self, dataset: Dataset, items: list[tuple[str, str]]) -> access.Page:
         """Rows of a stream's dataset through the gate's rows pipeline (decided, capped,
-        audited there)."""
-        return access.read(
-            session=self.session,
-            settings=self.settings,
-            actor=self.actor,
-            dataset=dataset,
-            items=items,
-            channel=self.channel,
-            purpose=self.purpose,
-        )
+        audited there); no rows when no observation has arrived yet."""
+        try:
+            return access.read(
+                session=self.session,
+                settings=self.settings,
+                actor=self.actor,
+                dataset=dataset,
+                items=items,
+                channel=self.channel,
+                purpose=self.purpose,
+            )
+        except access.NoContents:
+            return access.Page(columns=[], types=[], rows=[], truncated=False)
