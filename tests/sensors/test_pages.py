@@ -83,3 +83,34 @@ def test_a_stream_without_observations_shows_its_devices(
     assert client.get(f"/api/v1/sensors/dashboard/{s.slug}").status_code == 401
     entity = client.get(f"/ngsi-ld/v1/entities/{s.devices[0]}", headers=s.headers)
     assert entity.status_code == 200 and entity.json()["id"] == s.devices[0]
+
+
+def test_every_code_the_pages_show_has_words_in_both_languages(
+    client: TestClient, session: Session
+) -> None:
+    from datatorg.sensors import labels, simulator
+    from datatorg.sensors.sdm import MODELS
+
+    codes = {
+        v
+        for d in simulator.devices()
+        for h in range(0, 24, 3)
+        for v in simulator.reading(d, datetime(2026, 11, 30, h, tzinfo=UTC)).values()
+        if isinstance(v, str)
+    }
+    assert {"ok", "free", "occupied", "on", "off"} <= codes
+    for code in codes:
+        assert code in labels.KINDS[labels.VALUE], code
+    for model in MODELS.values():
+        for m in model.measured:
+            assert m.name in labels.KINDS[labels.ATTRIBUTE], (model.type_name, m.name)
+        assert model.type_name in labels.LEVEL or model.type_name == "WeatherObserved"
+    for kind, words in labels.KINDS.items():
+        for code, (nb, en) in words.items():
+            assert nb and en, (kind, code)
+    s = make_stream(session, devices=1, type_name="Streetlight")
+    _send(client, s.slug, s.headers, s.devices[0], 1)  # status "ok"
+    nb = client.get(f"/sensors/{s.slug}", headers={"Accept-Language": "nb"}).text
+    en = client.get(f"/sensors/{s.slug}", headers={"Accept-Language": "en"}).text
+    assert "i orden" in nb and ">ok<" not in nb and "in order" not in nb
+    assert "in order" in en and "i orden" not in en

@@ -16,11 +16,10 @@ from sqlalchemy.orm import Session
 from datatorg.access import policies as access_policies
 from datatorg.errors import NotFound
 from datatorg.identity.actor import Actor
-from datatorg.sensors import service
+from datatorg.sensors import labels, service
 from datatorg.sensors.models import SensorEntity
 from datatorg.sensors.ngsi.reads import Reader, check_readable
 from datatorg.settings import Settings
-from datatorg.web.i18n import gettext as _
 
 NAME_IRIS = ("https://smartdatamodels.org/name",)
 HISTORY_HOURS = 24
@@ -28,48 +27,12 @@ HISTORY_HOURS = 24
 
 def attribute_label(name: str) -> str:
     """A measured attribute's name in words."""
-    labels = {
-        "no2": "NO₂",
-        "pm10": "PM10",
-        "pm25": "PM2.5",
-        "temperature": _("Temperature"),
-        "intensity": _("Vehicles"),
-        "averageVehicleSpeed": _("Average speed"),
-        "occupancy": _("Road occupancy"),
-        "relativeHumidity": _("Humidity"),
-        "windSpeed": _("Wind"),
-        "precipitation": _("Precipitation"),
-        "fillingLevel": _("Filling level"),
-        "status": _("State"),
-        "powerState": _("Light"),
-        "illuminanceLevel": _("Brightness"),
-        "availableCapacity": _("Free charging points"),
-    }
-    return labels.get(name, name)
+    return labels.label(labels.ATTRIBUTE, name)
 
 
 def value_label(value: Any) -> str:
     """A measured code (``free``, ``lidOpen`` …) in words."""
-    labels = {
-        "free": _("free"),
-        "occupied": _("occupied"),
-        "closed": _("closed"),
-        "unknown": _("unknown"),
-        "ok": _("in order"),
-        "lidOpen": _("lid open"),
-        "dropped": _("knocked over"),
-        "moved": _("moved"),
-        "vandalized": _("vandalised"),
-        "burning": _("burning"),
-        "on": _("on"),
-        "off": _("off"),
-        "low": _("dimmed"),
-        "bootingUp": _("starting"),
-        "defectiveLamp": _("defective lamp"),
-        "brokenLantern": _("broken lantern"),
-        "columnIssue": _("damaged pole"),
-    }
-    return labels.get(value, str(value)) if isinstance(value, str) else str(value)
+    return labels.label(labels.VALUE, value) if isinstance(value, str) else str(value)
 
 
 def unit_label(unit: str) -> str:

@@ -15,7 +15,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.responses import JSONResponse, Response
 
 from datatorg.identity.deps import ActorDep
-from datatorg.sensors import dashboard, svg
+from datatorg.sensors import dashboard, labels, svg
 from datatorg.sensors import deps as access_deps
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.i18n import current_locale
@@ -24,22 +24,6 @@ from datatorg.web.templating import render
 
 router = APIRouter(tags=["sensor pages"])
 api = APIRouter(prefix="/api/v1/sensors/dashboard", tags=["sensors"])
-
-
-def _legend(type_name: str) -> dict[str, str]:
-    if type_name == "AirQualityObserved":
-        return {"good": _("NO₂ under 40 µg/m³"), "fair": _("40–100"), "poor": _("over 100")}
-    if type_name == "WasteContainer":
-        return {"good": _("under half full"), "fair": _("half full"), "poor": _("80 % or more")}
-    if type_name == "ParkingSpot":
-        return {"good": _("free"), "poor": _("occupied")}
-    if type_name == "EVChargingStation":
-        return {"good": _("2 or more free"), "fair": _("1 free"), "poor": _("none free")}
-    if type_name == "TrafficFlowObserved":
-        return {"good": _("flowing"), "fair": _("busy"), "poor": _("congested")}
-    if type_name == "Streetlight":
-        return {"good": _("in order"), "poor": _("fault")}
-    return {"none": _("station")}
 
 
 @router.get("/sensors", include_in_schema=False, dependencies=[access_deps.READ_ANY])
@@ -67,7 +51,7 @@ def stream_page(
         "sensors/stream.html",
         {
             "board": board,
-            "map": svg.halden_map(board["devices"], title, _legend(board["type"])),
+            "map": svg.halden_map(board["devices"], title, labels.legend(board["type"])),
         },
     )
 
