@@ -318,6 +318,7 @@ def _query_p95(w: World, offset: int) -> tuple[float, float, float, float]:
 
 
 def run() -> str:
+    load_before = os.getloadavg()
     root = Path(tempfile.mkdtemp(prefix="bench-sensors-"))
     w = World(root)
     try:
@@ -361,7 +362,11 @@ def run() -> str:
             "ingest worker (`datatorg sensors ingest`) beside it. Every acknowledged write is "
             "durable (fsynced segment, committed, WAL fsynced) before its answer. The baseline "
             "writes the same rows with pyarrow and fsyncs each file, in the same run; three "
-            "alternating rounds, medians.",
+            "alternating rounds, medians. Load average (1, 5, 15 min) before the run: "
+            + ", ".join(f"{x:.1f}" for x in load_before)
+            + "; after: "
+            + ", ".join(f"{x:.1f}" for x in os.getloadavg())
+            + " (2 cores).",
             "",
             "| what | Datatorg | raw Parquet append of the same rows | ratio | rounds |",
             "|---|---:|---:|---:|---|",
