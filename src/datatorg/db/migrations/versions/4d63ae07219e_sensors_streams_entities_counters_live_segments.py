@@ -1,7 +1,7 @@
 """sensors: streams, entities, counters; lake: live segments
 
 Revision ID: 4d63ae07219e
-Revises: a1d3c0de9e10
+Revises: 9c41e07d2b5a
 Create Date: 2026-11-30 17:12:09.568038
 """
 
@@ -13,7 +13,7 @@ from alembic import op
 import datatorg.db.base
 
 revision: str = "4d63ae07219e"
-down_revision: str | None = "a1d3c0de9e10"
+down_revision: str | None = "9c41e07d2b5a"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
