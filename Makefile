@@ -7,6 +7,8 @@ UV_VERSION := 0.13.8
 STAMP := $(VENV)/.installed
 HOST ?= 127.0.0.1
 PORT ?= 8000
+# make demo SIMULATE=1: also run the MQTT broker, the sensor ingest worker and the simulator
+SIMULATE ?=
 
 .PHONY: install demo serve test lint typecheck pytest pytest-sqlite pytest-postgresql system-deps bench messages migration clean
 
@@ -24,7 +26,7 @@ demo: install
 	mkdir -p var
 	$(BIN)/datatorg db upgrade
 	$(BIN)/datatorg demo load
-	$(BIN)/datatorg serve --host $(HOST) --port $(PORT)
+	$(BIN)/datatorg serve --host $(HOST) --port $(PORT) $(if $(SIMULATE),--simulate,)
 
 serve: install
 	$(BIN)/datatorg serve --host $(HOST) --port $(PORT)

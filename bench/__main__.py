@@ -21,6 +21,7 @@ MODULES: list[str] = [  # each domain adds its own
     "bench.audit_append",
     "bench.privacy",
     "bench.robust",
+    "bench.sensors",
 ]
 
 OUT = Path(__file__).parent.parent / "docs" / "benchmarks.md"

@@ -5,9 +5,9 @@ the same run (alternating rounds, medians).
    of ``BENCH_CONSENT_ROWS`` rows (20 per subject), 60 % of the subjects consenting. Filtered
    = asking privacy for the subject filter of the read (``privacy.service.subject_filter``:
    the consenting subjects' keys, read from the control plane) and running the query with the
-   keys as a semi-join (``WHERE key IN (SELECT k FROM keep)``, the keys passed as an Arrow
-   table); unfiltered = the same query without either. Two queries: an aggregate over every
-   row, and a page of 100 rows.
+   gate's own predicate for it (``access/sql.py predicate``: a semi-join over the keys bound
+   as one list); unfiltered = the same query without either. Three queries: a research
+   aggregate, a count over every row, and a page of 100 rows.
 2. **Erasing one subject across all datasets vs a raw rewrite of the affected files.** Five
    datasets, four files each (appends), ``BENCH_ERASE_ROWS`` rows in all; the subject has rows
    in one file of each dataset. Erasure = ``privacy.service.erase_subject`` (find the files,
@@ -34,6 +34,8 @@ import pyarrow as pa
 from sqlalchemy import insert
 from sqlalchemy.orm import Session
 
+from datatorg.access import sql as sqlgen
+from datatorg.access.policy import RowPolicy, SubjectFilter
 from datatorg.catalog.models import AccessRights, Classification, Dataset, DatasetStatus
 from datatorg.db import migrate
 from datatorg.db.engine import make_engine, make_sessionmaker
@@ -201,12 +203,12 @@ def consent_filter() -> str:
                 f"{SUBJECTS:,} subjects, {SUBJECTS * 6 // 10:,} consenting, "
                 f"{per * SUBJECTS:,} rows. Median of {ROUNDS} alternating rounds.",
                 "",
-                "| query | unfiltered | filtered (privacy's filter + semi-join) | ratio |",
+                "| query | unfiltered | filtered (privacy's filter + gate's predicate) | ratio |",
                 "|---|---|---|---|",
             ]
             for name, sql in queries.items():
                 plain, filtered = [], []
-                where = "subject IN (SELECT k FROM keep)"
+                where = "{where}"
                 if " t GROUP BY" in sql:
                     fsql = sql.replace(" t GROUP BY", f" t WHERE {where} GROUP BY")
                 elif " t ORDER BY" in sql:
@@ -226,9 +228,14 @@ def consent_filter() -> str:
                         owner=False,
                     ) or (None, frozenset())
                     assert keep is not None
-                    con.register("keep", pa.table({"k": list(keep)}))
-                    con.execute(fsql).fetchall()
-                    con.unregister("keep")
+                    conds, binds = sqlgen.predicate(
+                        RowPolicy(
+                            fields=(),
+                            subject_column="subject",
+                            subjects=SubjectFilter(keep=keep),
+                        )
+                    )
+                    con.execute(fsql.format(where=" AND ".join(conds)), binds).fetchall()
                     filtered.append(time.perf_counter() - t0)
                 p, f = statistics.median(plain), statistics.median(filtered)
                 lines.append(f"| {name} | {p * 1000:.0f} ms | {f * 1000:.0f} ms | {f / p:.2f}× |")

@@ -47,6 +47,14 @@ from datatorg.privacy import pages as privacy_pages
 from datatorg.privacy import pages_requests as privacy_requests_pages
 from datatorg.privacy import router as privacy_router
 from datatorg.privacy import router_requests as privacy_requests_router
+from datatorg.sensors import pages as sensors_pages
+from datatorg.sensors import router as sensors_router
+from datatorg.sensors.ngsi import batch as ngsi_batch
+from datatorg.sensors.ngsi import errors as ngsi_errors
+from datatorg.sensors.ngsi import router as ngsi_router
+from datatorg.sensors.ngsi import subscriptions as ngsi_subscriptions
+from datatorg.sensors.ngsi import temporal as ngsi_temporal
+from datatorg.sensors.ngsi import types as ngsi_types
 from datatorg.settings import Settings, get_settings
 from datatorg.web import apidocs
 from datatorg.web import pages as shell_pages
@@ -158,6 +166,15 @@ def create_app(
     app.include_router(catalog_home.router)
     app.include_router(market_mine.router)
     app.include_router(apidocs.router, dependencies=[permissions.ANYONE])  # the API docs
+    # sensors (issue 15): stream ingestion API and the NGSI-LD face (its own error shape)
+    app.include_router(sensors_router.router)
+    app.include_router(ngsi_router.router)
+    app.include_router(ngsi_batch.router)
+    app.include_router(ngsi_types.router)
+    app.include_router(ngsi_temporal.router)
+    app.include_router(ngsi_subscriptions.router)
+    app.include_router(sensors_pages.api)
+    app.include_router(sensors_pages.router)
 
     app.mount(apidocs.ASSETS_URL, apidocs.assets(), name="apidocs")  # before /static
     app.mount("/static", StaticFiles(directory=STATIC), name="static")
@@ -165,5 +182,6 @@ def create_app(
     install_error_handlers(app)
     for prefix in ckan.PREFIXES:
         register_error_face(prefix, ckan.error_face)
+    register_error_face("/ngsi-ld/", ngsi_errors.face, shell=True)
     app.add_middleware(ShellMiddleware, settings=settings)
     return app

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import timedelta
+from typing import Any
 
 import click
 from sqlalchemy.orm import Session
@@ -53,14 +54,36 @@ def main() -> None:
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
 @click.option("--workers", default=1, show_default=True, type=int)
-def serve(host: str, port: int, workers: int) -> None:
+@click.option(
+    "--sensors",
+    is_flag=True,
+    help="Also run the sensor ingest worker (and a local "
+    "MQTT broker if none listens at DATATORG_MQTT_URL).",
+)
+@click.option(
+    "--simulate", is_flag=True, help="Also run the Halden sensor simulator (implies --sensors)."
+)
+def serve(host: str, port: int, workers: int, sensors: bool, simulate: bool) -> None:
     """Serve the web site and the API."""
     import uvicorn
 
-    from datatorg.web.protocol import ProblemHttpTools
-
     settings = _settings()
     click.echo(f"Datatorg on http://{host}:{port} ({settings.env}, {settings.database_url})")
+    children = []
+    if sensors or simulate:
+        from datatorg.sensors import processes
+
+        children = processes.start(settings, simulate=simulate)
+    try:
+        _run_uvicorn(uvicorn, host, port, workers)
+    finally:
+        if children:
+            processes.stop(children)
+
+
+def _run_uvicorn(uvicorn: Any, host: str, port: int, workers: int) -> None:
+    from datatorg.web.protocol import ProblemHttpTools
+
     uvicorn.run(
         "datatorg.app:create_app",
         factory=True,
@@ -387,6 +410,12 @@ main.add_command(pilots_commands)
 main.add_command(cli_ops.backup_command)
 main.add_command(cli_ops.restore_command)
 main.add_command(cli_ops.outbox)
+
+# sensors (issue 15): the ingest worker and compaction
+from datatorg.sensors import cli as _sensors_cli  # noqa: E402
+
+for _command in _sensors_cli.commands(_settings):
+    main.add_command(_command)
 
 if __name__ == "__main__":
     main()

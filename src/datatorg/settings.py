@@ -184,6 +184,37 @@ class Settings(BaseSettings):
         description="Longest time a write waits for its turn at the database (SQLite has one "
         "writer at a time) before the request is answered 503 with Retry-After.",
     )
+    mqtt_url: str = Field(
+        "mqtt://127.0.0.1:1883",
+        description="MQTT broker the sensor ingest worker subscribes to (`datatorg sensors "
+        "ingest`) and the simulator publishes to.",
+    )
+    mqtt_client_id: str = Field(
+        "datatorg-ingest",
+        description="Client id of the ingest worker's persistent MQTT session; the broker keeps "
+        "unacknowledged observations for it while it is away. One id per ingest worker.",
+    )
+    mqtt_topic_prefix: str = Field(
+        "datatorg", description="First level of sensor topics: `<prefix>/<EntityType>/<device>`."
+    )
+    sensor_compact_seconds: int = Field(
+        10, description="How often the ingest worker compacts live datasets, in seconds."
+    )
+    live_fold_rows: int = Field(
+        500_000,
+        description="Live rows (not yet in a version) at which compaction writes them into a "
+        "new version as one file; also the size files are packed to.",
+    )
+    live_fold_seconds: int = Field(
+        3600,
+        description="Oldest age, in seconds, of live rows before compaction folds them into a "
+        "version however few they are.",
+    )
+    ngsi_notify_private_hosts: bool = Field(
+        False,
+        description="Let NGSI-LD subscriptions notify endpoints on private networks or this "
+        "machine (off: no server-side requests into internal networks).",
+    )
     log_level: str = Field("INFO", description="Level of the structured log.")
     log_json: bool = Field(True, description="Write logs as JSON lines (off: plain text).")
     default_locale: Literal["nb", "en"] = Field(

@@ -61,6 +61,7 @@ def test_dataset_page_shows_metadata_schema_and_slots(client: TestClient, demo: 
     assert "ikke noe innhold ennå" in r.text
     assert 'href="/datasets/smartmaler-husholdninger/data"' not in r.text
     assert 'id="preview"' not in r.text and 'id="related-pilots"' not in r.text
+    assert "maler_id" not in r.text  # no identity in clear in the lake (issue 13)
     assert "DPIA-2026" not in r.text  # governance only for the owner
     assert client.get("/datasets/finnes-ikke").status_code == 404
 

@@ -52,6 +52,8 @@ def test_personal_datasets_carry_the_shared_subject_key(slug: str) -> None:
     contents = CONTENTS[slug]
     keys = [c.name for c in contents.columns if c.role == "subject_key"]
     assert keys == ["innbygger_id"]
+    # identities are never in clear in the lake: privacy keeps them encrypted (issue 13)
+    assert [c.name for c in contents.columns if c.role == "direct_identifier"] == []
     sql = contents.sql(small=True)
     found = duckdb.sql(
         f"SELECT count(*) FILTER (WHERE innbygger_id = '{CITIZEN_KEY}'),"

@@ -53,6 +53,9 @@ MALFORMED: dict[str, bytes] = {
     "not_json.json": b"[this is not json]",
     "truncated.json": b'[{"a": 1}, {"a": 2',
     "scalars.json": b"[1, 2, 3]",
+    # nested deeper than a recursive parser goes (the diagnosis once answered 500)
+    "deep.json": b"[" * 100_000 + b"]" * 100_000,
+    "deep.ndjson": b'{"a": 1}\n' + b"[" * 100_000 + b"]" * 100_000 + b"\n",
     "nested.json": b'[{"a": {"b": 1}}]',
     "duplicate_keys.json": b'[{"a": 1, "A": 2}]',
     "truncated.parquet": _parquet(["a", "b"])[:60],

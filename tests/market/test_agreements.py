@@ -98,7 +98,7 @@ def test_grants_refusals_and_state_changes_are_audited(session: Session, world: 
         session=session,
         settings=None,
         actor=actor_of(session, world.consumer),
-        data=request_data(world.offer),
+        data=request_data(world.offer, purpose="ScientificResearch"),  # another contract
     )
     service.reject(session=session, settings=None, actor=steward, request_id=req.id, reason="no")
     service.suspend(session=session, settings=None, actor=steward, agreement_id=a.id, reason="s")

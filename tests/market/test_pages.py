@@ -131,7 +131,9 @@ def test_steward_queue_sorts_paginates_and_has_an_empty_state(
             session=session,
             settings=None,
             actor=consumer,
-            data=request_data(world.offer, description=f"Request number {i:02d} x"),
+            data=request_data(
+                world.offer, description=f"Request number {i:02d} x", pilot_ref=f"/pilots/{i}"
+            ),
         )
         ids.append(str(r.id))
     first = client.get("/market/queue?sort=-age", headers=steward).text

@@ -81,8 +81,8 @@ def test_open_data_agreements_are_not_in_the_register(
 
 
 def test_register_search_and_pagination(client: TestClient, session: Session, world: World) -> None:
-    for _ in range(27):
-        _agree(session, world, world.consumer)
+    for i in range(27):  # one agreement per pilot (one per consumer, offer, purpose, period)
+        _agree(session, world, world.consumer, pilot_ref=f"/pilots/{i}")
     other = make_org(session, name="Fjordsensor AS")
     person = make_user(session, org=other, roles=(Role.consumer,))
     world.offer.consumer_kinds = [*world.offer.consumer_kinds, other.kind.value]

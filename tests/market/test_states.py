@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -111,7 +112,10 @@ def test_random_service_walks_keep_request_and_agreement_in_step(
         session=session,
         settings=None,
         actor=consumer,
-        data=request_data(world.offer, period_end=today + timedelta(days=80)),
+        # each example's request is a contract of its own (the session outlives examples)
+        data=request_data(
+            world.offer, period_end=today + timedelta(days=80), pilot_ref=str(uuid.uuid4())
+        ),
     )
     end = today + timedelta(days=80)
     for action in actions:

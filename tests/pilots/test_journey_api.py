@@ -12,9 +12,11 @@ from io import BytesIO
 
 import duckdb
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
+from datatorg.audit.models import AuditEvent
 from datatorg.pilots.calls import today
 from tests.pilots.conftest import Lab, call_body, energy_csv, idea_body, upload
 
@@ -176,7 +178,10 @@ def test_idea_to_result_through_the_api(client: TestClient, session: Session, la
     r = client.post(f"/api/v1/pilots/{pid}/kpis", json=kpi_body, headers=h["researcher"])
     assert r.status_code == 201, r.text
     kpi = r.json()
-    assert kpi["last_ok"] is False and kpi["values"] == [] and kpi["last_error"]
+    assert kpi["last_ok"] is False and kpi["values"] == []
+    assert kpi["last_error"] == (
+        "Porten avviste lesingen: ingen gjeldende avtale dekker den for denne piloten."
+    )
 
     # the steward approves; the agreement shows on the pilot page
     r = client.post(f"/api/v1/access-requests/{req['id']}/approve", headers=h["steward"])
@@ -195,6 +200,14 @@ def test_idea_to_result_through_the_api(client: TestClient, session: Session, la
     assert audit.count(session=session, action="data.read", target_id=str(lab.dataset.id)) == (
         before + 1
     )
+    read = session.scalars(
+        select(AuditEvent)
+        .where(AuditEvent.action == "data.read", AuditEvent.target_id == str(lab.dataset.id))
+        .order_by(AuditEvent.seq.desc())
+    ).first()
+    assert read is not None and read.actor_id == lab.researcher.id
+    assert read.details["channel"] == "kpi" and read.details["basis"] == "agreement"
+    assert read.details["purpose"] == "ImprovePublicServices"  # the pilot's, stated by the KPI
     assert kpi["latest"]["period"] == "2025-12-01"
 
     # a hand-entered KPI too

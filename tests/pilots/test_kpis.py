@@ -22,6 +22,7 @@ from datatorg.errors import Invalid
 from datatorg.lake import service as lake
 from datatorg.lake.models import WriteMode
 from datatorg.pilots import compute
+from datatorg.pilots.calls import today as lab_today
 from datatorg.pilots.models import Kpi, Schedule
 from datatorg.settings import Settings, get_settings
 from tests.conftest import TEST_SECRET
@@ -127,6 +128,40 @@ def test_refused_reads_are_kept_as_the_last_error_and_audited(
         )
     )
     assert kpi["last_ok"] is False and len(kpi["values"]) == 12
+
+
+def test_a_kpi_reads_only_for_its_pilots_purpose(client: TestClient, lab: Lab) -> None:
+    """An agreement the KPI's owner holds for another purpose does not serve the pilot's
+    KPI: the read states the pilot's purpose and the gate holds the agreement to it."""
+    upload(client, lab)
+    p = helpers.pilot(client, lab)
+    start = lab_today()
+    own = helpers.ok(
+        client.post(
+            "/api/v1/access-requests",
+            json={"offer_id": str(lab.offer.id), "purpose": "AcademicResearch",
+                  "description": "Min egen forskning på energibruk.",
+                  "period_start": start.isoformat(),
+                  "period_end": (start + timedelta(days=30)).isoformat()},
+            headers=lab.h["researcher"],
+        ),
+        201,
+    )  # fmt: skip
+    approve = f"/api/v1/access-requests/{own['id']}/approve"
+    helpers.ok(client.post(approve, headers=lab.h["steward"]))
+    body = {"name": "Energi", "direction": "decrease", "source": "dataset",
+            "dataset": lab.dataset.slug, "query": QUERY}  # fmt: skip
+    kpi = helpers.ok(
+        client.post(f"/api/v1/pilots/{p['id']}/kpis", json=body, headers=lab.h["researcher"]), 201
+    )
+    assert kpi["last_ok"] is False and kpi["values"] == []
+    helpers.agreed(client, lab, p["id"])  # the pilot's own agreement
+    kpi = helpers.ok(
+        client.post(
+            f"/api/v1/pilots/{p['id']}/kpis/{kpi['id']}/compute", headers=lab.h["researcher"]
+        )
+    )
+    assert kpi["last_ok"] is True and len(kpi["values"]) == 12
 
 
 def test_hand_entered_values_and_progress(client: TestClient, lab: Lab) -> None:

@@ -14,7 +14,7 @@ from datatorg.demo import world
 from datatorg.market.models import Agreement
 from datatorg.privacy.models import Consent, RequestState, Subject, SubjectRequest
 from datatorg.settings import Settings
-from tests.factories import make_token
+from tests.factories import actor_of, make_token
 from tests.privacy.scan import lake_hits
 
 
@@ -40,7 +40,10 @@ def test_privacy_demo(client: TestClient, session: Session, settings: Settings) 
     ).all()
     assert [r.type.value for r in pending] == ["erasure"]
     # the city's resident numbers are gone from every file: the lake holds subject keys
-    assert lake_hits(settings.lake_path / "datasets", ["I-000042", "I-000007"]) == []
+    # and no meter point id (an identity) is in any file either: only in the registry, sealed
+    meters = [privacy_demo.meter(42), privacy_demo.meter(8)]
+    assert all(meters)
+    assert lake_hits(settings.lake_path, ["I-000042", "I-000007", *map(str, meters)]) == []
     from datatorg.identity.service import get_user_by_email
 
     ola = get_user_by_email(session=session, email="citizen@demo.datatorg.no")
@@ -60,3 +63,20 @@ def test_privacy_demo(client: TestClient, session: Session, settings: Settings) 
         Agreement.purpose == "ScientificResearch", Agreement.legal_basis == "Consent"
     )
     assert session.scalar(consent_based) == 1
+    # IFE's agreement shows the consent filter at work: only consenting households' readings
+    from datatorg.access import service as access
+    from datatorg.demo.contents.base import span
+
+    ife = get_user_by_email(session=session, email="forsker@ife.demo.datatorg.no")
+    assert ife is not None
+    consenting = [n for n in range(2, 401, 2) if privacy_demo.consents_to_research(n)]
+    page = access.read_dataset(
+        session=session,
+        settings=settings,
+        actor=actor_of(session, ife),
+        ref=privacy_demo.METERS,
+        items=[("_agg", "count")],
+        channel="api",
+    )
+    hours = span(True, 2160, 48)
+    assert page.rows[0][0] == hours * len(consenting) < hours * 200

@@ -18,6 +18,7 @@ from datatorg.db.base import utcnow
 from datatorg.lake import service as lake
 from datatorg.lake.models import WriteMode
 from datatorg.market.models import Agreement, Notification, PriceModel
+from datatorg.outbox.models import OutboxMessage
 from datatorg.privacy import erasure, ledger
 from datatorg.privacy import service as privacy
 from datatorg.privacy.models import IdentityKind, ScopeKind, SubjectIdentity, Tombstone
@@ -162,6 +163,13 @@ def test_erasure_leaves_no_trace_and_is_idempotent(
         )
         assert note is not None and gone not in note.body and key not in note.body
         assert str(agreement.id) in note.body
+        mails = session.scalars(
+            select(OutboxMessage).where(
+                OutboxMessage.kind == "privacy_erasure",
+                OutboxMessage.body.contains(str(agreement.id)),
+            )
+        ).all()  # e-mailed after commit, through the outbox
+        assert len(mails) == 1 and gone not in mails[0].body and key not in mails[0].body
 
         needles = [key, str(sid), gone, customer, *lookups, *sealed, ledger.fingerprint(key).hex()]
         assert lake_hits(settings.lake_path, needles) == []

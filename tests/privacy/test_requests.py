@@ -14,7 +14,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
-from datatorg.errors import Conflict, Forbidden, Invalid
+from datatorg.errors import Conflict, Forbidden, Invalid, NotFound
 from datatorg.identity.models import Role
 from datatorg.market.models import Notification
 from datatorg.privacy import effects, filters, requests
@@ -58,9 +58,48 @@ def _people(session: Session, settings: Settings):  # type: ignore[no-untyped-de
     from datatorg.identity import service as identity
 
     identity.add_membership(session=session, user=steward, organisation=org, role=Role.steward)
+    personal_dataset(session, org)  # the steward's organisation holds data about people
     person = citizen(session)
     subject = privacy.subject_for_user(session=session, settings=settings, user=person)
     return org, actor_of(session, steward), actor_of(session, person), subject
+
+
+def test_a_steward_of_an_organisation_without_personal_data_never_sees_a_request(
+    session: Session, settings: Settings
+) -> None:
+    """Any organisation's admin can name a steward; a sensor vendor's steward must not read
+    citizens' requests (their messages), nor verify, complete or reject them."""
+    from datatorg.identity import service as identity
+
+    _org, steward, person, subject = _people(session, settings)
+    vendor = make_org(session)
+    outsider = citizen(session)
+    identity.add_membership(session=session, user=outsider, organisation=vendor, role=Role.steward)
+    other = actor_of(session, outsider)
+    req = requests.create(
+        session=session,
+        settings=settings,
+        actor=person,
+        subject=subject,
+        type=RequestType.erasure,
+        details={"message": "Slett alt om meg"},
+    )
+    assert requests.queue(session=session, actor=other) == ([], 0)
+    assert req.id in {r.id for r in requests.queue(session=session, actor=steward)[0]}
+    with pytest.raises(NotFound):
+        requests.get_for_steward(session=session, actor=other, request_id=req.id)
+    for action in ("verify", "reject"):
+        with pytest.raises(Forbidden):
+            requests.act(
+                session=session,
+                settings=settings,
+                actor=other,
+                req=req,
+                action=action,
+                reason="x",
+                method="x",
+            )
+    assert req.state == RequestState.received
 
 
 def test_a_request_walks_from_receipt_to_completion(session: Session, settings: Settings) -> None:

@@ -46,6 +46,9 @@ PURE = {
     "datatorg.db.writes.WriteBusy",  # an exception, made not raised
     "datatorg.pilots.upload.check_form_csrf",  # compares the form's token with the cookie
     "datatorg.privacy.pages.sign_in",  # a redirect response
+    "datatorg.sensors.ngsi.errors",  # NGSI-LD ProblemDetails exception classes
+    "datatorg.sensors.ngsi.context",  # @context terms from bundled files read at import
+    "datatorg.sensors.ngsi.http",  # media types, the CSRF header check, options parsing
 }
 PURE_NAMES = {"N_", "_"}  # translation markers, wherever they are imported from
 PURE_SUFFIXES = (".schemas", ".models")  # Pydantic validation and ORM constructors: no I/O

@@ -178,6 +178,10 @@ def data_page(
     visible = r.policy.columns
     linked = items + carry
     ctx.update(
+        # privacy's consent filter is at work in this read (a consent-based dataset read
+        # under an agreement): say so, in words
+        consent_filtered=r.policy.audit.get("legal_basis") == "Consent"
+        and r.decision.agreement_id is not None,
         page=page,
         total=total,
         stats=column_stats,

@@ -30,7 +30,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datatorg.access import cursor, decision, engines, journal, query
+from datatorg.access import consent, cursor, decision, engines, journal, query
 from datatorg.access import policy as rowpolicy
 from datatorg.access.decision import Decision
 from datatorg.audit import service as audit
@@ -49,7 +49,7 @@ log = logging.getLogger(__name__)
 Contributor = Callable[[Session, rowpolicy.PolicyRequest], rowpolicy.PolicyPart | None]
 # What other domains add to a read's policy, asked on every read of a dataset with a subject
 # key (live: never cached). Each is a public service function of its domain (SEAMS.md).
-CONTRIBUTORS: list[Contributor] = []
+CONTRIBUTORS: list[Contributor] = [consent.part]  # privacy: consent, restriction, objection
 
 
 class NoContents(NotFound):
@@ -165,6 +165,7 @@ class Read:
             details["purpose"] = d.purpose
         if self.parts:
             details["parts"] = list(self.parts)
+        details.update(self.policy.audit)  # e.g. the legal basis of data with subjects
         return journal.Item(
             event=audit.NewEvent(
                 action="data.read",

@@ -22,8 +22,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.access import decision, export, pipeline, policy, query
 from datatorg.access.engines import FAST_BUDGET_MS, Page
-from datatorg.access.pipeline import Read
-from datatorg.access.subject_reads import OwnRows, own_rows, own_rows_file
+from datatorg.access.pipeline import NoContents, Read
 from datatorg.catalog.models import Dataset, DatasetFacts, DatasetRef
 from datatorg.identity.actor import Actor
 from datatorg.lake import service as lake
@@ -31,9 +30,7 @@ from datatorg.settings import Settings
 
 __all__ = [
     "FAST_BUDGET_MS",
-    "OwnRows",
-    "own_rows",
-    "own_rows_file",
+    "NoContents",  # a read decided and allowed of a dataset with no contents yet (a NotFound)
     "Page",
     "Read",
     "abandon_read",

@@ -9,6 +9,7 @@ from datatorg.market import models as market_models
 from datatorg.outbox import models as outbox_models
 from datatorg.pilots import models as pilots_models
 from datatorg.privacy import models as privacy_models
+from datatorg.sensors import models as sensors_models
 
 __all__ = [
     "Base",
@@ -20,4 +21,5 @@ __all__ = [
     "pilots_models",
     "privacy_models",
     "outbox_models",
+    "sensors_models",
 ]

@@ -13,6 +13,7 @@ from datatorg.demo import lake as lake_demo
 from datatorg.demo import market as market_demo
 from datatorg.demo import pilots as pilots_demo
 from datatorg.demo import privacy as privacy_demo
+from datatorg.demo import sensors as sensors_demo
 from datatorg.identity import service as identity
 from datatorg.identity.models import Organisation, OrgKind, Role, User
 from datatorg.settings import Settings
@@ -99,5 +100,6 @@ def load(*, session: Session, settings: Settings, small: bool = False) -> list[t
     session.flush()
     pilots_demo.load(session=session, settings=settings)  # the living lab, after the market
     privacy_demo.load(session=session, settings=settings, password=DEMO_PASSWORD)  # issue 13
+    sensors_demo.load(session=session, settings=settings)  # live sensor streams (issue 15)
     session.flush()
     return accounts

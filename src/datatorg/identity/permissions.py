@@ -141,11 +141,15 @@ class Access:
             raise self.refuse(actor, "You may not do this with this " + (self.kind or "thing"))
 
 
+JSON_APIS = ("/api/", "/ngsi-ld/")  # faces that check browser sessions' CSRF header themselves
+
+
 async def form_csrf(request: Request) -> None:
     """A form post's CSRF token is checked first of all (``web.csrf``), so a forged form is
     refused (403) whoever sends it. The JSON API checks browser sessions itself; a streamed
-    multipart upload carries its token ahead of the file and its route checks it there."""
-    if request.method in ("GET", "HEAD", "OPTIONS") or request.url.path.startswith("/api/"):
+    multipart upload carries its token ahead of the file and its route checks it there.
+    The NGSI-LD API is a JSON API too (``sensors/ngsi/http.check_csrf``)."""
+    if request.method in ("GET", "HEAD", "OPTIONS") or request.url.path.startswith(JSON_APIS):
         return
     ctype = request.headers.get("content-type", "")
     if ctype.startswith("multipart/form-data") and not request.headers.get(csrf.CSRF_HEADER):

@@ -21,7 +21,13 @@ from sqlalchemy.orm import Session
 from datatorg.audit import service as audit
 from datatorg.db.base import utcnow
 from datatorg.lake import rowindex
-from datatorg.lake.models import DatasetHead, PendingUpload, UploadStatus, VersionFile
+from datatorg.lake.models import (
+    DatasetHead,
+    LiveSegment,
+    PendingUpload,
+    UploadStatus,
+    VersionFile,
+)
 from datatorg.lake.storage import Storage
 
 
@@ -73,6 +79,7 @@ def collect(
     )
     now = time.time()
     known = set(session.scalars(select(VersionFile.key).distinct()))
+    known |= set(session.scalars(select(LiveSegment.key)))  # live data (``lake/live.py``)
     removed = freed = 0
     for key in list(storage.keys("datasets")):
         path = storage.local_path(key)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
-from dataclasses import dataclass, fields
+from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +22,13 @@ from datatorg.db import fastread
 from datatorg.db.engine import engine_of
 from datatorg.errors import NotFound
 from datatorg.lake import rowindex
-from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile
+from datatorg.lake.models import (
+    DatasetHead,
+    DatasetVersion,
+    LiveSegment,
+    SegmentState,
+    VersionFile,
+)
 from datatorg.lake.storage import storage_for
 from datatorg.settings import Settings
 
@@ -90,6 +96,7 @@ class HeadFiles:
     row_count: int
     paths: tuple[Path, ...]
     schema: dict[str, Any]
+    live: bool = False  # a live dataset: ``paths`` also hold its live segments, no row index
 
 
 _VERSION_CACHE_SIZE = 512
@@ -104,12 +111,13 @@ def _version_files(session: Session, settings: Settings, version_id: uuid.UUID) 
         if hit is not None:
             _version_cache.move_to_end(key)
             return hit
-    dataset_id, number, row_count, schema = session.execute(
+    dataset_id, number, row_count, schema, live = session.execute(
         select(
             DatasetVersion.dataset_id,
             DatasetVersion.number,
             DatasetVersion.row_count,
             DatasetVersion.table_schema,
+            DatasetVersion.live,
         ).where(DatasetVersion.id == version_id)
     ).one()
     keys = session.scalars(
@@ -125,6 +133,7 @@ def _version_files(session: Session, settings: Settings, version_id: uuid.UUID) 
         row_count=row_count,
         paths=tuple(store.local_path(k) for k in keys),
         schema=schema,
+        live=live,
     )
     with _version_lock:
         _version_cache[key] = found
@@ -152,12 +161,48 @@ def head_files(
     if version_id is None:
         return None
     found = _version_files(session, settings, version_id)
+    if found.live:
+        found = _with_live_segments(session, settings, found)
     return found if found.paths else None
+
+
+_LIVE = (
+    select(DatasetHead.version_id, LiveSegment.key, LiveSegment.row_count)
+    .outerjoin(
+        LiveSegment,
+        (LiveSegment.dataset_id == DatasetHead.dataset_id)
+        & (LiveSegment.state == SegmentState.live),
+    )
+    .where(DatasetHead.dataset_id == bindparam("dataset_id"))
+    .order_by(LiveSegment.seq)
+)
+
+
+def _with_live_segments(session: Session, settings: Settings, found: HeadFiles) -> HeadFiles:
+    """A live dataset's current version and its live segments, read in one statement (one
+    snapshot: compaction swaps both in one transaction), as one list of files."""
+    rows = session.execute(_LIVE, {"dataset_id": found.dataset_id}).all()
+    if not rows:
+        return found
+    if rows[0][0] != found.version_id:
+        found = _version_files(session, settings, rows[0][0])
+    segments = [(k, n) for _, k, n in rows if k is not None]
+    if not segments:
+        return found
+    store = storage_for(settings.lake_path)
+    return replace(
+        found,
+        paths=found.paths + tuple(store.local_path(k) for k, _ in segments),
+        row_count=found.row_count + sum(n for _, n in segments),
+    )
 
 
 def row_index(*, settings: Settings, head: HeadFiles) -> tuple[Path, rowindex.Meta] | None:
     """The row index of ``head``'s version (path and what it holds), or None while there is
-    none; a missing one is then built in the background (``datatorg.lake.rowindex``)."""
+    none; a missing one is then built in the background (``datatorg.lake.rowindex``).
+    Live datasets have none: their rows change with every append."""
+    if head.live:
+        return None
     return rowindex.lookup(
         storage_for(settings.lake_path),
         head.version_id,
@@ -171,7 +216,8 @@ def row_index(*, settings: Settings, head: HeadFiles) -> tuple[Path, rowindex.Me
 
 def build_row_index(*, settings: Settings, head: HeadFiles) -> Path | None:
     """Build the row index of ``head``'s version now; None if the version cannot have one."""
-    if settings.row_index_max_rows <= 0 or head.row_count > settings.row_index_max_rows:
+    limit = settings.row_index_max_rows
+    if head.live or limit <= 0 or head.row_count > limit:
         return None
     try:
         return rowindex.build(

@@ -147,6 +147,10 @@ def _json_keys(con: duckdb.DuckDBPyConnection, src: Path, kind: str) -> list[str
 
 
 JSON_DIAGNOSE_MAX_BYTES = 64 * 1024 * 1024
+# The diagnosis needs the place of a syntax error and whether the items are objects, not the
+# objects: each is parsed into this one marker (a 56 MB file of small records took 1.4 GB as
+# dicts, ~100 MB so).
+_RECORD = object()
 
 
 def _json_problem(src: Path, fmt: str, engine_text: str) -> IngestError:
@@ -159,20 +163,24 @@ def _json_problem(src: Path, fmt: str, engine_text: str) -> IngestError:
                 if not raw.strip():
                     continue
                 try:
-                    value = json.loads(raw)
+                    value = json.loads(raw, object_pairs_hook=lambda _pairs: _RECORD)
+                except RecursionError:  # nested deeper than any record
+                    return err.not_records()
                 except (ValueError, UnicodeDecodeError):
                     return err.ndjson_line(number)
-                if not isinstance(value, dict):
+                if value is not _RECORD:
                     return err.not_records()
         return err.unreadable(fmt)
     if src.stat().st_size <= JSON_DIAGNOSE_MAX_BYTES:
         try:
-            value = json.loads(src.read_bytes())
+            value = json.loads(src.read_bytes(), object_pairs_hook=lambda _pairs: _RECORD)
         except json.JSONDecodeError as exc:
             return err.not_json(exc.lineno, exc.colno)
+        except RecursionError:  # nested deeper than any list of records
+            return err.not_records()
         except (ValueError, UnicodeDecodeError):
             return err.not_json(None, None)
-        if not isinstance(value, list) or not all(isinstance(v, dict) for v in value):
+        if not isinstance(value, list) or not all(v is _RECORD for v in value):
             return err.not_records()
         return err.unreadable(fmt)
     return err.not_json(None, None)

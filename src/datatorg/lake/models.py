@@ -11,7 +11,16 @@ import uuid
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Enum, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Enum,
+    ForeignKey,
+    Integer,
+    String,
+    UniqueConstraint,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from datatorg.db.base import Base, UUIDPk, utcnow
@@ -49,6 +58,8 @@ class DatasetVersion(UUIDPk, Base):
     created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     source_format: Mapped[str] = mapped_column(String(20), default="")
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # A live dataset (sensor streams): readers also see its live segments (``lake/live.py``).
+    live: Mapped[bool] = mapped_column(default=False, server_default=false())
 
 
 class VersionFile(UUIDPk, Base):
@@ -98,3 +109,31 @@ class PendingUpload(UUIDPk, Base):
     report: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     uploaded_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class SegmentState(enum.StrEnum):
+    live = "live"  # part of what readers see, not yet in a version
+    retired = "retired"  # merged or folded into another file; deleted after a grace period
+
+
+class LiveSegment(UUIDPk, Base):
+    """A small Parquet file of acknowledged appends to a live dataset, not (yet) in a version.
+
+    Readers see the head version's files plus the dataset's ``live`` segments; merging and
+    folding change both in one transaction (``datatorg.lake.live``)."""
+
+    __tablename__ = "live_segments"
+    __table_args__ = (UniqueConstraint("dataset_id", "seq"),)
+
+    dataset_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("datasets.id", ondelete="CASCADE"), index=True
+    )
+    seq: Mapped[int] = mapped_column(BIG)
+    key: Mapped[str] = mapped_column(String(300), unique=True)
+    row_count: Mapped[int] = mapped_column(BIG)
+    size_bytes: Mapped[int] = mapped_column(BIG)
+    state: Mapped[SegmentState] = mapped_column(
+        Enum(SegmentState, native_enum=False, length=10), default=SegmentState.live, index=True
+    )
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    retired_at: Mapped[datetime | None]

@@ -32,6 +32,12 @@ from datatorg.lake.heads import (
     row_index,
     wait_row_index,
 )
+from datatorg.lake.live import CompactReport, make_live
+from datatorg.lake.live import append as live_append
+from datatorg.lake.live import arrow_schema as live_arrow_schema
+from datatorg.lake.live import compact as compact_live
+from datatorg.lake.live import existing_keys as live_existing_keys
+from datatorg.lake.live import lock as live_lock
 from datatorg.lake.models import (
     DatasetHead,
     DatasetVersion,
@@ -58,7 +64,7 @@ from datatorg.lake.storage import Storage, storage_for
 from datatorg.settings import Settings
 from datatorg.web.i18n import gettext as _
 
-__all__ = [
+__all__ = [  # live datasets (``lake/live.py``): make_live … compact_live
     "ROLES",
     "EraseReport",
     "count_rows",
@@ -66,6 +72,15 @@ __all__ = [
     "erase_rows",
     "map_column",
     "map_dataset_column",
+    "CompactReport",
+    "Storage",
+    "compact_live",
+    "describe_in_catalog",
+    "live_append",
+    "live_arrow_schema",
+    "live_existing_keys",
+    "live_lock",
+    "make_live",
     "HeadFiles",
     "build_row_index",
     "columns_with_role",
@@ -299,6 +314,11 @@ ROLE_CATEGORIES = {
 }
 
 
+def describe_in_catalog(*, session: Session, dataset_id: uuid.UUID, schema: dict[str, Any]) -> None:
+    """Make the catalog's column list that of ``schema`` (a new live dataset's, say)."""
+    _describe_in_catalog(session, dataset_id, schema)
+
+
 def _describe_in_catalog(session: Session, dataset_id: uuid.UUID, schema: dict[str, Any]) -> None:
     """Make the catalog's column list the one the published version really has.
 
@@ -308,6 +328,11 @@ def _describe_in_catalog(session: Session, dataset_id: uuid.UUID, schema: dict[s
     dataset = session.get(Dataset, dataset_id)
     if dataset is None:
         return
+    # An upload request looks the dataset up before its file arrives (with no transaction
+    # open): a publish that came in between may have changed the columns. Read them again
+    # under the write lock this publish holds (this transaction's own changes flushed first).
+    session.flush()
+    session.refresh(dataset)
     known = {f.name: f.data_category for f in dataset.fields}
     fields = [
         {

@@ -17,13 +17,21 @@ from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from datatorg.db.base import utcnow
 from datatorg.errors import Conflict
 from datatorg.lake import duck
 from datatorg.lake import ingest_errors as err
 from datatorg.lake import missing as marks
 from datatorg.lake import schema as ts
 from datatorg.lake.ingest_common import MAX_ERRORS, PARQUET_OPTIONS, lit, quote_ident
-from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile, WriteMode
+from datatorg.lake.models import (
+    DatasetHead,
+    DatasetVersion,
+    LiveSegment,
+    SegmentState,
+    VersionFile,
+    WriteMode,
+)
 from datatorg.lake.storage import Storage
 
 
@@ -184,6 +192,7 @@ def write_version(
         parent_id=head.id if head else None,
         created_by=created_by,
         source_format=source_format,
+        live=bool(head and head.live),  # a live dataset stays live (``lake/live.py``)
     )
     session.add(version)
     session.flush()
@@ -203,6 +212,13 @@ def write_version(
         )
     )
     _swap_head(session, dataset_id, head.id if head else None, version.id)
+    if version.live and mode == WriteMode.replace:  # the live rows are replaced too
+        session.execute(
+            update(LiveSegment)
+            .where(LiveSegment.dataset_id == dataset_id, LiveSegment.state == SegmentState.live)
+            .values(state=SegmentState.retired, retired_at=utcnow())
+            .execution_options(synchronize_session=False)
+        )
     return version
 
 

@@ -17,12 +17,18 @@ from sqlalchemy.orm import Session
 from datatorg.audit import service as audit
 from datatorg.catalog.models import Dataset, DatasetStatus
 from datatorg.db.base import utcnow
-from datatorg.errors import Forbidden, Invalid, NotFound
+from datatorg.errors import Conflict, Forbidden, Invalid, NotFound
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Organisation, OrgKind, Role
 from datatorg.market import policies
 from datatorg.market.agreements import make_agreement
-from datatorg.market.models import AccessRequest, Agreement, NegotiationState, Offer
+from datatorg.market.models import (
+    AccessRequest,
+    Agreement,
+    AgreementState,
+    NegotiationState,
+    Offer,
+)
 from datatorg.market.notify import N_, notify, org_deciders
 from datatorg.market.offers import get_offer
 from datatorg.market.schemas import AccessRequestCreate, CounterOffer
@@ -63,6 +69,59 @@ def _consumer_org(session: Session, actor: Actor, slug: str | None) -> Organisat
             ],
         )
     return session.get(Organisation, orgs[0]) if orgs else None
+
+
+# A request still being negotiated, or agreed with its agreement in force.
+_PENDING = (
+    NegotiationState.requested,
+    NegotiationState.offered,
+    NegotiationState.accepted,
+    NegotiationState.agreed,
+    NegotiationState.verified,
+)
+_IN_FORCE = (AgreementState.active, AgreementState.suspended)
+
+
+def _refuse_duplicate(
+    session: Session,
+    actor: Actor,
+    offer: Offer,
+    org: Organisation | None,
+    data: AccessRequestCreate,
+) -> None:
+    """One request per consumer, offer, purpose and period: a second one (a double click,
+    a retried POST, or a consumer collecting agreements) would otherwise make a second
+    agreement with a quota of its own. Requests for the same offer are taken one at a time
+    (the offer's row is locked on PostgreSQL; SQLite writes take turns)."""
+    session.execute(select(Offer.id).where(Offer.id == offer.id).with_for_update())
+    overlapping = [
+        AccessRequest.offer_id == offer.id,
+        AccessRequest.consumer_user_id == actor.user_id,
+        (
+            AccessRequest.consumer_org_id == org.id
+            if org
+            else AccessRequest.consumer_org_id.is_(None)
+        ),
+        AccessRequest.purpose == data.purpose,
+        AccessRequest.pilot_ref == data.pilot_ref,
+        AccessRequest.period_start < data.period_end,
+        AccessRequest.period_end > data.period_start,
+    ]
+    pending = select(AccessRequest.id).where(*overlapping, AccessRequest.state.in_(_PENDING))
+    agreed = (
+        select(AccessRequest.id)
+        .join(Agreement, Agreement.id == AccessRequest.agreement_id)
+        .where(
+            *overlapping,
+            AccessRequest.state == NegotiationState.finalized,
+            Agreement.state.in_(_IN_FORCE),
+            Agreement.valid_until > utcnow(),
+        )
+    )
+    if session.scalar(pending.limit(1)) is not None:
+        raise Conflict("You have already asked for this offer for this purpose and period")
+    if session.scalar(agreed.limit(1)) is not None:
+        raise Conflict("You already have an agreement for this offer, purpose and period")
 
 
 def create_request(
@@ -107,6 +166,7 @@ def create_request(
         )
     if problems:
         raise Invalid("The request does not fit the offer", errors=problems)
+    _refuse_duplicate(session, actor, offer, org, data)
     now = utcnow()
     request = AccessRequest(
         offer_id=offer.id,

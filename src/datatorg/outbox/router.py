@@ -47,13 +47,14 @@ KIND_LABELS = {
     "agreement_suspended": N_("Agreement suspended"),
     "agreement_revoked": N_("Agreement revoked"),
     "agreement_terminated": N_("Agreement ended"),
-    # the living lab's (pilots.po) and the data subjects' (privacy.po) messages
+    # the living lab's messages (pilots.po)
     "idea_answered": N_("Answer to an idea"),
     "idea_ready": N_("Idea ready for a decision"),
     "evaluation_assigned": N_("Evaluation assigned"),
     "pilot_news": N_("News from a pilot"),
-    "privacy_request": N_("Request about personal data"),
-    "privacy_erasure": N_("Erasure of personal data"),
+    # privacy (datatorg.privacy.notify.KINDS)
+    "privacy_request": N_("Data subject request"),
+    "privacy_erasure": N_("Data erased"),
 }
 
 

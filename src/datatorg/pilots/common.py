@@ -54,8 +54,9 @@ def notify(
     link: str,
     params: dict[str, str] | None = None,
 ) -> None:
-    """A message in each user's inbox (and e-mail), in their language; ``subject`` and
-    ``body`` are msgids (marked with ``N_``)."""
+    """A message in each user's inbox and an e-mail through the outbox, in their language;
+    ``subject`` and ``body`` are msgids (marked with ``N_``). Both are written in ``session``'s
+    transaction: the mail leaves after it commits, never if it rolls back."""
     ids = [i for i in user_ids if i is not None]
     if ids:
         market.notify(

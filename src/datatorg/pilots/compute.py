@@ -137,13 +137,13 @@ def evaluate(
     agreement = agreement_for(session, pilot, dataset.id, actor, now)
     if agreement is not None:
         actor = replace(actor, agreement_id=agreement)
-        items = [*items, ("_purpose", pilot.purpose)]
     answer = read_aggregate(
         session=session,
         settings=settings,
         actor=actor,
         dataset=dataset,
         items=[*items, ("_size", "max")],
+        purpose=pilot.purpose,
     )
     bucketed = any(k == "_bucket" for k, _v in items)
     out: dict[date, float] = {}

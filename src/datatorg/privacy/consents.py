@@ -23,6 +23,8 @@ from datatorg.db.base import utcnow
 from datatorg.errors import Invalid, NotFound
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Organisation
+from datatorg.market.models import AccessRequest
+from datatorg.pilots.models import Pilot, PilotDataRequest
 from datatorg.privacy import vocab
 from datatorg.privacy.models import (
     VALID_STATES,
@@ -123,8 +125,14 @@ def check_scope(session: Session, scope_kind: ScopeKind, scope_ref: str) -> str:
         if found is None:
             raise bad from None
         return str(found)
-    model = Dataset if scope_kind == ScopeKind.dataset else Organisation
-    if session.get(model, ref) is None:
+    thing: object
+    if scope_kind == ScopeKind.dataset:
+        thing = session.get(Dataset, ref)
+    elif scope_kind == ScopeKind.provider:
+        thing = session.get(Organisation, ref)
+    else:
+        thing = session.get(Pilot, ref)
+    if thing is None:
         raise bad
     return str(ref)
 
@@ -178,6 +186,7 @@ def give(
     Giving again what is already given (same notice, same expiry) changes nothing.
     """
     now = now or utcnow()
+    scope_kind = ScopeKind(scope_kind)
     if purpose not in vocab.purpose_terms():
         raise Invalid(N_("Unknown purpose"), errors=[{"field": "purpose", "message": "unknown"}])
     if expires_at is not None and expires_at <= now:
@@ -299,10 +308,12 @@ def valid_subject_keys(
     publisher_id: uuid.UUID,
     purpose: str,
     now: datetime | None = None,
+    agreement_id: uuid.UUID | None = None,
 ) -> set[str]:
     """Keys of the subjects whose consent for ``purpose`` covers the dataset at ``now``
-    (dataset scope, its provider, or one of its declared data categories), minus subjects
-    whose processing is restricted. Read from the database on every call: no cache."""
+    (dataset scope, its provider, one of its declared data categories, or — for a read under
+    ``agreement_id`` — a pilot that agreement was made for), minus subjects whose processing
+    is restricted. Read from the database on every call: no cache."""
     now = now or utcnow()
     decl = session.get(DatasetDeclaration, dataset_id)
     categories = list(decl.categories) if decl else []
@@ -311,6 +322,11 @@ def valid_subject_keys(
         and_(Consent.scope_kind == ScopeKind.provider, Consent.scope_ref == str(publisher_id)),
         and_(Consent.scope_kind == ScopeKind.category, Consent.scope_ref.in_(categories)),
     )
+    pilots = pilots_of_agreement(session, agreement_id)
+    if pilots:
+        scope = or_(
+            scope, and_(Consent.scope_kind == ScopeKind.pilot, Consent.scope_ref.in_(pilots))
+        )
     rows = session.scalars(
         select(Subject.subject_key)
         .join(Consent, Consent.subject_id == Subject.id)
@@ -324,3 +340,16 @@ def valid_subject_keys(
         .distinct()
     )
     return set(rows)
+
+
+def pilots_of_agreement(session: Session, agreement_id: uuid.UUID | None) -> list[str]:
+    """The pilots (ids as text) whose data requests led to this agreement: a consent scoped
+    to one of them covers the reads under it."""
+    if agreement_id is None:
+        return []
+    found = session.scalars(
+        select(PilotDataRequest.pilot_id)
+        .join(AccessRequest, AccessRequest.id == PilotDataRequest.access_request_id)
+        .where(AccessRequest.agreement_id == agreement_id)
+    )
+    return sorted(str(p) for p in found)

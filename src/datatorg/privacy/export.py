@@ -8,7 +8,7 @@
 * ``receipts/<consent id>.json`` — each consent's signed receipt;
 * ``export.schema.json`` — the schema itself.
 
-Rows are read through the gate (``access.service.own_rows_file``), audited as the subject's
+Rows are read through the gate (``access.service.export_subject_rows``), audited as the subject's
 own reads. The ZIP is written to a temporary file and streamed; nothing is kept.
 """
 
@@ -83,29 +83,33 @@ def _build(
         .order_by(Dataset.slug)
     ).all()
     for decl, ds, org in rows:
+        columns = mydata.own_columns(session, settings, ds, decl.subject_column)
+        if columns is None:
+            continue
+        items = [("_col", ",".join(columns))]
         as_json = work / f"{ds.slug}.json"
-        n = access.own_rows_file(
+        n = access.export_subject_rows(
             session=session,
             settings=settings,
             actor=actor,
             dataset=ds,
-            subject_column=decl.subject_column,
             subject_keys=keys,
             fmt="json",
             target=as_json,
+            items=items,
         )
         if n == 0:
             continue
         as_csv = work / f"{ds.slug}.csv"
-        access.own_rows_file(
+        access.export_subject_rows(
             session=session,
             settings=settings,
             actor=actor,
             dataset=ds,
-            subject_column=decl.subject_column,
             subject_keys=keys,
             fmt="csv",
             target=as_csv,
+            items=items,
         )
         data = json.loads(as_json.read_text(encoding="utf-8"))
         files[f"datasets/{ds.slug}.csv"] = as_csv

@@ -59,9 +59,9 @@ def bump(session: Session) -> None:
 @event.listens_for(Session, "before_flush")
 def _bump_on_flush(session: Session, _ctx: Any, _instances: Any) -> None:
     changed = (*session.new, *session.dirty, *session.deleted)
-    if any(isinstance(o, Consent | ConsentEvent | Objection) for o in changed) or any(
-        isinstance(o, Subject) for o in (*session.dirty, *session.deleted)
-    ):
+    if any(
+        isinstance(o, Consent | ConsentEvent | Objection | DatasetDeclaration) for o in changed
+    ) or any(isinstance(o, Subject) for o in (*session.dirty, *session.deleted)):
         bump(session)
 
 
@@ -96,6 +96,7 @@ def subject_filter(
     purpose: str | None,
     owner: bool,
     now: datetime | None = None,
+    agreement_id: uuid.UUID | None = None,
 ) -> SubjectFilter | None:
     """(keep, drop) over the dataset's subject keys for one read; None when the dataset
     declares no subjects. ``keep`` None means every subject not dropped."""
@@ -104,7 +105,13 @@ def subject_filter(
         return None
     now = now or utcnow()
     consent_based = decl.legal_basis == "Consent" and not owner
-    key = (dataset_id, publisher_id, purpose if consent_based else None, consent_based)
+    key = (
+        dataset_id,
+        publisher_id,
+        purpose if consent_based else None,
+        agreement_id if consent_based else None,
+        consent_based,
+    )
     current = version(session)  # first the version, then the rows (see the module docstring)
     with _lock:
         hit = _cache.get(key)
@@ -121,6 +128,7 @@ def subject_filter(
                     publisher_id=publisher_id,
                     purpose=purpose,
                     now=now,
+                    agreement_id=agreement_id,
                 )
             )
             expiry = _earliest_expiry(session, dataset_id, purpose, now)

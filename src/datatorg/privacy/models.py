@@ -49,11 +49,13 @@ class IdentityKind(enum.StrEnum):
 
 
 class ScopeKind(enum.StrEnum):
-    """What a consent covers: one dataset, every dataset of one provider, or a data category."""
+    """What a consent covers: one dataset, every dataset of one provider, a data category, or
+    one living-lab pilot (the reads under agreements made for that pilot)."""
 
     dataset = "dataset"
     provider = "provider"
     category = "category"
+    pilot = "pilot"
 
 
 class ConsentState(enum.StrEnum):

@@ -1,8 +1,8 @@
 """ "My data": everything the platform holds about the signed-in citizen, in one view that
 the page and its JSON twin (``/api/v1/me/data``) share.
 
-Rows are read through the gate (``access.service.own_rows``: the subject's own keys only,
-audited); recipients and access events come from the disclosure ledger.
+Rows are read through the gate (``access.service.read_subject_rows``: the subject's own
+keys only, audited); recipients and access events come from the disclosure ledger.
 """
 
 from __future__ import annotations
@@ -16,9 +16,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datatorg.access import service as access
+from datatorg.access.policies import IDENTIFYING_ROLES
 from datatorg.catalog.models import Dataset
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Organisation
+from datatorg.lake import service as lake
 from datatorg.market.models import Agreement
 from datatorg.privacy import donations, ledger, present, requests, vocab
 from datatorg.privacy.models import DatasetDeclaration, Subject
@@ -29,6 +31,20 @@ from datatorg.web.i18n import current_locale
 
 def _title(ds: Dataset) -> str:
     return ds.title_nb if current_locale() == "nb" else ds.title_en or ds.title_nb
+
+
+def own_columns(
+    session: Session, settings: Settings, dataset: Dataset, subject_column: str
+) -> list[str] | None:
+    """The columns a subject is shown of their own rows (every one but direct identifiers and
+    the subject key), or None: no version yet, or the version has no such subject column."""
+    head = lake.head_files(session=session, settings=settings, dataset_id=dataset.id)
+    if head is None:
+        return None
+    fields = head.schema.get("fields", [])
+    if subject_column not in {f["name"] for f in fields}:
+        return None
+    return [f["name"] for f in fields if f.get("role") not in IDENTIFYING_ROLES] or None
 
 
 def datasets_about(
@@ -43,16 +59,18 @@ def datasets_about(
         .order_by(Dataset.sort_title)
     ).all()
     for decl, ds, org in rows:
-        found = access.own_rows(
+        columns = own_columns(session, settings, ds, decl.subject_column)
+        if columns is None:
+            continue
+        found = access.read_subject_rows(
             session=session,
             settings=settings,
             actor=actor,
             dataset=ds,
-            subject_column=decl.subject_column,
             subject_keys=frozenset({subject.subject_key}),
-            limit=limit,
+            items=[("_col", ",".join(columns)), ("_size", str(limit)), ("_count", "1")],
         )
-        if found is None or found.count == 0:
+        if not found.count:
             continue
         out.append(
             {
@@ -65,7 +83,7 @@ def datasets_about(
                 "categories": [vocab.label(vocab.CATEGORY_LABELS, c) for c in decl.categories],
                 "legal_hold": decl.legal_hold,
                 "rows": found.count,
-                "version": found.version,
+                "version": found.version or 0,
                 "columns": found.columns,
                 # columns by their titles (the catalog's schema); a column without one is
                 # shown by its name, as data

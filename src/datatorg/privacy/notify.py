@@ -2,14 +2,15 @@
 completed, rejected) and to recipients (rows they received were erased).
 
 Each message goes to the in-app inbox (the marketplace's ``Notification`` table) and by
-e-mail, in the recipient's language. No message names the data subject: a recipient learns
-which dataset and which agreement, never whose rows.
+e-mail, in the recipient's language. The e-mail leaves through the outbox
+(``datatorg.outbox``): it is queued in the transaction that causes it and sent after that
+transaction commits, never if it rolls back, and a mail outage only delays it. No message
+names the data subject: a recipient learns which dataset and which agreement, never whose
+rows.
 """
 
 from __future__ import annotations
 
-import logging
-import smtplib
 import uuid
 from collections.abc import Iterable
 
@@ -18,16 +19,19 @@ from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import Dataset
 from datatorg.identity.models import Membership, Role, User
-from datatorg.mail import send_mail
 from datatorg.market.models import Notification
+from datatorg.outbox import service as outbox
 from datatorg.privacy import vocab
 from datatorg.privacy.models import DatasetDeclaration, SubjectRequest
 from datatorg.settings import Settings
 from datatorg.web import i18n
 from datatorg.web.urls import base_for
 
-log = logging.getLogger("datatorg.privacy.notify")
 N_ = vocab.N_
+KINDS = {
+    "privacy_request": N_("Data subject request"),
+    "privacy_erasure": N_("Data erased"),
+}
 
 
 def send(
@@ -41,7 +45,9 @@ def send(
     link: str = "",
     params: dict[str, str] | None = None,
 ) -> int:
-    """Inbox and e-mail for each user; ``subject``/``body`` are msgids with ``{params}``."""
+    """Inbox and e-mail (through the outbox) for each user; ``subject``/``body`` are msgids
+    with ``{params}``."""
+    assert kind in KINDS
     count = 0
     for user_id in dict.fromkeys(user_ids):
         user = session.get(User, user_id)
@@ -58,10 +64,9 @@ def send(
         count += 1
         if settings is not None:
             url = base_for(settings) + link
-            try:
-                send_mail(settings=settings, to=user.email, subject=subj, body=f"{text}\n\n{url}\n")
-            except (OSError, smtplib.SMTPException):
-                log.warning("mail failed", extra={"kind": kind})  # the inbox keeps it
+            outbox.enqueue_mail(
+                session=session, kind=kind, to=user.email, subject=subj, body=f"{text}\n\n{url}\n"
+            )
     session.flush()
     return count
 

@@ -101,6 +101,8 @@ def give_consent(
     try:
         if kind not in ScopeKind.__members__ or len(purpose) > 60:
             raise Invalid("scope", errors=[{"field": "scope"}])
+        if kind == ScopeKind.pilot:
+            raise Invalid("pilot", errors=[{"field": "pilot"}])
         privacy.give(
             session=session,
             subject=subject,
@@ -122,6 +124,8 @@ def _check_message(exc: Invalid) -> str:
         return _("The end date must be in the future.")
     if "purpose" in fields:
         return _("This purpose cannot be consented to.")
+    if "pilot" in fields:
+        return _("Join a pilot on the pilot's own page: taking part starts with that consent.")
     return _("Choose what the consent is for.")
 
 

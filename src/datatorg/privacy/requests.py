@@ -26,16 +26,18 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
+from datatorg.catalog.models import Dataset
 from datatorg.db.base import utcnow
 from datatorg.errors import Conflict, Forbidden, Invalid, NotFound
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Role
 from datatorg.privacy import notify
 from datatorg.privacy.models import (
+    DatasetDeclaration,
     IdentityKind,
     Objection,
     RequestState,
@@ -67,9 +69,22 @@ def add_months(at: datetime, months: int) -> datetime:
     return at.replace(year=year, month=month, day=day)
 
 
-def can_handle(actor: Actor) -> bool:
-    """Stewards (of any organisation) and superusers handle data subject requests."""
-    return actor.is_superuser or actor.has_any_role(Role.steward)
+def _controller_orgs() -> Select[uuid.UUID]:
+    """Organisations that publish datasets with data subjects (as ``notify.steward_ids``)."""
+    return select(Dataset.publisher_id).join(
+        DatasetDeclaration, DatasetDeclaration.dataset_id == Dataset.id
+    )
+
+
+def can_handle(session: Session, actor: Actor) -> bool:
+    """Superusers and the stewards of an organisation that publishes datasets with data
+    subjects (those ``notify.steward_ids`` tells of new requests) handle data subject
+    requests. A steward of an organisation without personal data (a sensor vendor, a
+    startup: any organisation's admin can name one) never sees a citizen's request."""
+    if actor.is_superuser:
+        return True
+    orgs = {org for org, role in actor.roles if role == Role.steward}
+    return bool(orgs) and bool(orgs & set(session.scalars(_controller_orgs())))
 
 
 def next_state(state: RequestState, action: str) -> RequestState:
@@ -170,7 +185,7 @@ def act(
 ) -> SubjectRequest:
     """A steward's (or, for ``withdraw``, the subject's) step; ``effects`` run on completion."""
     now = now or utcnow()
-    if action in STEWARD_ACTIONS and not can_handle(actor):
+    if action in STEWARD_ACTIONS and not can_handle(session, actor):
         raise Forbidden(N_("Only stewards handle data subject requests"))
     if action == "withdraw" and (actor.user_id is None or actor.user_id != req.user_id):
         raise Forbidden(N_("Only the person who made the request may withdraw it"))
@@ -213,7 +228,7 @@ def get_own(*, session: Session, actor: Actor, request_id: uuid.UUID) -> Subject
 
 
 def get_for_steward(*, session: Session, actor: Actor, request_id: uuid.UUID) -> SubjectRequest:
-    if not can_handle(actor):
+    if not can_handle(session, actor):
         raise NotFound(N_("No such request"))
     req = session.get(SubjectRequest, request_id)
     if req is None:
@@ -240,8 +255,10 @@ def queue(
     offset: int = 0,
 ) -> tuple[list[SubjectRequest], int]:
     """The stewards' queue, the most urgent first."""
-    if not can_handle(actor):
+    if not actor.is_superuser and not actor.has_any_role(Role.steward):
         raise Forbidden(N_("Only stewards handle data subject requests"))
+    if not can_handle(session, actor):
+        return [], 0  # a steward of an organisation without personal data has no requests
     where = [SubjectRequest.state.in_(OPEN)] if open_only else []
     total = int(session.scalar(select(func.count()).select_from(SubjectRequest).where(*where)) or 0)
     rows = session.scalars(

@@ -8,12 +8,15 @@ import uuid
 from fastapi import APIRouter
 from starlette.responses import JSONResponse
 
+from datatorg.catalog import deps as catalog_deps
 from datatorg.catalog import service as catalog
-from datatorg.errors import NotFound
+from datatorg.errors import Invalid, NotFound
 from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
+from datatorg.identity.models import Role
 from datatorg.privacy import present
 from datatorg.privacy import service as privacy
+from datatorg.privacy.models import ScopeKind
 from datatorg.privacy.schemas import (
     ConsentCreate,
     ConsentPage,
@@ -23,6 +26,7 @@ from datatorg.privacy.schemas import (
     NoticeRead,
 )
 from datatorg.web.deps import SessionDep, SettingsDep
+from datatorg.web.i18n import gettext as _
 
 router = APIRouter(prefix="/api/v1", tags=["privacy"])
 
@@ -39,6 +43,11 @@ def give_consent(
     data: ConsentCreate, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> ConsentRead:
     """Give consent for a purpose in a scope (a dataset, a provider or a kind of data)."""
+    if data.scope_kind == ScopeKind.pilot:
+        raise Invalid(
+            _("Join a pilot on the pilot's own page: taking part starts with that consent."),
+            errors=[{"field": "scope_kind", "message": "join the pilot instead"}],
+        )
     subject = privacy.subject_for_actor(session=session, settings=settings, actor=actor)
     consent = privacy.give(
         session=session,
@@ -100,7 +109,10 @@ def get_declaration(ref: str, session: SessionDep, actor: ActorDep) -> Declarati
     return DeclarationRead.model_validate(decl, from_attributes=True)
 
 
-@router.put("/datasets/{ref}/privacy", dependencies=[perm.SIGNED_IN])
+@router.put(
+    "/datasets/{ref}/privacy",
+    dependencies=[perm.org(catalog_deps.dataset, Role.publisher)],
+)
 def put_declaration(
     ref: str, data: DeclarationWrite, session: SessionDep, actor: UserActorDep
 ) -> DeclarationRead:

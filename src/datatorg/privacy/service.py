@@ -39,7 +39,13 @@ from datatorg.privacy.erasure import erase_subject
 from datatorg.privacy.filters import legal_basis, subject_filter
 from datatorg.privacy.ledger import Entry as DisclosureEntry
 from datatorg.privacy.ledger import record as record_disclosures
-from datatorg.privacy.models import DatasetDeclaration, IdentityKind, Subject, SubjectRequest
+from datatorg.privacy.models import (
+    VALID_STATES,
+    DatasetDeclaration,
+    IdentityKind,
+    Subject,
+    SubjectRequest,
+)
 from datatorg.privacy.receipts import receipt, verify_receipt
 from datatorg.privacy.requests import create as create_request
 from datatorg.privacy.scopes import scope_choices
@@ -61,6 +67,7 @@ from datatorg.settings import Settings
 
 __all__ = [
     "DONATION_KINDS",
+    "VALID_STATES",
     "DisclosureEntry",
     "create_request",
     "donate",

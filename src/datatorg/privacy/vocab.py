@@ -38,6 +38,7 @@ SCOPE_LABELS = {
     "dataset": N_("One dataset"),
     "provider": N_("Every dataset of one provider"),
     "category": N_("A kind of data"),
+    "pilot": N_("One pilot in the living lab"),
 }
 # DPV personal-data categories a dataset declaration and a consent scope may name.
 CATEGORY_LABELS = {

@@ -30,6 +30,7 @@ PROBLEM_JSON = "application/problem+json"
 
 ErrorFace = Callable[[Request, errors.DatatorgError], Response]
 _faces: list[tuple[str, ErrorFace]] = []
+_shell_faces: dict[str, ErrorFace] = {}
 
 _BY_STATUS: dict[int, type[errors.DatatorgError]] = {
     400: errors.BadRequest,
@@ -44,10 +45,20 @@ _BY_STATUS: dict[int, type[errors.DatatorgError]] = {
 }
 
 
-def register_error_face(prefix: str, face: ErrorFace) -> None:
-    """Render errors for paths under ``prefix`` with ``face`` instead of problem+json/HTML."""
+def register_error_face(prefix: str, face: ErrorFace, *, shell: bool = False) -> None:
+    """Render errors for paths under ``prefix`` with ``face`` instead of problem+json/HTML.
+
+    ``shell``: also the shell's refusals before routing (an over-long query string, a NUL
+    in it; ``web.middleware``), for a face whose API document declares only its own shape."""
     if (prefix, face) not in _faces:  # every create_app registers again
         _faces.append((prefix, face))
+    if shell:
+        _shell_faces[prefix] = face
+
+
+def shell_face(path: str) -> ErrorFace | None:
+    """The face that renders the shell's refusals for ``path``, if one registered for it."""
+    return next((f for prefix, f in _shell_faces.items() if path.startswith(prefix)), None)
 
 
 def wants_json(request: Request) -> bool:

@@ -10,11 +10,13 @@ import time
 from http.cookies import SimpleCookie
 
 from starlette.datastructures import MutableHeaders
+from starlette.requests import Request
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from datatorg import errors
 from datatorg.logging import request_id_var
 from datatorg.settings import Settings
-from datatorg.web import csrf, i18n, urls
+from datatorg.web import csrf, errorhandlers, i18n, urls
 
 log = logging.getLogger("datatorg.http")
 
@@ -47,9 +49,21 @@ TOO_LONG = (
 NUL_IN_QUERY = "A query parameter holds a NUL character (%00), which no value may contain."
 
 
+class _UriTooLong(errors.DatatorgError):
+    status = 414
+    title = "URI too long"
+
+
 async def _refuse(
     scope: Scope, send: Send, status: int, slug: str, title: str, detail: str
 ) -> None:
+    face = errorhandlers.shell_face(scope.get("path", ""))
+    if face is not None:  # an API face with its own error shape (NGSI-LD)
+        exc = _UriTooLong(detail) if status == 414 else errors.BadRequest(detail)
+        response = face(Request(scope), exc)
+        response.headers.update(SECURITY_HEADERS)
+        await response(scope, _no_body, send)
+        return
     body = json.dumps(
         {
             "type": f"https://datatorg.halden.kommune.no/problems/{slug}",
@@ -66,6 +80,10 @@ async def _refuse(
     ]
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body", "body": body})
+
+
+async def _no_body() -> Message:
+    return {"type": "http.request", "body": b"", "more_body": False}
 
 
 def _sets_cookie(headers: MutableHeaders, name: str) -> bool:

@@ -9,8 +9,9 @@ DCAT, ODRL). ``install_openapi`` builds the document once with:
   413 only where a body is sent), in problem+json; the CKAN Action API's errors in CKAN's
   own JSON envelope instead;
 - the media types of answers that are not JSON (``MEDIA``);
-- only the machine faces: ``/api/...`` and the DCAT catalog; HTML pages are not API
-  operations and are left out (each has a JSON twin that is in).
+- only the machine faces: ``/api/...``, the DCAT catalog and NGSI-LD (``/ngsi-ld/``, whose
+  errors are the ETSI ProblemDetails in ``application/json``, with 406 and 415 as well);
+  HTML pages are not API operations and are left out (each has a JSON twin that is in).
 
 A new route needs nothing more, unless it answers another media type: add it to ``MEDIA``.
 """
@@ -37,8 +38,13 @@ ERRORS = {
     "503": "Busy, or over a time or memory budget: retry after ``Retry-After`` seconds",
 }
 WITH_BODY = {"post", "put", "patch"}
-MACHINE_FACES = ("/api/", "/catalog", "/dataset/")
+MACHINE_FACES = ("/api/", "/catalog", "/dataset/", "/ngsi-ld/")
 CKAN = ("/api/3/", "/api/action/")
+NGSI_LD = "/ngsi-ld/"  # ETSI GS CIM 009 ProblemDetails (sensors/ngsi/errors.py)
+NGSI_LD_ERRORS = {
+    "406": "Not acceptable: answers are application/json or application/ld+json",
+    "415": "Unsupported media type: send application/json or application/ld+json",
+}
 TEXT_FORMS = ("/dataset/{ref}", "/catalog")
 
 # path pattern -> media types of its success answer (instead of application/json)
@@ -60,6 +66,8 @@ MEDIA: list[tuple[str, list[str]]] = [
     (r"/datapackage\.json$", ["application/json"]),
     (r"^/api/v1/(offers|agreements)(/\{[^}]+\})?$", ["application/json", "application/ld+json"]),
     (r"/statement$", ["application/json"]),
+    (r"^/ngsi-ld/v1/jsonldContexts/", ["application/ld+json"]),
+    (r"^/ngsi-ld/", ["application/json", "application/ld+json"]),
     (
         r"^/api/v1/pilots/\{pilot_id\}/reports/\{report_id\}$",  # a pilot's report file
         [
@@ -93,15 +101,19 @@ PROBLEM_SCHEMA: dict[str, Any] = {
 
 def _errors(path: str, method: str) -> dict[str, Any]:
     problem = {"schema": {"$ref": "#/components/schemas/Problem"}}
+    errors = ERRORS
     if path.startswith(CKAN):  # CKAN's own envelope
         content: dict[str, Any] = {"application/json": {"schema": {"type": "object"}}}
+    elif path.startswith(NGSI_LD):  # ProblemDetails with NGSI-LD types, as application/json
+        content = {"application/json": problem}
+        errors = ERRORS | NGSI_LD_ERRORS
     elif path.startswith("/api/"):
         content = {PROBLEM_JSON: problem}
     else:  # the DCAT faces answer a browser's error with the error page
         content = {PROBLEM_JSON: problem, "text/html": {"schema": {"type": "string"}}}
     out = {}
-    for code, text in ERRORS.items():
-        if code == "413" and method not in WITH_BODY:
+    for code, text in errors.items():
+        if code in ("413", "415") and method not in WITH_BODY:
             continue
         out[code] = {"description": text, "content": content}
     return out

@@ -4,6 +4,10 @@ Every row carries the resident's pseudonymous key ``innbygger_id`` (role ``subje
 ``I-000001`` … ``I-000400``, one key per resident, the same in every dataset (the seam with
 privacy, written in SEAMS.md). The demo citizen (Ola Nordmann) is ``I-000042`` and has rows
 in all three datasets, also in the small world.
+
+No identity is in clear in the lake (issue 13): a household's meter point id (GSRN
+``707057500…``) is not a column; privacy keeps it encrypted in its subject registry as an
+identity of the resident (``demo/privacy.py``), and the rows carry only the key.
 """
 
 from __future__ import annotations
@@ -31,13 +35,12 @@ def _meters(small: bool) -> str:
     # household m (0…199) belongs to resident 2m + 2: I-000002 … I-000400 (I-000042 is m = 20)
     return f"""
 SELECT {key("2 * m + 2")} AS innbygger_id,
-  '707057500' || lpad(CAST(1042000 + m * 7 AS VARCHAR), 9, '0') AS maler_id,
   {pick(POSTCODES, "m")} AS postnummer,
   TIMESTAMP '2025-01-01' + to_hours(h) AS tidspunkt,
   round((0.3 + 0.4 * (m % 5) / 4) * (1.4 + 0.8 * sin((h % 24 - 6) / 24.0 * 2 * pi()))
         * (0.7 + 0.6 * {u("h * 101 + m")}), 3) AS kwh
 FROM range({hours}) r(h) CROSS JOIN range(200) q(m)
-ORDER BY tidspunkt, maler_id
+ORDER BY tidspunkt, innbygger_id
 """
 
 
@@ -107,7 +110,6 @@ CONTENTS = [
         "smartmaler-husholdninger",
         (
             Col("innbygger_id", "string", "Innbygger (pseudonym)", role="subject_key"),
-            Col("maler_id", "string", "Målepunkt-ID", role="direct_identifier"),
             Col("postnummer", "string", "Postnummer", role="quasi_identifier"),
             Col("tidspunkt", "datetime", "Tidspunkt (starten av timen)", role="time"),
             Col("kwh", "number", "Strømforbruk", "kWh per time"),

@@ -1,0 +1,143 @@
+"""Server-side SVG for the live sensor pages: a map of Halden drawn offline, and line charts.
+
+The map is drawn from coordinates embedded here (the shore of Iddefjorden and the river
+Tista, simplified by hand): no tile server, no JavaScript needed. Colours are presentation
+attributes (the CSP forbids inline styles); every dot has a title, and the page shows the
+same values in a table. ``static/sensors.js`` may recolour dots as new readings arrive.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from markupsafe import Markup, escape
+
+# (lon, lat) of the map's corners: central Halden
+WEST, EAST, SOUTH, NORTH = 11.325, 11.455, 59.095, 59.150
+W = 640
+H = int(W * (NORTH - SOUTH) / ((EAST - WEST) * math.cos(math.radians(59.12))))
+FJORD = [  # the water south of the town (Iddefjorden and the harbour), a closed ring
+    (11.325, 59.103),
+    (11.345, 59.107),
+    (11.362, 59.112),
+    (11.374, 59.116),
+    (11.383, 59.1185),
+    (11.392, 59.1178),
+    (11.401, 59.1160),
+    (11.412, 59.1135),
+    (11.425, 59.1110),
+    (11.440, 59.1080),
+    (11.455, 59.1060),
+    (11.455, 59.095),
+    (11.325, 59.095),
+]
+TISTA = [  # the river Tista, from Tistedal to its mouth in the harbour
+    (11.455, 59.133),
+    (11.440, 59.131),
+    (11.425, 59.127),
+    (11.412, 59.1245),
+    (11.400, 59.1222),
+    (11.392, 59.1200),
+    (11.386, 59.1188),
+]
+PLACES = [
+    ("Sentrum", 11.3875, 59.1229),
+    ("Fredriksten", 11.3985, 59.1175),
+    ("Tistedal", 11.445, 59.1345),
+    ("Brødløs", 11.352, 59.131),
+    ("Idd", 11.420, 59.102),
+]
+LEVEL_FILL = {"good": "#1b7a3a", "fair": "#a85d00", "poor": "#b3261e", "none": "#3b5b8c"}
+
+
+def xy(lon: float, lat: float) -> tuple[float, float]:
+    return ((lon - WEST) / (EAST - WEST) * W, (NORTH - lat) / (NORTH - SOUTH) * H)
+
+
+def _path(points: list[tuple[float, float]], close: bool) -> str:
+    coords = " ".join(f"{x:.1f},{y:.1f}" for x, y in (xy(*p) for p in points))
+    return f"M{coords}{' Z' if close else ''}"
+
+
+def halden_map(devices: list[dict[str, Any]], title: str, legend: dict[str, str]) -> Markup:
+    """The devices as dots on Halden (``id``, ``name``, ``latitude``, ``longitude``,
+    ``level``), with a legend of the levels' meanings."""
+    body = [
+        f'<rect x="0" y="0" width="{W}" height="{H}" fill="#f4f1e8"/>',
+        f'<path d="{_path(FJORD, True)}" fill="#c9dff0" stroke="#6d94b5" stroke-width="1"/>',
+        f'<path d="{_path(TISTA, False)}" fill="none" stroke="#6d94b5" stroke-width="4"/>',
+    ]
+    for name, lon, lat in PLACES:
+        x, y = xy(lon, lat)
+        body.append(
+            f'<text x="{x:.1f}" y="{y - 8:.1f}" font-size="12" fill="#333" '
+            f'text-anchor="middle">{escape(name)}</text>'
+        )
+    for d in devices:
+        if d.get("latitude") is None or d.get("longitude") is None:
+            continue
+        x, y = xy(float(d["longitude"]), float(d["latitude"]))
+        if not (0 <= x <= W and 0 <= y <= H):
+            continue
+        fill = LEVEL_FILL.get(d.get("level", "none"), LEVEL_FILL["none"])
+        body.append(
+            f'<circle cx="{x:.1f}" cy="{y:.1f}" r="5" fill="{fill}" stroke="#fff" '
+            f'stroke-width="1" data-entity="{escape(d["id"])}">'
+            f"<title>{escape(d.get('name', d['id']))}</title></circle>"
+        )
+    lx = 8
+    for key, label in legend.items():
+        body.append(
+            f'<circle cx="{lx + 6}" cy="{H - 12}" r="5" fill="{LEVEL_FILL[key]}"/>'
+            f'<text x="{lx + 15}" y="{H - 8}" font-size="12" fill="#222">'
+            f"{escape(label)}</text>"
+        )
+        lx += 18 + 7 * len(label)
+    return Markup(
+        f'<svg class="sensor-map" viewBox="0 0 {W} {H}" role="img" aria-labelledby="map-t" '
+        f'xmlns="http://www.w3.org/2000/svg"><title id="map-t">{escape(title)}</title>'
+        + "".join(body)
+        + "</svg>"
+    )
+
+
+def line_chart(points: list[tuple[str, float]], title: str, ident: str, unit: str) -> Markup:
+    """A line over time (``(label, value)`` in order), with its axis values."""
+    cw, ch, pad_l, pad_b, pad_t = 640, 220, 56, 32, 12
+    body: list[str] = []
+    if points:
+        values = [v for _, v in points]
+        lo, hi = min(values + [0.0]), max(values)
+        hi = hi if hi > lo else lo + 1
+        n = max(len(points) - 1, 1)
+
+        def px(i: int) -> float:
+            return pad_l + (cw - pad_l - 8) * i / n
+
+        def py(v: float) -> float:
+            return ch - pad_b - (ch - pad_b - pad_t) * (v - lo) / (hi - lo)
+
+        for k in range(5):
+            v = lo + (hi - lo) * k / 4
+            body.append(
+                f'<line x1="{pad_l}" y1="{py(v):.1f}" x2="{cw - 8}" y2="{py(v):.1f}" '
+                'stroke="#ddd" stroke-width="0.5"/>'
+                f'<text x="{pad_l - 6}" y="{py(v) + 4:.1f}" text-anchor="end" '
+                f'font-size="11" fill="#333">{escape(f"{v:.3g}")}</text>'
+            )
+        line = " ".join(f"{px(i):.1f},{py(v):.1f}" for i, (_, v) in enumerate(points))
+        body.append(f'<polyline points="{line}" fill="none" stroke="#1f4e79" stroke-width="2"/>')
+        for i in (0, len(points) - 1):
+            body.append(
+                f'<text x="{px(i):.1f}" y="{ch - 10}" font-size="11" fill="#333" '
+                f'text-anchor="{"start" if i == 0 else "end"}">'
+                f"{escape(points[i][0][11:16])}</text>"
+            )
+    desc = f"{len(points)} {unit}".strip()
+    return Markup(
+        f'<svg class="chart" viewBox="0 0 {cw} {ch}" role="img" '
+        f'aria-labelledby="{ident}-t {ident}-d" xmlns="http://www.w3.org/2000/svg">'
+        f'<title id="{ident}-t">{escape(title)}</title><desc id="{ident}-d">{escape(desc)}'
+        "</desc>" + "".join(body) + "</svg>"
+    )
