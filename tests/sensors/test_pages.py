@@ -4,6 +4,7 @@ a device's charts; restricted streams need what their API needs."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from urllib.parse import urlencode
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
@@ -61,8 +62,10 @@ def test_overview_stream_and_device_pages_with_json_twins(
 
 def test_restricted_stream_pages_need_an_agreement(client: TestClient, session: Session) -> None:
     s = make_stream(session, devices=1, open_data=False)
-    r = client.get(f"/sensors/{s.slug}", headers={"Accept": "text/html"})
-    assert r.status_code == 401
+    r = client.get(f"/sensors/{s.slug}", headers={"Accept": "text/html"}, follow_redirects=False)
+    # a visitor is sent to sign in, and comes back here after (journeys: 401 on a page)
+    assert r.status_code == 303
+    assert r.headers["location"] == "/login?" + urlencode({"next": f"/sensors/{s.slug}"})
     assert client.get(f"/api/v1/sensors/dashboard/{s.slug}").status_code == 401
     assert client.get(f"/sensors/{s.slug}", headers=s.headers).status_code == 200  # owner
     listed = client.get("/api/v1/sensors/dashboard").json()["streams"]
