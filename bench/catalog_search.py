@@ -44,6 +44,7 @@ from datatorg.identity.models import Organisation
 N = 50_000
 RUNS = 60
 WRITE_SECONDS = 40
+SLICES = 4  # the writing time in slices, each after a slice of the same without writes
 WORDS = (
     "luftkvalitet trafikk energi strøm skole elever helse befolkning budsjett regnskap vann "
     "avfall sykkel buss parkering bygg fjernvarme støy vær nedbør temperatur kanal festning "
@@ -181,16 +182,17 @@ class Writer(threading.Thread):
     """One catalog write per second on its own connection, as a publisher's edit: a dataset
     gets a new, unique title word; records when each write committed."""
 
-    def __init__(self, engine: Engine, slugs: list[str]) -> None:
+    def __init__(self, engine: Engine, slugs: list[str], first: int = 0) -> None:
         super().__init__(daemon=True)
         self.engine = engine
         self.slugs = slugs
+        self.first = first  # writes made before (each write's word and dataset are new)
         self.stop = threading.Event()
         self.committed: list[tuple[str, float]] = []  # (new word, commit time)
 
     def run(self) -> None:
-        n = 0
-        while not self.stop.wait(1.0 if n else 0.0):
+        n = self.first
+        while not self.stop.wait(1.0 if n > self.first else 0.0):
             n += 1
             word = f"skrivetest{n:05d}"
             with Session(self.engine) as s:
@@ -213,19 +215,21 @@ def _while_writing(
     cases: dict[str, Callable[[int], object]],
     slugs: list[str],
     write: bool = True,
+    seconds: float = WRITE_SECONDS,
+    first: int = 0,
 ) -> tuple[Times, list[float], int]:
-    """Searches (each type in turn) for ``WRITE_SECONDS`` while a writer commits one catalog
+    """Searches (each type in turn) for ``seconds`` while a writer commits one catalog
     write a second (or, ``write=False``, the same without the writer: the control); returns
     the searches' times by type, how long after its commit each write was first found by a
     search, and how many writes there were."""
-    writer = Writer(engine, slugs)
+    writer = Writer(engine, slugs, first)
     times: Times = {name: [] for name in cases}
     seen_after: list[float] = []
     pending: list[tuple[str, float]] = []
     names = list(cases)
     if write:
         writer.start()
-    t_end = time.perf_counter() + WRITE_SECONDS
+    t_end = time.perf_counter() + seconds
     i = 0
     try:
         while time.perf_counter() < t_end:
@@ -247,6 +251,32 @@ def _while_writing(
     return times, seen_after, len(writer.committed)
 
 
+def _alternating_writes(
+    engine: Engine, session: Session, cases: dict[str, Callable[[int], object]], slugs: list[str]
+) -> tuple[Times, Times, list[float], int]:
+    """``SLICES`` times: a slice of searching without writes, then one with the writer (so
+    drift of the shared machine hits both alike); returns both phases' times, when each
+    write was seen, and how many writes there were."""
+    quiet: Times = {name: [] for name in cases}
+    busy: Times = {name: [] for name in cases}
+    seen_after: list[float] = []
+    writes = 0
+    for _ in range(SLICES):
+        part, _seen, _n = _while_writing(
+            engine, session, cases, slugs, write=False, seconds=WRITE_SECONDS / SLICES
+        )
+        for name, values in part.items():
+            quiet[name] += values
+        part, seen, n = _while_writing(
+            engine, session, cases, slugs, seconds=WRITE_SECONDS / SLICES, first=writes
+        )
+        for name, values in part.items():
+            busy[name] += values
+        seen_after += seen
+        writes += n
+    return quiet, busy, seen_after, writes
+
+
 def _measure(url: str, label: str) -> list[str]:
     """Every figure for one database at ``url`` (already migrated and empty)."""
     rnd = random.Random(20261126)
@@ -263,8 +293,7 @@ def _measure(url: str, label: str) -> list[str]:
             cases = _cases(session, slugs, rnd)
             load_before = os.getloadavg()[0]
             idle = _alternating(cases, RUNS)
-            quiet, _seen, _n = _while_writing(engine, session, cases, slugs, write=False)
-            busy, seen_after, writes = _while_writing(engine, session, cases, slugs)
+            quiet, busy, seen_after, writes = _alternating_writes(engine, session, cases, slugs)
             index = facet_index.get_or_build(session)
             masks = [m for values in index.by.values() for m in values.values()]
             masks += list(index.title.words.values()) + list(index.text.words.values())
@@ -284,8 +313,9 @@ def _measure(url: str, label: str) -> list[str]:
         f"(in the background in a server; {index_mib:.0f} MiB of bitmasks). Idle: {RUNS} "
         "alternating rounds, each query type once per round, after a warm-up. While writing: "
         f"{writes} catalog writes, one a second, from another thread of the same process, "
-        f"over {WRITE_SECONDS} s, the query types in turn. CPU is the searching thread's own "
-        "time (what the search costs, whatever the machine's load; wall time beyond it is "
+        f"over {WRITE_SECONDS} s in {SLICES} slices, the query types in turn. CPU is the "
+        "searching thread's own time (what the search costs, whatever the machine's load; wall "
+        "time beyond it is "
         "waiting: for the database server, for a core, for the other thread).",
         "",
         "| query type | idle p50 ms | idle p95 ms | idle max ms | CPU p50 ms | p50 / baseline "
@@ -309,7 +339,8 @@ def _measure(url: str, label: str) -> list[str]:
     lines += [
         "",
         f"The searches of the last two columns against the same searches for {WRITE_SECONDS} s "
-        "just before, without the writer (the control: what the machine does to them anyway):",
+        f"without the writer (the control: what the machine does to them anyway), in {SLICES} "
+        "alternating slices:",
         "",
         "| all query types | searches | p50 ms | p95 ms | p99 ms | max ms | over 100 ms | "
         "CPU max ms |",

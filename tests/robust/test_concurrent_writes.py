@@ -98,12 +98,15 @@ def _writes(base: str, ids: dict[str, Any]) -> list[tuple[str, Any]]:
         return ("POST", "/api/v1/auth/login", {"json": body})
 
     def access_request(i: int) -> Any:
+        # One request per consumer, offer, purpose and period (a second is a 409): each asks
+        # for a period of its own.
+        start = today + timedelta(days=31 * i)
         body = {
             "offer_id": ids["offer"],
             "purpose": ids["purpose"],
             "description": f"Concurrent request number {i} for research",
-            "period_start": today.isoformat(),
-            "period_end": (today + timedelta(days=30)).isoformat(),
+            "period_start": start.isoformat(),
+            "period_end": (start + timedelta(days=30)).isoformat(),
         }
         return ("POST", "/api/v1/access-requests", {"headers": consumer, "json": body})
 
