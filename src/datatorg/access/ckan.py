@@ -89,7 +89,7 @@ def to_items(params: dict[str, Any]) -> list[tuple[str, str]]:
     if isinstance(filters, str):
         try:
             filters = json.loads(filters)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise _invalid("filters", "must be a JSON object") from None
     if not isinstance(filters, dict):
         raise _invalid("filters", "must be a JSON object")
@@ -152,6 +152,8 @@ async def datastore_search(
             body = await request.json()
         except (json.JSONDecodeError, UnicodeDecodeError):
             body = dict(await request.form())
+        except RecursionError:  # nested deeper than any request
+            raise _invalid("body", "must be a JSON object") from None
         if not isinstance(body, dict):
             raise _invalid("body", "must be a JSON object")
         params |= body

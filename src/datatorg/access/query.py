@@ -174,7 +174,7 @@ def _list(param: str, raw: str) -> list[str]:
     if raw.startswith("["):
         try:
             items = json.loads(raw)
-        except json.JSONDecodeError:
+        except (json.JSONDecodeError, RecursionError):
             raise bad(param, "not a JSON list") from None
         if not isinstance(items, list):
             raise bad(param, "not a JSON list")

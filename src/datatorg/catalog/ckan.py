@@ -325,6 +325,8 @@ async def _params(request: Request) -> dict[str, Any] | Response:
                     body = json.loads(raw)
                 except (ValueError, UnicodeDecodeError) as exc:
                     return bad_request(f"JSON Error: {str(exc)[:100]}")
+                except RecursionError:
+                    return bad_request("JSON Error: nested too deeply")
                 if not isinstance(body, dict):
                     return bad_request("JSON Error: Request data JSON decoded to a non-dict")
                 data.update(body)

@@ -121,7 +121,7 @@ def facet_fields(data: dict[str, Any]) -> list[str]:
     if isinstance(raw, str):
         try:
             raw = json.loads(raw)
-        except ValueError:
+        except (ValueError, RecursionError):
             raise ValidationError({"facet.field": ["Not a JSON list"]}) from None
     if not isinstance(raw, list) or not all(isinstance(f, str) for f in raw):
         raise ValidationError({"facet.field": ["Not a list"]})
