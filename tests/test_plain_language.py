@@ -140,6 +140,8 @@ def test_bokmal_pages_show_no_codes_or_english(
         ("steward", f"/market/requests/{ids['waiting']}"),
         ("steward", f"/market/requests/{ids['waiting']}/approve"),
         ("steward", "/market/inbox"),
+        ("steward", "/account"),  # an e-mail address such as steward@… is data, not a code
+        ("steward", "/my/data"),
         ("publisher", "/my/datasets"),
         ("publisher", "/datasets/energibruk-kommunale-bygg"),
         ("publisher", "/datasets/energibruk-kommunale-bygg/upload"),

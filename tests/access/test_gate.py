@@ -222,3 +222,19 @@ def test_one_data_page_view_is_one_metered_view(client: TestClient, session: Ses
     page_events = [e for e in events if e.details.get("channel") == "page"]
     assert len(page_events) == 1
     assert page_events[0].details["parts"] == ["preview", "stats", "charts"]
+
+
+def test_the_dataset_page_offers_see_data_to_whom_the_gate_lets_read(
+    client: TestClient, world: GateWorld
+) -> None:
+    """The dataset page's "See data" follows the gate's rule: an evaluator or consumer of the
+    owning organisation is not its owner there either (the link would answer 403)."""
+    ds = world.dataset
+    link = f'href="/datasets/{ds.slug}/data"'
+    for who in [*(f"owner:{r.value}" for r in gate_world.OWNER_ROLES), "consumer+agreement"]:
+        page = client.get(
+            f"/datasets/{ds.slug}", headers={"Accept": "text/html", **world.headers[who]}
+        )
+        assert page.status_code == 200, who
+        rows = _rows(world, who, client)
+        assert (link in page.text) == (rows.status_code == 200), (who, rows.status_code)

@@ -10,7 +10,12 @@ steward role, which the audit log shows). See docs/data.md, "Need to know".
 
 from __future__ import annotations
 
-from datatorg.catalog.models import DatasetRef, DatasetStatus
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from datatorg.catalog import service as catalog
+from datatorg.catalog.models import Dataset, DatasetRef, DatasetStatus
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Role
 
@@ -51,3 +56,13 @@ def owner_role(actor: Actor, dataset: DatasetRef) -> str:
 def sees_identifiers(actor: Actor, dataset: DatasetRef) -> bool:
     """Stewards of the publishing organisation read direct identifiers and subject keys."""
     return actor.agreement_id is None and (dataset.publisher_id, IDENTIFIER_ROLE) in actor.roles
+
+
+def _dataset_page(session: Session, actor: Actor, dataset: Dataset) -> dict[str, Any]:
+    """The dataset page's part (``catalog.service.dataset_page_part``): whether the reader
+    reads the contents as its owner, by the rule the gate decides with (so the page offers
+    "See data" to an evaluator of the owning organisation only under an agreement)."""
+    return {"reads_own": reads_own_contents(actor, dataset)}
+
+
+catalog.dataset_page_part("access", _dataset_page)

@@ -5,7 +5,8 @@ dataset page shows the contents' current version (the lake's) and what the reade
 about access (the market's). So those domains register a *part* here when their service
 module is imported: ``fn(session, actor, dataset) -> dict`` whose keys the page merges into
 its context (the lake: ``head``; the market: ``access``, ``has_agreement``,
-``stale_offers``). The page never imports them; a missing part leaves its keys out.
+``stale_offers``; the gate: ``reads_own``). The page never imports them; a missing part
+leaves its keys out.
 """
 
 from __future__ import annotations

@@ -150,9 +150,10 @@ def dataset_page(request: Request, slug: str, session: SessionDep, actor: ActorD
     data = present.read(session, actor, dataset)
     if wants_json(request):
         return JSONResponse(data.model_dump(mode="json"))
-    owner = policies.is_member(actor, dataset.publisher_id)
-    # the lake's ``head`` and the market's ``access``, ``has_agreement``, ``stale_offers``
+    # the lake's ``head``, the market's ``access``, ``has_agreement``, ``stale_offers`` and
+    # the gate's ``reads_own`` (a duty role of the owner: other members read by agreement)
     parts = service.dataset_page_parts(session, actor, dataset)
+    owner = bool(parts.get("reads_own"))
     head = parts.get("head")
     return render(
         request,
