@@ -145,6 +145,7 @@ def test_bokmal_pages_show_no_codes_or_english(
         ("publisher", "/my/datasets"),
         ("publisher", "/datasets/energibruk-kommunale-bygg"),
         ("publisher", "/datasets/energibruk-kommunale-bygg/upload"),
+        ("publisher", "/datasets/eiendomsskatt/edit"),  # the English fields say lang="en"
         ("publisher", "/market/offers/new?dataset=energibruk-kommunale-bygg"),
     ]
     found = {}
