@@ -42,6 +42,17 @@ def test_random_keys_pass(make: object) -> None:
         Settings(env="production", secret_key=key)  # type: ignore[arg-type]
 
 
+def test_random_hex_keys_are_not_refused_by_chance() -> None:
+    # A random 32-character hex key has the fewest bits of any common form; with the earlier
+    # bound of 100 bits about 1 in 1,000 was refused (CI met one).
+    refused = [k for k in (secrets.token_hex(16) for _ in range(20_000)) if secret_problem(k)]
+    assert refused == []
+
+
+def test_a_mostly_repeated_key_is_refused() -> None:
+    assert secret_problem("x" * 23 + "0123456789") == "does not look random enough"
+
+
 @pytest.mark.parametrize("secret", [None, "a" * 32], ids=["missing", "repeated"])
 def test_a_bad_key_stops_the_command_with_one_line(secret: str | None) -> None:
     env = {k: v for k, v in os.environ.items() if not k.startswith("DATATORG_")}
