@@ -40,3 +40,36 @@ def test_upgrade_twice_is_a_no_op(pg_server: PostgresServer | None, tmp_path: Pa
     url = _fresh_url(pg_server, tmp_path)
     migrate.upgrade(url)
     migrate.upgrade(url)
+
+
+def test_upgrade_keeps_an_installation_that_holds_data(tmp_path: Path) -> None:
+    """An existing SQLite installation (foreign keys on, as the engine sets them) upgrades:
+    a migration step that rebuilt ``dataset_versions`` (a batch "move and copy") failed on
+    any database with a published version ("FOREIGN KEY constraint failed" on its DROP TABLE),
+    so `datatorg db upgrade` of the demo refused to run."""
+    import sqlite3
+
+    path = tmp_path / "existing.sqlite3"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url, "9c41e07d2b5a")  # the schema before the live-segments step
+    con = sqlite3.connect(path)  # rows as the platform kept them (a version and its head)
+    con.execute("PRAGMA foreign_keys=OFF")
+    con.execute(
+        "INSERT INTO dataset_versions (id, dataset_id, number, mode, row_count, added_rows, "
+        "table_schema, schema_changes, source_format, created_at) VALUES "
+        "('v1', 'd1', 1, 'replace', 1, 1, '{}', '[]', 'csv', '2026-01-01 00:00:00')"
+    )
+    con.execute(
+        "INSERT INTO dataset_heads (dataset_id, version_id, updated_at) "
+        "VALUES ('d1', 'v1', '2026-01-01 00:00:00')"
+    )
+    con.commit()
+    con.close()
+    migrate.upgrade(url)
+    con = sqlite3.connect(path)
+    try:
+        rows = con.execute("SELECT id, live FROM dataset_versions").fetchall()
+        heads = con.execute("SELECT version_id FROM dataset_heads").fetchall()
+    finally:
+        con.close()
+    assert rows == [("v1", 0)] and heads == [("v1",)]

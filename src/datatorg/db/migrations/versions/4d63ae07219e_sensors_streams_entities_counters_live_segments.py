@@ -127,10 +127,11 @@ def upgrade() -> None:
         )
         batch_op.create_index(batch_op.f("ix_sensor_entities_type"), ["type"], unique=False)
 
+    # A literal default lets SQLite add the column in place (ALTER TABLE ADD COLUMN): an
+    # expression default (sa.false()) made the batch rebuild the table, whose DROP failed on
+    # every installation with a published version (foreign keys point at it).
     with op.batch_alter_table("dataset_versions", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("live", sa.Boolean(), server_default=sa.false(), nullable=False)
-        )
+        batch_op.add_column(sa.Column("live", sa.Boolean(), server_default="0", nullable=False))
 
     # ### end Alembic commands ###
 
