@@ -9,10 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import orjson
 from fastapi import APIRouter, Request
+from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import FileResponse, Response
 
+from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep
 from datatorg.sensors import deps as access_deps
 from datatorg.sensors.ngsi import context as ld
@@ -21,6 +24,7 @@ from datatorg.sensors.ngsi.errors import BadRequestData, ResourceNotFound
 from datatorg.sensors.ngsi.patterns import compile_pattern
 from datatorg.sensors.ngsi.query import attributes_of, parse, parse_geo
 from datatorg.sensors.ngsi.reads import Reader
+from datatorg.settings import Settings
 from datatorg.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(prefix="/ngsi-ld/v1", tags=["NGSI-LD"])
@@ -187,13 +191,35 @@ async def delete_entity(
 def _multi(not_updated: list[dict[str, Any]], updated: list[str]) -> Response:
     if not not_updated:
         return Response(status_code=204)
-    import orjson
-
     return Response(
         orjson.dumps({"updated": updated, "notUpdated": not_updated}),
         status_code=207,
         media_type="application/json",
     )
+
+
+async def _change_attrs(
+    entity_id: str,
+    request: Request,
+    session: Session,
+    settings: Settings,
+    actor: Actor,
+    mode: str,
+) -> Response:
+    """Append or update an entity's attributes (``entities.change_attrs``): 204, or 207
+    naming the attributes that were updated and those that were not."""
+    http.check_csrf(request)
+    body, ctx = await http.read_body(request)
+
+    def work() -> Response:
+        w = entities.Writer.open(session, settings, actor)
+        missed = entities.change_attrs(w, entity_id, ctx, body, mode=mode)
+        w.flush()
+        refused = {m["attributeName"] for m in missed}
+        done = [k for k in body if k not in refused and k not in model.ENTITY_MEMBERS]
+        return _multi(missed, done)
+
+    return await run_in_threadpool(work)
 
 
 @router.post(
@@ -211,22 +237,8 @@ async def append_attrs(
     actor: ActorDep,
 ) -> Response:
     """Append attributes (overwrite existing ones unless ``options=noOverwrite``)."""
-    http.check_csrf(request)
-    body, ctx = await http.read_body(request)
     mode = "append-keep" if "noOverwrite" in http.options(request) else "append"
-
-    def work() -> Response:
-        w = entities.Writer.open(session, settings, actor)
-        missed = entities.change_attrs(w, entity_id, ctx, body, mode=mode)
-        w.flush()
-        done = [
-            k
-            for k in body
-            if k not in {m["attributeName"] for m in missed} and k not in model.ENTITY_MEMBERS
-        ]
-        return _multi(missed, done)
-
-    return await run_in_threadpool(work)
+    return await _change_attrs(entity_id, request, session, settings, actor, mode)
 
 
 @router.patch(
@@ -244,21 +256,7 @@ async def update_attrs(
     actor: ActorDep,
 ) -> Response:
     """Update existing attributes (207 lists those the entity does not have)."""
-    http.check_csrf(request)
-    body, ctx = await http.read_body(request)
-
-    def work() -> Response:
-        w = entities.Writer.open(session, settings, actor)
-        missed = entities.change_attrs(w, entity_id, ctx, body, mode="update")
-        w.flush()
-        done = [
-            k
-            for k in body
-            if k not in {m["attributeName"] for m in missed} and k not in model.ENTITY_MEMBERS
-        ]
-        return _multi(missed, done)
-
-    return await run_in_threadpool(work)
+    return await _change_attrs(entity_id, request, session, settings, actor, "update")
 
 
 @router.patch(
