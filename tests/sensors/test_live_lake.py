@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datatorg.lake import gc, live
+from datatorg.lake import compaction, gc, live
 from datatorg.lake import service as lake
 from datatorg.lake.models import LiveSegment, SegmentState
 from datatorg.settings import Settings
@@ -61,12 +61,12 @@ def test_rows_api_sees_an_append_at_once_and_compaction_changes_nothing_it_sees(
     assert versions_before == 1
 
     store = lake.storage(settings)
-    merged = live.merge(session=session, storage=store, dataset_id=s.dataset_id)
+    merged = compaction.merge(session=session, storage=store, dataset_id=s.dataset_id)
     assert merged == 10  # all ten of the same size tier became one segment
     assert len(_segments(session, s, SegmentState.live)) == 1
     assert client.get(url).json()["rows"] == seen["rows"]
 
-    version = live.fold(session=session, storage=store, dataset_id=s.dataset_id, force=True)
+    version = compaction.fold(session=session, storage=store, dataset_id=s.dataset_id, force=True)
     assert version is not None and version.live and version.row_count == 200
     assert _segments(session, s, SegmentState.live) == []
     assert client.get(url).json()["rows"] == seen["rows"]
@@ -91,17 +91,19 @@ def test_fold_packs_small_files_and_cleanup_deletes_what_nothing_lists(
     store = lake.storage(settings)
     for k in range(3):
         _send(client, session, s, k * 10, 10)
-        assert live.fold(session=session, storage=store, dataset_id=s.dataset_id, force=True)
+        assert compaction.fold(session=session, storage=store, dataset_id=s.dataset_id, force=True)
     head = lake.head_files(session=session, settings=settings, dataset_id=s.dataset_id)
     assert head is not None and len(head.paths) == 1  # each fold packed the small file before
     rows = stored_rows(session, settings, s.dataset_id)
     assert len(rows) == 30
     # nothing is deleted inside the grace period: a reader may still be on the old files
-    report = live.cleanup(session=session, storage=store, dataset_id=s.dataset_id)
+    report = compaction.cleanup(session=session, storage=store, dataset_id=s.dataset_id)
     assert report.files == 0
     files_before = set((settings.lake_path / "datasets" / str(s.dataset_id)).rglob("*.parquet"))
     assert len(files_before) == 6  # 3 segments, 3 folded files
-    report = live.cleanup(session=session, storage=store, dataset_id=s.dataset_id, grace_seconds=-1)
+    report = compaction.cleanup(
+        session=session, storage=store, dataset_id=s.dataset_id, grace_seconds=-1
+    )
     assert (report.segments, report.versions) == (3, 3)
     files_after = set((settings.lake_path / "datasets" / str(s.dataset_id)).rglob("*.parquet"))
     assert files_after == set(head.paths)

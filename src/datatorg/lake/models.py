@@ -120,7 +120,7 @@ class LiveSegment(UUIDPk, Base):
     """A small Parquet file of acknowledged appends to a live dataset, not (yet) in a version.
 
     Readers see the head version's files plus the dataset's ``live`` segments; merging and
-    folding change both in one transaction (``datatorg.lake.live``)."""
+    folding change both in one transaction (``datatorg.lake.compaction``)."""
 
     __tablename__ = "live_segments"
     __table_args__ = (UniqueConstraint("dataset_id", "seq"),)

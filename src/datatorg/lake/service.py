@@ -23,6 +23,8 @@ from datatorg.errors import Invalid, NotFound
 from datatorg.identity.actor import Actor
 from datatorg.lake import ingest, ingest_errors, missing, writer
 from datatorg.lake import schema as ts
+from datatorg.lake.compaction import CompactReport
+from datatorg.lake.compaction import compact as compact_live
 from datatorg.lake.heads import (
     HeadFiles,
     build_row_index,
@@ -32,12 +34,11 @@ from datatorg.lake.heads import (
     row_index,
     wait_row_index,
 )
-from datatorg.lake.live import CompactReport, make_live
 from datatorg.lake.live import append as live_append
 from datatorg.lake.live import arrow_schema as live_arrow_schema
-from datatorg.lake.live import compact as compact_live
 from datatorg.lake.live import existing_keys as live_existing_keys
 from datatorg.lake.live import lock as live_lock
+from datatorg.lake.live import make_live
 from datatorg.lake.models import (
     DatasetHead,
     DatasetVersion,
@@ -64,7 +65,7 @@ from datatorg.lake.storage import Storage, storage_for
 from datatorg.settings import Settings
 from datatorg.web.i18n import gettext as _
 
-__all__ = [  # live datasets (``lake/live.py``): make_live … compact_live
+__all__ = [  # live datasets (``lake/live.py``, ``lake/compaction.py``): make_live … compact_live
     "ROLES",
     "EraseReport",
     "count_rows",
