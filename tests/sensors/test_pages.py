@@ -108,9 +108,14 @@ def test_every_code_the_pages_show_has_words_in_both_languages(
         for m in model.measured:
             assert m.name in labels.KINDS[labels.ATTRIBUTE], (model.type_name, m.name)
         assert model.type_name in labels.LEVEL or model.type_name == "WeatherObserved"
+    from datatorg.web import labels as registry
+
     for kind, words in labels.KINDS.items():
         for code, (nb, en) in words.items():
             assert nb and en, (kind, code)
+            # registered in the platform's registry (tests/test_plain_language.py reads it)
+            assert registry.label(kind, code, "nb") == nb, (kind, code)
+            assert registry.label(kind, code, "en") == en, (kind, code)
     s = make_stream(session, devices=1, type_name="Streetlight")
     _send(client, s.slug, s.headers, s.devices[0], 1)  # status "ok"
     nb = client.get(f"/sensors/{s.slug}", headers={"Accept-Language": "nb"}).text

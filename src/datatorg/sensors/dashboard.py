@@ -25,9 +25,14 @@ NAME_IRIS = ("https://smartdatamodels.org/name",)
 HISTORY_HOURS = 24
 
 
-def attribute_label(name: str) -> str:
-    """A measured attribute's name in words."""
-    return labels.label(labels.ATTRIBUTE, name)
+def attribute_label(attribute: dict[str, Any], locale: str) -> str:
+    """A measured attribute's name in words: the title its stream's maker gave it, else the
+    registry's words, else its name."""
+    given = attribute.get("title_en" if locale == "en" else "title_nb")
+    if given:
+        return str(given)
+    other = attribute.get("title_nb" if locale == "en" else "title_en")
+    return str(other) if other else labels.label(labels.ATTRIBUTE, attribute["name"], locale)
 
 
 def value_label(value: Any) -> str:
@@ -36,9 +41,8 @@ def value_label(value: Any) -> str:
 
 
 def unit_label(unit: str) -> str:
-    return {"GQ": "µg/m³", "CEL": "°C", "KMH": "km/h", "MTS": "m/s", "MMT": "mm", "P1": "%"}.get(
-        unit, ""
-    )
+    """A unit code's symbol on the live pages (fractions are shown as percent)."""
+    return "%" if unit == "P1" else labels.unit_symbol(unit)
 
 
 def shown(value: Any, unit: str) -> str:
@@ -187,7 +191,7 @@ def live(
         "attributes": [
             {
                 "name": a["name"],
-                "label": attribute_label(a["name"]),
+                "label": attribute_label(a, locale),
                 "unit": unit_label(a.get("unit", "")),
             }
             for a in attrs
