@@ -2,7 +2,9 @@
 
 A value column (numeric, chosen by the reader) is drawn as its daily (or weekly) mean over the
 time column, and as its mean per group of the first naming text column (bars). Titles, axis
-titles and units come from the version's schema; the drawing is ``web.charts``.
+titles and units come from the version's schema; the drawing is ``web.charts``. A text column
+whose values are codes of a label registry kind (``x-labels`` in its schema field, e.g. a
+sensor's ``status``) is grouped by the codes and labelled with their words.
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from urllib.parse import urlencode
 from datatorg.access.engines import Page
 from datatorg.catalog.models import DatasetRef
 from datatorg.lake import service as lake
-from datatorg.web import charts
+from datatorg.web import charts, labels
 from datatorg.web.i18n import gettext as _
 
 MAX_DAILY_POINTS = 400  # longer series are drawn as weekly means
@@ -69,6 +71,7 @@ def chart_data(
     numeric = numeric_columns(schema, visible)
     if not numeric:
         return []
+    schema = lake.localized(schema)  # titles in the page's language
     fields = lake.fields_by_name(schema)
     col = y if y in numeric else numeric[0]
     value = fields[col]
@@ -108,7 +111,11 @@ def chart_data(
     if group is not None:
         agg = [("_group_by", group["name"]), ("_agg", f"avg({col})")]
         page = run([*agg, ("_sort_desc", f"avg_{col}"), ("_size", str(MAX_BARS))])
-        bars = [(str(r[0]), r[1]) for r in page.rows]
+        kind = group.get("x-labels")
+        bars = [
+            (labels.label(kind, r[0]) if kind and r[0] is not None else str(r[0]), r[1])
+            for r in page.rows
+        ]
         group_title = group.get("title") or group["name"]
         title = _("%(value)s: average per %(group)s") % {
             "value": value.get("title") or col,

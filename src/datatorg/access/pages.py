@@ -112,7 +112,7 @@ def data_page(
             ctx.update(
                 head=version,
                 published=version.created_at,
-                fields=lake.fields_by_name(version.table_schema),
+                fields=lake.fields_by_name(lake.localized(version.table_schema)),
             )
         return render(request, "data_page.html", ctx | {"choose": True})
     chosen = agreement.id if agreement is not None and len(held) > 1 else None
@@ -130,7 +130,7 @@ def data_page(
         )
     except pipeline.NoContents:
         return render(request, "data_page.html", ctx)
-    fields = {str(f["name"]): f for f in r.policy.fields}
+    fields = {str(f["name"]): lake.localized_field(f) for f in r.policy.fields}
     version = lake.head(session=session, dataset_id=ds.id)
     ctx.update(
         head=r.head,

@@ -9,8 +9,10 @@ Each field carries its Table Schema ``type`` and the engine type it is stored as
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from typing import Any
 
+from datatorg.web.i18n import current_locale
 from datatorg.web.i18n import gettext as _
 
 ROLES = ("time", "latitude", "longitude", "subject_key", "direct_identifier", "quasi_identifier")
@@ -82,6 +84,22 @@ def field_names(schema: dict[str, Any]) -> list[str]:
 
 def fields_by_name(schema: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {f["name"]: f for f in schema.get("fields", [])}
+
+
+def localized_field(field: Mapping[str, Any], locale: str | None = None) -> dict[str, Any]:
+    """``field`` as a page in ``locale`` (default: the request's) shows it: a column's
+    ``title``/``description`` are bokmål; English pages use ``title_en``/``description_en``
+    where the schema has them (sensor streams' columns do)."""
+    if (locale or current_locale()) != "en":
+        return dict(field)
+    english = {k: field[f"{k}_en"] for k in ("title", "description") if field.get(f"{k}_en")}
+    return {**field, **english}
+
+
+def localized(schema: dict[str, Any], locale: str | None = None) -> dict[str, Any]:
+    """``schema`` with each field as ``localized_field`` shows it."""
+    fields = [localized_field(f, locale) for f in schema.get("fields", [])]
+    return {**schema, "fields": fields}
 
 
 def columns_with_role(schema: dict[str, Any], role: str) -> list[str]:

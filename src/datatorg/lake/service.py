@@ -59,6 +59,8 @@ from datatorg.lake.schema import (
     columns_with_role,
     field_names,
     fields_by_name,
+    localized,
+    localized_field,
     time_column,
 )
 from datatorg.lake.storage import Storage, storage_for
@@ -89,6 +91,8 @@ __all__ = [  # live datasets (``lake/live.py``, ``lake/compaction.py``): make_li
     "drop_row_indexes",
     "field_names",
     "fields_by_name",
+    "localized",
+    "localized_field",
     "head_files",
     "row_index",
     "time_column",

@@ -23,7 +23,8 @@ HIDDEN_ROLES = ("subject_key", "direct_identifier")
 
 @dataclass(frozen=True)
 class Column:
-    """A column a consumer can be offered: its name, Norwegian title, type, unit, role."""
+    """A column a consumer can be offered: its name, title (in the page's language where the
+    schema has both), type, unit, role."""
 
     name: str
     title: str = ""
@@ -63,7 +64,7 @@ def dataset_columns(*, session: Session, dataset: Dataset) -> list[Column] | Non
             unit=f.get("unit", ""),
             role=f.get("role", ""),
         )
-        for f in head.table_schema.get("fields", [])
+        for f in lake.localized(head.table_schema).get("fields", [])  # titles as pages show
         if f.get("role") not in HIDDEN_ROLES
     ]
 

@@ -32,6 +32,10 @@ class AttributeIn(BaseModel):
     type: str = Field(max_length=10)
     unit: str = Field("", max_length=20)
     iri: str | None = Field(None, max_length=300)
+    title_nb: str = Field("", max_length=120, description="the column's title in bokmål")
+    title_en: str = Field("", max_length=120, description="the column's title in English")
+    description_nb: str = Field("", max_length=1000)
+    description_en: str = Field("", max_length=1000)
 
 
 class StreamCreate(BaseModel):

@@ -42,6 +42,21 @@ _NAME = re.compile(r"^[A-Za-z][A-Za-z0-9_]{0,62}$")
 TYPES = ("number", "integer", "string", "boolean")
 
 
+# An attribute's words for people (its column's title and description): key → most chars.
+WORDS = {"title_nb": 120, "title_en": 120, "description_nb": 1000, "description_en": 1000}
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+
+
+def _words(a: dict[str, Any], key: str, where: str) -> str:
+    value = a[key]
+    if not isinstance(value, str) or len(value) > WORDS[key] or _CONTROL.search(value):
+        raise Invalid(
+            f"{key} is text of at most {WORDS[key]} characters on one line",
+            errors=[{"field": f"{where}.{key}"}],
+        )
+    return value.strip()
+
+
 def _check_attributes(attributes: list[dict[str, Any]]) -> list[dict[str, Any]]:
     out, seen = [], set()
     reserved = {"entityId", "observedAt", "latitude", "longitude", "id", "type"}
@@ -70,7 +85,8 @@ def _check_attributes(attributes: list[dict[str, Any]]) -> list[dict[str, Any]]:
         ):
             raise Invalid("Attribute IRI or unit too long", errors=[{"field": where}])
         seen.add(name)
-        out.append({"name": name, "iri": iri, "type": kind, "unit": unit})
+        words = {key: _words(a, key, where) for key in WORDS if a.get(key)}
+        out.append({"name": name, "iri": iri, "type": kind, "unit": unit} | words)
     if not out:
         raise Invalid("A stream measures at least one attribute", errors=[{"field": "attributes"}])
     return out

@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 from datatorg.db.base import utcnow
 from datatorg.db.engine import engine_of
 from datatorg.lake import service as lake
-from datatorg.sensors import vocab
+from datatorg.sensors import labels, vocab
 from datatorg.sensors.ingest import Observation, StreamSpec
 from datatorg.sensors.models import SensorCounter, SensorEntity, SensorStream
 
@@ -121,24 +121,60 @@ def _table(stream: SensorStream, rows: list[tuple[Observation, SensorEntity]]) -
     return pa.table(cols, schema=schema)
 
 
+def _column(
+    name: str,
+    type_: str,
+    title: tuple[str, str] | None,
+    description: tuple[str, str] | None,
+    **more: Any,
+) -> dict[str, Any]:
+    """A Table Schema field: ``title``/``description`` in bokmål (what every page shows, as
+    for every dataset of the platform), ``title_en``/``description_en`` in English."""
+    f: dict[str, Any] = {"name": name, "type": type_}
+    if title:
+        f["title"], f["title_en"] = title
+    if description:
+        f["description"], f["description_en"] = description
+    return f | {k: v for k, v in more.items() if v}
+
+
+# The columns every stream's dataset has: name, type, role.
+COMMON = (
+    ("entityId", "string", ""),
+    ("observedAt", "datetime", "time"),
+    ("latitude", "number", "latitude"),
+    ("longitude", "number", "longitude"),
+)
+
+
+def _given(a: dict[str, Any], key: str) -> tuple[str, str] | None:
+    """The words the stream's maker gave an attribute (``title_nb``/``title_en`` …)."""
+    nb, en = a.get(f"{key}_nb") or "", a.get(f"{key}_en") or ""
+    return (nb or en, en or nb) if nb or en else None
+
+
 def stream_schema(stream: SensorStream) -> dict[str, Any]:
-    """The Table Schema of a stream's dataset: entity, time, position, then each attribute."""
-    fields: list[dict[str, Any]] = [
-        {"name": "entityId", "type": "string", "description": "NGSI-LD entity id"},
-        {
-            "name": "observedAt",
-            "type": "datetime",
-            "role": "time",
-            "description": "When the values were observed (UTC)",
-        },
-        {"name": "latitude", "type": "number", "role": "latitude"},
-        {"name": "longitude", "type": "number", "role": "longitude"},
+    """The Table Schema of a stream's dataset: entity, time, position, then each attribute,
+    each with a title and a description in bokmål and English where known (the words the
+    stream's maker gave, else the Smart Data Models' words in ``sensors.labels``), the unit
+    as a symbol, the attribute's IRI (``x-iri``) and, for text attributes, the label kind
+    their codes have words in (``x-labels``: pages show ``lidOpen`` as "lokket åpent")."""
+    fields = [
+        _column(name, type_, labels.column_words(name), labels.describe(name), role=role)
+        for name, type_, role in COMMON
     ]
     for a in stream.attributes:
-        f: dict[str, Any] = {"name": a["name"], "type": a["type"], "description": a["iri"]}
-        if a.get("unit"):
-            f["unit"] = a["unit"]
-        fields.append(f)
+        unit = a.get("unit") or ""
+        fields.append(
+            _column(
+                a["name"],
+                a["type"],
+                _given(a, "title") or labels.column_words(a["name"]),
+                _given(a, "description") or labels.describe(a["name"]),
+                unit=labels.unit_symbol(unit) or unit,
+                **{"x-iri": a["iri"], "x-labels": labels.VALUE if a["type"] == "string" else ""},
+            )
+        )
     return {"fields": fields}
 
 
