@@ -1,5 +1,6 @@
 """The live sensor pages in Chromium: axe-clean, usable at 360 px, and live: a reading sent
-to the API shows up on the open page without reloading it (static/sensors.js polls)."""
+to the API shows up on the open page without reloading it (static/sensors.js polls); a walk
+in bokmål on a 360 px phone shows words, never codes."""
 
 from __future__ import annotations
 
@@ -16,11 +17,26 @@ from datatorg.identity import service as identity
 from datatorg.identity.models import Role
 from datatorg.sensors import service
 from tests.live import LiveServer, axe_violations
+from tests.plain import english_leaks, visible_text
 
 pytestmark = pytest.mark.browser
 
 
-def _stream(live: LiveServer) -> tuple[str, list[str], dict[str, str]]:
+AIR = ("AirQualityObserved", [{"name": "no2", "type": "number", "unit": "GQ"}])
+WASTE = (
+    "WasteContainer",
+    [
+        {"name": "fillingLevel", "type": "number", "unit": "P1"},
+        {"name": "status", "type": "string"},
+    ],
+)
+
+
+def _stream(
+    live: LiveServer, kind: tuple[str, list[dict[str, Any]]] = AIR
+) -> tuple[str, list[str], dict[str, str]]:
+    type_name, attributes = kind
+
     def make(session: Session) -> tuple[str, list[str], str]:
         n = uuid.uuid4().hex[:8]
         org = identity.create_organisation(session=session, slug=f"s-{n}", name="Sensor org")
@@ -41,15 +57,15 @@ def _stream(live: LiveServer) -> tuple[str, list[str], dict[str, str]]:
             session=session,
             actor=None,
             dataset=ds,
-            type_name="AirQualityObserved",
-            attributes=[{"name": "no2", "type": "number", "unit": "GQ"}],
+            type_name=type_name,
+            attributes=attributes,
         )
         ids = []
         for i in range(4):
             ent = service.register_entity(
                 session=session,
                 stream=stream,
-                entity_id=f"urn:ngsi-ld:AirQualityObserved:{n}-{i}",
+                entity_id=f"urn:ngsi-ld:{type_name}:{n}-{i}",
                 attrs={
                     "https://smartdatamodels.org/name": {
                         "type": "Property",
@@ -67,11 +83,15 @@ def _stream(live: LiveServer) -> tuple[str, list[str], dict[str, str]]:
     return slug, ids, {"Authorization": f"Bearer {token}"}
 
 
-def _send(live: LiveServer, slug: str, headers: dict[str, str], dev: str, no2: float) -> None:
+def _send(
+    live: LiveServer, slug: str, headers: dict[str, str], dev: str, no2: float, **values: Any
+) -> None:
+    reading = {"entityId": dev, "observedAt": datetime.now(UTC).isoformat()}
+    reading |= values or {"no2": no2}
     r = httpx.post(
         f"{live.url}/api/v1/sensors/streams/{slug}/observations",
         headers=headers,
-        json=[{"entityId": dev, "observedAt": datetime.now(UTC).isoformat(), "no2": no2}],
+        json=[reading],
         timeout=30,
     )
     assert r.status_code == 200, r.text
@@ -106,5 +126,42 @@ def test_live_page_is_accessible_small_and_updates(live_server: LiveServer, brow
         assert page.locator("svg.chart").count() == 1
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         assert axe_violations(page) == []
+    finally:
+        context.close()
+
+
+def test_a_phone_walk_in_bokmal_shows_words_not_codes(
+    live_server: LiveServer, browser: Any
+) -> None:
+    slug, ids, headers = _stream(live_server, WASTE)
+    _send(live_server, slug, headers, ids[0], 0, fillingLevel=0.85, status="lidOpen")
+    _send(live_server, slug, headers, ids[1], 0, fillingLevel=0.2, status="ok")
+    context = browser.new_context(locale="nb-NO", viewport={"width": 360, "height": 740})
+    try:
+        page = context.new_page()
+        walk = [
+            (f"{live_server.url}/sensors", "Sensorer i Halden"),
+            (f"{live_server.url}/sensors/{slug}", "lokket åpent"),
+            (f"{live_server.url}/sensors/{slug}/{ids[0]}", "Fyllingsgrad"),
+            (f"{live_server.url}/datasets/{slug}", "Målt"),
+            (f"{live_server.url}/datasets/{slug}/data", "Fyllingsgrad"),
+        ]
+        for url, words in walk:
+            page.goto(url)
+            assert page.evaluate("document.documentElement.lang") == "nb", url
+            html = page.content()
+            assert words in visible_text(html), url
+            assert english_leaks(html) == [], url
+            for code in ("lidOpen", "fillingLevel", "entityId", "observedAt"):
+                assert code not in visible_text(html).split(), (url, code)
+            assert page.evaluate("document.documentElement.scrollWidth") <= 360, url
+            assert axe_violations(page) == [], url
+        page.goto(f"{live_server.url}/sensors/{slug}")
+        cell = page.locator(f'td[data-entity="{ids[0]}"][data-attr="fillingLevel"]')
+        assert cell.inner_text() == "85 %"
+        # the reading is open to read: the row's value came through the gate to a phone
+        page.get_by_role("link", name="Stasjon 0").click()
+        page.wait_for_url(f"**/sensors/{slug}/{ids[0]}")
+        assert page.locator("svg.chart").count() == 1
     finally:
         context.close()
