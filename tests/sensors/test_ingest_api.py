@@ -139,6 +139,25 @@ def test_unknown_devices_refuse_the_batch_unless_partial(
     assert counts == {"accepted": 1, "unknown_device": 2}
 
 
+def test_a_batch_of_ten_thousand_is_stored_whole(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    s = make_stream(session, devices=4)
+    batch = [
+        {
+            "entityId": s.devices[i % 4],
+            "observedAt": (T0 + timedelta(seconds=i)).isoformat(),
+            "count": i,
+        }
+        for i in range(10_000)  # the most one request may carry (10,001: 413 below)
+    ]
+    r = client.post(_url(s.slug), content=orjson.dumps(batch), headers=s.headers)
+    assert r.status_code == 200, r.text
+    assert r.json()["accepted"] == 10_000
+    rows = stored_rows(session, settings, s.dataset_id)
+    assert sorted(row[5] for row in rows) == list(range(10_000))
+
+
 def test_unreadable_oversized_and_unauthorised_bodies(client: TestClient, session: Session) -> None:
     s = make_stream(session)
     r = client.post(_url(s.slug), content=b"{not json", headers=s.headers)
