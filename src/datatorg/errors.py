@@ -8,6 +8,7 @@ Domains raise these; ``datatorg.web.errorhandlers`` renders them as RFC 9457
     ├── Unauthenticated           401  unauthenticated
     ├── Forbidden                 403  forbidden
     ├── NotFound                  404  not-found
+    ├── MethodNotAllowed          405  method-not-allowed (carries ``allow``)
     ├── Conflict                  409  conflict
     ├── PayloadTooLarge           413  payload-too-large
     ├── Invalid                   422  invalid   (carries ``errors``: where and what)
@@ -77,6 +78,21 @@ class NotFound(DatatorgError):
     status = 404
     slug = "not-found"
     title = "Not found"
+
+
+class MethodNotAllowed(DatatorgError):
+    """The path exists but does not take this method (``allow``: the methods it takes)."""
+
+    status = 405
+    slug = "method-not-allowed"
+    title = "Method not allowed"
+
+    def __init__(self, detail: str | None = None, *, allow: str = "", **extra: Any) -> None:
+        super().__init__(detail, **extra)
+        self.allow = allow
+
+    def headers(self) -> dict[str, str]:
+        return {"Allow": self.allow} if self.allow else {}
 
 
 class Conflict(DatatorgError):

@@ -188,6 +188,9 @@ def test_unreadable_oversized_and_unauthorised_bodies(client: TestClient, sessio
         "/api/v1/sensors/streams/no-such-stream/observations", json=[], headers=s.headers
     )
     assert r.status_code == 404
+    r = client.put(_url(s.slug), json=[], headers=s.headers)  # a method the route does not take
+    assert r.status_code == 405 and r.headers["Allow"] == "POST"
+    assert r.json()["type"].endswith("/problems/method-not-allowed")
 
 
 def test_streams_api_lists_creates_and_registers_devices(

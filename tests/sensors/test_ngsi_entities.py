@@ -409,3 +409,23 @@ def test_bad_entities_are_refused_with_problem_details(
         assert r.status_code == 200 and r.json() == [], r.text
     r = client.get("/ngsi-ld/v1/entities", params={"idPattern": "(a)\\1"})  # backreference
     assert r.status_code == 400 and "regular expression" in r.json()["detail"]
+    # what is not supported (docs/sensors.md) is refused clearly, in the NGSI-LD shape
+    instances = [
+        {"type": "Property", "value": n, "datasetId": f"urn:d:{n}"} for n in (1, 2)
+    ]  # a multi-attribute
+    multi = {"id": "urn:x", "type": "OffStreetParking", "a": instances}
+    r = client.post("/ngsi-ld/v1/entities", json=multi, headers=h)
+    assert r.status_code == 400 and "datasetId" in r.json()["detail"]
+    ident = PARKING["id"]
+    for method, path in (
+        ("PUT", f"/ngsi-ld/v1/entities/{ident}"),
+        ("PATCH", f"/ngsi-ld/v1/entities/{ident}"),
+        ("POST", "/ngsi-ld/v1/entityOperations/query"),
+        ("POST", "/ngsi-ld/v1/csourceRegistrations"),
+        ("POST", "/ngsi-ld/v1/temporal/entities"),
+        ("POST", "/ngsi-ld/v1/jsonldContexts"),
+    ):
+        r = client.request(method, path, json={}, headers=h)
+        assert r.status_code in (404, 405), (method, path, r.status_code)
+        assert r.json()["type"].startswith("https://uri.etsi.org/ngsi-ld/errors/"), r.text
+        assert r.status_code == 404 or r.headers["Allow"], (method, path)

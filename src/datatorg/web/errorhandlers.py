@@ -166,6 +166,9 @@ def install_error_handlers(app: FastAPI) -> None:
 
     async def on_http(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 405:  # the route's own error shape (an NGSI-LD face too)
+            allow = (exc.headers or {}).get("Allow") or (exc.headers or {}).get("allow") or ""
+            return respond(request, errors.MethodNotAllowed(allow=allow))
         cls = _BY_STATUS.get(exc.status_code)
         if cls is None:
             err: errors.DatatorgError = errors.DatatorgError(str(exc.detail))

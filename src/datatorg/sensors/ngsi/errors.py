@@ -81,6 +81,7 @@ class LdContextNotAvailable(NgsiError):
 _BY_STATUS = {
     400: "BadRequestData",
     404: "ResourceNotFound",
+    405: "OperationNotSupported",  # a route that does not take the method (Allow says which)
     409: "AlreadyExists",
     413: "BadRequestData",
     422: "BadRequestData",
