@@ -181,7 +181,7 @@ def energy_pilot(
         ),
     )
     citizen = _actor(session, "citizen@demo.datatorg.no")
-    lab.join(session=session, actor=citizen, pilot_id=pilot.id)
+    lab.join(session=session, settings=settings, actor=citizen, pilot_id=pilot.id)
     return pilot
 
 

@@ -98,8 +98,9 @@ def load(*, session: Session, settings: Settings, small: bool = False) -> list[t
     session.flush()
     accounts += market_demo.load(session=session, password=DEMO_PASSWORD)
     session.flush()
-    pilots_demo.load(session=session, settings=settings)  # the living lab, after the market
     privacy_demo.load(session=session, settings=settings, password=DEMO_PASSWORD)  # issue 13
+    # the living lab, after the market and privacy (participants join with a consent)
+    pilots_demo.load(session=session, settings=settings)
     sensors_demo.load(session=session, settings=settings)  # live sensor streams (issue 15)
     session.flush()
     return accounts
