@@ -1,6 +1,6 @@
 """The living lab in a real browser: the whole journey idea → support → screening →
-evaluation → pilot → data request → KPI computed → result, axe-clean, in bokmål, then the
-pages in English and on a 360 px phone.
+evaluation → pilot → data request → KPI computed → result, axe-clean, in bokmål on a 360 px
+phone (no page wider than the screen), then the pages in English.
 
 People are signed in with API tokens sent as an ``Authorization`` header by their browser
 context (forms still carry their CSRF tokens).
@@ -19,16 +19,30 @@ from tests.pilots.conftest import Lab, build_lab, energy_csv
 
 pytestmark = pytest.mark.browser
 QUERY = "_agg=sum(kwh)&_bucket=month&category=skole"
+# the elements without which the page would fit the screen (the innermost last)
+TOO_WIDE = """() => { const out = [], W = window.innerWidth;
+  for (const e of document.querySelectorAll('body *')) {
+    const d = e.style.display; e.style.display = 'none';
+    const fits = document.documentElement.scrollWidth <= W; e.style.display = d;
+    if (fits) out.push((e.outerHTML || '').slice(0, 160)); }
+  return out.slice(-3); }"""
 
 
 def _as(browser: Any, lab: Lab, who: str, locale: str = "nb-NO") -> Any:
-    context = browser.new_context(locale=locale, extra_http_headers=lab.h[who])
+    """A page for ``who`` on a 360 px phone (the narrowest screen the platform serves)."""
+    context = browser.new_context(
+        locale=locale, extra_http_headers=lab.h[who], viewport={"width": 360, "height": 740}
+    )
     return context.new_page()
 
 
 def _clean(page: Any) -> None:
+    """axe finds nothing, and nothing is wider than the phone's screen."""
     found = axe_violations(page)
     assert found == [], (page.url, found)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > page.viewport_size["width"]:  # name the elements that make it wider
+        raise AssertionError((page.url, width, page.evaluate(TOO_WIDE)))
 
 
 def _direct_monthly_school_kwh() -> dict[str, str]:
