@@ -99,8 +99,9 @@ def load(*, session: Session, settings: Settings, small: bool = False) -> list[t
     accounts += market_demo.load(session=session, password=DEMO_PASSWORD)
     session.flush()
     privacy_demo.load(session=session, settings=settings, password=DEMO_PASSWORD)  # issue 13
-    # the living lab, after the market and privacy (participants join with a consent)
-    pilots_demo.load(session=session, settings=settings)
     sensors_demo.load(session=session, settings=settings)  # live sensor streams (issue 15)
+    # the living lab last: participants join with a consent (privacy), the waste pilot's KPI
+    # reads the containers' sensor stream (sensors)
+    pilots_demo.load(session=session, settings=settings)
     session.flush()
     return accounts
