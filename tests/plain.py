@@ -14,7 +14,19 @@ from html.parser import HTMLParser
 from datatorg.web import labels
 
 # Codes that are also Norwegian words (or too short to tell apart) are not looked for.
-NORWEGIAN_WORDS = {"time", "in", "not", "gt", "lt", "gte", "lte", "api", "status"}
+NORWEGIAN_WORDS = {
+    "time",
+    "in",
+    "not",
+    "gt",
+    "lt",
+    "gte",
+    "lte",
+    "api",
+    "status",
+    "evaluator",
+    "startup",
+}
 # Kinds whose codes are the names people use too (file formats, encodings, licence ids).
 NAMES = {"file_format", "encoding", "licence", "read_channel"}
 # English the platform must never show a Norwegian reader, whatever the registry holds.

@@ -1,6 +1,6 @@
 """The living lab in a real browser: the whole journey idea → support → screening →
-evaluation → pilot → data request → KPI computed → result, axe-clean, in bokmål, then the
-pages in English and on a 360 px phone.
+evaluation → pilot → data request → KPI computed → result, from the main menu, axe-clean, in
+bokmål on a 360 px phone (no page wider than the screen), then the pages in English.
 
 People are signed in with API tokens sent as an ``Authorization`` header by their browser
 context (forms still carry their CSRF tokens).
@@ -19,16 +19,41 @@ from tests.pilots.conftest import Lab, build_lab, energy_csv
 
 pytestmark = pytest.mark.browser
 QUERY = "_agg=sum(kwh)&_bucket=month&category=skole"
+# the elements without which the page would fit the screen (the innermost last)
+TOO_WIDE = """() => { const out = [], W = window.innerWidth;
+  for (const e of document.querySelectorAll('body *')) {
+    const d = e.style.display; e.style.display = 'none';
+    const fits = document.documentElement.scrollWidth <= W; e.style.display = d;
+    if (fits) out.push((e.outerHTML || '').slice(0, 160)); }
+  return out.slice(-3); }"""
 
 
 def _as(browser: Any, lab: Lab, who: str, locale: str = "nb-NO") -> Any:
-    context = browser.new_context(locale=locale, extra_http_headers=lab.h[who])
+    """A page for ``who`` on a 360 px phone (the narrowest screen the platform serves)."""
+    context = browser.new_context(
+        locale=locale, extra_http_headers=lab.h[who], viewport={"width": 360, "height": 740}
+    )
     return context.new_page()
 
 
 def _clean(page: Any) -> None:
+    """axe finds nothing, and nothing is wider than the phone's screen."""
     found = axe_violations(page)
     assert found == [], (page.url, found)
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > page.viewport_size["width"]:  # name the elements that make it wider
+        raise AssertionError((page.url, width, page.evaluate(TOO_WIDE)))
+
+
+def _menu(page: Any, name: str) -> None:
+    """Follow a main-menu link, opening the folded menu on a phone first."""
+    page.wait_for_load_state("load")  # the menu script has run (it is deferred)
+    toggle = page.locator(".menu-toggle")
+    if toggle.is_visible():
+        toggle.click()
+    link = page.locator("#main-menu").get_by_role("link", name=name).first
+    link.wait_for(state="visible")
+    link.click()
 
 
 def _direct_monthly_school_kwh() -> dict[str, str]:
@@ -59,8 +84,11 @@ def test_the_living_lab_journey_in_the_browser(live_server: LiveServer, browser:
     citizen = _as(browser, lab, "citizen")
     coord = _as(browser, lab, "coordinator")
     try:
-        # a citizen submits an idea from the living lab's front page
-        citizen.goto(f"{live_server.url}/lab")
+        # a citizen finds the living lab in the main menu (folded on the phone) and submits an
+        # idea from its front page
+        citizen.goto(f"{live_server.url}/")
+        _menu(citizen, "Levende laboratorium")
+        citizen.wait_for_url("**/lab")
         _clean(citizen)
         citizen.get_by_role("link", name="Send inn en idé").first.click()
         citizen.wait_for_url("**/ideas/new")
@@ -176,10 +204,12 @@ def test_the_living_lab_journey_in_the_browser(live_server: LiveServer, browser:
         assert "Skaler opp" in coord.locator("#result").inner_text()
         _clean(coord)
 
-        # the same pages in English
+        # the same pages in English; the menu names the living lab in English too
         path = pilot_url.removeprefix(live_server.url)
         coord.goto(f"{live_server.url}/lang/en?next={path}")
         assert coord.locator("html").get_attribute("lang") == "en"
+        menu_link = coord.locator('#main-menu a[href="/lab"]').first  # folded on the phone
+        assert menu_link.text_content() == "Living lab"
         assert "Scale up" in coord.locator("#result").inner_text()
         assert "In force" in coord.locator("#data").inner_text()
         _clean(coord)

@@ -36,7 +36,7 @@ def test_demo_market_loads_once_and_shows_in_register_and_queue(
     assert waiting == 3
 
     register = client.get("/register.json").json()
-    assert register["total"] == 7  # with the energy pilot's agreement (demo/pilots_pilots.py)
+    assert register["total"] == 8  # with the energy and waste pilots' agreements (demo/pilots_*.py)
     # and the privacy demo's agreement with IFE
     shown = {e["state"] for e in register["items"]}
     assert shown == {"active", "suspended", "revoked", "expired"}

@@ -15,6 +15,7 @@ from datatorg.pilots.calls import today
 from datatorg.pilots.models import Comment, CommentStatus, Idea, IdeaState, Pilot
 from tests.pilots import helpers
 from tests.pilots.conftest import Lab, upload
+from tests.plain import english_leaks
 
 # Codes that must never reach a reader (visible text only).
 CODES_NB = re.compile(
@@ -102,6 +103,8 @@ def test_every_page_speaks_plain_bokmal_and_english(
             assert r.status_code == 200, (path, r.text[:500])
             found = codes.findall(visible(r.text))
             assert found == [], (lang, path, found)
+            if lang == "nb":  # no registered code or English label anywhere on the page
+                assert english_leaks(r.text) == [], (path, english_leaks(r.text))
             assert f'<html lang="{lang}">' in r.text
     nb = client.get(f"/pilots/{p['id']}", headers={"Accept-Language": "nb"}).text
     assert "Bærekraftsmål" in nb or "Mål 7" in nb

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from datatorg.demo import pilots_pilots
+from datatorg.demo import pilots_pilots, pilots_waste
 from datatorg.demo.pilots_ideas import IDEAS
 from datatorg.identity import service as identity
 from datatorg.identity.actor import Actor
@@ -104,7 +104,7 @@ def load(*, session: Session, settings: Settings) -> None:
         _advance(session, settings, ideas[spec["key"]], spec, coord, evaluator)
     _talk(session, ideas, supporters, coord)
     energy = pilots_pilots.energy_pilot(session, settings, ideas["energy"], coord, today)
-    waste = pilots_pilots.waste_pilot(session, settings, ideas["waste"], coord, today)
+    waste = pilots_waste.waste_pilot(session, settings, ideas["waste"], coord, today)
     pilots_pilots.completed_pilot(session, settings, ideas["light"], coord, today)
     for pilot in (energy, waste):
         for kpi in session.scalars(select(Kpi).where(Kpi.pilot_id == pilot.id)):

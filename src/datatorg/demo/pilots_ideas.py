@@ -6,6 +6,7 @@ from typing import Any
 
 ENERGY = "energibruk-kommunale-bygg"
 WASTE = "avfall-husholdninger"
+BINS = "avfallsbeholdere-fyllingsgrad"
 
 IDEAS: list[dict[str, Any]] = [
     {
@@ -21,8 +22,8 @@ IDEAS: list[dict[str, Any]] = [
         "place": "tistedal",
         "sdgs": [11, 12, 13],
         "need_infrastructure": "40 sensorer og LoRaWAN-dekning",
-        "need_data": "Avfallsmengder per måned, tømmelister",
-        "datasets": [WASTE],
+        "need_data": "Fyllingsgraden i dunkene fra sensorene, avfallsmengder per måned",
+        "datasets": [BINS, WASTE],
         "to": "accepted",
     },
     {

@@ -1,6 +1,6 @@
-"""The living lab demo's pilots: energy use in municipal buildings and sensor-based waste
-collection (both running, with KPIs computed through the gate from the demo datasets), and
-a completed street-lighting pilot with its final evaluation and a report."""
+"""The living lab demo's pilots: energy use in municipal buildings (running, with a KPI computed
+through the gate from the demo's energy data) and a completed street-lighting pilot with its
+final evaluation and a report; the waste pilot is in ``demo/pilots_waste.py``."""
 
 from __future__ import annotations
 
@@ -16,7 +16,7 @@ from datatorg.market import service as market
 from datatorg.market.models import Offer
 from datatorg.market.schemas import OfferCreate
 from datatorg.pilots import service as lab
-from datatorg.pilots.models import Idea, Kpi, Measurement, Pilot
+from datatorg.pilots.models import Direction, Idea, Kpi, Measurement, Pilot
 from datatorg.pilots.pilot_schemas import (
     DataRequestCreate,
     KpiCreate,
@@ -32,17 +32,18 @@ from datatorg.pilots.pilot_schemas import (
 from datatorg.settings import Settings
 
 ENERGY = "energibruk-kommunale-bygg"
-WASTE = "avfall-husholdninger"
 RESEARCH_OFFER = "Forskning og undervisning"  # the market demo's offer on the energy data
-# The KPI queries depend on these columns of the demo contents (demo/contents/energy.py,
-# environment.py); tests/pilots/test_demo.py checks them against the contents' own SQL.
+# The KPI query depends on these columns of the demo contents (demo/contents/energy.py);
+# tests/pilots/test_demo.py checks it against the contents' own SQL.
 ENERGY_KPI = "_agg=sum(kwh)&_bucket=month&bygningstype=Skole"
-WASTE_KPI = "_agg=sum(tonn)&_bucket=month&fraksjon=Restavfall"
 
 
 def set_baseline(session: Session, kpi: Kpi) -> None:
-    """A computed demo KPI's baseline is the mean of its first twelve periods (the year before
-    the pilot) and its target a tenth lower, whatever the size of the demo contents."""
+    """A computed demo KPI without a baseline gets the mean of its first twelve periods (the
+    year before the pilot) and a target a tenth better, whatever the size of the demo
+    contents."""
+    if kpi.baseline is not None:
+        return
     first = session.scalars(
         select(Measurement.value)
         .where(Measurement.kpi_id == kpi.id)
@@ -50,11 +51,14 @@ def set_baseline(session: Session, kpi: Kpi) -> None:
         .limit(12)
     ).all()
     if first:
-        kpi.baseline = round(sum(first) / len(first))
-        kpi.target = round(kpi.baseline * 0.9)
+        mean = sum(first) / len(first)
+        digits = 0 if abs(mean) >= 10 else 2  # a share (0–1) keeps its decimals
+        kpi.baseline = round(mean, digits)
+        better = 0.9 if kpi.direction == Direction.decrease else 1.1
+        kpi.target = round(kpi.baseline * better, digits)
 
 
-def _actor(session: Session, email: str) -> Actor:
+def actor(session: Session, email: str) -> Actor:
     user = identity.get_user_by_email(session=session, email=email)
     assert user is not None, email
     return identity.actor_for_user(session=session, user=user)
@@ -64,7 +68,7 @@ def dataset(session: Session, slug: str) -> Dataset | None:
     return session.scalar(select(Dataset).where(Dataset.slug == slug))
 
 
-def _phases(today: date, now: str) -> list[PhaseDates]:
+def phases(today: date, now: str) -> list[PhaseDates]:
     order = ["exploration", "co_creation", "experimentation", "evaluation"]
     at = order.index(now)
     out, start = [], today - timedelta(days=60 * at + 20)
@@ -81,7 +85,7 @@ def _phases(today: date, now: str) -> list[PhaseDates]:
 def energy_pilot(
     session: Session, settings: Settings, idea: Idea, coord: Actor, today: date
 ) -> Pilot:
-    lead = _actor(session, "forsker@ife.demo.datatorg.no")
+    lead = actor(session, "forsker@ife.demo.datatorg.no")
     pilot = lab.create_pilot(
         session=session,
         settings=settings,
@@ -93,7 +97,7 @@ def energy_pilot(
             "følges måned for måned fra kommunens energioppfølging.",
             purpose="ImprovePublicServices",
             lead_id=lead.user_id,
-            phases=_phases(today, "experimentation"),
+            phases=phases(today, "experimentation"),
             recruiting=True,
             participation_text="Lærere og elever svarer på en kort undersøkelse om "
             "inneklimaet hver måned.",
@@ -180,8 +184,8 @@ def energy_pilot(
             kind="milestone",
         ),
     )
-    citizen = _actor(session, "citizen@demo.datatorg.no")
-    lab.join(session=session, actor=citizen, pilot_id=pilot.id)
+    citizen = actor(session, "citizen@demo.datatorg.no")
+    lab.join(session=session, settings=settings, actor=citizen, pilot_id=pilot.id)
     return pilot
 
 
@@ -189,14 +193,13 @@ def _energy_data(
     session: Session, settings: Settings, pilot: Pilot, dataset: Dataset, lead: Actor, today: date
 ) -> None:
     """A request from the pilot under the research offer, and the steward's approval."""
-    steward = _actor(session, "steward@demo.datatorg.no")
     offer = session.scalar(
         select(Offer).where(Offer.dataset_id == dataset.id, Offer.title == RESEARCH_OFFER)
     )
     if offer is None or "ImprovePublicServices" not in offer.purposes:
         offer = market.create_offer(
             session=session,
-            actor=_actor(session, "publisher@demo.datatorg.no"),
+            actor=actor(session, "publisher@demo.datatorg.no"),
             data=OfferCreate(
                 dataset=dataset.slug,
                 title="Aggregater for piloter i det levende laboratoriet",
@@ -207,6 +210,33 @@ def _energy_data(
                 calls_per_day=200,
             ),
         )
+    ask_for_data(
+        session,
+        settings,
+        pilot,
+        lead,
+        offer,
+        steward="steward@demo.datatorg.no",
+        organisation="ife",
+        description="Månedlig strømforbruk i skolebyggene, for pilotens KPI-er.",
+        today=today,
+    )
+
+
+def ask_for_data(
+    session: Session,
+    settings: Settings,
+    pilot: Pilot,
+    lead: Actor,
+    offer: Offer,
+    *,
+    steward: str,
+    organisation: str,
+    description: str,
+    today: date,
+) -> None:
+    """A request from the pilot under ``offer``, and the provider's steward's approval: the
+    agreement the pilot's KPIs read under."""
     request = lab.request_data(
         session=session,
         settings=settings,
@@ -214,97 +244,19 @@ def _energy_data(
         pilot_id=pilot.id,
         data=DataRequestCreate(
             offer_id=offer.id,
-            description="Månedlig strømforbruk i skolebyggene, for pilotens KPI-er.",
+            description=description,
             period_start=today,
             period_end=today + timedelta(days=300),
-            organisation="ife",
+            organisation=organisation,
         ),
     )
     market.approve(
         session=session,
         settings=None,
-        actor=steward,
+        actor=actor(session, steward),
         request_id=request.id,
         reason="Godkjent for piloten.",
     )
-
-
-def waste_pilot(
-    session: Session, settings: Settings, idea: Idea, coord: Actor, today: date
-) -> Pilot:
-    lead = _actor(session, "utvikler@gronn-start.demo.datatorg.no")
-    pilot = lab.create_pilot(
-        session=session,
-        settings=settings,
-        actor=coord,
-        data=PilotCreate(
-            idea_id=idea.id,
-            title="Sensorbasert avfallstømming i Tistedal",
-            summary="40 dunker i Tistedal har fyllingsgradssensorer; bilen kjører bare til "
-            "dunkene som er nesten fulle.",
-            purpose="ImprovePublicServices",
-            lead_id=lead.user_id,
-            phases=_phases(today, "co_creation"),
-        ),
-    )
-    lab.add_partner(
-        session=session,
-        actor=coord,
-        pilot_id=pilot.id,
-        data=PartnerAdd(organisation="fjordsensor", contribution="Sensorer og LoRaWAN"),
-    )
-    if dataset(session, WASTE) is not None:
-        lab.create_kpi(
-            session=session,
-            settings=settings,
-            actor=lead,
-            pilot_id=pilot.id,
-            data=KpiCreate.model_validate(
-                {
-                    "name": "Restavfall samlet inn",
-                    "unit": "tonn per måned",
-                    "direction": "decrease",
-                    "sdg": 12,
-                    "source": "dataset",
-                    "dataset": WASTE,
-                    "query": WASTE_KPI,
-                    "schedule": "weekly",
-                }
-            ),
-        )
-    kpi = lab.create_kpi(
-        session=session,
-        settings=settings,
-        actor=lead,
-        pilot_id=pilot.id,
-        data=KpiCreate.model_validate(
-            {
-                "name": "Tømminger per uke",
-                "unit": "tømminger",
-                "baseline": 80,
-                "target": 50,
-                "direction": "decrease",
-                "sdg": 12,
-            }
-        ),
-    )
-    for weeks, value in ((7, 80), (6, 78), (5, 71), (4, 66), (3, 60), (2, 58), (1, 55)):
-        lab.add_value(
-            session=session,
-            actor=lead,
-            pilot_id=pilot.id,
-            kpi_id=kpi.id,
-            data=MeasurementCreate(period=today - timedelta(weeks=weeks), value=value),
-        )
-    lab.post_update(
-        session=session,
-        actor=lead,
-        pilot_id=pilot.id,
-        data=UpdateCreate(
-            title="Sensorene er montert", body="Alle 40 dunker melder nå fyllingsgrad."
-        ),
-    )
-    return pilot
 
 
 def completed_pilot(
@@ -318,7 +270,7 @@ def completed_pilot(
             idea_id=idea.id,
             title="Behovsstyrt gatelys i Fredriksten",
             purpose="CombatClimateChange",
-            phases=_phases(today, "evaluation"),
+            phases=phases(today, "evaluation"),
         ),
     )
     lab.add_report(

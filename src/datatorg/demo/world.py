@@ -98,8 +98,10 @@ def load(*, session: Session, settings: Settings, small: bool = False) -> list[t
     session.flush()
     accounts += market_demo.load(session=session, password=DEMO_PASSWORD)
     session.flush()
-    pilots_demo.load(session=session, settings=settings)  # the living lab, after the market
     privacy_demo.load(session=session, settings=settings, password=DEMO_PASSWORD)  # issue 13
     sensors_demo.load(session=session, settings=settings)  # live sensor streams (issue 15)
+    # the living lab last: participants join with a consent (privacy), the waste pilot's KPI
+    # reads the containers' sensor stream (sensors)
+    pilots_demo.load(session=session, settings=settings)
     session.flush()
     return accounts

@@ -251,10 +251,10 @@ def pilot_action(
     anchor = "main"
     try:
         if action == "join":
-            participation.join(session=session, actor=actor, pilot_id=pilot_id)
+            participation.join(session=session, settings=settings, actor=actor, pilot_id=pilot_id)
             anchor = "participate"
         elif action == "leave":
-            participation.leave(session=session, actor=actor, pilot_id=pilot_id)
+            participation.leave(session=session, settings=settings, actor=actor, pilot_id=pilot_id)
             anchor = "participate"
         elif action in FORMS:
             model, anchor = FORMS[action]

@@ -214,21 +214,21 @@ def get_timeline(pilot_id: uuid.UUID, session: SessionDep) -> list[dict[str, Any
     return timeline_entries(session, pilots.get_pilot(session=session, pilot_id=pilot_id))
 
 
-@router.post("/pilots/{pilot_id}/participation", status_code=201, dependencies=[perm.SIGNED_IN])
+@router.post("/pilots/{pilot_id}/participation", status_code=201, dependencies=[perm.PERSON])
 def post_participation(
-    pilot_id: uuid.UUID, session: SessionDep, actor: UserActorDep
+    pilot_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> dict[str, Any]:
-    """Take part in the pilot, consenting to its purpose."""
-    p = participation.join(session=session, actor=actor, pilot_id=pilot_id)
+    """Take part in the pilot, consenting to its purpose (a consent scoped to this pilot)."""
+    p = participation.join(session=session, settings=settings, actor=actor, pilot_id=pilot_id)
     return {"pilot_id": str(p.pilot_id), "joined_at": p.joined_at.isoformat(), "taking_part": True}
 
 
-@router.delete("/pilots/{pilot_id}/participation", dependencies=[perm.SIGNED_IN])
+@router.delete("/pilots/{pilot_id}/participation", dependencies=[perm.PERSON])
 def delete_participation(
-    pilot_id: uuid.UUID, session: SessionDep, actor: UserActorDep
+    pilot_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> dict[str, Any]:
     """Stop taking part: the consent is withdrawn at once."""
-    p = participation.leave(session=session, actor=actor, pilot_id=pilot_id)
+    p = participation.leave(session=session, settings=settings, actor=actor, pilot_id=pilot_id)
     return {"pilot_id": str(p.pilot_id), "taking_part": False}
 
 

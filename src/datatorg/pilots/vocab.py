@@ -6,6 +6,7 @@ Goals are named as the UN names them in English and as FN-sambandet names them i
 
 from __future__ import annotations
 
+from datatorg.web import labels
 from datatorg.web.i18n import gettext
 
 
@@ -189,12 +190,19 @@ VOCABULARIES: dict[str, dict[str, str]] = {
 
 
 def label(vocabulary: str, code: object) -> str:
-    """The label of ``code`` in ``vocabulary``, in the request's language."""
+    """The label of ``code`` in ``vocabulary``, in the request's language (from the label
+    registry, where ``pilots/labels.py`` puts these words)."""
     if vocabulary == "sdg":
         return sdg_name(int(str(code)))
     key = getattr(code, "value", code)
-    found = VOCABULARIES[vocabulary].get(str(key))
-    return gettext(found) if found else str(key)
+    return labels.label(kind_of(vocabulary), str(key))
+
+
+def kind_of(vocabulary: str) -> str:
+    """The label registry's kind for one of ``VOCABULARIES``."""
+    from datatorg.pilots.labels import KINDS
+
+    return KINDS[vocabulary][0]
 
 
 def sdg_name(number: int) -> str:
@@ -206,7 +214,7 @@ def options(vocabulary: str) -> list[tuple[str, str]]:
     """(code, label) pairs for a form's select or a filter, in the request's language."""
     if vocabulary == "sdg":
         return [(str(n), sdg_name(n)) for n in SDGS]
-    return [(code, gettext(text)) for code, text in VOCABULARIES[vocabulary].items()]
+    return labels.choices(kind_of(vocabulary))
 
 
 def all_labels() -> dict[str, list[dict[str, str]]]:
