@@ -1,0 +1,93 @@
+"""What a usability walk of the Halden demo (bokmål, 360 px, from the front page) found, held
+as page tests: each fails on the page as it was before the fix."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from datatorg.identity.models import Role
+from datatorg.privacy import service as privacy
+from datatorg.privacy.models import IdentityKind
+from datatorg.settings import Settings
+from tests.factories import make_org, make_token, make_user
+from tests.plain import visible_text
+from tests.privacy.helpers import citizen, meter_csv, personal_dataset, upload_csv
+from tests.sensors.helpers import make_stream
+
+NB = {"Accept-Language": "nb", "Accept": "text/html"}
+ISO_MOMENT = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d")
+
+
+def test_a_refused_sensor_stream_links_to_where_access_is_asked(
+    client: TestClient, session: Session
+) -> None:
+    """The sensors overview lists restricted streams; a signed-in researcher without an
+    agreement who opens one was told "ask on the dataset's page" with no way there."""
+    stream = make_stream(session, devices=1, open_data=False)
+    researcher = make_token(session, make_user(session))
+    page = client.get(f"/sensors/{stream.slug}", headers={**NB, **researcher})
+    assert page.status_code == 403
+    assert f'href="/datasets/{stream.slug}"' in page.text and "Be om tilgang" in page.text
+    # a refusal that is not about a missing agreement names no dataset page
+    missing = client.get("/sensors/no-such-stream", headers={**NB, **researcher})
+    assert missing.status_code == 404 and 'href="/datasets/no-such-stream"' not in missing.text
+
+
+def test_a_steward_finds_the_requests_about_personal_data_in_the_menu(
+    client: TestClient, session: Session
+) -> None:
+    """The queue of data subject requests was reachable only through single inbox entries."""
+    org = make_org(session)
+    steward = make_token(session, make_user(session, org=org, roles=(Role.steward,)))
+    person = make_token(session, make_user(session))
+    menu = client.get("/", headers={**NB, **steward}).text
+    assert 'href="/privacy/requests"' in menu and "Henvendelser fra registrerte" in menu
+    assert 'href="/privacy/requests"' not in client.get("/", headers={**NB, **person}).text
+
+
+def test_an_evaluator_finds_their_desk_on_the_living_lab_page(
+    client: TestClient, session: Session
+) -> None:
+    """Only coordinators had the link to the desk that lists the ideas to score."""
+    org = make_org(session)
+    evaluator = make_token(session, make_user(session, org=org, roles=(Role.evaluator,)))
+    person = make_token(session, make_user(session))
+    assert 'href="/lab/desk"' in client.get("/lab", headers={**NB, **evaluator}).text
+    assert 'href="/lab/desk"' not in client.get("/lab", headers={**NB, **person}).text
+
+
+def test_my_data_and_my_requests_write_times_the_readers_way(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    """My data showed "2025-01-01T00:00:00" in the excerpt and the request pages
+    "2026-12-01 03:05"; the rest of the site writes "1. jan. 2025 00:00"."""
+    ds = personal_dataset(session, make_org(session))
+    person = citizen(session)
+    upload_csv(session, settings, ds, meter_csv(["M-WALK-1"], hours=2))
+    subject = privacy.find_by_identity(
+        session=session, settings=settings, kind=IdentityKind.meter_number, value="M-WALK-1"
+    )
+    assert subject is not None
+    subject.user_id = person.id
+    auth = make_token(session, person)
+    page = client.get("/my/data", headers={**NB, **auth})
+    assert page.status_code == 200
+    shown = visible_text(page.text.replace('translate="no"', ""))
+    assert "1. jan. 2025 00:00" in shown and not ISO_MOMENT.search(shown)
+
+    client.get("/my/requests", headers=auth)
+    token = client.cookies.get("datatorg_csrf")
+    sent = client.post(
+        "/my/requests",
+        headers=auth,
+        data={"csrf_token": token, "type": "access"},
+        follow_redirects=False,
+    )
+    assert sent.status_code == 303
+    for path in (sent.headers["location"].split("?")[0], "/my/requests"):
+        text = visible_text(client.get(path, headers={**NB, **auth}).text)
+        assert not ISO_MOMENT.search(text), (path, ISO_MOMENT.findall(text))
+        assert re.search(r"\d{1,2}\. \w+\.? \d{4} \d\d:\d\d", text), path
