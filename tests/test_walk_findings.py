@@ -12,7 +12,9 @@ from datatorg.identity.models import Role
 from datatorg.privacy import service as privacy
 from datatorg.privacy.models import IdentityKind
 from datatorg.settings import Settings
+from tests.access.test_rows_api import _csv
 from tests.factories import make_org, make_token, make_user
+from tests.lake.helpers import make_dataset, publisher, upload
 from tests.plain import visible_text
 from tests.privacy.helpers import citizen, meter_csv, personal_dataset, upload_csv
 from tests.sensors.helpers import make_stream
@@ -91,3 +93,15 @@ def test_my_data_and_my_requests_write_times_the_readers_way(
         text = visible_text(client.get(path, headers={**NB, **auth}).text)
         assert not ISO_MOMENT.search(text), (path, ISO_MOMENT.findall(text))
         assert re.search(r"\d{1,2}\. \w+\.? \d{4} \d\d:\d\d", text), path
+
+
+def test_the_table_beside_a_time_chart_names_its_days_the_readers_way(
+    client: TestClient, session: Session
+) -> None:
+    """The chart itself said "1. jan. 2024", the table beside it "2024-01-01"."""
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    assert upload(client, ds, headers, _csv().replace(b"=cmd", b"cmd")).status_code == 201
+    html = client.get(f"/datasets/{ds.slug}/data", headers=NB).text
+    table = html.split('<svg class="chart chart-narrow"')[1].split("</details>")[0]
+    assert '<th scope="row">1. jan. 2024</th>' in table and "2024-01-01" not in table
