@@ -4,11 +4,13 @@ as page tests: each fails on the page as it was before the fix."""
 from __future__ import annotations
 
 import re
+from datetime import UTC, datetime, timedelta
 
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from datatorg.identity.models import Role
+from datatorg.market.models import Notification
 from datatorg.privacy import service as privacy
 from datatorg.privacy.models import IdentityKind
 from datatorg.settings import Settings
@@ -105,3 +107,29 @@ def test_the_table_beside_a_time_chart_names_its_days_the_readers_way(
     html = client.get(f"/datasets/{ds.slug}/data", headers=NB).text
     table = html.split('<svg class="chart chart-narrow"')[1].split("</details>")[0]
     assert '<th scope="row">1. jan. 2024</th>' in table and "2024-01-01" not in table
+
+
+def test_the_inbox_pages_back_to_the_oldest_message(client: TestClient, session: Session) -> None:
+    """The inbox showed the newest 50 messages and no way to older ones: a steward, who gets a
+    message for every request, lost sight of the rest."""
+    user = make_user(session)
+    auth = make_token(session, user)
+    start = datetime(2026, 1, 1, tzinfo=UTC)
+    for n in range(53):
+        session.add(
+            Notification(
+                user_id=user.id,
+                kind="request_created",
+                subject=f"Melding {n:02d}",
+                created_at=start + timedelta(minutes=n),
+            )
+        )
+    session.flush()
+    first = client.get("/market/inbox", headers={**NB, **auth}).text
+    assert "Melding 52" in first and "Melding 02" not in first
+    assert 'href="/market/inbox?page=2"' in first and "Eldre meldinger" in first
+    second = client.get("/market/inbox?page=2", headers={**NB, **auth}).text
+    assert "Melding 02" in second and "Melding 00" in second and "Melding 52" not in second
+    assert 'href="/market/inbox"' in second and "Nyere meldinger" in second
+    assert "?page=3" not in second
+    assert client.get("/market/inbox?page=0", headers={**NB, **auth}).status_code == 422
