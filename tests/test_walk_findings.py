@@ -10,13 +10,17 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from datatorg.identity.models import Role
+from datatorg.market import service as market_service
+from datatorg.market.metering import today as utc_today
 from datatorg.market.models import Notification
 from datatorg.privacy import service as privacy
 from datatorg.privacy.models import IdentityKind
 from datatorg.settings import Settings
+from datatorg.web.csrf import CSRF_COOKIE
 from tests.access.test_rows_api import _csv
-from tests.factories import make_org, make_token, make_user
+from tests.factories import actor_of, make_org, make_token, make_user
 from tests.lake.helpers import make_dataset, publisher, upload
+from tests.market import conftest as market
 from tests.plain import visible_text
 from tests.privacy.helpers import citizen, meter_csv, personal_dataset, upload_csv
 from tests.sensors.helpers import make_stream
@@ -133,3 +137,37 @@ def test_the_inbox_pages_back_to_the_oldest_message(client: TestClient, session:
     assert 'href="/market/inbox"' in second and "Nyere meldinger" in second
     assert "?page=3" not in second
     assert client.get("/market/inbox?page=0", headers={**NB, **auth}).status_code == 422
+
+
+def test_asking_twice_for_the_same_offer_says_so_in_bokmal(
+    client: TestClient, session: Session
+) -> None:
+    """The second identical request answered "Noen andre har endret dette samtidig. Last siden
+    på nytt og prøv igjen." — wrong, and retrying could never help."""
+    provider = make_org(session)
+    publisher_user = market.quick_user(session, provider, Role.publisher)
+    offer = market_service.create_offer(
+        session=session,
+        actor=actor_of(session, publisher_user),
+        data=market.offer_data(market.make_dataset(session, provider)),
+    )
+    consumer = make_token(session, market.quick_user(session, make_org(session), Role.consumer))
+    client.get(f"/market/offers/{offer.id}", headers=consumer)
+    today = utc_today()
+    form = {
+        "csrf_token": client.cookies[CSRF_COOKIE],
+        "offer_id": str(offer.id),
+        "purpose": "AcademicResearch",
+        "description": "Masteroppgave om energibruk i skolebygg.",
+        "period_start": today.isoformat(),
+        "period_end": (today + timedelta(days=30)).isoformat(),
+        "columns": ["building", "kwh"],
+    }
+    url = f"/market/offers/{offer.id}/request"
+    first = client.post(url, data=form, headers={**NB, **consumer}, follow_redirects=False)
+    assert first.status_code == 303
+    again = client.post(url, data=form, headers={**NB, **consumer}, follow_redirects=False)
+    assert again.status_code == 409
+    text = visible_text(again.text)
+    assert "Du har allerede bedt om dette tilbudet" in text and "Mine forespørsler" in text
+    assert "Noen andre har endret dette samtidig" not in text

@@ -126,7 +126,11 @@ def error_page(request: Request, exc: errors.DatatorgError) -> Response:
             "detail": detail,
             "advice": labels.explain("failed_term", term) if term else None,
             "dataset_url": _dataset_page(request, term),
-            "default_advice": labels.label("http_advice", status),
+            # a conflict that says what it is (a duplicate request) needs no guess at the
+            # cause: the generic advice ("someone else changed this") would contradict it
+            "default_advice": ""
+            if (detail and exc.status == 409)
+            else labels.label("http_advice", status),
             "next": here,
             "errors": forms.explain(exc.extra.get("errors") or [], {}) if exc.status == 422 else [],
         },
