@@ -16,7 +16,7 @@ from urllib.parse import urlencode
 from datatorg.access.engines import Page
 from datatorg.catalog.models import DatasetRef
 from datatorg.lake import service as lake
-from datatorg.web import charts, labels
+from datatorg.web import charts, formatting, labels
 from datatorg.web.i18n import gettext as _
 
 MAX_DAILY_POINTS = 400  # longer series are drawn as weekly means
@@ -100,7 +100,8 @@ def chart_data(
                     y_title=value_title,
                     ident="chart-time",
                 ),
-                "rows": [(str(p[0])[:10], p[1]) for p in points],
+                # the table beside the chart names its days the reader's way ("1. jan. 2024")
+                "rows": [(formatting.day(str(p[0])[:10]), p[1]) for p in points],
                 "x_title": _("Day") if bucket == "day" else _("Week starting"),
                 "y_title": value_title,
                 "digits": digits + 1,

@@ -272,12 +272,36 @@ def statement_csv(
     )
 
 
+INBOX_PAGE = 50
+
+
 @router.get("/market/inbox", dependencies=[perm.SIGNED_IN])
-def inbox(request: Request, session: SessionDep, actor: UserActorDep) -> Response:
+def inbox(
+    request: Request,
+    session: SessionDep,
+    actor: UserActorDep,
+    page: int = Query(1, ge=1, le=10_000),
+) -> Response:
+    """The person's messages, newest first, 50 to a page: older ones are a link away, never cut
+    off (a steward receives one per request)."""
     assert actor.user_id is not None
-    items = notify.inbox(session=session, user_id=actor.user_id)
+    found = notify.inbox(
+        session=session,
+        user_id=actor.user_id,
+        limit=INBOX_PAGE + 1,
+        offset=(page - 1) * INBOX_PAGE,
+    )
     unread = notify.unread_count(session=session, user_id=actor.user_id)
-    return render(request, "market/inbox.html", {"items": items, "unread": unread})
+    return render(
+        request,
+        "market/inbox.html",
+        {
+            "items": found[:INBOX_PAGE],
+            "unread": unread,
+            "page": page,
+            "older": len(found) > INBOX_PAGE,
+        },
+    )
 
 
 @router.post(

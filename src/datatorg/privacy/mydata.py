@@ -88,6 +88,8 @@ def datasets_about(
                 # columns by their titles (the catalog's schema); a column without one is
                 # shown by its name, as data
                 "column_titles": {f.name: f.title for f in ds.fields if f.title},
+                # Table Schema types, so the page writes dates and numbers the reader's way
+                "column_types": {f.name: f.type for f in ds.fields},
                 "excerpt": found.rows,
             }
         )

@@ -7,6 +7,7 @@ their path prefix with ``register_error_face``.
 from __future__ import annotations
 
 import logging
+import re
 from collections.abc import Callable
 from typing import Any
 from urllib.parse import urlencode
@@ -88,6 +89,19 @@ def respond(request: Request, exc: errors.DatatorgError) -> Response:
     return error_page(request, exc)
 
 
+# A dataset named in the address (a slug: lower-case letters, digits and hyphens).
+_SLUG = re.compile(r"[a-z0-9][a-z0-9-]{0,199}")
+
+
+def _dataset_page(request: Request, term: object) -> str | None:
+    """Where to ask for access, when the refusal says "ask on the dataset's page" and the
+    address names the dataset (a sensor stream, a download): the advice becomes a link."""
+    ref = request.path_params.get("ref") or request.path_params.get("slug")
+    if term != "agreement" or not isinstance(ref, str) or not _SLUG.fullmatch(ref):
+        return None
+    return f"/datasets/{ref}"
+
+
 def error_page(request: Request, exc: errors.DatatorgError) -> Response:
     """The error as a page, in the reader's language: what happened and what to do.
 
@@ -111,7 +125,12 @@ def error_page(request: Request, exc: errors.DatatorgError) -> Response:
             "title": labels.label("http_status", status),
             "detail": detail,
             "advice": labels.explain("failed_term", term) if term else None,
-            "default_advice": labels.label("http_advice", status),
+            "dataset_url": _dataset_page(request, term),
+            # a conflict that says what it is (a duplicate request) needs no guess at the
+            # cause: the generic advice ("someone else changed this") would contradict it
+            "default_advice": ""
+            if (detail and exc.status == 409)
+            else labels.label("http_advice", status),
             "next": here,
             "errors": forms.explain(exc.extra.get("errors") or [], {}) if exc.status == 422 else [],
         },
