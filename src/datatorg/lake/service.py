@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -129,7 +130,13 @@ def _dataset_page(session: Session, actor: Actor, dataset: Dataset) -> dict[str,
     return {"head": head(session=session, dataset_id=dataset.id)}
 
 
+def _published_schema(session: Session, dataset_id: uuid.UUID) -> dict[str, Any] | None:
+    version = head(session=session, dataset_id=dataset_id)
+    return version.table_schema if version is not None else None
+
+
 catalog.dataset_page_part("lake", _dataset_page)
+catalog.published_schema_source(_published_schema)
 
 
 def versions(*, session: Session, dataset_id: uuid.UUID) -> list[DatasetVersion]:
@@ -219,17 +226,29 @@ def stage_upload(
     return pending
 
 
+SubjectLinker = Callable[
+    [Session, Settings, uuid.UUID, Path, dict[str, Any]], dict[str, Any] | None
+]
+_SUBJECT_LINKERS: list[SubjectLinker] = []
+
+
+def subject_linker(fn: SubjectLinker) -> None:
+    """Register the function that puts subject keys in place of identities in a staged file
+    (privacy registers ``link_file`` when its service module is imported; privacy lies above
+    the lake, so the lake never imports it)."""
+    _SUBJECT_LINKERS[:] = [fn]
+
+
 def _link_subjects(
     session: Session, settings: Settings, dataset_id: uuid.UUID, path: Path, schema: dict[str, Any]
 ) -> dict[str, Any] | None:
     """Subject keys in place of identities, for datasets that declare subjects (privacy);
     None when the dataset declares none. Done at staging, so no clear identity of a declared
-    subject column is ever kept in the lake, not even in a pending upload."""
-    from datatorg.privacy import service as privacy  # privacy builds on the lake
-
-    return privacy.link_file(
-        session=session, settings=settings, dataset_id=dataset_id, path=path, schema=schema
-    )
+    subject column is ever kept in the lake, not even in a pending upload. Without a
+    registered linker no upload is staged at all (fail closed)."""
+    if not _SUBJECT_LINKERS:
+        raise RuntimeError("no subject linker registered (import datatorg.privacy.service)")
+    return _SUBJECT_LINKERS[0](session, settings, dataset_id, path, schema)
 
 
 def new_staging(settings: Settings) -> Path:
