@@ -272,7 +272,7 @@ def statement_csv(
     )
 
 
-@router.get("/market/inbox", dependencies=[perm.SIGNED_IN])
+@router.get("/market/inbox", dependencies=[perm.PERSON])
 def inbox(request: Request, session: SessionDep, actor: UserActorDep) -> Response:
     assert actor.user_id is not None
     items = notify.inbox(session=session, user_id=actor.user_id)
@@ -281,7 +281,8 @@ def inbox(request: Request, session: SessionDep, actor: UserActorDep) -> Respons
 
 
 @router.post(
-    "/market/inbox/{notification_id}/read", dependencies=[perm.own(market_deps.notification)]
+    "/market/inbox/{notification_id}/read",
+    dependencies=[perm.own(market_deps.notification, person=True)],
 )
 def inbox_read(
     notification_id: uuid.UUID, session: SessionDep, actor: UserActorDep, _c: CsrfDep
