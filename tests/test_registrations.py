@@ -13,7 +13,7 @@ import pytest
 CHECK = """
 import {entry}
 from datatorg.catalog import pageparts
-from datatorg.lake import service as lake
+from datatorg.lake import subjects as lake
 from datatorg.privacy import pilot_facts
 missing = [
     name

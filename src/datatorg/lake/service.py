@@ -9,7 +9,6 @@ from __future__ import annotations
 import re
 import shutil
 import uuid
-from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -62,10 +61,13 @@ from datatorg.lake.schema import (
     time_column,
 )
 from datatorg.lake.storage import Storage, storage_for
+from datatorg.lake.subjects import link_subjects as _link_subjects
+from datatorg.lake.subjects import subject_linker
 from datatorg.settings import Settings
 from datatorg.web.i18n import gettext as _
 
 __all__ = [  # live datasets (``lake/live.py``): make_live … compact_live
+    "subject_linker",  # privacy's seam (``lake/subjects.py``)
     "ROLES",
     "EraseReport",
     "count_rows",
@@ -224,31 +226,6 @@ def stage_upload(
     session.add(pending)
     session.flush()
     return pending
-
-
-SubjectLinker = Callable[
-    [Session, Settings, uuid.UUID, Path, dict[str, Any]], dict[str, Any] | None
-]
-_SUBJECT_LINKERS: list[SubjectLinker] = []
-
-
-def subject_linker(fn: SubjectLinker) -> None:
-    """Register the function that puts subject keys in place of identities in a staged file
-    (privacy registers ``link_file`` when its service module is imported; privacy lies above
-    the lake, so the lake never imports it)."""
-    _SUBJECT_LINKERS[:] = [fn]
-
-
-def _link_subjects(
-    session: Session, settings: Settings, dataset_id: uuid.UUID, path: Path, schema: dict[str, Any]
-) -> dict[str, Any] | None:
-    """Subject keys in place of identities, for datasets that declare subjects (privacy);
-    None when the dataset declares none. Done at staging, so no clear identity of a declared
-    subject column is ever kept in the lake, not even in a pending upload. Without a
-    registered linker no upload is staged at all (fail closed)."""
-    if not _SUBJECT_LINKERS:
-        raise RuntimeError("no subject linker registered (import datatorg.privacy.service)")
-    return _SUBJECT_LINKERS[0](session, settings, dataset_id, path, schema)
 
 
 def new_staging(settings: Settings) -> Path:
