@@ -23,6 +23,7 @@ from datatorg.db import fastread, migrate
 from datatorg.db.engine import make_engine
 from datatorg.settings import Settings
 from tests.live import CHROMIUM, CHROMIUM_ARGS, LiveServer
+from tests.mailserver import Inbox, running
 from tests.pg import PostgresServer, start_postgres
 
 BACKEND = os.environ.get("DATATORG_TEST_DB", "sqlite")
@@ -188,3 +189,15 @@ def client(app: FastAPI, session: Session) -> Iterator[TestClient]:
         # the requests stored through sessions of their own: reload what the test holds
         c.event_hooks["response"].append(lambda _response: session.expire_all())
         yield c
+
+
+@pytest.fixture
+def smtp(settings: Settings) -> Iterator[tuple[Inbox, Settings]]:
+    """An empty inbox on a real local SMTP server, and settings that send mail to it (the
+    outbox delivers with them: ``outbox.deliver_due(session=..., settings=live)``)."""
+    inbox = Inbox()
+    with running(inbox) as controller:
+        yield (
+            inbox,
+            settings.model_copy(update={"mail_enabled": True, "smtp_port": controller.port}),
+        )

@@ -36,6 +36,7 @@ from datatorg.market import pages_mine as market_mine
 from datatorg.market import router as market_router
 from datatorg.outbox import router as outbox_router
 from datatorg.outbox import worker as outbox_worker
+from datatorg.pilots import consent_scope  # noqa: F401  (pilots tell privacy about their consents)
 from datatorg.pilots import pages as pilots_pages
 from datatorg.pilots import pages_kpis as pilots_kpi_pages
 from datatorg.pilots import pages_pilots as pilots_pilot_pages

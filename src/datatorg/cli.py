@@ -1,10 +1,9 @@
-"""The ``datatorg`` command: serve, db upgrade, demo load, users create, tokens create."""
+"""The ``datatorg`` command: serve, db, demo here; each domain's commands (lake, users,
+tokens, market, harvest, pilots, sensors) in its own ``cli`` module, registered below."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
-from datetime import timedelta
+from contextlib import AbstractContextManager
 from typing import Any
 
 import click
@@ -12,24 +11,15 @@ from sqlalchemy.orm import Session
 
 from datatorg import cli_ops
 from datatorg.db import migrate
-from datatorg.db.base import utcnow
-from datatorg.db.engine import make_engine, make_sessionmaker
-from datatorg.db.writes import write_sessionmaker
-from datatorg.errors import DatatorgError
-from datatorg.identity.models import Role
+from datatorg.db.engine import make_engine
+from datatorg.db.oneoff import write_session
 from datatorg.logging import configure_logging
 from datatorg.settings import Settings, get_settings
 
 
-@contextmanager
-def _database(settings: Settings) -> Iterator[Session]:
+def _database(settings: Settings) -> AbstractContextManager[Session]:
     """A session on the configured database; the engine is disposed afterwards."""
-    engine = make_engine(settings.database_url)
-    try:
-        with write_sessionmaker(engine)() as session:
-            yield session
-    finally:
-        engine.dispose()
+    return write_session(settings.database_url)
 
 
 def _settings() -> Settings:
@@ -148,258 +138,16 @@ def demo_load(small: bool) -> None:
         click.echo(f"  {role:<12} {email}")
 
 
-@main.group()
-def lake() -> None:
-    """The data plane (versioned Parquet files)."""
+# Each domain's commands live in its own ``cli`` module.
+from datatorg.catalog import cli as _catalog_cli  # noqa: E402
+from datatorg.identity import cli as _identity_cli  # noqa: E402
+from datatorg.lake import cli as _lake_cli  # noqa: E402
+from datatorg.market import cli as _market_cli  # noqa: E402
 
-
-@lake.command("gc")
-@click.option(
-    "--grace", default=3600, show_default=True, type=int, help="Keep files younger than this (s)."
-)
-def lake_gc(grace: int) -> None:
-    """Remove orphan files (of versions that never committed) and stale staging folders,
-    after discarding uploads left pending longer than DATATORG_PENDING_UPLOAD_DAYS."""
-    import datatorg.db.models  # noqa: F401  (every table)
-    from datatorg.lake import gc
-    from datatorg.lake import service as lake_service
-
-    settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
-        report = gc.collect(
-            session=session,
-            storage=lake_service.storage(settings),
-            grace_seconds=grace,
-            pending_max_age=timedelta(days=settings.pending_upload_days),
-        )
-    click.echo(
-        f"discarded {report.uploads_expired} uploads pending over "
-        f"{settings.pending_upload_days} days; removed {report.files_removed} orphan files "
-        f"({report.bytes_freed} bytes), {report.staging_removed} staging folders and "
-        f"{report.indexes_removed} row indexes of versions no longer current"
-    )
-
-
-@lake.group("rowindex")
-def lake_rowindex() -> None:
-    """Row indexes (SQLite serving copies of current versions)."""
-
-
-@lake_rowindex.command("build")
-@click.argument("dataset")
-def lake_rowindex_build(dataset: str) -> None:
-    """Build the row index of DATASET's current version now (slug or id)."""
-    import datatorg.db.models  # noqa: F401  (every table)
-    from datatorg.lake import service as lake_service
-
-    settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
-        try:
-            ds = lake_service.get_dataset(session=session, ref=dataset, related=False)
-        except DatatorgError as exc:
-            raise click.ClickException(exc.detail) from None
-        head = lake_service.head_files(session=session, settings=settings, dataset_id=ds.id)
-    if head is None:
-        raise click.ClickException("the dataset has no contents yet")
-    path = lake_service.build_row_index(settings=settings, head=head)
-    if path is None:
-        raise click.ClickException(
-            "this version gets no row index (too many rows, row indexes off, "
-            "or a column the index cannot hold exactly)"
-        )
-    click.echo(f"row index of version {head.number}: {path}")
-
-
-@main.group()
-def users() -> None:
-    """User accounts."""
-
-
-@users.command("create")
-@click.argument("email")
-@click.option("--name", default=None, help="Display name (default: the e-mail's local part).")
-@click.option("--superuser", is_flag=True, help="Give the account every right.")
-@click.option("--password", default=None, help="Password (asked for when left out).")
-@click.option("--org", "org_slug", default=None, help="Organisation to give a role in.")
-@click.option("--role", default=None, type=click.Choice([r.value for r in Role]))
-def users_create(
-    email: str,
-    name: str | None,
-    superuser: bool,
-    password: str | None,
-    org_slug: str | None,
-    role: str | None,
-) -> None:
-    """Create a user account (optionally with a role in an organisation)."""
-    from datatorg.identity import service
-    from datatorg.identity.schemas import clean_email
-
-    if (org_slug is None) != (role is None):
-        raise click.UsageError("--org and --role go together")
-    try:
-        email = clean_email(email)
-    except ValueError as exc:
-        raise click.BadParameter(str(exc), param_hint="EMAIL") from None
-    settings = _settings()
-    if password is None:
-        password = click.prompt("Password", hide_input=True, confirmation_prompt=True)
-    with _database(settings) as session:
-        try:
-            user = service.create_user(
-                session=session,
-                email=email,
-                display_name=name or email.split("@")[0],
-                password=password,
-                is_superuser=superuser,
-            )
-            if org_slug and role:
-                org = service.get_organisation(session=session, ref=org_slug)
-                service.add_membership(
-                    session=session, user=user, organisation=org, role=Role(role)
-                )
-        except DatatorgError as exc:
-            raise click.ClickException(exc.detail) from None
-        session.commit()
-    click.echo("user created")
-
-
-@users.command("grant")
-@click.argument("email")
-@click.argument("org_slug")
-@click.argument("role", type=click.Choice([r.value for r in Role]))
-def users_grant(email: str, org_slug: str, role: str) -> None:
-    """Give the account EMAIL the role ROLE in organisation ORG_SLUG."""
-    from datatorg.identity import service
-
-    settings = _settings()
-    with _database(settings) as session:
-        user = service.get_user_by_email(session=session, email=email)
-        if user is None:
-            raise click.ClickException("no such user")
-        try:
-            org = service.get_organisation(session=session, ref=org_slug)
-        except DatatorgError as exc:
-            raise click.ClickException(exc.detail) from None
-        service.add_membership(session=session, user=user, organisation=org, role=Role(role))
-        session.commit()
-    click.echo(f"{role} in {org_slug} given")
-
-
-@main.group()
-def tokens() -> None:
-    """Personal API tokens."""
-
-
-@tokens.command("create")
-@click.argument("email")
-@click.option("--name", default="cli", show_default=True)
-@click.option(
-    "--days",
-    default=90,
-    show_default=True,
-    type=click.IntRange(0, 3650),
-    help="0: never expires.",
-)
-def tokens_create(email: str, name: str, days: int) -> None:
-    """Create an API token for EMAIL; it is printed once and stored only hashed."""
-    from datatorg.identity import service
-
-    settings = _settings()
-    with _database(settings) as session:
-        user = service.get_user_by_email(session=session, email=email)
-        if user is None or not user.is_active:
-            raise click.ClickException("no such user")
-        expires = utcnow() + timedelta(days=days) if days > 0 else None
-        plaintext, _record = service.create_token(
-            session=session, user=user, name=name, expires_at=expires
-        )
-        session.commit()
-    click.echo(plaintext)
-
-
-@main.group()
-def market() -> None:
-    """The marketplace."""
-
-
-@market.command("notify-expiring")
-@click.option("--days", default=14, show_default=True, type=int, help="Look this far ahead.")
-def market_notify_expiring(days: int) -> None:
-    """Tell consumers (once) that their agreement ends within DAYS days."""
-    from datatorg.market import service as market_service
-
-    settings = _settings()
-    engine = make_engine(settings.database_url)
-    try:
-        with write_sessionmaker(engine)() as session:
-            count = market_service.notify_expiring(
-                session=session, settings=settings, within_days=days
-            )
-            session.commit()
-    finally:
-        engine.dispose()
-    click.echo(f"{count} agreements notified")
-
-
-@main.group()
-def harvest() -> None:
-    """Import datasets from other catalogs (idempotent; the source is recorded)."""
-
-
-def _run_harvest(kind: str, source: str, owner: str) -> None:
-    from datatorg.catalog import harvest as harvesting
-    from datatorg.catalog import harvest_dcat
-    from datatorg.errors import DatatorgError
-    from datatorg.identity import service as identity
-
-    settings = _settings()
-    factory = make_sessionmaker(make_engine(settings.database_url))
-    with factory() as session:
-        try:
-            org = identity.get_organisation(session=session, ref=owner)
-            if kind == "ckan":
-                report = harvesting.harvest_ckan(session=session, url=source, owner=org)
-            else:
-                report = harvest_dcat.harvest_dcat(session=session, source=source, owner=org)
-        except DatatorgError as exc:
-            click.echo(f"harvest failed: {exc.detail}", err=True)
-            raise SystemExit(1) from None
-        except Exception as exc:  # network errors and the like: say what, not a traceback
-            click.echo(f"harvest failed: {type(exc).__name__}: {str(exc)[:200]}", err=True)
-            raise SystemExit(1) from None
-        session.commit()
-    click.echo(report.summary())
-    for line in report.skipped:
-        click.echo(f"  skipped {line}")
-
-
-@harvest.command("ckan")
-@click.argument("url")
-@click.option(
-    "--owner",
-    default="halden-kommune",
-    show_default=True,
-    help="Organisation slug that runs this source (and owns datasets whose publisher is unknown).",
-)
-def harvest_ckan(url: str, owner: str) -> None:
-    """Harvest every public dataset of the CKAN portal at URL."""
-    _run_harvest("ckan", url, owner)
-
-
-@harvest.command("dcat")
-@click.argument("source")
-@click.option(
-    "--owner",
-    default="halden-kommune",
-    show_default=True,
-    help="Organisation slug that runs this source (and owns datasets whose publisher is unknown).",
-)
-def harvest_dcat(source: str, owner: str) -> None:
-    """Harvest a DCAT-AP catalog from a URL or a file (Turtle, RDF/XML, JSON-LD)."""
-    _run_harvest("dcat", source, owner)
-
+for _domain in (_lake_cli, _identity_cli, _market_cli, _catalog_cli):
+    # looked up at each call, so ``_settings`` stays the one place settings are made
+    for _command in _domain.commands(lambda: _settings()):
+        main.add_command(_command)
 
 # The living lab's commands live in their domain.
 from datatorg.pilots.cli import pilots as pilots_commands  # noqa: E402

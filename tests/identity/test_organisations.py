@@ -10,9 +10,10 @@ from sqlalchemy.orm import Session
 
 from datatorg.audit.models import AuditEvent
 from datatorg.identity import policies, service
-from datatorg.identity.models import Membership, OrgKind, Role
+from datatorg.identity.models import Membership, MembershipInvitation, OrgKind, Role
 from tests.factories import actor_of, make_org, make_token, make_user
 from tests.identity.helpers import login, post_form
+from tests.mailserver import Inbox
 
 
 def test_public_listing_page_and_api(client: TestClient, session: Session) -> None:
@@ -52,26 +53,62 @@ def test_policies(session: Session) -> None:
     assert policies.can_create_organisation(root) and not policies.can_create_organisation(admin)
 
 
-def test_admin_manages_members_by_api(client: TestClient, session: Session) -> None:
+def test_admin_invites_and_the_person_accepts_by_api(
+    client: TestClient, session: Session, inbox: Inbox
+) -> None:
     org = make_org(session)
     admin = make_user(session, org=org, roles=(Role.admin,))
     newcomer = make_user(session, email="ny@example.no")
-    headers = make_token(session, admin)
+    stranger = make_token(session, make_user(session))
+    headers, own = make_token(session, admin), make_token(session, newcomer)
     r = client.post(
         f"/api/v1/organisations/{org.slug}/members",
         json={"email": "NY@example.no", "role": "publisher"},
         headers=headers,
     )
     assert r.status_code == 201
-    assert {(m["email"], m["role"]) for m in r.json()} == {
+    invitation = r.json()
+    assert (invitation["role"], invitation["state"]) == ("publisher", "pending")
+    # nothing is given before the person says yes
+    held = session.scalars(select(Membership).where(Membership.user_id == newcomer.id)).all()
+    assert held == []
+    assert client.get("/api/v1/me", headers=own).json()["memberships"] == []
+    assert len(inbox.messages) == 1 and inbox.recipients[0] == ["ny@example.no"]
+    assert "Utgiver" in inbox.body() and "Publisher" in inbox.body() and "/account" in inbox.body()
+    waiting = client.get(f"/api/v1/organisations/{org.slug}/invitations", headers=headers)
+    assert [i["id"] for i in waiting.json()] == [invitation["id"]]
+    assert [i["id"] for i in client.get("/api/v1/me/invitations", headers=own).json()] == [
+        invitation["id"]
+    ]
+    # asking twice gives the one waiting invitation
+    again = client.post(
+        f"/api/v1/organisations/{org.slug}/members",
+        json={"email": "ny@example.no", "role": "publisher"},
+        headers=headers,
+    )
+    assert again.json()["id"] == invitation["id"]
+    # someone else cannot answer it (nor learn that it exists)
+    accept = f"/api/v1/me/invitations/{invitation['id']}/accept"
+    assert client.post(accept, headers=stranger).status_code == 404
+    assert client.post(accept, headers=headers).status_code == 404
+    me = client.post(accept, headers=own)
+    assert me.status_code == 200
+    assert [(m["organisation"]["slug"], m["role"]) for m in me.json()["memberships"]] == [
+        (org.slug, "publisher")
+    ]
+    assert client.post(accept, headers=own).status_code == 409
+    assert client.get("/api/v1/me/invitations", headers=own).json() == []
+    events = session.scalars(
+        select(AuditEvent).where(AuditEvent.action.in_(["membership.invite", "membership.accept"]))
+    ).all()
+    assert len(events) == 2
+    assert all("ny@example.no" not in str(e.details) for e in events)  # no personal data
+    members = client.get(f"/api/v1/organisations/{org.slug}/members", headers=headers).json()
+    assert {(m["email"], m["role"]) for m in members} == {
         (admin.email, "admin"),
         ("ny@example.no", "publisher"),
     }
-    membership_id = next(m["membership_id"] for m in r.json() if m["email"] == "ny@example.no")
-    me = client.get("/api/v1/me", headers=make_token(session, newcomer)).json()
-    assert me["memberships"][0]["organisation"]["slug"] == org.slug
-    events = session.scalars(select(AuditEvent).where(AuditEvent.action == "membership.add"))
-    assert all("ny@example.no" not in str(e.details) for e in events)  # no personal data
+    membership_id = next(m["membership_id"] for m in members if m["email"] == "ny@example.no")
     gone = client.delete(
         f"/api/v1/organisations/{org.slug}/members/{membership_id}", headers=headers
     )
@@ -89,6 +126,32 @@ def test_admin_manages_members_by_api(client: TestClient, session: Session) -> N
         headers=headers,
     )
     assert bad_role.status_code == 422
+    held_already = client.post(
+        f"/api/v1/organisations/{org.slug}/members",
+        json={"email": admin.email, "role": "admin"},
+        headers=headers,
+    )
+    assert held_already.status_code == 409
+
+
+def test_the_person_declines_or_the_admin_withdraws(client: TestClient, session: Session) -> None:
+    org = make_org(session)
+    admin = make_user(session, org=org, roles=(Role.admin,))
+    person = make_user(session, email="nei@example.no")
+    headers, own = make_token(session, admin), make_token(session, person)
+    members = f"/api/v1/organisations/{org.slug}/members"
+    first = client.post(members, json={"email": person.email, "role": "admin"}, headers=headers)
+    declined = client.post(f"/api/v1/me/invitations/{first.json()['id']}/decline", headers=own)
+    assert declined.status_code == 204
+    second = client.post(members, json={"email": person.email, "role": "steward"}, headers=headers)
+    withdraw = f"/api/v1/organisations/{org.slug}/invitations/{second.json()['id']}"
+    assert client.delete(withdraw, headers=own).status_code == 403
+    assert client.delete(withdraw, headers=headers).status_code == 204
+    assert client.delete(withdraw, headers=headers).status_code == 409
+    accept = f"/api/v1/me/invitations/{second.json()['id']}/accept"
+    assert client.post(accept, headers=own).status_code == 409
+    assert session.scalars(select(Membership).where(Membership.user_id == person.id)).all() == []
+    assert client.get(f"/api/v1/organisations/{org.slug}/invitations", headers=headers).json() == []
 
 
 def test_non_admins_may_not_see_or_change_members(client: TestClient, session: Session) -> None:
@@ -147,10 +210,12 @@ def test_superuser_creates_organisations(client: TestClient, session: Session) -
     assert client.post("/api/v1/organisations", json=body, headers=plain).status_code == 403
 
 
-def test_admin_manages_members_on_the_page(client: TestClient, session: Session) -> None:
+def test_admin_invites_on_the_page_and_the_person_accepts(
+    client: TestClient, session: Session
+) -> None:
     org = make_org(session)
     admin = make_user(session, org=org, roles=(Role.admin,))
-    make_user(session, email="kollega@example.no")
+    colleague = make_user(session, email="kollega@example.no")
     login(client, admin.email)
     page = client.get(f"/organisations/{org.slug}")
     assert "Medlemmer" in page.text and admin.email in page.text
@@ -162,7 +227,9 @@ def test_admin_manages_members_on_the_page(client: TestClient, session: Session)
     )
     assert r.status_code == 303
     page = client.get(r.headers["location"])
-    assert "kollega@example.no" in page.text and "Rollen er gitt." in page.text
+    assert "Invitasjonen er sendt." in page.text and "kollega@example.no" in page.text
+    assert "Invitasjoner som venter på svar" in page.text
+    assert session.scalars(select(Membership).where(Membership.user_id == colleague.id)).all() == []
     missing = post_form(
         client, f"/organisations/{org.slug}/members", {"email": "x@example.no", "role": "steward"}
     )
@@ -173,12 +240,26 @@ def test_admin_manages_members_on_the_page(client: TestClient, session: Session)
         ).status_code
         == 422
     )
+    client.cookies.clear()
+    login(client, colleague.email)
+    account = client.get("/account")
+    assert "Roller du er invitert til" in account.text and "Dataforvalter" in account.text
+    invitation = session.scalars(
+        select(MembershipInvitation).where(MembershipInvitation.user_id == colleague.id)
+    ).one()
+    r = post_form(
+        client, f"/account/invitations/{invitation.id}/accept", {}, follow_redirects=False
+    )
+    assert r.status_code == 303 and r.headers["location"] == "/account?done=invitation-accepted"
+    assert "Du har godtatt rollen." in client.get(r.headers["location"]).text
     steward = session.scalar(
         select(Membership).where(
             Membership.organisation_id == org.id, Membership.role == Role.steward
         )
     )
-    assert steward is not None
+    assert steward is not None and steward.user_id == colleague.id
+    client.cookies.clear()
+    login(client, admin.email)
     steward_id = steward.id
     out = post_form(
         client,

@@ -60,7 +60,7 @@ EXPECTED = {
     "not_xlsx.xlsx": "damaged",
     "zip_bomb.xlsx": "zip_bomb",
     "duplicate_header.xlsx": "duplicate_column",
-    "huge_line.csv": "line_too_long",
+    "huge_line.csv": "value_too_long",
 }
 # What must never reach a publisher: server paths, the engine's words, stack details.
 LEAKS = re.compile(
@@ -97,6 +97,40 @@ def test_malformed_file_is_refused_in_plain_words(
     if EXPECTED[name] is not None:
         assert EXPECTED[name] in [e.get("code") for e in body["errors"]], text
         assert all(e["message"] for e in body["errors"])
+    _nothing_stored(session, ds, settings, before)
+
+
+def test_one_huge_value_is_named_by_row_and_column(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    """A CSV with one 30 MB value: the answer names its row, its column and the limit, in
+    the caller's language, and nothing is stored."""
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    before = _lake_files(settings)
+    body = b'id,note,n\n1,short,1\n2,"' + b"x" * 30_000_000 + b'",2\n3,ok,3\n'
+    answers = {}
+    for lang in ("en", "nb"):
+        resp = client.post(
+            f"/api/v1/datasets/{ds.slug}/versions",
+            files={"file": ("notes.csv", body)},
+            headers=headers | {"accept-language": lang},
+        )
+        assert resp.status_code in (400, 422), resp.text
+        answers[lang] = resp.json()
+    en, nb = answers["en"], answers["nb"]
+    assert [(e["code"], e["row"], e["column"]) for e in en["errors"]] == [
+        ("value_too_long", 2, "note")
+    ]
+    assert en["errors"][0]["message"] == (
+        "Row 2, column 'note': the value is 30.0 MB long; one value may be at most 1 MiB. "
+        "Shorten it, or keep the long text elsewhere and link to it."
+    )
+    assert "1 MiB" in en["detail"] and "Nothing was stored." in en["detail"]
+    assert nb["errors"][0]["message"].startswith(
+        "Rad 2, kolonne 'note': verdien er 30,0 MB lang; én verdi kan være høyst 1 MiB."
+    )
+    assert "Ingenting ble lagret." in nb["detail"]
     _nothing_stored(session, ds, settings, before)
 
 

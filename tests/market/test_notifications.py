@@ -2,16 +2,11 @@
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import Message
-from typing import Any
 
 import pytest
-from aiosmtpd.controller import Controller
 from click.testing import CliRunner
+from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -20,36 +15,11 @@ from datatorg.market.metering import today as utc_today
 from datatorg.market.models import Notification
 from datatorg.market.schemas import CounterOffer
 from datatorg.outbox import service as outbox
+from datatorg.outbox.models import OutboxMessage
 from datatorg.settings import Settings
-from tests.factories import actor_of
+from tests.factories import actor_of, make_token
+from tests.mailserver import Inbox, free_port
 from tests.market.conftest import World, request_data
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp() -> Iterator[tuple[Inbox, int]]:
-    inbox = Inbox()
-    port = _port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, port
-    finally:
-        controller.stop()
 
 
 def _subjects(inbox: Inbox) -> list[str]:
@@ -57,10 +27,9 @@ def _subjects(inbox: Inbox) -> list[str]:
 
 
 def test_every_event_reaches_inbox_and_mail(
-    session: Session, world: World, settings: Settings, smtp: tuple[Inbox, int]
+    session: Session, world: World, settings: Settings, smtp: tuple[Inbox, Settings]
 ) -> None:
-    mailbox, port = smtp
-    live = settings.model_copy(update={"mail_enabled": True, "smtp_port": port})
+    mailbox, live = smtp
     consumer, steward = actor_of(session, world.consumer), actor_of(session, world.steward)
     world.steward.locale = "en"
     req = service.create_request(
@@ -127,10 +96,9 @@ def test_every_event_reaches_inbox_and_mail(
 
 
 def test_expiry_notice_is_sent_once(
-    session: Session, world: World, settings: Settings, smtp: tuple[Inbox, int]
+    session: Session, world: World, settings: Settings, smtp: tuple[Inbox, Settings]
 ) -> None:
-    mailbox, port = smtp
-    live = settings.model_copy(update={"mail_enabled": True, "smtp_port": port})
+    mailbox, live = smtp
     today = utc_today()
     req = service.create_request(
         session=session,
@@ -151,7 +119,7 @@ def test_expiry_notice_is_sent_once(
 def test_mail_outage_does_not_undo_the_decision(
     session: Session, world: World, settings: Settings
 ) -> None:
-    dead = settings.model_copy(update={"mail_enabled": True, "smtp_port": _port()})
+    dead = settings.model_copy(update={"mail_enabled": True, "smtp_port": free_port()})
     req = service.create_request(
         session=session,
         settings=dead,
@@ -171,3 +139,40 @@ def test_cli_notify_expiring_runs(monkeypatch: pytest.MonkeyPatch, settings: Set
     result = CliRunner().invoke(cli.main, ["market", "notify-expiring", "--days", "1"])
     assert result.exit_code == 0, result.output
     assert "agreements notified" in result.output
+
+
+def test_mail_links_use_the_public_address(
+    client: TestClient, session: Session, world: World
+) -> None:
+    """A notice's mail links to DATATORG_BASE_URL when set, else to the address the request
+    came to (web.urls), never to a fixed default."""
+    consumer = make_token(session, world.consumer)
+    app_settings = client.app.state.settings  # type: ignore[attr-defined]
+    today = utc_today()
+
+    def ask(purpose: str) -> str:
+        body = {
+            "offer_id": str(world.offer.id),
+            "purpose": purpose,
+            "description": "Master thesis on energy use in school buildings.",
+            "period_start": today.isoformat(),
+            "period_end": (today + timedelta(days=30)).isoformat(),
+            "columns": ["building", "kwh"],
+        }
+        mails = select(OutboxMessage).where(OutboxMessage.recipient == world.steward.email)
+        before = {m.id for m in session.scalars(mails)}
+        r = client.post("/api/v1/access-requests", json=body, headers=consumer)
+        assert r.status_code == 201, r.text
+        new = [m.body for m in session.scalars(mails) if m.id not in before]
+        assert len(new) == 1
+        return new[0]
+
+    assert f"{client.base_url}/market/requests/" in ask("AcademicResearch")
+    client.app.state.settings = app_settings.model_copy(  # type: ignore[attr-defined]
+        update={"base_url": "https://data.halden.example"}
+    )
+    try:
+        body = ask("ScientificResearch")
+    finally:
+        client.app.state.settings = app_settings  # type: ignore[attr-defined]
+    assert "https://data.halden.example/market/" in body and "testserver" not in body

@@ -3,15 +3,8 @@ in the recipient's language, never for a transition that was rolled back."""
 
 from __future__ import annotations
 
-import socket
 import uuid
-from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import Message
-from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
@@ -24,31 +17,9 @@ from datatorg.pilots.models import Idea, IdeaState
 from datatorg.pilots.schemas import Decision
 from datatorg.settings import Settings
 from tests.factories import actor_of
+from tests.mailserver import Inbox
 from tests.pilots import helpers
 from tests.pilots.conftest import Lab
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(settings: Settings) -> Iterator[tuple[Inbox, Settings]]:
-    inbox = Inbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, settings.model_copy(update={"mail_enabled": True, "smtp_port": port})
-    finally:
-        controller.stop()
 
 
 def _queued(session: Session, to: str) -> int:

@@ -4,14 +4,6 @@ delivered by e-mail after it commits, never when it rolls back, and never naming
 
 from __future__ import annotations
 
-import socket
-from collections.abc import Iterator
-from email import message_from_bytes, policy
-from email.message import Message
-from typing import Any
-
-import pytest
-from aiosmtpd.controller import Controller
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -24,30 +16,8 @@ from datatorg.privacy import service as privacy
 from datatorg.privacy.models import RequestType
 from datatorg.settings import Settings
 from tests.factories import actor_of, make_org
+from tests.mailserver import Inbox
 from tests.privacy.helpers import citizen, personal_dataset
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-@pytest.fixture
-def smtp(settings: Settings) -> Iterator[tuple[Inbox, Settings]]:
-    inbox = Inbox()
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = int(s.getsockname()[1])
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, settings.model_copy(update={"mail_enabled": True, "smtp_port": port})
-    finally:
-        controller.stop()
 
 
 def test_request_notices_leave_after_commit_only(

@@ -4,16 +4,10 @@ JSON twin) without recipients or contents."""
 
 from __future__ import annotations
 
-import socket
 import time
-from collections.abc import Iterator
 from datetime import timedelta
-from email import message_from_bytes, policy
-from email.message import Message
 from typing import Any
 
-import pytest
-from aiosmtpd.controller import Controller
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -28,34 +22,8 @@ from datatorg.outbox import worker
 from datatorg.outbox.models import OutboxMessage, OutboxStatus
 from datatorg.settings import Settings
 from tests.factories import actor_of, make_token, make_user
+from tests.mailserver import Inbox, free_port
 from tests.market.conftest import World, request_data
-
-
-class Inbox:
-    def __init__(self) -> None:
-        self.messages: list[Message] = []
-
-    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802
-        self.messages.append(message_from_bytes(envelope.content, policy=policy.default))
-        return "250 OK"
-
-
-def _port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-@pytest.fixture
-def smtp(settings: Settings) -> Iterator[tuple[Inbox, Settings]]:
-    inbox = Inbox()
-    port = _port()
-    controller = Controller(inbox, hostname="127.0.0.1", port=port)
-    controller.start()
-    try:
-        yield inbox, settings.model_copy(update={"mail_enabled": True, "smtp_port": port})
-    finally:
-        controller.stop()
 
 
 def test_a_rolled_back_decision_sends_nothing(
@@ -84,7 +52,7 @@ def test_an_outage_is_retried_with_growing_pauses_then_given_up(
     session: Session, settings: Settings, smtp: tuple[Inbox, Settings]
 ) -> None:
     inbox, live = smtp
-    dead = settings.model_copy(update={"mail_enabled": True, "smtp_port": _port()})
+    dead = settings.model_copy(update={"mail_enabled": True, "smtp_port": free_port()})
     outbox.enqueue_mail(
         session=session, kind="request_received", to="a@example.no", subject="S", body="B"
     )

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import logging
 import uuid
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -33,18 +32,35 @@ from sqlalchemy.orm import Session
 from datatorg.access import consent, cursor, decision, engines, journal, query
 from datatorg.access import policy as rowpolicy
 from datatorg.access.decision import Decision
+from datatorg.access.stated import NO_AGREEMENT, Stated, split_stated
+from datatorg.access.steps import hold, holds_quota, record, release, reserve
 from datatorg.audit import service as audit
 from datatorg.catalog.models import DatasetRef
-from datatorg.db import writes
 from datatorg.db.base import utcnow
-from datatorg.errors import NotFound, TooManyRequests
+from datatorg.errors import NotFound
 from datatorg.identity.actor import Actor
 from datatorg.lake import reader
 from datatorg.lake import service as lake
 from datatorg.market import service as market
 from datatorg.settings import Settings
 
-log = logging.getLogger(__name__)
+__all__ = [
+    "CONTRIBUTORS",
+    "NO_AGREEMENT",
+    "NoContents",
+    "Read",
+    "Stated",
+    "begin",
+    "contributions",
+    "default_order",
+    "hold",
+    "holds_quota",
+    "read",
+    "record",
+    "release",
+    "reserve",
+    "split_stated",
+]
 
 Contributor = Callable[[Session, rowpolicy.PolicyRequest], rowpolicy.PolicyPart | None]
 # What other domains add to a read's policy, asked on every read of a dataset with a subject
@@ -279,114 +295,6 @@ def begin(
         source=reader.source(head.paths),
         prefix=str(head.paths[0].parent) + "/" if head.paths else "",
     )
-
-
-def reserve(session: Session, r: Read, q: query.Query | None, rows: int | None = None) -> None:
-    """Take this read's share of the agreement's quotas before it runs: one call and up to
-    ``rows`` rows (default: the query's page size), in a transaction of its own committed
-    at once. The query's size is cut to the rows granted; none left is a 429 (audited)."""
-    d = r.decision
-    if d.agreement_id is None or not d.quota:
-        hold(r)
-        return
-    want = rows if rows is not None else (q.size if q is not None else 0)
-    writes.begin(session)  # a write transaction of its own (SQLite: the writer's turn first)
-    got = market.reserve_quota(
-        session=session,
-        agreement_id=d.agreement_id,
-        calls_per_day=d.calls_per_day,
-        rows_per_month=d.rows_per_month,
-        rows=want,
-    )
-    if isinstance(got, market.Exhausted):
-        session.rollback()
-        raise decision.deny(
-            session,
-            r.actor,
-            r.dataset,
-            r.channel,
-            f"quota: {got.reason}",
-            TooManyRequests(got.reason, retry_after=got.retry_after, failed_term="quota"),
-        )
-    session.commit()
-    r.reservation = got
-    if q is not None and got.rows is not None:
-        q.size = min(q.size, got.rows)
-
-
-def hold(r: Read) -> None:
-    """The reservation of a read under an agreement without quotas: nothing is taken, the
-    read is billed on the day it started."""
-    if r.decision.agreement_id is not None:
-        r.reservation = market.Reservation(r.decision.agreement_id, utcnow(), None, None, None)
-
-
-def holds_quota(r: Read) -> bool:
-    """Whether the read took a share of a quota (that ``release`` would give back)."""
-    res = r.reservation
-    return res is not None and (res.day is not None or res.month is not None)
-
-
-def release(session: Session, r: Read) -> None:
-    """The read failed: give back its quota (a transaction of its own)."""
-    res = r.reservation
-    if res is None or (res.day is None and res.month is None):
-        return
-    r.reservation = None
-    try:
-        session.rollback()
-        writes.begin(session)
-        market.release_quota(session=session, reservation=res)
-        session.commit()
-    except Exception:  # the read's own error is what the caller reports
-        log.exception("could not give back a reservation", extra={"channel": r.channel})
-
-
-def record(
-    session: Session,
-    r: Read,
-    rows: int,
-    nbytes: int,
-    aggregate: bool,
-    subject_keys: frozenset[str] | None = None,
-) -> None:
-    """Record the read (and bill it under an agreement), committed before this returns;
-    concurrent reads share one transaction (``journal``: group commit). If the record
-    cannot be committed the quota is given back and the read fails."""
-    try:
-        journal.append(session, r.item(rows, nbytes, aggregate, subject_keys))
-    except BaseException:
-        release(session, r)
-        raise
-
-
-# An ``_agreement`` value that is no agreement id names no agreement: the nil UUID, which no
-# agreement has (the read is refused like any unknown agreement, after the decision's checks).
-NO_AGREEMENT = uuid.UUID(int=0)
-
-
-@dataclass(frozen=True)
-class Stated:
-    """What the caller states about a read, taken out before it is decided: the purpose
-    (``_purpose``) and, for a person holding several agreements on the dataset, which one the
-    read is under (``_agreement``; an agreement-scoped token reads under its own only)."""
-
-    purpose: str | None = None
-    agreement_id: uuid.UUID | None = None
-
-
-def split_stated(items: Sequence[tuple[str, str]]) -> tuple[list[tuple[str, str]], Stated]:
-    """The read's parameters without ``_purpose`` and ``_agreement``, and what they state."""
-    purpose = next((v for k, v in items if k == "_purpose"), None)
-    raw = next((v for k, v in items if k == "_agreement"), "")
-    agreement_id: uuid.UUID | None = None
-    if raw:
-        try:
-            agreement_id = uuid.UUID(raw)
-        except ValueError:
-            agreement_id = NO_AGREEMENT
-    rest = [(k, v) for k, v in items if k not in ("_purpose", "_agreement")]
-    return rest, Stated(purpose=purpose, agreement_id=agreement_id)
 
 
 def read(

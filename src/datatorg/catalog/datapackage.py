@@ -7,9 +7,9 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import Dataset
+from datatorg.catalog.pageparts import published_table_schema
 from datatorg.catalog.vocab import LICENCES
 from datatorg.identity.models import Organisation
-from datatorg.lake import service as lake
 from datatorg.web.urls import absolute
 
 PROFILE = "tabular-data-package"
@@ -45,8 +45,7 @@ def descriptor(session: Session, dataset: Dataset, base_url: str) -> dict[str, A
             for f in dataset.fields
         ]
     }
-    version = lake.head(session=session, dataset_id=dataset.id)
-    table = version.table_schema if version is not None else {}
+    table = published_table_schema(session, dataset.id)
     for key in ("primaryKey", "missingValues"):  # the published version's, as it stores them
         if table.get(key):
             schema[key] = table[key]

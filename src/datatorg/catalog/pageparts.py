@@ -7,10 +7,15 @@ module is imported: ``fn(session, actor, dataset) -> dict`` whose keys the page 
 its context (the lake: ``head``; the market: ``access``, ``has_agreement``,
 ``stale_offers``; the gate: ``reads_own``). The page never imports them; a missing part
 leaves its keys out.
+
+Likewise the lake tells the catalog the published version's Table Schema
+(``published_schema_source``), which the Data Package descriptor takes ``primaryKey`` and
+``missingValues`` from.
 """
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Callable
 from typing import Any
 
@@ -34,3 +39,22 @@ def dataset_page_parts(session: Session, actor: Actor, dataset: Dataset) -> dict
     for fn in _PARTS.values():
         out.update(fn(session, actor, dataset))
     return out
+
+
+PublishedSchema = Callable[[Session, uuid.UUID], dict[str, Any] | None]
+_SCHEMA_SOURCES: list[PublishedSchema] = []
+
+
+def published_schema_source(fn: PublishedSchema) -> None:
+    """Tell the catalog where a dataset's published Table Schema comes from (the lake)."""
+    _SCHEMA_SOURCES[:] = [fn]
+
+
+def published_table_schema(session: Session, dataset_id: uuid.UUID) -> dict[str, Any]:
+    """The Table Schema of the dataset's published version; empty before the first upload
+    (or while no source is registered)."""
+    for fn in _SCHEMA_SOURCES:
+        found = fn(session, dataset_id)
+        if found is not None:
+            return found
+    return {}

@@ -26,7 +26,12 @@ from datatorg.catalog.models import (
     Distribution,
     SchemaField,
 )
-from datatorg.catalog.pageparts import DatasetPagePart, dataset_page_part, dataset_page_parts
+from datatorg.catalog.pageparts import (
+    DatasetPagePart,
+    dataset_page_part,
+    dataset_page_parts,
+    published_schema_source,
+)
 from datatorg.catalog.schemas import DatasetCreate, DatasetUpdate
 from datatorg.catalog.vocab import FORMATS, THEMES
 from datatorg.db.base import utcnow
@@ -48,6 +53,7 @@ __all__ = [
     "get_visible_dataset",
     "history",
     "organisations_by_id",
+    "published_schema_source",
     "published_datasets",
     "publish_dataset",
     "retire_dataset",

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datatorg.identity.models import OrgKind, Role
+from datatorg.identity.models import InvitationState, OrgKind, Role
 from datatorg.web.labels import register_enum
 
 register_enum(
@@ -29,5 +29,16 @@ register_enum(
         Role.citizen: ("Innbygger", "Citizen"),
         Role.coordinator: ("Koordinator for living lab", "Living-lab coordinator"),
         Role.evaluator: ("Evaluator", "Evaluator"),
+    },
+)
+
+register_enum(
+    "invitation_state",
+    InvitationState,
+    {
+        InvitationState.pending: ("Venter på svar", "Waiting for an answer"),
+        InvitationState.accepted: ("Godtatt", "Accepted"),
+        InvitationState.declined: ("Avslått", "Declined"),
+        InvitationState.withdrawn: ("Trukket tilbake", "Withdrawn"),
     },
 )

@@ -27,6 +27,23 @@ def reset_mail(issued: ResetIssued, *, minutes: int) -> tuple[str, str]:
     return subject, body
 
 
+def invitation_mail(*, organisation: str, role: tuple[str, str], link: str) -> tuple[str, str]:
+    """Subject and body of an invitation to a role, in bokmål and English (the invited
+    person's language is not the inviting admin's)."""
+    subject = f"Invitasjon til {organisation} / Invitation to {organisation}"
+    body = "\n\n".join(
+        [
+            f"Du er invitert til rollen «{role[0]}» i {organisation} på Datatorg.",
+            "Rollen gis først når du godtar. Godta eller avslå på kontosiden din:",
+            link,
+            f"You are invited to the role “{role[1]}” in {organisation} on Datatorg.",
+            "The role is given only when you accept. Accept or decline on your account page:",
+            link,
+        ]
+    )
+    return subject, body
+
+
 def send_quietly(*, settings: Settings, to: str, subject: str, body: str) -> None:
     """Send a mail after the response; a failure is logged without recipient or content."""
     try:

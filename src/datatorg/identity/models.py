@@ -88,6 +88,41 @@ class Membership(UUIDPk, Timestamps, Base):
     organisation: Mapped[Organisation] = relationship(back_populates="memberships")
 
 
+class InvitationState(enum.StrEnum):
+    """Where an invitation to a role stands: the invited person accepts or declines it; the
+    organisation's admins may withdraw it while it waits."""
+
+    pending = "pending"
+    accepted = "accepted"
+    declined = "declined"
+    withdrawn = "withdrawn"
+
+
+class MembershipInvitation(UUIDPk, Timestamps, Base):
+    """An organisation's admin offers an existing account a role; the role is given only
+    when that person accepts (nobody is made a member of anything without saying yes)."""
+
+    __tablename__ = "membership_invitations"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    organisation_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("organisations.id", ondelete="CASCADE"), index=True
+    )
+    role: Mapped[Role] = mapped_column(Enum(Role, native_enum=False, length=20))
+    invited_by: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("users.id", ondelete="SET NULL")
+    )
+    state: Mapped[InvitationState] = mapped_column(
+        Enum(InvitationState, native_enum=False, length=12), default=InvitationState.pending
+    )
+    decided_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(foreign_keys=[user_id])
+    organisation: Mapped[Organisation] = relationship()
+
+
 class ApiToken(UUIDPk, Timestamps, Base):
     """A personal API token; only its SHA-256 digest is stored."""
 

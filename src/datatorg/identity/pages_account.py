@@ -8,19 +8,19 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Form, Request
+from fastapi import APIRouter, BackgroundTasks, Form, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
 from datatorg.audit import service as audit
 from datatorg.errors import Conflict, Forbidden, NotFound
+from datatorg.identity import invitations, policies, service
 from datatorg.identity import permissions as perm
-from datatorg.identity import policies, service
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.identity.models import Role
 from datatorg.identity.schemas import TokenCreate, UserUpdate
-from datatorg.identity.views import create_token, current_user, require
+from datatorg.identity.views import answer_invitation, create_token, current_user, invite, require
 from datatorg.web.csrf import CsrfDep
 from datatorg.web.deps import SessionDep
 from datatorg.web.i18n import gettext as _
@@ -43,6 +43,7 @@ def _account(
         "user": user,
         "memberships": service.memberships_of(session=session, user_id=user.id),
         "tokens": service.list_tokens(session=session, user_id=user.id),
+        "invitations": invitations.pending_for_user(session=session, user_id=user.id),
         "done": request.query_params.get("done"),
         "errors": {},
     }
@@ -148,6 +149,11 @@ def _organisation_page(
         "org": org,
         "manage": manage,
         "members": service.list_members(session=session, organisation=org) if manage else [],
+        "invitations": (
+            invitations.pending_for_organisation(session=session, organisation=org)
+            if manage
+            else []
+        ),
         "roles": list(Role),
         "done": request.query_params.get("done"),
         "error": None,
@@ -171,6 +177,7 @@ def add_member(
     slug: str,
     session: SessionDep,
     actor: UserActorDep,
+    background: BackgroundTasks,
     email: FormStr = "",
     role: FormStr = "",
 ) -> Response:
@@ -181,21 +188,14 @@ def add_member(
         error = _("Choose a role and give the e-mail address of an existing account.")
         return _organisation_page(request, session, actor, slug, {"error": error}, 422)
     try:
-        membership = service.add_member_by_email(
-            session=session, organisation=org, email=email, role=Role(role)
-        )
+        invite(request, background, session, actor, org, email, Role(role))
     except NotFound:
         error = _("No account has this e-mail address. Ask the person to sign up first.")
         return _organisation_page(request, session, actor, slug, {"error": error}, 404)
-    audit.record(
-        session=session,
-        actor=actor,
-        action="membership.add",
-        target_type="membership",
-        target_id=str(membership.id),
-        details={"role": role, "organisation": org.slug},
-    )
-    return RedirectResponse(f"/organisations/{org.slug}?done=member-added", status_code=303)
+    except Conflict:
+        error = _("The person already has this role.")
+        return _organisation_page(request, session, actor, slug, {"error": error}, 409)
+    return RedirectResponse(f"/organisations/{org.slug}?done=member-invited", status_code=303)
 
 
 @router.post(
@@ -229,3 +229,50 @@ def remove_member(
         details={"role": removed.role.value, "organisation": org.slug},
     )
     return RedirectResponse(f"/organisations/{org.slug}?done=member-removed", status_code=303)
+
+
+@router.post(
+    "/organisations/{slug}/invitations/{invitation_id}/withdraw",
+    dependencies=[perm.org(perm.organisation, Role.admin, person=True)],
+)
+def withdraw_invitation(
+    _csrf: CsrfDep,
+    request: Request,
+    slug: str,
+    invitation_id: uuid.UUID,
+    session: SessionDep,
+    actor: UserActorDep,
+) -> Response:
+    org = service.get_organisation(session=session, ref=slug)
+    if not policies.can_manage_members(actor, org):
+        raise Forbidden("Only the organisation's admins manage its members")
+    invitations.withdraw(session=session, organisation=org, invitation_id=invitation_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="membership.withdraw_invitation",
+        target_type="membership_invitation",
+        target_id=str(invitation_id),
+    )
+    return RedirectResponse(f"/organisations/{org.slug}?done=invitation-withdrawn", status_code=303)
+
+
+@router.post("/account/invitations/{invitation_id}/{answer}", dependencies=[perm.PERSON])
+def answer(
+    _csrf: CsrfDep,
+    request: Request,
+    invitation_id: uuid.UUID,
+    answer: str,
+    session: SessionDep,
+    actor: UserActorDep,
+) -> Response:
+    """Accept or decline a role offered to the account."""
+    if answer not in ("accept", "decline"):
+        raise NotFound("Not found")
+    try:
+        answer_invitation(session, actor, invitation_id, accept=answer == "accept")
+    except Conflict:
+        error = _("This invitation is already answered or withdrawn.")
+        return _account(request, session, actor, {"error": error}, 409)
+    done = "invitation-accepted" if answer == "accept" else "invitation-declined"
+    return RedirectResponse(f"/account?done={done}", status_code=303)

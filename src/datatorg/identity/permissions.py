@@ -60,6 +60,7 @@ class Target:
     org_id: uuid.UUID | None = None  # the organisation that owns it
     consumer: Callable[[Actor], bool] | None = None  # the consumer side (agreements, requests)
     owner_user: uuid.UUID | None = None  # the person it belongs to (tokens, notifications)
+    agreement_id: uuid.UUID | None = None  # the agreement it is (a key made for another: no)
 
 
 Resolver = Callable[[Session, Mapping[str, str]], Target]
@@ -130,6 +131,9 @@ class Access:
         if self.of is None or self.audience in ("anyone", "gate") or not actor.is_authenticated:
             return
         t = self.of(session, params)
+        if actor.agreement_id is not None and t.agreement_id not in (None, actor.agreement_id):
+            # a key made for one agreement reaches that agreement only
+            raise self.refuse(actor, "You may not do this with this " + (self.kind or "thing"))
         ok = False
         if self.audience in ("org", "party") and t.org_id is not None:
             ok = actor.has_role(t.org_id, *(self.roles or tuple(Role)))

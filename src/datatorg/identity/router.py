@@ -13,12 +13,13 @@ from starlette.responses import JSONResponse, Response
 
 from datatorg.audit import service as audit
 from datatorg.errors import Forbidden, Unauthenticated
-from datatorg.identity import auth, mails, policies, service, sessions
+from datatorg.identity import auth, invitations, mails, policies, service, sessions
 from datatorg.identity import permissions as perm
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.identity.models import Role
 from datatorg.identity.schemas import (
+    InvitationRead,
     LoginCreate,
     MemberCreate,
     MemberRead,
@@ -33,7 +34,15 @@ from datatorg.identity.schemas import (
     UserRead,
     UserUpdate,
 )
-from datatorg.identity.views import client_address, current_user, require, user_read
+from datatorg.identity.views import (
+    answer_invitation,
+    client_address,
+    current_user,
+    invitation_read,
+    invite,
+    require,
+    user_read,
+)
 from datatorg.identity.views import create_token as create_token_for
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.errorhandlers import problem_response
@@ -247,25 +256,78 @@ def list_members(slug: str, actor: UserActorDep, session: SessionDep) -> list[Me
     dependencies=[perm.org(perm.organisation, Role.admin, person=True)],
 )
 def add_member(
-    slug: str, data: MemberCreate, actor: UserActorDep, session: SessionDep
-) -> list[MemberRead]:
-    """Give an existing account a role in the organisation."""
+    slug: str,
+    data: MemberCreate,
+    request: Request,
+    background: BackgroundTasks,
+    actor: UserActorDep,
+    session: SessionDep,
+) -> InvitationRead:
+    """Invite an existing account to a role: it is given when the person accepts."""
     org = service.get_organisation(session=session, ref=slug)
-    require(
-        policies.can_manage_members(actor, org), "Only the organisation's admins manage its members"
-    )
-    membership = service.add_member_by_email(
-        session=session, organisation=org, email=data.email, role=data.role
-    )
+    require(policies.can_manage_members(actor, org), MEMBERS_ONLY)
+    found = invite(request, background, session, actor, org, data.email, data.role)
+    return invitation_read(found)
+
+
+@router.get(
+    "/organisations/{slug}/invitations",
+    dependencies=[perm.org(perm.organisation, Role.admin, person=True)],
+)
+def list_invitations(slug: str, actor: UserActorDep, session: SessionDep) -> list[InvitationRead]:
+    """Invitations that wait for an answer (the organisation's admins only)."""
+    org = service.get_organisation(session=session, ref=slug)
+    require(policies.can_manage_members(actor, org), MEMBERS_ONLY)
+    found = invitations.pending_for_organisation(session=session, organisation=org)
+    return [invitation_read(i) for i in found]
+
+
+@router.delete(
+    "/organisations/{slug}/invitations/{invitation_id}",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[perm.org(perm.organisation, Role.admin, person=True)],
+)
+def withdraw_invitation(
+    slug: str, invitation_id: uuid.UUID, actor: UserActorDep, session: SessionDep
+) -> None:
+    """Take back an invitation that still waits."""
+    org = service.get_organisation(session=session, ref=slug)
+    require(policies.can_manage_members(actor, org), MEMBERS_ONLY)
+    invitations.withdraw(session=session, organisation=org, invitation_id=invitation_id)
     audit.record(
         session=session,
         actor=actor,
-        action="membership.add",
-        target_type="membership",
-        target_id=str(membership.id),
-        details={"role": data.role.value, "organisation": org.slug},
+        action="membership.withdraw_invitation",
+        target_type="membership_invitation",
+        target_id=str(invitation_id),
     )
-    return _members(session, slug, actor, manage=True)
+
+
+@router.get("/me/invitations", dependencies=[perm.PERSON])
+def my_invitations(actor: UserActorDep, session: SessionDep) -> list[InvitationRead]:
+    """Roles offered to the account that wait for its answer."""
+    assert actor.user_id is not None
+    found = invitations.pending_for_user(session=session, user_id=actor.user_id)
+    return [invitation_read(i) for i in found]
+
+
+@router.post("/me/invitations/{invitation_id}/accept", dependencies=[perm.PERSON])
+def accept_invitation(
+    invitation_id: uuid.UUID, actor: UserActorDep, session: SessionDep
+) -> UserRead:
+    """Say yes: the role is given; the account with its memberships."""
+    answer_invitation(session, actor, invitation_id, accept=True)
+    return user_read(session, current_user(session, actor))
+
+
+@router.post(
+    "/me/invitations/{invitation_id}/decline",
+    status_code=status.HTTP_204_NO_CONTENT,
+    dependencies=[perm.PERSON],
+)
+def decline_invitation(invitation_id: uuid.UUID, actor: UserActorDep, session: SessionDep) -> None:
+    """Say no: nothing is given."""
+    answer_invitation(session, actor, invitation_id, accept=False)
 
 
 @router.delete(

@@ -9,7 +9,7 @@ from typing import Literal
 from email_validator import EmailNotValidError, validate_email
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from datatorg.identity.models import OrgKind, Role
+from datatorg.identity.models import InvitationState, OrgKind, Role
 
 MIN_PASSWORD_LENGTH = 10
 MAX_PASSWORD_LENGTH = 1024
@@ -132,6 +132,19 @@ class MemberRead(BaseModel):
 class MemberCreate(BaseModel):
     email: str = Field(min_length=1, max_length=320)
     role: Role
+
+
+class InvitationRead(BaseModel):
+    """An invitation to a role: given only when the invited person accepts."""
+
+    id: uuid.UUID
+    organisation: OrganisationSummary
+    role: Role
+    state: InvitationState
+    user_id: uuid.UUID
+    display_name: str
+    email: str
+    created_at: datetime
 
 
 class UserRead(BaseModel):

@@ -12,9 +12,17 @@ from sqlalchemy.orm.attributes import set_committed_value
 from datatorg.db import writes
 from datatorg.db.base import utcnow
 from datatorg.errors import Conflict, Invalid, NotFound
-from datatorg.identity import tokens
+from datatorg.identity import invitations, tokens
 from datatorg.identity.actor import Actor
-from datatorg.identity.models import ApiToken, Membership, Organisation, OrgKind, Role, User
+from datatorg.identity.models import (
+    ApiToken,
+    Membership,
+    MembershipInvitation,
+    Organisation,
+    OrgKind,
+    Role,
+    User,
+)
 from datatorg.identity.passwords import hash_password
 from datatorg.identity.schemas import MIN_PASSWORD_LENGTH
 
@@ -245,14 +253,22 @@ def list_members(*, session: Session, organisation: Organisation) -> list[Member
     )
 
 
-def add_member_by_email(
-    *, session: Session, organisation: Organisation, email: str, role: Role
-) -> Membership:
-    """Give the account with ``email`` ``role`` in ``organisation``."""
+def invite_by_email(
+    *,
+    session: Session,
+    organisation: Organisation,
+    email: str,
+    role: Role,
+    invited_by: uuid.UUID | None,
+) -> tuple[MembershipInvitation, bool]:
+    """Invite the account with ``email`` to ``role`` in ``organisation`` (``invitations``):
+    the role is given when that person accepts. Whether the invitation is new."""
     user = get_user_by_email(session=session, email=email)
     if user is None:
         raise NotFound("No account has this e-mail address", errors=[{"field": "email"}])
-    return add_membership(session=session, user=user, organisation=organisation, role=role)
+    return invitations.invite(
+        session=session, organisation=organisation, user=user, role=role, invited_by=invited_by
+    )
 
 
 def remove_membership(

@@ -2,22 +2,27 @@
 
 from __future__ import annotations
 
+import uuid
 from datetime import timedelta
 
-from fastapi import Request
+from fastapi import BackgroundTasks, Request
 from sqlalchemy.orm import Session
 
+from datatorg.audit import service as audit
 from datatorg.db.base import utcnow
 from datatorg.errors import Forbidden, Unauthenticated
-from datatorg.identity import service
+from datatorg.identity import invitations, mails, service
 from datatorg.identity.actor import Actor
-from datatorg.identity.models import ApiToken, User
+from datatorg.identity.models import ApiToken, MembershipInvitation, Organisation, Role, User
 from datatorg.identity.schemas import (
+    InvitationRead,
     MembershipRead,
     OrganisationSummary,
     TokenCreate,
     UserRead,
 )
+from datatorg.web import labels
+from datatorg.web.urls import public_base
 
 
 def client_address(request: Request) -> str:
@@ -65,3 +70,73 @@ def create_token(session: Session, user: User, data: TokenCreate) -> tuple[str, 
     """A personal token for ``user`` from the form or API input."""
     expires = utcnow() + timedelta(days=data.days) if data.days else None
     return service.create_token(session=session, user=user, name=data.name, expires_at=expires)
+
+
+def invite(
+    request: Request,
+    background: BackgroundTasks,
+    session: Session,
+    actor: Actor,
+    organisation: Organisation,
+    email: str,
+    role: Role,
+) -> MembershipInvitation:
+    """Invite an existing account to a role (``invitations``), record it and mail the person
+    (after the response: the answer does not wait for the mail server). Asking again gives
+    the waiting invitation, recorded and mailed once."""
+    found, new = service.invite_by_email(
+        session=session, organisation=organisation, email=email, role=role, invited_by=actor.user_id
+    )
+    if not new:
+        return found
+    audit.record(
+        session=session,
+        actor=actor,
+        action="membership.invite",
+        target_type="membership_invitation",
+        target_id=str(found.id),
+        details={"role": role.value, "organisation": organisation.slug},
+    )
+    words = (labels.label("role", role, "nb"), labels.label("role", role, "en"))
+    subject, body = mails.invitation_mail(
+        organisation=organisation.name, role=words, link=f"{public_base(request)}/account"
+    )
+    background.add_task(
+        mails.send_quietly,
+        settings=request.app.state.settings,
+        to=found.user.email,
+        subject=subject,
+        body=body,
+    )
+    return found
+
+
+def answer_invitation(
+    session: Session, actor: Actor, invitation_id: uuid.UUID, *, accept: bool
+) -> None:
+    """The invited person accepts (the role is given) or declines."""
+    assert actor.user_id is not None
+    if accept:
+        invitations.accept(session=session, user_id=actor.user_id, invitation_id=invitation_id)
+    else:
+        invitations.decline(session=session, user_id=actor.user_id, invitation_id=invitation_id)
+    audit.record(
+        session=session,
+        actor=actor,
+        action="membership.accept" if accept else "membership.decline",
+        target_type="membership_invitation",
+        target_id=str(invitation_id),
+    )
+
+
+def invitation_read(found: MembershipInvitation) -> InvitationRead:
+    return InvitationRead(
+        id=found.id,
+        organisation=OrganisationSummary.model_validate(found.organisation),
+        role=found.role,
+        state=found.state,
+        user_id=found.user_id,
+        display_name=found.user.display_name,
+        email=found.user.email,
+        created_at=found.created_at,
+    )

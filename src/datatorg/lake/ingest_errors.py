@@ -11,6 +11,7 @@ from __future__ import annotations
 from typing import Any
 
 from datatorg.lake.ingest_common import MAX_LINE_BYTES, IngestError
+from datatorg.web.i18n import current_locale
 from datatorg.web.i18n import gettext as _
 
 __all__ = ["IngestError", "problem", "refuse"]
@@ -40,6 +41,10 @@ def refuse(summary: str, *errors: dict[str, Any], code: str = "refused") -> Inge
     """The refusal of a whole file: a summary and its located errors (or the summary alone,
     under ``code``, when the problem has no place)."""
     return IngestError(summary, list(errors) or [problem(code, summary)])
+
+
+def _locale_nb() -> bool:
+    return current_locale() == "nb"
 
 
 # CSV, TSV (and Excel, which is read as CSV)
@@ -84,6 +89,34 @@ def line_too_long(line: int | None) -> dict[str, Any]:
         % {"mib": MAX_LINE_BYTES // (1024 * 1024)},
         line=line,
     )
+
+
+def value_too_long(row: int, line: int, column: str, size: int) -> dict[str, Any]:
+    """One value longer than a line may be (``size`` in bytes)."""
+    return problem(
+        "value_too_long",
+        _(
+            "Row %(row)s, column %(column)s: the value is %(mb)s MB long; one value may be at "
+            "most %(mib)s MiB. Shorten it, or keep the long text elsewhere and link to it."
+        )
+        % {
+            "row": row,
+            "column": repr(column),
+            "mb": f"{size / 1_000_000:.1f}".replace(".", "," if _locale_nb() else "."),
+            "mib": MAX_LINE_BYTES // (1024 * 1024),
+        },
+        row=row,
+        line=line,
+        column=column,
+    )
+
+
+def values_too_long(errors: list[dict[str, Any]]) -> IngestError:
+    summary = _(
+        "The file has values longer than %(mib)s MiB, the most one value may hold. "
+        "Nothing was stored."
+    ) % {"mib": MAX_LINE_BYTES // (1024 * 1024)}
+    return refuse(summary, *errors)
 
 
 def bad_quote(row: int, line: int, column: str | None) -> dict[str, Any]:

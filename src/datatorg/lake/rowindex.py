@@ -16,6 +16,7 @@ microseconds, dates as integer days, booleans 0/1). Indexes: ``(k)`` and ``(k, t
 
 from __future__ import annotations
 
+import atexit
 import fcntl
 import json
 import logging
@@ -227,7 +228,7 @@ def lookup(
         _refuse_until(path, failure)
         return None
     with _state:
-        if path in _building:
+        if path in _building or rowindex_build.STOPPING.is_set():
             return None
         _refused.pop(path, None)
         thread = threading.Thread(
@@ -256,6 +257,8 @@ def _background(
         log.info(
             "row index built", extra={"version": str(version_id), "s": time.perf_counter() - t0}
         )
+    except rowindex_build.Stopped:  # the process is exiting: the next one builds it
+        log.info("row index build stopped at exit", extra={"version": str(version_id)})
     except Postponed as exc:  # another process's build failed meanwhile
         _refuse_until(path, exc.failure)
     except Unsupported as exc:
@@ -286,6 +289,20 @@ def wait(storage: Storage, version_id: uuid.UUID, timeout: float = 60) -> bool:
     if thread is not None:
         thread.join(timeout)
     return path.exists()
+
+
+def stop_builds(timeout: float = 10.0) -> None:
+    """Stop this process's background builds and wait for their threads (at interpreter
+    exit, before Python stops daemon threads: none may be inside DuckDB then)."""
+    rowindex_build.stop_all()
+    deadline = time.monotonic() + timeout
+    with _state:
+        threads = list(_building.values())
+    for thread in threads:
+        thread.join(max(0.0, deadline - time.monotonic()))
+
+
+atexit.register(stop_builds)
 
 
 def forget() -> None:

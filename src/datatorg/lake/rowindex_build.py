@@ -173,6 +173,26 @@ def _indexes(db: sqlite3.Connection, keys: list[str], time_col: str | None) -> d
     return made
 
 
+# Builds running in this process: at interpreter exit ``stop_all`` interrupts them, so no
+# thread is still inside DuckDB when Python stops its daemon threads (a thread stopped
+# inside DuckDB's C++ code aborts the process: "FATAL: exception not rethrown").
+STOPPING = threading.Event()
+_running_lock = threading.Lock()
+_running: set[duckdb.DuckDBPyConnection] = set()
+
+
+class Stopped(Exception):
+    """The process is exiting: the build was stopped (not a failure of the version)."""
+
+
+def stop_all() -> None:
+    """Stop every build of this process now and start no new one."""
+    STOPPING.set()
+    with _running_lock:
+        for con in _running:
+            con.interrupt()
+
+
 def build_into(
     tmp: Path,
     version_id: str,
@@ -182,19 +202,27 @@ def build_into(
     memory_mb: int,
 ) -> None:
     con = duck.connect(memory_mb=memory_mb, threads=1)
+    with _running_lock:
+        _running.add(con)
     db = sqlite3.connect(tmp, isolation_level=None)
     deadline = time.monotonic() + seconds
     timer = threading.Timer(seconds, con.interrupt)
-    db.set_progress_handler(lambda: int(time.monotonic() > deadline), 100_000)
+    db.set_progress_handler(lambda: int(time.monotonic() > deadline or STOPPING.is_set()), 100_000)
     timer.start()
     try:
+        if STOPPING.is_set():
+            raise Stopped()
         _build_steps(con, db, version_id, paths, schema)
     except (duckdb.InterruptException, sqlite3.OperationalError) as exc:
+        if STOPPING.is_set():
+            raise Stopped() from None
         if time.monotonic() >= deadline:
             raise TooLong(f"stopped after {seconds:.0f} s") from None
         raise exc
     finally:
         timer.cancel()
+        with _running_lock:
+            _running.discard(con)
         db.close()
         con.close()
 

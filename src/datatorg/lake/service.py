@@ -64,10 +64,13 @@ from datatorg.lake.schema import (
     time_column,
 )
 from datatorg.lake.storage import Storage, storage_for
+from datatorg.lake.subjects import link_subjects as _link_subjects
+from datatorg.lake.subjects import subject_linker
 from datatorg.settings import Settings
 from datatorg.web.i18n import gettext as _
 
 __all__ = [  # live datasets (``lake/live.py``, ``lake/compaction.py``): make_live … compact_live
+    "subject_linker",  # privacy's seam (``lake/subjects.py``)
     "ROLES",
     "EraseReport",
     "count_rows",
@@ -134,7 +137,13 @@ def _dataset_page(session: Session, actor: Actor, dataset: Dataset) -> dict[str,
     return {"head": head(session=session, dataset_id=dataset.id)}
 
 
+def _published_schema(session: Session, dataset_id: uuid.UUID) -> dict[str, Any] | None:
+    version = head(session=session, dataset_id=dataset_id)
+    return version.table_schema if version is not None else None
+
+
 catalog.dataset_page_part("lake", _dataset_page)
+catalog.published_schema_source(_published_schema)
 
 
 def versions(*, session: Session, dataset_id: uuid.UUID) -> list[DatasetVersion]:
@@ -222,19 +231,6 @@ def stage_upload(
     session.add(pending)
     session.flush()
     return pending
-
-
-def _link_subjects(
-    session: Session, settings: Settings, dataset_id: uuid.UUID, path: Path, schema: dict[str, Any]
-) -> dict[str, Any] | None:
-    """Subject keys in place of identities, for datasets that declare subjects (privacy);
-    None when the dataset declares none. Done at staging, so no clear identity of a declared
-    subject column is ever kept in the lake, not even in a pending upload."""
-    from datatorg.privacy import service as privacy  # privacy builds on the lake
-
-    return privacy.link_file(
-        session=session, settings=settings, dataset_id=dataset_id, path=path, schema=schema
-    )
 
 
 def new_staging(settings: Settings) -> Path:

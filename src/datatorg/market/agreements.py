@@ -8,7 +8,7 @@ import uuid
 from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select, true
+from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
@@ -120,7 +120,7 @@ def get_agreement(*, session: Session, agreement_id: uuid.UUID) -> Agreement:
 
 def get_visible_agreement(*, session: Session, actor: Actor, agreement_id: uuid.UUID) -> Agreement:
     agreement = get_agreement(session=session, agreement_id=agreement_id)
-    if not policies.can_view_agreement(
+    if not policies.reaches_agreement(actor, agreement.id) or not policies.can_view_agreement(
         actor, agreement.assignee_user_id, agreement.assignee_org_id, agreement.assigner_org_id
     ):
         raise NotFound("No such agreement")  # do not reveal that it exists
@@ -130,7 +130,8 @@ def get_visible_agreement(*, session: Session, actor: Actor, agreement_id: uuid.
 def list_agreements(
     *, session: Session, actor: Actor, as_provider: bool, limit: int = 50, offset: int = 0
 ) -> tuple[list[Agreement], int]:
-    """The actor's agreements as consumer, or its organisations' as provider."""
+    """The actor's agreements as consumer, or its organisations' as provider (a key made for
+    one agreement: that one, when it is on the side asked for)."""
     cond: ColumnElement[bool]
     if as_provider:
         orgs = actor.org_ids(Role.steward, Role.publisher)
@@ -140,6 +141,8 @@ def list_agreements(
             Agreement.assignee_user_id == actor.user_id,
             Agreement.assignee_org_id.in_(actor.org_ids(Role.consumer)),
         )
+    if actor.agreement_id is not None:
+        cond = and_(cond, Agreement.id == actor.agreement_id)
     stmt = select(Agreement).where(cond)
     total = int(session.scalar(select(func.count()).select_from(stmt.subquery())) or 0)
     rows = session.scalars(

@@ -36,7 +36,9 @@ def agreement(session: Session, params: Mapping[str, str]) -> Target:
     def is_consumer(actor: Actor) -> bool:
         return policies.is_assignee(actor, user, org)
 
-    return Target(org_id=a.assigner_org_id, consumer=is_consumer, owner_user=user)
+    return Target(
+        org_id=a.assigner_org_id, consumer=is_consumer, owner_user=user, agreement_id=a.id
+    )
 
 
 @target("access request")

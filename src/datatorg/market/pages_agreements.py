@@ -275,7 +275,7 @@ def statement_csv(
 INBOX_PAGE = 50
 
 
-@router.get("/market/inbox", dependencies=[perm.SIGNED_IN])
+@router.get("/market/inbox", dependencies=[perm.PERSON])
 def inbox(
     request: Request,
     session: SessionDep,
@@ -305,7 +305,8 @@ def inbox(
 
 
 @router.post(
-    "/market/inbox/{notification_id}/read", dependencies=[perm.own(market_deps.notification)]
+    "/market/inbox/{notification_id}/read",
+    dependencies=[perm.own(market_deps.notification, person=True)],
 )
 def inbox_read(
     notification_id: uuid.UUID, session: SessionDep, actor: UserActorDep, _c: CsrfDep

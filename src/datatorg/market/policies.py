@@ -44,6 +44,11 @@ def is_assignee(actor: Actor, user_id: uuid.UUID, org_id: uuid.UUID | None) -> b
     return org_id is not None and org_id in actor.org_ids(Role.consumer)
 
 
+def reaches_agreement(actor: Actor, agreement_id: uuid.UUID) -> bool:
+    """A key made for one agreement reaches that agreement only (people reach any)."""
+    return actor.agreement_id is None or actor.agreement_id == agreement_id
+
+
 def can_view_agreement(
     actor: Actor, user_id: uuid.UUID, org_id: uuid.UUID | None, assigner_id: uuid.UUID
 ) -> bool:

@@ -256,7 +256,7 @@ def statement(
 # --- notifications ------------------------------------------------------------------------
 
 
-@router.get("/notifications", dependencies=[perm.SIGNED_IN])
+@router.get("/notifications", dependencies=[perm.PERSON])
 def notifications(session: SessionDep, actor: UserActorDep, page: Page = 1) -> NotificationPage:
     assert actor.user_id is not None
     items = notify.inbox(session=session, user_id=actor.user_id, limit=50, offset=(page - 1) * 50)
@@ -266,7 +266,7 @@ def notifications(session: SessionDep, actor: UserActorDep, page: Page = 1) -> N
     )
 
 
-@router.get("/notifications/unread-count", dependencies=[perm.SIGNED_IN])
+@router.get("/notifications/unread-count", dependencies=[perm.PERSON])
 def unread(session: SessionDep, actor: UserActorDep) -> dict[str, int]:
     assert actor.user_id is not None
     return {"unread": notify.unread_count(session=session, user_id=actor.user_id)}
@@ -275,7 +275,7 @@ def unread(session: SessionDep, actor: UserActorDep) -> dict[str, int]:
 @router.post(
     "/notifications/{notification_id}/read",
     status_code=204,
-    dependencies=[perm.own(market_deps.notification)],
+    dependencies=[perm.own(market_deps.notification, person=True)],
 )
 def read_one(notification_id: uuid.UUID, session: SessionDep, actor: UserActorDep) -> Response:
     assert actor.user_id is not None
@@ -283,7 +283,7 @@ def read_one(notification_id: uuid.UUID, session: SessionDep, actor: UserActorDe
     return Response(status_code=204)
 
 
-@router.post("/notifications/read-all", status_code=204, dependencies=[perm.SIGNED_IN])
+@router.post("/notifications/read-all", status_code=204, dependencies=[perm.PERSON])
 def read_all(session: SessionDep, actor: UserActorDep) -> Response:
     assert actor.user_id is not None
     notify.mark_all_read(session=session, user_id=actor.user_id)

@@ -8,6 +8,7 @@ import click
 
 from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.logging import configure_logging
+from datatorg.pilots import consent_scope  # noqa: F401  (pilot-scoped consent in KPI reads)
 from datatorg.settings import get_settings
 
 

@@ -8,6 +8,7 @@ results (``results``).
 
 from __future__ import annotations
 
+from datatorg.pilots import consent_scope  # noqa: F401  (registers the pilots' facts with privacy)
 from datatorg.pilots.calls import create_call, get_call, list_calls
 from datatorg.pilots.comments import add_comment, flag_comment, moderate
 from datatorg.pilots.compute import compute, parse_query, run_due

@@ -23,8 +23,6 @@ from datatorg.db.base import utcnow
 from datatorg.errors import Invalid, NotFound
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Organisation
-from datatorg.market.models import AccessRequest
-from datatorg.pilots.models import Pilot, PilotDataRequest
 from datatorg.privacy import vocab
 from datatorg.privacy.models import (
     VALID_STATES,
@@ -36,6 +34,7 @@ from datatorg.privacy.models import (
     ScopeKind,
     Subject,
 )
+from datatorg.privacy.pilot_facts import pilot_title, pilots_of_agreement
 from datatorg.privacy.vocab import N_
 
 NOTICES = Path(__file__).with_name("data") / "notices.json"
@@ -131,7 +130,7 @@ def check_scope(session: Session, scope_kind: ScopeKind, scope_ref: str) -> str:
     elif scope_kind == ScopeKind.provider:
         thing = session.get(Organisation, ref)
     else:
-        thing = session.get(Pilot, ref)
+        thing = pilot_title(session, ref)
     if thing is None:
         raise bad
     return str(ref)
@@ -340,16 +339,3 @@ def valid_subject_keys(
         .distinct()
     )
     return set(rows)
-
-
-def pilots_of_agreement(session: Session, agreement_id: uuid.UUID | None) -> list[str]:
-    """The pilots (ids as text) whose data requests led to this agreement: a consent scoped
-    to one of them covers the reads under it."""
-    if agreement_id is None:
-        return []
-    found = session.scalars(
-        select(PilotDataRequest.pilot_id)
-        .join(AccessRequest, AccessRequest.id == PilotDataRequest.access_request_id)
-        .where(AccessRequest.agreement_id == agreement_id)
-    )
-    return sorted(str(p) for p in found)

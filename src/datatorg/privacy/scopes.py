@@ -12,10 +12,10 @@ from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import Dataset
 from datatorg.identity.models import Organisation
-from datatorg.market.models import AccessRequest, Agreement, AgreementState
-from datatorg.pilots.models import Pilot, PilotDataRequest
+from datatorg.market.models import Agreement, AgreementState
 from datatorg.privacy import vocab
 from datatorg.privacy.models import Consent, DatasetDeclaration, ScopeKind
+from datatorg.privacy.pilot_facts import agreements_of_pilot, pilot_title
 from datatorg.web.i18n import current_locale
 from datatorg.web.i18n import gettext as _
 
@@ -45,8 +45,8 @@ def scope_info(session: Session, consent: Consent) -> ScopeInfo:
         name = org.name if org else ref
         return ScopeInfo(kind, ref, name, name, ref)
     if kind == ScopeKind.pilot:
-        pilot = session.get(Pilot, uuid.UUID(ref))
-        label = _("Pilot: {title}").format(title=pilot.title if pilot else ref)
+        named = pilot_title(session, uuid.UUID(ref))
+        label = _("Pilot: {title}").format(title=named if named is not None else ref)
         return ScopeInfo(
             kind,
             ref,
@@ -78,12 +78,7 @@ def recipients(session: Session, consent: Consent, now: datetime) -> list[str]:
     if consent.scope_kind == ScopeKind.dataset:
         stmt = stmt.where(Agreement.dataset_id == uuid.UUID(consent.scope_ref))
     elif consent.scope_kind == ScopeKind.pilot:
-        made_for = (
-            select(AccessRequest.agreement_id)
-            .join(PilotDataRequest, PilotDataRequest.access_request_id == AccessRequest.id)
-            .where(PilotDataRequest.pilot_id == uuid.UUID(consent.scope_ref))
-        )
-        stmt = stmt.where(Agreement.id.in_(made_for))
+        stmt = stmt.where(Agreement.id.in_(agreements_of_pilot(uuid.UUID(consent.scope_ref))))
     elif consent.scope_kind == ScopeKind.provider:
         stmt = stmt.where(Dataset.publisher_id == uuid.UUID(consent.scope_ref))
     else:

@@ -9,6 +9,10 @@ this module names the public part of each.
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+from typing import Any
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +22,7 @@ from datatorg.catalog.models import Dataset
 from datatorg.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Role, User
+from datatorg.lake import service as lake
 from datatorg.privacy import vocab
 from datatorg.privacy.consents import (
     current_notice,
@@ -46,6 +51,7 @@ from datatorg.privacy.models import (
     Subject,
     SubjectRequest,
 )
+from datatorg.privacy.pilot_facts import PilotFacts, pilot_facts
 from datatorg.privacy.receipts import receipt, verify_receipt
 from datatorg.privacy.requests import create as create_request
 from datatorg.privacy.scopes import scope_choices
@@ -69,6 +75,7 @@ __all__ = [
     "DONATION_KINDS",
     "VALID_STATES",
     "DisclosureEntry",
+    "PilotFacts",
     "create_request",
     "donate",
     "erase_subject",
@@ -98,6 +105,7 @@ __all__ = [
     "list_for",
     "new_subject",
     "notices",
+    "pilot_facts",
     "publish_notice",
     "receipt",
     "receipt_key",
@@ -108,6 +116,18 @@ __all__ = [
     "verify_receipt",
     "withdraw",
 ]
+
+
+def _link_staged(
+    session: Session, settings: Settings, dataset_id: uuid.UUID, path: Path, schema: dict[str, Any]
+) -> dict[str, Any] | None:
+    return link_file(
+        session=session, settings=settings, dataset_id=dataset_id, path=path, schema=schema
+    )
+
+
+# The lake (below privacy) stages uploads; subject keys replace identities there.
+lake.subject_linker(_link_staged)
 
 
 def subject_for_actor(*, session: Session, settings: Settings, actor: Actor) -> Subject:

@@ -1,0 +1,84 @@
+"""``datatorg harvest …``: import datasets from other catalogs (CKAN, DCAT-AP).
+
+Registered in cli.py with ``commands(_settings)``: the command line hands over how it makes
+its settings (logging, DuckDB bounds), so this domain never imports the command line above it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import click
+
+from datatorg.db.engine import make_engine, make_sessionmaker
+from datatorg.settings import Settings
+
+_settings_factory: list[Callable[[], Settings]] = []
+
+
+def _settings() -> Settings:
+    return _settings_factory[0]()
+
+
+def commands(settings: Callable[[], Settings]) -> list[click.Command]:
+    """The commands, making their settings with ``settings`` (the command line's)."""
+    _settings_factory[:] = [settings]
+    return [harvest]
+
+
+@click.group()
+def harvest() -> None:
+    """Import datasets from other catalogs (idempotent; the source is recorded)."""
+
+
+def _run_harvest(kind: str, source: str, owner: str) -> None:
+    from datatorg.catalog import harvest as harvesting
+    from datatorg.catalog import harvest_dcat
+    from datatorg.errors import DatatorgError
+    from datatorg.identity import service as identity
+
+    settings = _settings()
+    factory = make_sessionmaker(make_engine(settings.database_url))
+    with factory() as session:
+        try:
+            org = identity.get_organisation(session=session, ref=owner)
+            if kind == "ckan":
+                report = harvesting.harvest_ckan(session=session, url=source, owner=org)
+            else:
+                report = harvest_dcat.harvest_dcat(session=session, source=source, owner=org)
+        except DatatorgError as exc:
+            click.echo(f"harvest failed: {exc.detail}", err=True)
+            raise SystemExit(1) from None
+        except Exception as exc:  # network errors and the like: say what, not a traceback
+            click.echo(f"harvest failed: {type(exc).__name__}: {str(exc)[:200]}", err=True)
+            raise SystemExit(1) from None
+        session.commit()
+    click.echo(report.summary())
+    for line in report.skipped:
+        click.echo(f"  skipped {line}")
+
+
+@harvest.command("ckan")
+@click.argument("url")
+@click.option(
+    "--owner",
+    default="halden-kommune",
+    show_default=True,
+    help="Organisation slug that runs this source (and owns datasets whose publisher is unknown).",
+)
+def harvest_ckan(url: str, owner: str) -> None:
+    """Harvest every public dataset of the CKAN portal at URL."""
+    _run_harvest("ckan", url, owner)
+
+
+@harvest.command("dcat")
+@click.argument("source")
+@click.option(
+    "--owner",
+    default="halden-kommune",
+    show_default=True,
+    help="Organisation slug that runs this source (and owns datasets whose publisher is unknown).",
+)
+def harvest_dcat(source: str, owner: str) -> None:
+    """Harvest a DCAT-AP catalog from a URL or a file (Turtle, RDF/XML, JSON-LD)."""
+    _run_harvest("dcat", source, owner)
