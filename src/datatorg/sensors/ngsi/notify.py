@@ -16,10 +16,13 @@ table and the sender here are then replaced by it.)
 
 from __future__ import annotations
 
+import ipaddress
 import logging
+import socket
 import uuid
 from datetime import timedelta
 from typing import Any
+from urllib.parse import urlparse
 
 import httpx
 import orjson
@@ -61,6 +64,26 @@ def _selected(sub: dict[str, Any], ent: SensorEntity) -> bool:
     return False
 
 
+def _conditions(doc: dict[str, Any], ctx: ld.Context) -> tuple[Any, Any, set[str]]:
+    """A subscription's parsed ``q``, ``geoQ`` and ``watchedAttributes``."""
+    q = parse(doc["q"], ctx) if doc.get("q") else None
+    g = doc.get("geoQ")
+    geo = (
+        parse_geo(
+            g.get("georel"),
+            g.get("geometry"),
+            g["coordinates"]
+            if isinstance(g.get("coordinates"), str)
+            else orjson.dumps(g.get("coordinates")).decode(),
+            g.get("geoproperty"),
+            ctx,
+        )
+        if g
+        else None
+    )
+    return q, geo, set(doc.get("watchedAttributes", []))
+
+
 def enqueue(session: Session, changes: list[tuple[SensorEntity, set[str]]]) -> int:
     """Queue notifications for ``changes`` (entity, changed expanded attribute names) in the
     caller's transaction; returns how many were queued."""
@@ -80,23 +103,7 @@ def enqueue(session: Session, changes: list[tuple[SensorEntity, set[str]]]) -> i
             and sub.last_notification > now - timedelta(seconds=float(throttle))
         ):
             continue
-        ctx = ld.build(sub.context or None)
-        q = parse(doc["q"], ctx) if doc.get("q") else None
-        g = doc.get("geoQ")
-        geo = (
-            parse_geo(
-                g.get("georel"),
-                g.get("geometry"),
-                g["coordinates"]
-                if isinstance(g.get("coordinates"), str)
-                else orjson.dumps(g.get("coordinates")).decode(),
-                g.get("geoproperty"),
-                ctx,
-            )
-            if g
-            else None
-        )
-        watched = set(doc.get("watchedAttributes", []))
+        q, geo, watched = _conditions(doc, ld.build(sub.context or None))
         data = []
         for ent, changed in changes:
             if not _selected(doc, ent) or (watched and not watched & changed):
@@ -106,7 +113,13 @@ def enqueue(session: Session, changes: list[tuple[SensorEntity, set[str]]]) -> i
             if geo is not None and not geo_matches(geo, ent.attrs):
                 continue
             data.append(
-                {"id": ent.id, "type": ent.type, "stream": str(ent.stream_id), "attrs": ent.attrs}
+                {
+                    "id": ent.id,
+                    "type": ent.type,
+                    "stream": str(ent.stream_id),
+                    "attrs": ent.attrs,
+                    "changed": sorted(changed),
+                }
             )
         if data:
             session.add(NgsiNotification(subscription_id=sub.id, payload={"data": data}))
@@ -138,6 +151,7 @@ def render(
     ctx = ld.build(sub.context or None)
     fmt = sub.doc["notification"]
     pick = set(fmt["attributes"]) if fmt.get("attributes") else None
+    q, geo, watched = _conditions(sub.doc, ctx)
     with Reader(session, settings, actor, attrs=pick) as reader:
         data = []
         for item in note.payload["data"]:
@@ -150,6 +164,15 @@ def render(
                 continue
             hidden = reader.hidden_attributes(ref.stream, allowed)
             attrs = {k: v for k, v in item["attrs"].items() if k not in hidden}
+            # The conditions again, on what the subscriber may read: a q, geoQ or watched
+            # attribute over a hidden attribute (or a hidden location) would otherwise tell
+            # its values by whether a notification comes.
+            if q is not None and not matches(q, attrs):
+                continue
+            if geo is not None and not geo_matches(geo, attrs):
+                continue
+            if watched and "changed" in item and not watched & (set(item["changed"]) - hidden):
+                continue
             data.append(
                 model.entity_out(
                     item["id"],
@@ -177,6 +200,48 @@ def render(
     else:
         headers["Link"] = ld.link_header(ctx)
     return orjson.dumps(body), headers
+
+
+class Refused(Exception):
+    """The endpoint's address may not be notified (a private or local network)."""
+
+
+def blocked(address: str) -> bool:
+    """Whether an IP address is not on the public internet: private, loopback, link-local
+    (169.254.169.254, cloud metadata), shared (100.64/10), reserved, multicast, unspecified,
+    or an IPv4 address wrapped in IPv6 that is one of these."""
+    ip = ipaddress.ip_address(address.split("%")[0])
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    return not ip.is_global or ip.is_multicast
+
+
+def target(uri: str, settings: Settings) -> tuple[str, dict[str, str], dict[str, Any]]:
+    """Where to POST a notification: the URL with its host resolved once, every address
+    checked, and the request pinned to the first (``Host`` header and TLS server name keep
+    the name). Checked at every send, not only when the subscription was made: a name that
+    did not resolve then, or resolves elsewhere now (DNS rebinding), must not reach the
+    city's own network. ``DATATORG_NGSI_NOTIFY_PRIVATE_HOSTS`` turns the check off."""
+    if settings.ngsi_notify_private_hosts:
+        return uri, {}, {}
+    parsed = urlparse(uri)
+    host = parsed.hostname or ""
+    https = parsed.scheme == "https"
+    try:
+        port = parsed.port or (443 if https else 80)
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except (OSError, ValueError, UnicodeError):
+        raise Refused("the endpoint's host name does not resolve") from None
+    addresses = [str(info[4][0]) for info in infos]
+    if not addresses or any(blocked(a) for a in addresses):
+        raise Refused("the endpoint's address is on a private network")
+    pinned = addresses[0].split("%")[0]
+    netloc = f"[{pinned}]" if ":" in pinned else pinned
+    if parsed.port:
+        netloc += f":{parsed.port}"
+    url = parsed._replace(netloc=netloc).geturl()
+    host_header = parsed.netloc.rsplit("@", 1)[-1]
+    return url, {"Host": host_header}, ({"sni_hostname": host} if https else {})
 
 
 def deliver(
@@ -242,9 +307,12 @@ def _send_one(
     body, headers = rendered
     error = ""
     try:
-        r = client.post(sub.doc["notification"]["endpoint"]["uri"], content=body, headers=headers)
+        url, host, extensions = target(sub.doc["notification"]["endpoint"]["uri"], settings)
+        r = client.post(url, content=body, headers=headers | host, extensions=extensions)
         if not 200 <= r.status_code < 300:
             error = f"endpoint answered {r.status_code}"
+    except Refused as exc:
+        error = str(exc)
     except httpx.HTTPError as exc:
         error = f"{type(exc).__name__}"
     writes.begin(session)  # no transaction was open while the endpoint answered

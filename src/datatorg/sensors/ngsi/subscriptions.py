@@ -9,7 +9,6 @@ the city's own network by default).
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import uuid
 from datetime import datetime
@@ -30,7 +29,7 @@ from datatorg.identity.deps import ActorDep
 from datatorg.sensors import deps as access_deps
 from datatorg.sensors.models import NgsiSubscription
 from datatorg.sensors.ngsi import context as ld
-from datatorg.sensors.ngsi import entities, http, model
+from datatorg.sensors.ngsi import entities, http, model, notify
 from datatorg.sensors.ngsi.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from datatorg.sensors.ngsi.patterns import compile_pattern
 from datatorg.sensors.ngsi.query import parse, parse_geo
@@ -46,13 +45,9 @@ MAX_PER_USER = 100
 def _private(host: str) -> bool:
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return False  # unknown now; checked again when sending
-    for addr in addresses:
-        ip = ipaddress.ip_address(str(addr).split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
-            return True
-    return False
+    except (OSError, UnicodeError):
+        return False  # unknown now; checked again at every send (notify.target)
+    return any(notify.blocked(str(addr)) for addr in addresses)
 
 
 def check_endpoint(uri: Any, settings: Settings) -> str:
