@@ -254,6 +254,10 @@ def add_member(
     require(
         policies.can_manage_members(actor, org), "Only the organisation's admins manage its members"
     )
+    require(
+        policies.can_grant(actor, org, data.role),
+        "Only platform administrators name living-lab coordinators and evaluators",
+    )
     membership = service.add_member_by_email(
         session=session, organisation=org, email=data.email, role=data.role
     )
