@@ -26,7 +26,7 @@ from urllib.parse import urlparse
 
 import httpx
 import orjson
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from datatorg.db import writes
@@ -45,6 +45,12 @@ from datatorg.settings import Settings
 
 log = logging.getLogger("datatorg.sensors.notify")
 MAX_ATTEMPTS = 8
+# Unsent notifications one subscription may have. Each change of a matching entity queues
+# one (with the entities as they are), in the transaction of the ingestion that made it:
+# a subscriber whose endpoint never answers (100 subscriptions per account, accounts free)
+# made every micro-batch write 100 rows of ~30 KB that stayed a day. Past this many, changes
+# are not queued for it until it catches up (a broker's per-subscriber queue limit).
+MAX_PENDING = 20
 LEASE = timedelta(seconds=60)
 BATCH = 50
 
@@ -84,6 +90,16 @@ def _conditions(doc: dict[str, Any], ctx: ld.Context) -> tuple[Any, Any, set[str
     return q, geo, set(doc.get("watchedAttributes", []))
 
 
+def _pending(session: Session) -> dict[str, int]:
+    """Unsent notifications (waiting, in flight or to be retried) by subscription."""
+    rows = session.execute(
+        select(NgsiNotification.subscription_id, func.count())
+        .where(NgsiNotification.sent_at.is_(None), NgsiNotification.failed.is_(False))
+        .group_by(NgsiNotification.subscription_id)
+    )
+    return {str(sub_id): int(n) for sub_id, n in rows}
+
+
 def enqueue(session: Session, changes: list[tuple[SensorEntity, set[str]]]) -> int:
     """Queue notifications for ``changes`` (entity, changed expanded attribute names) in the
     caller's transaction; returns how many were queued."""
@@ -91,9 +107,12 @@ def enqueue(session: Session, changes: list[tuple[SensorEntity, set[str]]]) -> i
         return 0
     now = utcnow()
     subs = list(session.scalars(select(NgsiSubscription).where(NgsiSubscription.active.is_(True))))
+    pending = _pending(session)
     queued = 0
     for sub in subs:
         if sub.expires_at is not None and sub.expires_at <= now:
+            continue
+        if pending.get(sub.id, 0) >= MAX_PENDING:  # its endpoint does not keep up
             continue
         doc = sub.doc
         throttle = doc.get("throttling")
