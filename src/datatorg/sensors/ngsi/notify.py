@@ -20,7 +20,7 @@ import ipaddress
 import logging
 import socket
 import uuid
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from urllib.parse import urlparse
 
@@ -51,6 +51,7 @@ MAX_ATTEMPTS = 8
 # made every micro-batch write 100 rows of ~30 KB that stayed a day. Past this many, changes
 # are not queued for it until it catches up (a broker's per-subscriber queue limit).
 MAX_PENDING = 20
+MAX_THROTTLING = 366 * 24 * 3600  # seconds; ``now - throttling`` must stay a date
 LEASE = timedelta(seconds=60)
 BATCH = 50
 
@@ -100,6 +101,39 @@ def _pending(session: Session) -> dict[str, int]:
     return {str(sub_id): int(n) for sub_id, n in rows}
 
 
+def _matching(
+    sub: NgsiSubscription, changes: list[tuple[SensorEntity, set[str]]], now: datetime
+) -> list[dict[str, Any]]:
+    """What of ``changes`` ``sub`` is to be told of (nothing while it is throttled)."""
+    doc = sub.doc
+    throttle = doc.get("throttling")
+    if (
+        throttle
+        and sub.last_notification
+        and sub.last_notification > now - timedelta(seconds=min(float(throttle), MAX_THROTTLING))
+    ):
+        return []
+    q, geo, watched = _conditions(doc, ld.build(sub.context or None))
+    data = []
+    for ent, changed in changes:
+        if not _selected(doc, ent) or (watched and not watched & changed):
+            continue
+        if q is not None and not matches(q, ent.attrs):
+            continue
+        if geo is not None and not geo_matches(geo, ent.attrs):
+            continue
+        data.append(
+            {
+                "id": ent.id,
+                "type": ent.type,
+                "stream": str(ent.stream_id),
+                "attrs": ent.attrs,
+                "changed": sorted(changed),
+            }
+        )
+    return data
+
+
 def enqueue(session: Session, changes: list[tuple[SensorEntity, set[str]]]) -> int:
     """Queue notifications for ``changes`` (entity, changed expanded attribute names) in the
     caller's transaction; returns how many were queued."""
@@ -114,32 +148,11 @@ def enqueue(session: Session, changes: list[tuple[SensorEntity, set[str]]]) -> i
             continue
         if pending.get(sub.id, 0) >= MAX_PENDING:  # its endpoint does not keep up
             continue
-        doc = sub.doc
-        throttle = doc.get("throttling")
-        if (
-            throttle
-            and sub.last_notification
-            and sub.last_notification > now - timedelta(seconds=float(throttle))
-        ):
+        try:
+            data = _matching(sub, changes, now)
+        except Exception:  # a stored subscription must never fail the ingestion that calls
+            log.warning("subscription skipped", extra={"subscription": sub.id}, exc_info=True)
             continue
-        q, geo, watched = _conditions(doc, ld.build(sub.context or None))
-        data = []
-        for ent, changed in changes:
-            if not _selected(doc, ent) or (watched and not watched & changed):
-                continue
-            if q is not None and not matches(q, ent.attrs):
-                continue
-            if geo is not None and not geo_matches(geo, ent.attrs):
-                continue
-            data.append(
-                {
-                    "id": ent.id,
-                    "type": ent.type,
-                    "stream": str(ent.stream_id),
-                    "attrs": ent.attrs,
-                    "changed": sorted(changed),
-                }
-            )
         if data:
             session.add(NgsiNotification(subscription_id=sub.id, payload={"data": data}))
             sub.last_notification = now

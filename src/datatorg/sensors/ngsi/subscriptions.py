@@ -129,8 +129,15 @@ def parse_subscription(body: Any, ctx: ld.Context, settings: Settings) -> dict[s
             ctx.expand(model.check_name(a)) for a in note["attributes"]
         ]
     if "throttling" in body:
-        if not isinstance(body["throttling"], int | float) or body["throttling"] < 0:
-            raise BadRequestData("throttling is a number of seconds")
+        t = body["throttling"]
+        if (
+            not isinstance(t, int | float)
+            or isinstance(t, bool)
+            or not 0 <= t <= notify.MAX_THROTTLING
+        ):
+            raise BadRequestData(
+                f"throttling is a number of seconds from 0 to {notify.MAX_THROTTLING} (a year)"
+            )
         doc["throttling"] = body["throttling"]
     for key in ("description", "subscriptionName"):
         if key in body:
