@@ -314,7 +314,19 @@ def deliver(
                 session.commit()
                 if not claimed.rowcount:  # type: ignore[attr-defined]
                     continue
-                sent += _send_one(session, settings, client, note_id)
+                try:
+                    sent += _send_one(session, settings, client, note_id)
+                except Exception:  # one that cannot be rendered must not hold up the rest
+                    session.rollback()
+                    log.warning("notification dropped", extra={"note": str(note_id)}, exc_info=True)
+                    writes.begin(session)
+                    session.execute(
+                        update(NgsiNotification)
+                        .where(NgsiNotification.id == note_id)
+                        .values(failed=True, last_error="could not be rendered")
+                        .execution_options(synchronize_session=False)
+                    )
+                    session.commit()
     finally:
         if own:
             client.close()
