@@ -33,7 +33,7 @@ from datatorg.db import writes
 from datatorg.db.base import utcnow
 from datatorg.identity import service as identity
 from datatorg.identity.actor import Actor
-from datatorg.identity.models import User
+from datatorg.identity.models import ApiToken, User
 from datatorg.sensors import service
 from datatorg.sensors.models import NgsiNotification, NgsiSubscription, SensorEntity, SensorStream
 from datatorg.sensors.ngsi import context as ld
@@ -164,6 +164,16 @@ def _actor(session: Session, sub: NgsiSubscription) -> Actor | None:
     user = session.get(User, sub.user_id)
     if user is None or not user.is_active:
         return None
+    token_id = sub.doc.get("_token")  # made with an API token: only while it is valid
+    if token_id is not None:
+        token = session.get(ApiToken, uuid.UUID(str(token_id)))
+        now = utcnow()
+        if (
+            token is None
+            or token.revoked_at is not None
+            or (token.expires_at is not None and token.expires_at <= now)
+        ):
+            return None
     actor = identity.actor_for_user(session=session, user=user)
     if sub.agreement_id is not None:
         from dataclasses import replace

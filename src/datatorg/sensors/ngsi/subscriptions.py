@@ -153,6 +153,19 @@ def parse_subscription(body: Any, ctx: ld.Context, settings: Settings) -> dict[s
     return doc
 
 
+TOKEN_KEY = "_token"  # in the stored doc: the API token the subscription was made with
+
+
+def _credential(doc: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """``doc`` remembering the API token of the request that made (or last changed) it:
+    notifications stop when that token is revoked or expires (``notify._actor``), so a
+    stolen token's subscriptions do not outlive it. A browser session binds none."""
+    doc = {k: v for k, v in doc.items() if k != TOKEN_KEY}
+    if actor.token_id is not None:
+        doc[TOKEN_KEY] = str(actor.token_id)
+    return doc
+
+
 def _stamp(when: datetime | None) -> str | None:
     return model.stamp(when) if when else None
 
@@ -221,7 +234,7 @@ async def create_subscription(
         raise Unauthenticated("Sign in or send an API token to subscribe")
 
     def work() -> str:
-        doc = parse_subscription(body, ctx, settings)
+        doc = _credential(parse_subscription(body, ctx, settings), actor)
         ident = body.get("id") or f"urn:ngsi-ld:Subscription:{uuid.uuid4()}"
         model.check_id(ident, "subscription id")
         if session.get(NgsiSubscription, ident) is not None:
@@ -303,9 +316,8 @@ async def update_subscription(
         ):
             merged["notification"].pop(key, None)
         merged.update({k: v for k, v in body.items() if k not in ("id", "@context")})
-        _apply(
-            sub, parse_subscription(merged, stored_ctx if not ctx.sent else ctx, settings), merged
-        )
+        doc = parse_subscription(merged, stored_ctx if not ctx.sent else ctx, settings)
+        _apply(sub, _credential(doc, actor), merged)
         session.commit()
 
     await run_in_threadpool(work)
