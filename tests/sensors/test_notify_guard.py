@@ -28,7 +28,7 @@ from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.market.metering import today as utc_today
 from datatorg.sensors import service
 from datatorg.sensors.models import NgsiNotification, NgsiSubscription
-from datatorg.sensors.ngsi import notify
+from datatorg.sensors.ngsi import endpoints, notify
 from datatorg.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.factories import make_token
@@ -209,12 +209,12 @@ def test_the_endpoint_address_is_checked_at_every_send(
 def test_a_notification_goes_to_the_address_that_was_checked(
     rebinding: dict[str, str], settings: Settings
 ) -> None:
-    url, host, ext = notify.target("https://rebind.example:8443/n?x=1", settings)
+    url, host, ext = endpoints.target("https://rebind.example:8443/n?x=1", settings)
     assert url == f"https://{PUBLIC}:8443/n?x=1"
     assert host == {"Host": "rebind.example:8443"} and ext == {"sni_hostname": "rebind.example"}
     for private in ("127.0.0.1", "10.1.2.3", "169.254.169.254", "100.64.0.1", "::1"):
         rebinding["address"] = private
-        with pytest.raises(notify.Refused):
-            notify.target("http://rebind.example/n", settings)
-    with pytest.raises(notify.Refused):
-        notify.target("http://no-such-host.invalid/n", settings)
+        with pytest.raises(endpoints.Refused):
+            endpoints.target("http://rebind.example/n", settings)
+    with pytest.raises(endpoints.Refused):
+        endpoints.target("http://no-such-host.invalid/n", settings)

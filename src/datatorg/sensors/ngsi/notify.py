@@ -16,13 +16,10 @@ table and the sender here are then replaced by it.)
 
 from __future__ import annotations
 
-import ipaddress
 import logging
-import socket
 import uuid
 from datetime import datetime, timedelta
 from typing import Any
-from urllib.parse import urlparse
 
 import httpx
 import orjson
@@ -38,6 +35,7 @@ from datatorg.sensors import service
 from datatorg.sensors.models import NgsiNotification, NgsiSubscription, SensorEntity, SensorStream
 from datatorg.sensors.ngsi import context as ld
 from datatorg.sensors.ngsi import model
+from datatorg.sensors.ngsi.endpoints import Refused, target
 from datatorg.sensors.ngsi.patterns import compile_pattern
 from datatorg.sensors.ngsi.query import geo_matches, matches, parse, parse_geo
 from datatorg.sensors.ngsi.reads import Reader
@@ -242,48 +240,6 @@ def render(
     else:
         headers["Link"] = ld.link_header(ctx)
     return orjson.dumps(body), headers
-
-
-class Refused(Exception):
-    """The endpoint's address may not be notified (a private or local network)."""
-
-
-def blocked(address: str) -> bool:
-    """Whether an IP address is not on the public internet: private, loopback, link-local
-    (169.254.169.254, cloud metadata), shared (100.64/10), reserved, multicast, unspecified,
-    or an IPv4 address wrapped in IPv6 that is one of these."""
-    ip = ipaddress.ip_address(address.split("%")[0])
-    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
-        ip = ip.ipv4_mapped
-    return not ip.is_global or ip.is_multicast
-
-
-def target(uri: str, settings: Settings) -> tuple[str, dict[str, str], dict[str, Any]]:
-    """Where to POST a notification: the URL with its host resolved once, every address
-    checked, and the request pinned to the first (``Host`` header and TLS server name keep
-    the name). Checked at every send, not only when the subscription was made: a name that
-    did not resolve then, or resolves elsewhere now (DNS rebinding), must not reach the
-    city's own network. ``DATATORG_NGSI_NOTIFY_PRIVATE_HOSTS`` turns the check off."""
-    if settings.ngsi_notify_private_hosts:
-        return uri, {}, {}
-    parsed = urlparse(uri)
-    host = parsed.hostname or ""
-    https = parsed.scheme == "https"
-    try:
-        port = parsed.port or (443 if https else 80)
-        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
-    except (OSError, ValueError, UnicodeError):
-        raise Refused("the endpoint's host name does not resolve") from None
-    addresses = [str(info[4][0]) for info in infos]
-    if not addresses or any(blocked(a) for a in addresses):
-        raise Refused("the endpoint's address is on a private network")
-    pinned = addresses[0].split("%")[0]
-    netloc = f"[{pinned}]" if ":" in pinned else pinned
-    if parsed.port:
-        netloc += f":{parsed.port}"
-    url = parsed._replace(netloc=netloc).geturl()
-    host_header = parsed.netloc.rsplit("@", 1)[-1]
-    return url, {"Host": host_header}, ({"sni_hostname": host} if https else {})
 
 
 def deliver(

@@ -29,7 +29,7 @@ from datatorg.identity.deps import ActorDep
 from datatorg.sensors import deps as access_deps
 from datatorg.sensors.models import NgsiSubscription
 from datatorg.sensors.ngsi import context as ld
-from datatorg.sensors.ngsi import entities, http, model, notify
+from datatorg.sensors.ngsi import endpoints, entities, http, model, notify
 from datatorg.sensors.ngsi.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from datatorg.sensors.ngsi.patterns import compile_pattern
 from datatorg.sensors.ngsi.query import parse, parse_geo
@@ -47,7 +47,7 @@ def _private(host: str) -> bool:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
     except (OSError, UnicodeError):
         return False  # unknown now; checked again at every send (notify.target)
-    return any(notify.blocked(str(addr)) for addr in addresses)
+    return any(endpoints.blocked(str(addr)) for addr in addresses)
 
 
 def check_endpoint(uri: Any, settings: Settings) -> str:
