@@ -154,7 +154,7 @@ def _organisation_page(
             if manage
             else []
         ),
-        "roles": list(Role),
+        "roles": [r for r in Role if policies.can_grant(actor, org, r)],
         "done": request.query_params.get("done"),
         "error": None,
     }
@@ -187,6 +187,8 @@ def add_member(
     if role not in Role.__members__ or not 0 < len(email) <= 320:
         error = _("Choose a role and give the e-mail address of an existing account.")
         return _organisation_page(request, session, actor, slug, {"error": error}, 422)
+    if not policies.can_grant(actor, org, Role(role)):
+        raise Forbidden("Only platform administrators name living-lab coordinators and evaluators")
     try:
         invite(request, background, session, actor, org, email, Role(role))
     except NotFound:

@@ -266,6 +266,10 @@ def add_member(
     """Invite an existing account to a role: it is given when the person accepts."""
     org = service.get_organisation(session=session, ref=slug)
     require(policies.can_manage_members(actor, org), MEMBERS_ONLY)
+    require(
+        policies.can_grant(actor, org, data.role),
+        "Only platform administrators name living-lab coordinators and evaluators",
+    )
     found = invite(request, background, session, actor, org, data.email, data.role)
     return invitation_read(found)
 

@@ -111,9 +111,13 @@ def create_idea(
     return idea
 
 
-def get_idea(*, session: Session, idea_id: uuid.UUID) -> Idea:
-    """Any idea; ideas are public from the moment they are submitted."""
-    idea = session.get(Idea, idea_id)
+def get_idea(*, session: Session, idea_id: uuid.UUID, lock: bool = False) -> Idea:
+    """Any idea; ideas are public from the moment they are submitted. ``lock``: with its row
+    locked until the transaction ends (PostgreSQL; SQLite's writer turn serialises already),
+    for a change of state: two at once must not both pass the same check."""
+    idea = session.get(
+        Idea, idea_id, with_for_update=True if lock else None, populate_existing=lock
+    )
     if idea is None:
         raise NotFound(_("No such idea."))
     return idea

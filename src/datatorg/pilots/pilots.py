@@ -70,8 +70,11 @@ def event(
     return entry
 
 
-def get_pilot(*, session: Session, pilot_id: uuid.UUID) -> Pilot:
-    pilot = session.get(Pilot, pilot_id)
+def get_pilot(*, session: Session, pilot_id: uuid.UUID, lock: bool = False) -> Pilot:
+    """A pilot; ``lock``: its row locked for a change of state (see ``ideas.get_idea``)."""
+    pilot = session.get(
+        Pilot, pilot_id, with_for_update=True if lock else None, populate_existing=lock
+    )
     if pilot is None:
         raise NotFound(_("No such pilot."))
     return pilot
@@ -96,7 +99,7 @@ def create_pilot(
     """Make a pilot of an accepted idea (coordinators); a DPIA first if it uses personal data."""
     if not policies.can_create_pilot(actor):
         raise Forbidden(_("Only living-lab coordinators start pilots."))
-    idea = get_idea(session=session, idea_id=data.idea_id)
+    idea = get_idea(session=session, idea_id=data.idea_id, lock=True)  # one pilot per idea
     if idea.state != IdeaState.accepted:
         raise Conflict(_("Only an accepted idea becomes a pilot."))
     if session.scalar(select(Pilot.id).where(Pilot.idea_id == idea.id)) is not None:

@@ -58,7 +58,7 @@ def conclude(
     """The final evaluation: the pilot is completed with an outcome and its lessons."""
     if not policies.can_conclude(actor):
         raise Forbidden(_("Only living-lab coordinators make the final evaluation."))
-    pilot = get_pilot(session=session, pilot_id=pilot_id)
+    pilot = get_pilot(session=session, pilot_id=pilot_id, lock=True)
     if pilot.state != PilotState.running or session.get(Result, pilot.id) is not None:
         raise Conflict(_("This pilot has its final evaluation already."))
     result = Result(

@@ -53,7 +53,7 @@ def _step(session: Session, actor: Actor, idea: Idea, event: Event, note: str = 
 
 
 def _as_coordinator(session: Session, actor: Actor, idea_id: uuid.UUID) -> Idea:
-    idea = get_idea(session=session, idea_id=idea_id)
+    idea = get_idea(session=session, idea_id=idea_id, lock=True)
     if not policies.can_screen(actor):
         raise Forbidden(_("Only living-lab coordinators screen and decide ideas."))
     return idea
@@ -306,7 +306,7 @@ def decide(
 
 def withdraw(*, session: Session, actor: Actor, idea_id: uuid.UUID, reason: str = "") -> Idea:
     """The submitter withdraws an open idea; the reason (if any) is published."""
-    idea = get_idea(session=session, idea_id=idea_id)
+    idea = get_idea(session=session, idea_id=idea_id, lock=True)
     if not policies.can_withdraw(actor, idea.submitted_by):
         raise Forbidden(_("Only the person who submitted the idea withdraws it."))
     _step(session, actor, idea, Event.withdraw)

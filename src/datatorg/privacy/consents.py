@@ -169,6 +169,14 @@ def _append(
     )
 
 
+def _lock_subject(session: Session, subject: Subject) -> None:
+    """Take the subject's row lock (PostgreSQL; SQLite's writer turn serialises already):
+    one subject's consent changes happen one after another, so two simultaneous gives of the
+    same purpose and scope find one record instead of each inserting one (a second record
+    would keep the rows flowing after the citizen withdrew the first)."""
+    session.execute(select(Subject.id).where(Subject.id == subject.id).with_for_update())
+
+
 def give(
     *,
     session: Session,
@@ -195,6 +203,7 @@ def give(
         )
     ref = check_scope(session, scope_kind, scope_ref)
     notice = current_notice(session=session, purpose=purpose)
+    _lock_subject(session, subject)
     consent = session.scalar(
         select(Consent).where(
             Consent.subject_id == subject.id,
@@ -239,6 +248,7 @@ def withdraw(
     """Withdraw a consent; it stops counting from the next query. Withdrawing a consent
     that is not in force changes nothing."""
     now = now or utcnow()
+    _lock_subject(session, subject)
     consent = get(session=session, subject=subject, consent_id=consent_id)
     if state_at(consent, now) in VALID_STATES:
         _append(session, consent, ConsentState.withdrawn, channel, now, None)

@@ -110,6 +110,8 @@ def _records(raw: bytes, filename: str) -> list[dict[str, Any]]:
             )
         except json.JSONDecodeError as exc:
             raise bad(f"The JSON is not valid (line {exc.lineno})") from None
+        except RecursionError:  # arrays or objects nested ~1000 deep
+            raise bad(N_("The JSON nests too deeply; give a list of flat objects")) from None
         if not isinstance(data, list) or not all(isinstance(r, dict) for r in data):
             raise bad(N_("Give a JSON list of objects, one per row"))
         return data
@@ -120,6 +122,8 @@ def _records(raw: bytes, filename: str) -> list[dict[str, Any]]:
     reader = csv.DictReader(io.StringIO(text), delimiter=delimiter)
     rows = []
     for i, row in enumerate(reader, start=1):
+        if i > MAX_ROWS:  # stop reading: 5 MB of short lines are over a million rows
+            raise bad(N_("A donation can have at most 100,000 rows"))
         if None in row or any(v is None for v in row.values()):
             raise bad(N_("The row does not have as many cells as the header"), row=i)
         rows.append(row)

@@ -21,7 +21,7 @@ from datatorg.sensors import deps as access_deps
 from datatorg.sensors.models import SensorEntity
 from datatorg.sensors.ngsi import entities, http, model
 from datatorg.sensors.ngsi.context import Context
-from datatorg.sensors.ngsi.errors import BadRequestData, ResourceNotFound, problem
+from datatorg.sensors.ngsi.errors import AlreadyExists, BadRequestData, ResourceNotFound, problem
 from datatorg.web.deps import SessionDep, SettingsDep
 
 router = APIRouter(
@@ -43,9 +43,15 @@ def _one(
     ident = model.check_id(item.get("id"))
     exists = w.session.get(SensorEntity, ident) is not None
     attrs = {k: v for k, v in item.items() if k not in ("id", "type", "@context")}
-    if op == "create" or (op == "upsert" and not exists):
+    if op == "create":
         entities.create(w, ctx, item, hint)
         return "created"
+    if op == "upsert" and not exists:
+        try:
+            entities.create(w, ctx, item, hint)
+            return "created"
+        except AlreadyExists:  # made meanwhile by a simultaneous upsert: replace it
+            pass
     if op == "upsert" and "update" not in opts:  # replace: the entity becomes what was sent
         ent, _ = entities.writable(w, ident)
         if "type" in item and model.entity_type(item["type"], ctx) != ent.type:

@@ -31,7 +31,9 @@ _CORE_URL = re.compile(
     r"^https?://uri\.etsi\.org/ngsi-ld/v1/ngsi-ld-core-context(-v1\.\d+)?\.jsonld$"
 )
 _LINK = re.compile(r'<([^>]*)>\s*((?:;\s*[a-zA-Z]+\s*=\s*"[^"]*"\s*)*)')
-MAX_CONTEXT_TERMS = 2000
+MAX_CONTEXT_TERMS = 2000  # in all the objects of one request's @context together
+MAX_CONTEXT_ITEMS = 32  # URLs and objects in one @context list
+MAX_CONTEXT_BYTES = 64 * 1024  # the @context as JSON; each distinct one is cached (_build)
 
 
 # Read once at import, so building a request's context does no I/O (it runs on the loop).
@@ -180,8 +182,21 @@ def _flatten(value: Any, seen: int = 0) -> list[dict[str, Any]]:
 
 
 def build(sent: Any = None) -> Context:
-    """The context for what a client sent (``None``: the core context only)."""
-    return _build(json.dumps(sent, sort_keys=True))
+    """The context for what a client sent (``None``: the core context only).
+
+    Bounded before it is built, since every distinct context stays in the cache: at most
+    ``MAX_CONTEXT_ITEMS`` entries, ``MAX_CONTEXT_TERMS`` terms in all, and
+    ``MAX_CONTEXT_BYTES`` as JSON (a signed-in caller's 8 MiB bodies, each a new context,
+    would otherwise keep up to 256 × 8 MiB and their term tables in every worker)."""
+    items = sent if isinstance(sent, list) else [sent]
+    if len(items) > MAX_CONTEXT_ITEMS:
+        raise BadRequestData(f"An @context lists at most {MAX_CONTEXT_ITEMS} entries")
+    if sum(len(i) for i in items if isinstance(i, dict)) > MAX_CONTEXT_TERMS:
+        raise BadRequestData("The @context has too many terms")
+    key = json.dumps(sent, sort_keys=True)
+    if len(key) > MAX_CONTEXT_BYTES:
+        raise BadRequestData(f"The @context is larger than {MAX_CONTEXT_BYTES // 1024} KiB")
+    return _build(key)
 
 
 @lru_cache(maxsize=256)  # bounded: keys come from requests
@@ -192,6 +207,8 @@ def _build(key: str) -> Context:
     for obj in _flatten(sent) if sent is not None else []:
         found, obj_vocab = _terms_of(obj)
         terms.update(found)
+        if len(terms) > MAX_CONTEXT_TERMS:  # the bundled contexts named count too
+            raise BadRequestData("The @context has too many terms")
         if obj_vocab:
             voc = obj_vocab
     terms.update(dict(_core_terms()))  # protected: the core wins

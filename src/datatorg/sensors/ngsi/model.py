@@ -52,6 +52,10 @@ ENTITY_MEMBERS = {"id", "type", "@context", "scope", "createdAt", "modifiedAt", 
 _URI = re.compile(r"^[A-Za-z][A-Za-z0-9+.\-]*:[^\s<>\"{}|\\^`]+$")
 _FORBIDDEN = re.compile(r"[<>\"'=;()\s\x00-\x1f]")
 MAX_NAME = 256
+# How deep an attribute (its value, sub-attributes, languageMap, json) may nest. Deeper
+# JSON is stored but can never be answered (orjson writes at most 255 levels; Python
+# recurses ~1000), so every later read of the entity's type would fail: refused here.
+MAX_DEPTH = 32
 
 
 def now_stamp() -> str:
@@ -85,6 +89,19 @@ def check_name(raw: Any, what: str = "attribute name") -> str:
     if not isinstance(raw, str) or not raw or len(raw) > MAX_NAME or _FORBIDDEN.search(raw):
         raise BadRequestData(f"Invalid {what}: {str(raw)[:60]!r}")
     return raw
+
+
+def check_depth(raw: Any, name: str) -> None:
+    """``BadRequestData`` when ``raw`` nests deeper than ``MAX_DEPTH`` (walked without
+    recursion, so any depth the JSON parser let through is measured safely)."""
+    stack: list[tuple[Any, int]] = [(raw, 0)]
+    while stack:
+        item, depth = stack.pop()
+        if isinstance(item, dict | list):
+            if depth >= MAX_DEPTH:
+                raise BadRequestData(f"{name}: nested more than {MAX_DEPTH} levels deep")
+            children = item.values() if isinstance(item, dict) else item
+            stack.extend((child, depth + 1) for child in children)
 
 
 def _finite(value: Any) -> bool:
@@ -139,6 +156,7 @@ def check_geometry(value: Any, name: str) -> dict[str, Any]:
 
 def attribute(name: str, raw: Any, ctx: Context, *, at: str, geo_names: set[str]) -> dict[str, Any]:
     """One attribute as stored, from normalized or concise input."""
+    check_depth(raw, name)
     if isinstance(raw, list) and raw and all(isinstance(r, dict) and "datasetId" in r for r in raw):
         raise BadRequestData(f"{name}: multi-attributes (datasetId) are not supported here")
     if not isinstance(raw, dict):

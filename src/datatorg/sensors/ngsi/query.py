@@ -22,6 +22,7 @@ from datatorg.sensors.ngsi.patterns import compile_pattern
 
 OPS = ("==", "!=", ">=", "<=", "!~=", "~=", ">", "<")
 MAX_Q = 2000
+MAX_NESTING = 20  # parentheses inside parentheses (the parser recurses three calls a level)
 _TOKEN = re.compile(
     r'\s*(\(|\)|;|\||!(?![=~])|"(?:[^"\\]|\\.)*"|[^;|()"!]+(?:"(?:[^"\\]|\\.)*")?'
     r"[^;|()]*)"
@@ -120,6 +121,7 @@ def parse(q: str, ctx: Context) -> Any:
         raise BadRequestData("q is too long")
     tokens = [t for t in _TOKEN.findall(q) if t.strip()]
     pos = 0
+    depth = 0
 
     def expr() -> Any:
         nonlocal pos
@@ -138,13 +140,17 @@ def parse(q: str, ctx: Context) -> Any:
         return items[0] if len(items) == 1 else Node("and", tuple(items))
 
     def atom() -> Any:
-        nonlocal pos
+        nonlocal pos, depth
         if pos >= len(tokens):
             raise BadRequestData("q ends too early")
         tok = tokens[pos]
         if tok == "(":
+            depth += 1
+            if depth > MAX_NESTING:
+                raise BadRequestData(f"q: at most {MAX_NESTING} parentheses inside each other")
             pos += 1
             inner = expr()
+            depth -= 1
             if pos >= len(tokens) or tokens[pos] != ")":
                 raise BadRequestData("q: a ( is not closed")
             pos += 1
@@ -273,7 +279,7 @@ def parse_geo(
         raise BadRequestData(f"georel must be one of {', '.join(GEORELS)}")
     try:
         coords = json.loads(coordinates)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: arrays nested ~1000 deep
         raise BadRequestData("coordinates must be a JSON array") from None
     geom = check_geometry({"type": geometry, "coordinates": coords}, "geometry")
     max_d = min_d = None

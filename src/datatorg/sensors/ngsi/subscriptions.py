@@ -9,7 +9,6 @@ the city's own network by default).
 
 from __future__ import annotations
 
-import ipaddress
 import socket
 import uuid
 from datetime import datetime
@@ -30,7 +29,7 @@ from datatorg.identity.deps import ActorDep
 from datatorg.sensors import deps as access_deps
 from datatorg.sensors.models import NgsiSubscription
 from datatorg.sensors.ngsi import context as ld
-from datatorg.sensors.ngsi import entities, http, model
+from datatorg.sensors.ngsi import endpoints, entities, http, model, notify
 from datatorg.sensors.ngsi.errors import AlreadyExists, BadRequestData, ResourceNotFound
 from datatorg.sensors.ngsi.patterns import compile_pattern
 from datatorg.sensors.ngsi.query import parse, parse_geo
@@ -46,13 +45,9 @@ MAX_PER_USER = 100
 def _private(host: str) -> bool:
     try:
         addresses = {info[4][0] for info in socket.getaddrinfo(host, None)}
-    except OSError:
-        return False  # unknown now; checked again when sending
-    for addr in addresses:
-        ip = ipaddress.ip_address(str(addr).split("%")[0])
-        if ip.is_private or ip.is_loopback or ip.is_link_local or ip.is_reserved:
-            return True
-    return False
+    except (OSError, UnicodeError):
+        return False  # unknown now; checked again at every send (notify.target)
+    return any(endpoints.blocked(str(addr)) for addr in addresses)
 
 
 def check_endpoint(uri: Any, settings: Settings) -> str:
@@ -134,8 +129,15 @@ def parse_subscription(body: Any, ctx: ld.Context, settings: Settings) -> dict[s
             ctx.expand(model.check_name(a)) for a in note["attributes"]
         ]
     if "throttling" in body:
-        if not isinstance(body["throttling"], int | float) or body["throttling"] < 0:
-            raise BadRequestData("throttling is a number of seconds")
+        t = body["throttling"]
+        if (
+            not isinstance(t, int | float)
+            or isinstance(t, bool)
+            or not 0 <= t <= notify.MAX_THROTTLING
+        ):
+            raise BadRequestData(
+                f"throttling is a number of seconds from 0 to {notify.MAX_THROTTLING} (a year)"
+            )
         doc["throttling"] = body["throttling"]
     for key in ("description", "subscriptionName"):
         if key in body:
@@ -148,6 +150,19 @@ def parse_subscription(body: Any, ctx: ld.Context, settings: Settings) -> dict[s
     if "isActive" in body:
         if not isinstance(body["isActive"], bool):
             raise BadRequestData("isActive is true or false")
+    return doc
+
+
+TOKEN_KEY = "_token"  # in the stored doc: the API token the subscription was made with
+
+
+def _credential(doc: dict[str, Any], actor: Actor) -> dict[str, Any]:
+    """``doc`` remembering the API token of the request that made (or last changed) it:
+    notifications stop when that token is revoked or expires (``notify._actor``), so a
+    stolen token's subscriptions do not outlive it. A browser session binds none."""
+    doc = {k: v for k, v in doc.items() if k != TOKEN_KEY}
+    if actor.token_id is not None:
+        doc[TOKEN_KEY] = str(actor.token_id)
     return doc
 
 
@@ -219,7 +234,7 @@ async def create_subscription(
         raise Unauthenticated("Sign in or send an API token to subscribe")
 
     def work() -> str:
-        doc = parse_subscription(body, ctx, settings)
+        doc = _credential(parse_subscription(body, ctx, settings), actor)
         ident = body.get("id") or f"urn:ngsi-ld:Subscription:{uuid.uuid4()}"
         model.check_id(ident, "subscription id")
         if session.get(NgsiSubscription, ident) is not None:
@@ -301,9 +316,8 @@ async def update_subscription(
         ):
             merged["notification"].pop(key, None)
         merged.update({k: v for k, v in body.items() if k not in ("id", "@context")})
-        _apply(
-            sub, parse_subscription(merged, stored_ctx if not ctx.sent else ctx, settings), merged
-        )
+        doc = parse_subscription(merged, stored_ctx if not ctx.sent else ctx, settings)
+        _apply(sub, _credential(doc, actor), merged)
         session.commit()
 
     await run_in_threadpool(work)

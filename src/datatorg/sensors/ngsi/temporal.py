@@ -112,18 +112,39 @@ def history(
                 if value is not None and len(out[ent][name]) < MAX_INSTANCES:
                     out[ent][name].append((value, when))
         return out
-    for ident in ids:  # lastN: each attribute's newest N, per entity
-        for name in names:
-            items = [
+    # lastN: each attribute's newest N, per entity. One read per entity takes the newest N
+    # observations with every attribute; only an attribute that has fewer than N values in
+    # them while older observations exist (a sparse attribute) is read on its own. (A read
+    # per entity and attribute made an anonymous request over 20 stations cost 81 gate
+    # reads and audit records, 600 at 100 entities.)
+    for ident in ids:
+        page = reader.history(
+            ref.dataset,
+            [
                 ("entityId", ident),
                 *tq.items,
-                (f"{name}__isnull", "0"),
                 ("_sort_desc", "observedAt"),
-                ("_col", f"observedAt,{name}"),
+                ("_col", ",".join(["observedAt", *names])),
                 ("_size", str(tq.last_n)),
-            ]
-            page = reader.history(ref.dataset, items)
-            out[ident][name] = [(r[1], _stamp(r[0])) for r in reversed(page.rows)]
+            ],
+        )
+        older = len(page.rows) >= tq.last_n or page.truncated
+        for i, name in enumerate(names, start=1):
+            newest = [(r[i], _stamp(r[0])) for r in page.rows if r[i] is not None]
+            if older and len(newest) < tq.last_n:
+                sparse = reader.history(
+                    ref.dataset,
+                    [
+                        ("entityId", ident),
+                        *tq.items,
+                        (f"{name}__isnull", "0"),
+                        ("_sort_desc", "observedAt"),
+                        ("_col", f"observedAt,{name}"),
+                        ("_size", str(tq.last_n)),
+                    ],
+                )
+                newest = [(r[1], _stamp(r[0])) for r in sparse.rows]
+            out[ident][name] = newest[::-1]
     return out
 
 
