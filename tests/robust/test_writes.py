@@ -169,3 +169,37 @@ def test_the_loop_never_waits_for_another_connections_write_lock(engine: Engine)
     assert worst < 0.3  # the loop ran on while the batch waited ~0.5 s for the turn
     with factory() as s:
         assert audit.count(session=s, action="data.read", target_id=target) == 1
+
+
+def test_the_batch_thread_needs_no_token_of_the_request_pool(engine: Engine) -> None:
+    """With every token of the request thread pool taken (say by writes waiting for their
+    turn), a batch that must wait for the turn still gets its thread and commits."""
+    import anyio.to_thread
+
+    engine = make_engine(str(engine.url), write_wait_ms=10_000)
+    factory: sessionmaker[Session] = make_sessionmaker(engine)
+    batcher = journal.LoopBatcher(factory, inline=True)
+    target = uuid.uuid4().hex
+    holder = writes.write_sessionmaker(engine)()
+    holder.execute(text("SELECT 1"))  # holds the turn: the batch goes to a thread
+    release = threading.Timer(0.3, lambda: (holder.rollback(), holder.close()))
+
+    async def main() -> None:
+        pool = anyio.to_thread.current_default_thread_limiter()
+        pool.total_tokens = 1
+        await pool.acquire()  # the request pool is full
+        try:
+            release.start()
+            item = journal.Item(
+                event=audit.NewEvent(action="data.read", target_type="dataset", target_id=target)
+            )
+            await asyncio.wait_for(batcher.append(item), 10)
+        finally:
+            pool.release()
+
+    runner = threading.Thread(target=lambda: asyncio.run(main()))
+    runner.start()
+    runner.join(30)
+    with factory() as s:
+        assert audit.count(session=s, action="data.read", target_id=target) == 1
+    engine.dispose()
