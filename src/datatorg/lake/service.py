@@ -21,7 +21,7 @@ from datatorg.catalog.vocab import TABLE_SCHEMA_TYPES
 from datatorg.db import writes
 from datatorg.errors import Invalid, NotFound
 from datatorg.identity.actor import Actor
-from datatorg.lake import ingest, ingest_errors, missing, writer
+from datatorg.lake import ingest, ingest_errors, ingest_process, missing, writer
 from datatorg.lake import schema as ts
 from datatorg.lake.compaction import CompactReport
 from datatorg.lake.compaction import compact as compact_live
@@ -195,7 +195,7 @@ def stage_upload(
         with source.open("rb") as fh:
             head_bytes = fh.read(8)
         fmt = ingest.detect_format(filename, head_bytes)
-        staged = ingest.stage_file(source, fmt, work)
+        staged = ingest_process.stage_file(source, fmt, work)  # not in this process's GIL
         begin_write(session, dataset.id)
         linked = _link_subjects(session, settings, dataset.id, staged.path, staged.schema)
         if linked is not None:
