@@ -11,13 +11,19 @@ aggregate can see a row or a stored value the policy keeps from the reader.
 
 from __future__ import annotations
 
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from datatorg.access.policy import RowPolicy, Transform
 from datatorg.access.query import Agg, Query, qi
+from datatorg.lake.reader import SUBJECT_NO
 
 _CMP = {"exact": "=", "not": "IS DISTINCT FROM", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 NO_POLICY = RowPolicy(fields=())
+# A subject-number set is bound as a bitmap (one character per number up to the largest)
+# when that is at most this many characters per member (plus 4096), else as a list.
+BITMAP_DENSITY = 64
+BITMAP_MAX = 1 << 26
 
 
 def _transform(name: str, t: Transform, ftype: str) -> str:
@@ -60,13 +66,62 @@ def _cond(col: str, op: str, values: list[Any] | tuple[Any, ...]) -> tuple[str, 
     raise ValueError(f"unknown operation {op!r}")
 
 
+class _NumberSet(NamedTuple):
+    top: int  # the largest number (-1: none)
+    bits: str | None  # a bitmap: character n is "1" when number n is in the set
+    listed: list[int] | None  # else the numbers, sorted
+
+
+@lru_cache(maxsize=8)  # the same set object comes back from privacy's cache read after read
+def _number_set(numbers: frozenset[int]) -> _NumberSet:
+    wanted = sorted(n for n in numbers if n >= 0)
+    if not wanted:
+        return _NumberSet(-1, None, None)
+    top = wanted[-1]
+    if top < BITMAP_MAX and top <= BITMAP_DENSITY * len(wanted) + 4096:
+        bits = bytearray(b"0") * (top + 1)
+        for n in wanted:
+            bits[n] = 49  # "1"
+        return _NumberSet(top, bits.decode("ascii"), None)
+    return _NumberSet(top, None, wanted)
+
+
+def _numbered(numbers: frozenset[int]) -> tuple[str, list[Any]]:
+    """SQL that is true for rows whose hidden subject number is in ``numbers``, false for
+    every other row (never NULL): a bit test in a bitmap bound once per query when the set
+    is dense, else an integer semi-join."""
+    found = _number_set(numbers)
+    col = qi(SUBJECT_NO)
+    if found.bits is not None:
+        return (
+            f"(CASE WHEN {col} BETWEEN 0 AND {found.top} "
+            f"THEN get_bit(?::BIT, CAST({col} AS INTEGER)) = 1 ELSE false END)",
+            [found.bits],
+        )
+    if found.listed is not None:
+        return f"coalesce({col} IN (SELECT unnest(?::BIGINT[])), false)", [found.listed]
+    return "false", []
+
+
 def predicate(policy: RowPolicy) -> tuple[list[str], list[Any]]:
     """The policy's row predicate: the subject filter and the agreement's row filters, on
-    stored values."""
+    stored values. On a version whose files carry the hidden subject number, a subject filter
+    that names its subjects by number too is tested on that integer; else on the key, as
+    text (the same rows: privacy gives both forms of the same subjects)."""
     conds: list[str] = []
     binds: list[Any] = []
     subjects = policy.subjects
-    if subjects is not None:
+    numbers = subjects.numbers if subjects is not None and policy.subject_numbers else None
+    if subjects is not None and numbers is not None and policy.subject_column is not None:
+        if numbers.keep is not None:
+            cond, extra = _numbered(numbers.keep)
+            conds.append(cond)
+            binds += extra
+        if numbers.drop:
+            cond, extra = _numbered(numbers.drop)
+            conds.append(f"NOT {cond}")
+            binds += extra
+    elif subjects is not None:
         if policy.subject_column is None:
             conds.append("false")  # a subject filter on data without subject keys: no rows
         else:

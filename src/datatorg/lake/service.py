@@ -21,7 +21,7 @@ from datatorg.catalog.vocab import TABLE_SCHEMA_TYPES
 from datatorg.db import writes
 from datatorg.errors import Invalid, NotFound
 from datatorg.identity.actor import Actor
-from datatorg.lake import ingest, ingest_errors, missing, writer
+from datatorg.lake import ingest, ingest_errors, missing, subject_no, writer
 from datatorg.lake import schema as ts
 from datatorg.lake.heads import (
     HeadFiles,
@@ -61,12 +61,14 @@ from datatorg.lake.schema import (
     time_column,
 )
 from datatorg.lake.storage import Storage, storage_for
+from datatorg.lake.subject_no import register as subject_numbering
 from datatorg.settings import Settings
 from datatorg.web.i18n import gettext as _
 
 __all__ = [  # live datasets (``lake/live.py``): make_live … compact_live
     "ROLES",
     "EraseReport",
+    "subject_numbering",
     "count_rows",
     "distinct_values",
     "erase_rows",
@@ -295,6 +297,7 @@ def publish(
             source_format=pending.source_format,
             expected_head=uuid.UUID(base) if base else None,
             validate=bool(changes and (changes.get("fields") or changes.get("missingValues"))),
+            numbers=subject_no.numbers_for(session, pending.dataset_id),
         )
     except ingest.IngestError as exc:
         raise _invalid(exc) from None

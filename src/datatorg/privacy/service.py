@@ -9,6 +9,9 @@ this module names the public part of each.
 
 from __future__ import annotations
 
+import uuid
+from collections.abc import Callable
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -18,6 +21,7 @@ from datatorg.catalog.models import Dataset
 from datatorg.errors import Forbidden, Invalid, NotFound, Unauthenticated
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Role, User
+from datatorg.lake import service as lake
 from datatorg.privacy import vocab
 from datatorg.privacy.consents import (
     current_notice,
@@ -36,7 +40,8 @@ from datatorg.privacy.consents import get as get_consent
 from datatorg.privacy.donations import KINDS as DONATION_KINDS
 from datatorg.privacy.donations import donate, take_back
 from datatorg.privacy.erasure import erase_subject
-from datatorg.privacy.filters import legal_basis, subject_filter
+from datatorg.privacy.filters import Found as SubjectFilterFound
+from datatorg.privacy.filters import legal_basis, read_filter, subject_filter
 from datatorg.privacy.ledger import Entry as DisclosureEntry
 from datatorg.privacy.ledger import record as record_disclosures
 from datatorg.privacy.models import (
@@ -46,6 +51,7 @@ from datatorg.privacy.models import (
     Subject,
     SubjectRequest,
 )
+from datatorg.privacy.numbers import numbering, numbers_for_keys
 from datatorg.privacy.receipts import receipt, verify_receipt
 from datatorg.privacy.requests import create as create_request
 from datatorg.privacy.scopes import scope_choices
@@ -69,11 +75,15 @@ __all__ = [
     "DONATION_KINDS",
     "VALID_STATES",
     "DisclosureEntry",
+    "SubjectFilterFound",
     "create_request",
     "donate",
     "erase_subject",
     "legal_basis",
     "link_dataset",
+    "numbering",
+    "numbers_for_keys",
+    "read_filter",
     "list_requests",
     "record_disclosures",
     "subject_filter",
@@ -108,6 +118,15 @@ __all__ = [
     "verify_receipt",
     "withdraw",
 ]
+
+
+def _numbering(
+    session: Session, dataset_id: uuid.UUID
+) -> Callable[[list[str]], dict[str, int]] | None:
+    return numbering(session=session, dataset_id=dataset_id)
+
+
+lake.subject_numbering(_numbering)  # the lake writes subject numbers with linked rows
 
 
 def subject_for_actor(*, session: Session, settings: Settings, actor: Actor) -> Subject:
