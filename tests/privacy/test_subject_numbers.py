@@ -245,13 +245,17 @@ def test_the_number_predicate_equals_the_key_predicate(
         if (keep is None or (k is not None and k in subjects.keep))  # type: ignore[operator]
         and k not in subjects.drop
     ]
+    file_max = max((n for _, n in data if n is not None), default=0)
     con = duckdb.connect()
     try:
         con.register("t", table)
         got = {}
         for numbered in (True, False):
             policy = RowPolicy(
-                fields=(), subject_column="k", subjects=subjects, subject_numbers=numbered
+                fields=(),
+                subject_column="k",
+                subjects=subjects,
+                subject_no_max=file_max if numbered else None,
             )
             conds, binds = sqlgen.predicate(policy)
             assert any(SUBJECT_NO in c for c in conds) == (
@@ -268,17 +272,18 @@ def test_the_number_predicate_equals_the_key_predicate(
 
 
 def test_dense_sets_are_bitmaps_and_sparse_ones_lists() -> None:
-    def sql(nums: frozenset[int]) -> str:
+    def sql(nums: frozenset[int], file_max: int | None = None) -> str:
         policy = RowPolicy(
             fields=(),
             subject_column="k",
             subjects=SubjectFilter(keep=frozenset({"x"}), numbers=SubjectNumbers(keep=nums)),
-            subject_numbers=True,
+            subject_no_max=max(nums, default=0) if file_max is None else file_max,
         )
         return " ".join(sqlgen.predicate(policy)[0])
 
     assert "get_bit" in sql(frozenset(range(1, 60_001)))
     assert "unnest" in sql(frozenset({5, 10**9}))
+    assert "unnest" in sql(frozenset({1, 2}), file_max=10**7)  # the bitmap covers the files
     assert sql(frozenset()) == "false"
 
 
@@ -368,3 +373,18 @@ def test_hostile_subject_values_link_or_are_refused_clearly(
         assert errors and errors[0].get("column") == "subject", errors
         assert bad not in str(errors) + exc.value.detail  # the value is not echoed
         assert lake.head(session=session, dataset_id=meters.id) is None
+
+
+def test_a_number_beyond_the_column_leaves_the_file_without_numbers(tmp_path: Path) -> None:
+    from datatorg.lake import subject_no
+
+    src = tmp_path / "f.parquet"
+    pq.write_table(pa.table({"k": ["sk-a", None, "sk-b"], "v": [1, 2, 3]}), src)
+    out = subject_no.write(src, "k", lambda keys: {"sk-a": 7, "sk-b": 2**31}, tmp_path / "o")
+    assert out is None and not (tmp_path / "o").exists()
+    out = subject_no.write(src, "k", lambda keys: {"sk-a": 7}, tmp_path / "o")
+    assert out is not None and subject_no.largest([out]) == 7
+    table = pq.read_table(out)
+    assert table.column(SUBJECT_NO).type == pa.int32()
+    assert table.column(SUBJECT_NO).to_pylist() == [7, None, None]  # sk-b: no subject
+    assert table.column("k").to_pylist() == ["sk-a", None, "sk-b"]

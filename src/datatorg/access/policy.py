@@ -159,8 +159,13 @@ class RowPolicy:
     audit: Mapping[str, str] = field(default_factory=dict)  # from the parts, for the record
     ledger: bool = False  # the rows' subject keys are collected for the disclosure ledger
     # every file of the version has the hidden subject-number column (``lake.reader.
-    # SUBJECT_NO``): a subject filter with ``numbers`` is tested on it
-    subject_numbers: bool = False
+    # SUBJECT_NO``), whose largest value this is: a subject filter with ``numbers`` is
+    # tested on it (None: the version has no numbers)
+    subject_no_max: int | None = None
+
+    @property
+    def subject_numbers(self) -> bool:
+        return self.subject_no_max is not None and self.subject_column is not None
 
     @property
     def columns(self) -> list[str]:
@@ -187,15 +192,16 @@ def build(
     allowed_columns: frozenset[str] | None,
     parts: Sequence[PolicyPart] = (),
     subject_key: bool = False,
-    numbered: bool = False,
+    subject_no_max: int | None = None,
 ) -> RowPolicy:
     """The policy of one read of a version with ``schema``.
 
     ``identifiers``: the reader sees direct identifiers and subject keys (a steward of the
     owning organisation). ``allowed_columns``: an agreement's columns (None: every column).
     ``parts``: what other domains contribute, combined (each only narrows). ``subject_key``:
-    the subject-key column is visible (a data subject reading their own rows). ``numbered``:
-    the version's files carry the hidden subject-number column.
+    the subject-key column is visible (a data subject reading their own rows).
+    ``subject_no_max``: the version's files carry the hidden subject-number column, with
+    numbers up to this one.
     """
     all_fields = list(schema.get("fields", []))
     hidden: set[str] = set()
@@ -248,7 +254,7 @@ def build(
         time_column=time_col if time_col in names and time_col not in transforms else None,
         audit=audit,
         ledger=subject is not None and any(p.ledger for p in parts),
-        subject_numbers=numbered and subject is not None,
+        subject_no_max=subject_no_max if subject is not None else None,
     )
 
 

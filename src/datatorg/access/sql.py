@@ -67,40 +67,39 @@ def _cond(col: str, op: str, values: list[Any] | tuple[Any, ...]) -> tuple[str, 
 
 
 class _NumberSet(NamedTuple):
-    top: int  # the largest number (-1: none)
     bits: str | None  # a bitmap: character n is "1" when number n is in the set
     listed: list[int] | None  # else the numbers, sorted
 
 
 @lru_cache(maxsize=8)  # the same set object comes back from privacy's cache read after read
-def _number_set(numbers: frozenset[int]) -> _NumberSet:
-    wanted = sorted(n for n in numbers if n >= 0)
+def _number_set(numbers: frozenset[int], file_max: int) -> _NumberSet:
+    wanted = sorted(n for n in numbers if n > 0)  # numbers start at 1
     if not wanted:
-        return _NumberSet(-1, None, None)
-    top = wanted[-1]
-    if top < BITMAP_MAX and top <= BITMAP_DENSITY * len(wanted) + 4096:
-        bits = bytearray(b"0") * (top + 1)
+        return _NumberSet(None, None)
+    # the bitmap covers every number the files hold, so no bit test falls outside it
+    size = max(wanted[-1], file_max) + 1
+    if size < BITMAP_MAX and size <= BITMAP_DENSITY * len(wanted) + 4096:
+        bits = bytearray(b"0") * size
         for n in wanted:
             bits[n] = 49  # "1"
-        return _NumberSet(top, bits.decode("ascii"), None)
-    return _NumberSet(top, None, wanted)
+        return _NumberSet(bits.decode("ascii"), None)
+    return _NumberSet(None, wanted)
 
 
-def _numbered(numbers: frozenset[int]) -> tuple[str, list[Any]]:
-    """SQL that is true for rows whose hidden subject number is in ``numbers``, false for
-    every other row (never NULL): a bit test in a bitmap bound once per query when the set
-    is dense, else an integer semi-join."""
-    found = _number_set(numbers)
+def _numbered(numbers: frozenset[int], file_max: int, *, keep: bool) -> tuple[str, list[Any]]:
+    """SQL true for the rows to keep: with ``keep``, rows whose hidden subject number is in
+    ``numbers``; else rows whose number is not (rows without one included). A bit test in a
+    bitmap bound once per query (a constant subquery: DuckDB casts it once) when the set is
+    dense, else an integer semi-join."""
+    found = _number_set(numbers, file_max)
     col = qi(SUBJECT_NO)
     if found.bits is not None:
-        return (
-            f"(CASE WHEN {col} BETWEEN 0 AND {found.top} "
-            f"THEN get_bit(?::BIT, CAST({col} AS INTEGER)) = 1 ELSE false END)",
-            [found.bits],
-        )
+        bit = f"get_bit((SELECT b FROM (SELECT ?::BIT AS b)), CAST({col} AS INTEGER))"
+        return (f"{bit} = 1" if keep else f"({col} IS NULL OR {bit} = 0)"), [found.bits]
     if found.listed is not None:
-        return f"coalesce({col} IN (SELECT unnest(?::BIGINT[])), false)", [found.listed]
-    return "false", []
+        found_in = f"coalesce({col} IN (SELECT unnest(?::BIGINT[])), false)"
+        return (found_in if keep else f"NOT {found_in}"), [found.listed]
+    return ("false" if keep else "true"), []
 
 
 def predicate(policy: RowPolicy) -> tuple[list[str], list[Any]]:
@@ -113,13 +112,14 @@ def predicate(policy: RowPolicy) -> tuple[list[str], list[Any]]:
     subjects = policy.subjects
     numbers = subjects.numbers if subjects is not None and policy.subject_numbers else None
     if subjects is not None and numbers is not None and policy.subject_column is not None:
+        top = policy.subject_no_max or 0
         if numbers.keep is not None:
-            cond, extra = _numbered(numbers.keep)
+            cond, extra = _numbered(numbers.keep, top, keep=True)
             conds.append(cond)
             binds += extra
         if numbers.drop:
-            cond, extra = _numbered(numbers.drop)
-            conds.append(f"NOT {cond}")
+            cond, extra = _numbered(numbers.drop, top, keep=False)
+            conds.append(cond)
             binds += extra
     elif subjects is not None:
         if policy.subject_column is None:

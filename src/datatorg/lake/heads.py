@@ -97,8 +97,13 @@ class HeadFiles:
     paths: tuple[Path, ...]
     schema: dict[str, Any]
     live: bool = False  # a live dataset: ``paths`` also hold its live segments, no row index
-    # every file has the hidden subject-number column (``lake/subject_no.py``; never live)
-    numbered: bool = False
+    # every file has the hidden subject-number column (``lake/subject_no.py``; never live):
+    # the largest number in them, else None
+    subject_no_max: int | None = None
+
+    @property
+    def numbered(self) -> bool:
+        return self.subject_no_max is not None
 
 
 _VERSION_CACHE_SIZE = 512
@@ -137,9 +142,9 @@ def _version_files(session: Session, settings: Settings, version_id: uuid.UUID) 
         paths=paths,
         schema=schema,
         live=live,
-        numbered=not live
-        and subject_no.subject_column(schema) is not None
-        and subject_no.numbered(paths),
+        subject_no_max=None
+        if live or subject_no.subject_column(schema) is None
+        else subject_no.largest(paths),
     )
     with _version_lock:
         _version_cache[key] = found

@@ -87,9 +87,10 @@ def map_column(
     finally:
         con.close()
     if numbers is not None:
-        subject_no.write(tmp, column, numbers, path.with_name(path.name + ".numbered"))
-        tmp.unlink()
-        tmp = path.with_name(path.name + ".numbered")
+        done = subject_no.write(tmp, column, numbers, path.with_name(path.name + ".numbered"))
+        if done is not None:
+            tmp.unlink()
+            tmp = done
     os.replace(tmp, path)
     return path, len(pairs)
 

@@ -18,7 +18,6 @@ one of its files has it (``numbered``); the gate filters other versions by subje
 
 from __future__ import annotations
 
-import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
@@ -65,21 +64,43 @@ def subject_column(schema: Mapping[str, Any]) -> str | None:
 
 def numbered(paths: Sequence[Path]) -> bool:
     """Whether every file has the number column (read from the files' footers)."""
+    return largest(paths) is not None
+
+
+def largest(paths: Sequence[Path]) -> int | None:
+    """The largest subject number in the files (0 when they hold none) if every file has
+    the number column with statistics for every row group; else None. Read from the files'
+    footers only (the gate sizes its bitmap by it: a number beyond it cannot occur)."""
     if not paths:
-        return False
+        return None
+    top = 0
     for path in paths:
         try:
-            names = pq.read_schema(path).names
+            meta = pq.read_metadata(path)
         except (OSError, pa.ArrowException):
-            return False
+            return None
+        names = meta.schema.names
         if COLUMN not in names:
-            return False
-    return True
+            return None
+        at = names.index(COLUMN)
+        for g in range(meta.num_row_groups):
+            chunk = meta.row_group(g).column(at)
+            stats = chunk.statistics
+            if stats is not None and stats.has_min_max:
+                top = max(top, int(stats.max))
+            elif stats is None or stats.null_count != chunk.num_values:
+                return None  # values without statistics: unknown
+    return top
 
 
-def write(path: Path, column: str, numbers: Numbers, out: Path) -> Path:
+INT32_MAX = 2**31 - 1  # the column is a 32-bit integer: a bit test reads it without a cast
+
+
+def write(path: Path, column: str, numbers: Numbers, out: Path) -> Path | None:
     """``path`` written to ``out`` with the number column computed from the subject-key
-    ``column`` (a number column it has is replaced); rows keep their order. Returns ``out``."""
+    ``column`` (a number column it has is replaced); rows keep their order. Returns ``out``,
+    or None (nothing written) if a number does not fit the column: the file then stays
+    without numbers, and the gate filters its version by key."""
     con = duckdb.connect()
     try:
         src = f"read_parquet({lit(str(path))}, file_row_number=true)"
@@ -93,12 +114,14 @@ def write(path: Path, column: str, numbers: Numbers, out: Path) -> Path:
             ).fetchall()
         ]
         pairs = numbers(keys)
+        if any(not 0 < n <= INT32_MAX for n in pairs.values()):
+            return None
         con.register(
             "subject_numbers",
             pa.table(
                 {
                     "k": pa.array(list(pairs), pa.string()),
-                    "n": pa.array(list(pairs.values()), pa.int64()),
+                    "n": pa.array(list(pairs.values()), pa.int32()),
                 }
             ),
         )
@@ -111,10 +134,3 @@ def write(path: Path, column: str, numbers: Numbers, out: Path) -> Path:
     finally:
         con.close()
     return out
-
-
-def rewrite(path: Path, column: str, numbers: Numbers) -> None:
-    """``write`` in place (atomically)."""
-    tmp = path.with_name(path.name + ".numbered")
-    write(path, column, numbers, tmp)
-    os.replace(tmp, path)

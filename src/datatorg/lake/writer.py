@@ -118,7 +118,7 @@ def _numbered(
         return final
     if kept and not subject_no.numbered([storage.local_path(f.key) for f in kept]):
         return final
-    return subject_no.write(final, column, numbers, final.with_name("numbered.parquet"))
+    return subject_no.write(final, column, numbers, final.with_name("numbered.parquet")) or final
 
 
 def check_unique(paths: list[Path], column: str) -> dict[str, Any] | None:
