@@ -1,7 +1,7 @@
 """privacy subject numbers: a stable integer per data subject (the consent filter's column)
 
 Revision ID: c5a1e2d40b17
-Revises: 6b727296c7d8
+Revises: 9e1a7c3b5d20
 Create Date: 2026-12-01 03:10:00
 
 Every existing subject gets its number here, in the order the subjects were created; new
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "c5a1e2d40b17"
-down_revision: str | None = "6b727296c7d8"
+down_revision: str | None = "9e1a7c3b5d20"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
