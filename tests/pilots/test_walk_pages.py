@@ -1,0 +1,60 @@
+"""What a usability walk of the living lab (bokmål, 360 px) found on the KPI page, held as
+page tests: each fails on the page as it was before the fix."""
+
+from __future__ import annotations
+
+import re
+
+from fastapi.testclient import TestClient
+
+from tests.pilots import helpers
+from tests.pilots.conftest import Lab, upload
+from tests.plain import visible_text
+
+NB = {"Accept-Language": "nb", "Accept": "text/html"}
+
+
+def _kpi(client: TestClient, lab: Lab) -> tuple[str, str]:
+    upload(client, lab)
+    p = helpers.pilot(client, lab, domain="municipal_services", submitter_kind="startup")
+    helpers.agreed(client, lab, p["id"])
+    kpi = helpers.ok(
+        client.post(
+            f"/api/v1/pilots/{p['id']}/kpis",
+            json={
+                "name": "Strøm i skolene",
+                "unit": "kWh",
+                "direction": "decrease",
+                "source": "dataset",
+                "dataset": lab.dataset.slug,
+                "query": "_agg=sum(kwh)&_bucket=month&category=skole",
+                "baseline": 9000.5,
+                "target": 7000,
+            },
+            headers=lab.h["researcher"],
+        ),
+        201,
+    )
+    return p["id"], kpi["id"]
+
+
+def test_the_kpi_page_speaks_to_people_and_fits_a_phone(client: TestClient, lab: Lab) -> None:
+    """The KPI page showed everyone the raw query and "ok", numbers as "515 536.5" and days
+    as "2025-12-01", and its one chart shrank to ~5 px text on a 360 px phone."""
+    pid, kid = _kpi(client, lab)
+    html = client.get(f"/pilots/{pid}/kpis/{kid}", headers=NB).text
+    text = visible_text(html)
+    assert "_agg=" not in html and "Spørring" not in text  # a reader sees no query string
+    assert not re.search(r"\bok\b", text) and "verdiene ble beregnet" in text
+    assert not re.search(r"\d{4}-\d\d-\d\d", text), text  # days the reader's way
+    assert "9 000,5" in text and not re.search(r"\d\.\d", text)  # nb decimal comma
+    # the narrow drawing is about a phone's column wide, its text 13 units or more
+    narrow = re.search(r'<svg[^>]*class="chart chart-narrow".*?</svg>', html, re.S)
+    assert narrow, "no narrow chart"
+    width = float(re.search(r'viewBox="0 0 (\d+)', narrow.group(0)).group(1))  # type: ignore[union-attr]
+    assert width <= 360
+    sizes = [int(s) for s in re.findall(r'font-size="(\d+)"', narrow.group(0))]
+    assert sizes and min(sizes) * 330 / width >= 12
+    # the team still sees its query
+    team = client.get(f"/pilots/{pid}/kpis/{kid}", headers={**NB, **lab.h["researcher"]})
+    assert "_agg=sum(kwh)" in team.text
