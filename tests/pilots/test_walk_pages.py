@@ -58,3 +58,43 @@ def test_the_kpi_page_speaks_to_people_and_fits_a_phone(client: TestClient, lab:
     # the team still sees its query
     team = client.get(f"/pilots/{pid}/kpis/{kid}", headers={**NB, **lab.h["researcher"]})
     assert "_agg=sum(kwh)" in team.text
+
+
+def _field_says(html: str, tag: str, name: str) -> bool:
+    """The ``tag`` with id ``name`` is marked invalid and described by its own message, and
+    that message stands in the form (not only in the summary at the top)."""
+    found = re.search(rf'<{tag} id="{name}"[^>]*>', html)
+    return bool(
+        found
+        and ("aria-invalid" in found.group(0) or tag == "fieldset")
+        and re.search(rf'aria-describedby="[^"]*\b{name}-error\b', found.group(0))
+        and f'<p class="field-error" id="{name}-error">' in html
+    )
+
+
+def test_idea_screening_and_score_forms_say_what_is_wrong_next_to_the_field(
+    client: TestClient, lab: Lab
+) -> None:
+    """The idea, screening and score forms listed errors only in the summary at the top."""
+    token = helpers.csrf(client)
+    r = client.post("/ideas/new", data={"csrf_token": token}, headers=lab.h["citizen"])
+    assert r.status_code == 422
+    assert _field_says(r.text, "input", "title") and _field_says(r.text, "textarea", "problem")
+    assert 'aria-describedby="problem-error problem-hint"' in r.text  # the hint stays
+    idea = helpers.submitted(client, lab)
+    coord = lab.h["coordinator"]
+    client.post(f"/ideas/{idea['id']}/screen", data={"csrf_token": token}, headers=coord)
+    r = client.post(f"/ideas/{idea['id']}/screening", data={"csrf_token": token}, headers=coord)
+    assert r.status_code == 422 and _field_says(r.text, "fieldset", "personal_data"), r.text
+    client.post(
+        f"/ideas/{idea['id']}/screening",
+        data={"csrf_token": token, "personal_data": "false",
+              "evaluator_ids": [str(lab.evaluators[0].id)]},
+        headers=coord,
+    )  # fmt: skip
+    r = client.post(
+        f"/ideas/{idea['id']}/evaluate", data={"csrf_token": token}, headers=lab.h["evaluator0"]
+    )
+    assert r.status_code == 422
+    assert '<p class="field-error" id="scores-error">' in r.text
+    assert 'class="criterion" aria-describedby="scores-error"' in r.text
