@@ -67,3 +67,39 @@ def test_sensor_maps_and_charts_are_readable_on_a_phone_and_write_numbers_the_nb
     ticks = re.findall(r'text-anchor="end" font-size="\d+" fill="#333">([^<]+)<', share)
     assert ticks[-1] == "100" and "0,9" not in ticks, ticks  # percent, like the table
     assert "90 %" in device and "0.9" not in device
+
+
+def test_sensor_pages_show_norwegian_local_time(client: TestClient, session: Session) -> None:
+    """The overview, stream and device pages wrote "2026-12-01 03:00 UTC" / "Målt (UTC)";
+    a reader in Halden goes by local time (01:30 UTC in December is 02:30 in Oslo, in
+    summer time 03:30)."""
+    from datatorg.web import formatting
+
+    assert formatting.local("2026-12-01T01:30:00", "nb") == "1. des. 2026 02:30"
+    assert formatting.local("2026-07-01 01:30", "nb") == "1. juli 2026 03:30"
+    org = make_org(session)
+    headers = make_token(session, make_user(session, org=org, roles=(Role.publisher,)))
+    ds = make_dataset(session, org, open_data=True)
+    stream = service.create_stream(
+        session=session, actor=None, dataset=ds, type_name="AirQualityObserved",
+        attributes=[{"name": "no2", "type": "number", "unit": "GQ"}],
+    )  # fmt: skip
+    dev = service.register_entity(
+        session=session, stream=stream, entity_id="urn:ngsi-ld:AirQualityObserved:walk-t",
+        latitude=59.12, longitude=11.39,
+    ).id  # fmt: skip
+    session.flush()
+    at = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(minutes=5)
+    r = client.post(
+        f"/api/v1/sensors/streams/{ds.slug}/observations",
+        json=[{"entityId": dev, "observedAt": at.isoformat(), "no2": 20.0}],
+        headers=headers,
+    )
+    assert r.status_code == 200, r.text
+    oslo = formatting.moment(at.astimezone(formatting.LOCAL).replace(tzinfo=None), "nb")
+    for path in ("/sensors", f"/sensors/{ds.slug}", f"/sensors/{ds.slug}/{dev}"):
+        page = client.get(path, headers=NB).text
+        assert "UTC" not in page, path
+        assert oslo in page, (path, oslo)
+    board = client.get(f"/api/v1/sensors/dashboard/{ds.slug}", headers=NB).json()
+    assert board["devices"][0]["observedLocal"] == oslo  # what the live page writes in

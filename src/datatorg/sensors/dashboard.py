@@ -134,6 +134,8 @@ class Device:
             "latitude": self.latitude,
             "longitude": self.longitude,
             "observedAt": self.observed_at,
+            # the same moment as a reader in Halden writes it (the live page shows this)
+            "observedLocal": formatting.local(self.observed_at),
             "values": self.values,
             "shown": self.shown,
             "level": self.level,
