@@ -27,8 +27,8 @@ NARROW_WIDTH, NARROW_HEIGHT, NARROW_PAD_L = 340, 240, 70
 def fmt(value: float) -> str:
     """A number for an axis or a table, the reader's way: up to three decimals, no trailing
     zeros ("515 536,5" in bokmål, "515,536.5" in English)."""
-    if not math.isfinite(value):
-        return str(value)
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        return f"{value:.3g}"  # beyond what anyone measures; still a number, never an error
     return formatting.num(round(value, 3))
 
 
