@@ -98,3 +98,16 @@ def test_idea_screening_and_score_forms_say_what_is_wrong_next_to_the_field(
     assert r.status_code == 422
     assert '<p class="field-error" id="scores-error">' in r.text
     assert 'class="criterion" aria-describedby="scores-error"' in r.text
+
+
+def test_pilot_and_idea_pages_write_days_the_readers_way(client: TestClient, lab: Lab) -> None:
+    """Phase dates, request periods, the timeline and the idea page said "2026-12-01"."""
+    pid, _ = _kpi(client, lab)
+    pilot = client.get(f"/pilots/{pid}", headers={**NB, **lab.h["researcher"]})
+    assert pilot.status_code == 200
+    text = visible_text(pilot.text)
+    assert not re.search(r"\d{4}-\d\d-\d\d", text), re.findall(r".{40}\d{4}-\d\d-\d\d", text)
+    idea_id = helpers.ok(client.get(f"/api/v1/pilots/{pid}", headers=lab.h["researcher"]))
+    idea = client.get(f"/ideas/{idea_id['idea_id']}", headers={**NB, **lab.h["coordinator"]})
+    assert idea.status_code == 200
+    assert not re.search(r"\d{4}-\d\d-\d\d", visible_text(idea.text))
