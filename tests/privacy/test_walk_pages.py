@@ -37,3 +37,15 @@ def test_the_request_form_says_what_is_wrong_next_to_the_field(
     assert wrong.status_code == 422
     assert '<fieldset id="type" aria-describedby="type-error">' in wrong.text
     assert '<p class="field-error" id="type-error">' in wrong.text
+
+
+def test_my_data_says_how_rows_about_a_newcomer_would_be_found(
+    client: TestClient, session: Session
+) -> None:
+    """A newcomer read only "Ingen datasett har rader om deg." with no word on how the
+    platform would come to know which rows are theirs."""
+    auth = {**NB, **make_token(session, citizen(session))}
+    page = client.get("/my/data", headers=auth)
+    assert page.status_code == 200 and "Ingen datasett har rader om deg." in page.text
+    assert "Hvordan vi kjenner deg igjen" in page.text and "målernummer" in page.text
+    assert "koblet til kontoen din" in page.text
