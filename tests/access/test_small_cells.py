@@ -87,3 +87,17 @@ def test_a_full_agreement_on_personal_data_is_suppressed_too(
     world = gate_world.build(client, session)
     body = _get(world, "agreement-token", client, "_group_by=ts&_agg=max(kwh)&_size=3").json()
     assert body["rows"] == [] and body["suppressed"] == gate_world.ROWS
+
+
+def test_column_statistics_give_no_min_max_or_histogram(
+    client: TestClient, world: GateWorld
+) -> None:
+    slug = world.dataset.slug
+    body = client.get(
+        f"/api/v1/datasets/{slug}/stats", headers=world.headers["agreement-token"]
+    ).json()
+    kwh = next(c for c in body["columns"] if c["name"] == "kwh")
+    assert kwh["min"] is None and kwh["max"] is None and not any(kwh["histogram"])
+    own = client.get(f"/api/v1/datasets/{slug}/stats", headers=world.headers["owner:steward"])
+    kwh = next(c for c in own.json()["columns"] if c["name"] == "kwh")
+    assert kwh["max"] == 24.0
