@@ -101,3 +101,14 @@ def test_column_statistics_give_no_min_max_or_histogram(
     own = client.get(f"/api/v1/datasets/{slug}/stats", headers=world.headers["owner:steward"])
     kwh = next(c for c in own.json()["columns"] if c["name"] == "kwh")
     assert kwh["max"] == 24.0
+
+
+def test_the_data_page_says_so_in_bokmaal(client: TestClient, world: GateWorld) -> None:
+    page = client.get(
+        f"/datasets/{world.dataset.slug}/data",
+        headers=world.headers["agreement-token"] | {"Accept-Language": "nb"},
+    )
+    assert page.status_code == 200 and 'id="small-cells"' in page.text
+    assert "færre enn 5 personer" in page.text
+    own = client.get(f"/datasets/{world.dataset.slug}/data", headers=world.headers["owner:steward"])
+    assert 'id="small-cells"' not in own.text
