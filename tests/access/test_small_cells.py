@@ -112,3 +112,13 @@ def test_the_data_page_says_so_in_bokmaal(client: TestClient, world: GateWorld) 
     assert "færre enn 5 personer" in page.text
     own = client.get(f"/datasets/{world.dataset.slug}/data", headers=world.headers["owner:steward"])
     assert 'id="small-cells"' not in own.text
+
+
+def test_downloads_leave_small_groups_out(client: TestClient, world: GateWorld) -> None:
+    base = f"/api/v1/datasets/{world.dataset.slug}/download.csv"
+    h = world.headers["agreement-token"]
+    lines = client.get(f"{base}?_group_by=postcode&_agg=count", headers=h).text.splitlines()
+    assert lines[0] == "postcode,count" and len(lines) == 10
+    t0 = gate_world.T0.isoformat()
+    lines = client.get(f"{base}?_agg=sum(kwh)&ts={t0}", headers=h).text.splitlines()
+    assert lines == ["sum_kwh"]
