@@ -14,6 +14,7 @@ Run alone with `python -m bench robust`.
 from __future__ import annotations
 
 import os
+import resource
 import subprocess
 import tempfile
 import threading
@@ -100,6 +101,7 @@ class Prober:
     def __init__(self, base: str) -> None:
         self.base = base
         self.latencies: list[float] = []
+        self.by_path: dict[str, list[float]] = {}
         self.errors = 0
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
@@ -113,6 +115,7 @@ class Prober:
                 t0 = time.perf_counter()
                 resp = client.get(path)
                 self.latencies.append(time.perf_counter() - t0)
+                self.by_path.setdefault(path, []).append(self.latencies[-1])
                 self.errors += resp.status_code >= 500
                 time.sleep(0.02)
 
@@ -125,13 +128,30 @@ class Prober:
         self._thread.join()
 
 
-def _wrk(args: list[str], url: str) -> str:
-    return subprocess.run(
+def _wrk(args: list[str], url: str) -> tuple[str, float]:
+    """wrk's report and the CPU seconds wrk itself used (the client shares the two cores)."""
+    proc = subprocess.Popen(
         ["wrk", *args, "--latency", "--timeout", "30s", url],
-        check=True,
-        capture_output=True,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
         text=True,
-    ).stdout
+    )
+    assert proc.stdout is not None
+    out = proc.stdout.read()
+    _, status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(status)
+    if proc.returncode:
+        raise RuntimeError(out)
+    return out, usage.ru_utime + usage.ru_stime
+
+
+def _own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+def _load() -> str:
+    return f"{os.getloadavg()[0]:.1f}"
 
 
 def _wrk_errors(out: str) -> int:
@@ -161,6 +181,7 @@ def responsiveness(inst: Installation, ids: dict[str, Any]) -> str:
     xlsx = _xlsx(XLSX_ROWS)
     slug = ids["owned"][0]
     rows_url = f"/api/v1/datasets/{ids['open'][0]}/rows?_size=50"
+    load_before = _load()
     with serve(inst, workers=2, DATATORG_WRITE_WAIT_MS="60000") as server:
         for path in PROBE_PATHS:  # warm up
             httpx.get(server.url + path, timeout=60)
@@ -179,6 +200,7 @@ def responsiveness(inst: Installation, ids: dict[str, Any]) -> str:
                 )
             upload.update(status=resp.status_code, seconds=time.perf_counter() - t0)
 
+        own_cpu = _own_cpu()
         with Prober(server.url) as loaded:
             reader = threading.Thread(
                 target=lambda: upload.update(
@@ -191,9 +213,16 @@ def responsiveness(inst: Installation, ids: dict[str, Any]) -> str:
             sender.start()
             sender.join()
             reader.join()
+        own_cpu = _own_cpu() - own_cpu
     idle99, load99 = _p(idle.latencies, 0.99), _p(loaded.latencies, 0.99)
     ratio = load99 / idle99
-    five = idle.errors + loaded.errors + _wrk_errors(upload["wrk"])
+    rows_out, wrk_cpu = upload["wrk"]
+    five = idle.errors + loaded.errors + _wrk_errors(rows_out)
+    per_path = ", ".join(
+        f"`{path}` {1000 * _p(idle.by_path.get(path, []), 0.99):.0f} → "
+        f"{1000 * _p(loaded.by_path.get(path, []), 0.99):.0f} ms"
+        for path in PROBE_PATHS
+    )
     lines = [
         f"### Responsiveness while a {XLSX_ROWS:,}-row xlsx is uploaded and 16 connections "
         "read rows (target ≤ 3×, no 5xx)",
@@ -208,10 +237,12 @@ def responsiveness(inst: Installation, ids: dict[str, Any]) -> str:
         f"| under load | {len(loaded.latencies)} | {1000 * _p(loaded.latencies, 0.5):.1f} ms "
         f"| {1000 * load99:.1f} ms |",
         "",
-        f"Machine load average {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores. "
-        f"p99 ratio: **{ratio:.2f}×**; upload answered {upload['status']} after "
-        f"{upload['seconds']:.1f} s; row reads {_wrk_percentile(upload['wrk'], '99%'):.0f} ms "
-        f"p99; errors (5xx, socket errors): **{five}**.",
+        f"Machine load average {load_before} before, {_load()} after, on {os.cpu_count()} "
+        f"cores. p99 ratio: **{ratio:.2f}×** (p99 idle → under load by path: {per_path}); "
+        f"upload answered {upload['status']} after {upload['seconds']:.1f} s; row reads "
+        f"{_wrk_percentile(rows_out, '99%'):.0f} ms p99; errors (5xx, socket errors): "
+        f"**{five}**. The clients' own CPU under load: wrk {wrk_cpu:.1f} s, the probe and "
+        f"the upload (this process) {own_cpu:.1f} s.",
     ]
     return "\n".join(lines)
 
@@ -244,10 +275,13 @@ def soak(inst: Installation, ids: dict[str, Any], label: str) -> str:
     CACHE.mkdir(parents=True, exist_ok=True)
     open0, open1 = ids["open"][0], ids["open"][min(1, len(ids["open"]) - 1)]
     script.write_text(SOAK_LUA.format(open0=open0, open1=open1, token=ids["consumer"]))
+    load_before = _load()
     with serve(inst, workers=2) as server:
         _wrk(["-t", "2", "-c", "8", "-d", "3s", "-s", str(script)], server.url)  # warm up
         start_mb = server.rss_mb()
-        out = _wrk(
+        pids = server.pids()
+        cpu = _cpu_s(pids)
+        out, wrk_cpu = _wrk(
             [
                 "-t",
                 "2",
@@ -260,16 +294,30 @@ def soak(inst: Installation, ids: dict[str, Any], label: str) -> str:
             ],
             server.url,
         )
+        cpu = _cpu_s(pids) - cpu
         end_mb = server.rss_mb()
     total = next(int(line.split()[0]) for line in out.splitlines() if "requests in" in line)
     grew = end_mb - start_mb
     verdict = "within" if grew <= MEMORY_MARGIN_MB else "**beyond**"
     return (
         f"| {label} | {total:,} | {_wrk_errors(out)} | {_wrk_percentile(out, '50%'):.0f} ms "
-        f"| {_wrk_percentile(out, '99%'):.0f} ms | {start_mb:.0f} MB | {end_mb:.0f} MB "
+        f"| {_wrk_percentile(out, '99%'):.0f} ms | {1000 * cpu / max(total, 1):.1f} ms "
+        f"| {start_mb:.0f} MB | {end_mb:.0f} MB "
         f"({grew:+.0f} MB, {verdict} the {MEMORY_MARGIN_MB} MB margin) | "
-        f"{os.getloadavg()[0]:.1f} |"
+        f"{load_before} → {_load()} | {wrk_cpu:.1f} s |"
     )
+
+
+def _cpu_s(pids: list[int]) -> float:
+    """CPU seconds (user + system) the processes ``pids`` have used so far."""
+    total = 0.0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except FileNotFoundError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def run() -> str:
@@ -295,10 +343,13 @@ def run() -> str:
         "",
         "wrk cycles through catalog pages, the catalog API, row pages of two open datasets, a "
         "CSV download, `/healthz`, and two writes (a token creation, a profile change) as the "
-        "demo consumer; `datatorg serve --workers 2`. Resident memory: all server processes.",
+        "demo consumer; `datatorg serve --workers 2`. Resident memory: all server processes; "
+        "server CPU per request: theirs over the run, divided by the requests; wrk's own CPU "
+        "(the client shares the two cores).",
         "",
-        "| control plane | requests | errors | p50 | p99 | memory at start | at end | load |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|",
+        "| control plane | requests | errors | p50 | p99 | server CPU per request "
+        "| memory at start | at end | load before → after | wrk CPU |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
         *rows,
     ]
     return "\n".join(sections)

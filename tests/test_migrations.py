@@ -73,3 +73,36 @@ def test_upgrade_keeps_an_installation_that_holds_data(tmp_path: Path) -> None:
     finally:
         con.close()
     assert rows == [("v1", 0)] and heads == [("v1",)]
+
+
+def test_upgrade_numbers_the_subjects_an_installation_holds(tmp_path: Path) -> None:
+    """Subjects registered before subject numbers existed get theirs on upgrade, in the order
+    they were created, and a subject created afterwards gets a higher one."""
+    import sqlite3
+
+    path = tmp_path / "subjects.sqlite3"
+    url = f"sqlite:///{path}"
+    migrate.upgrade(url, "6b727296c7d8")  # the schema before subject numbers
+    con = sqlite3.connect(path)
+    for sid, created in (("b" * 32, "2026-01-02 00:00:00"), ("a" * 32, "2026-01-01 00:00:00")):
+        con.execute(
+            "INSERT INTO privacy_subjects (id, subject_key, created_at) VALUES (?, ?, ?)",
+            (sid, "sk-" + sid[:8], created),
+        )
+    con.commit()
+    con.close()
+    migrate.upgrade(url)
+    con = sqlite3.connect(path)
+    try:
+        con.execute(
+            "INSERT INTO privacy_subjects (id, subject_key, created_at) VALUES (?, ?, ?)",
+            ("c" * 32, "sk-cccc", "2026-01-03 00:00:00"),
+        )
+        con.execute("INSERT INTO privacy_subject_numbers (subject_id) VALUES (?)", ("c" * 32,))
+        rows = con.execute(
+            "SELECT subject_id, number FROM privacy_subject_numbers ORDER BY number"
+        ).fetchall()
+    finally:
+        con.close()
+    assert [s for s, _ in rows] == ["a" * 32, "b" * 32, "c" * 32]
+    assert [n for _, n in rows] == [1, 2, 3]

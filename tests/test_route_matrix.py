@@ -55,7 +55,8 @@ READERS = {
 }
 OWNER_KINDS = {"dataset", "organisation", "agreement", "offer", "access request"}
 CONSUMER_KINDS = {"agreement", "access request"}
-OWN_KINDS = {"agreement", "token", "notification"}
+# (a consent, a data subject request and a donation in the paths are the holder's own too)
+OWN_KINDS = {"agreement", "token", "notification", "consent", "subject request", "donation"}
 SENTINELS = (
     gate_world.SECRET_KEY,
     gate_world.SECRET_VALUE,
@@ -112,14 +113,15 @@ def allowed(access: Access) -> set[str]:
     return found
 
 
-def path_values(world: GateWorld, session: Session) -> dict[str, str]:
+def path_values(world: GateWorld, session: Session, settings: Settings) -> dict[str, str]:
     holder = world.users["consumer+agreement"]
     _, token = identity.create_token(session=session, user=holder, name="matrix")
     note = session.scalars(select(Notification.id).where(Notification.user_id == holder.id)).first()
     membership = session.scalars(
         select(Membership.id).where(Membership.user_id == world.users["owner:evaluator"].id)
     ).one()
-    return {
+    mine = _privacy_things(session, world, settings)
+    return mine | {
         "ref": world.dataset.slug,
         "fmt": "csv",
         "ext": "ttl",
@@ -135,7 +137,44 @@ def path_values(world: GateWorld, session: Session) -> dict[str, str]:
     }
 
 
+def _privacy_things(session: Session, world: GateWorld, settings: Settings) -> dict[str, str]:
+    """A consent, a data subject request and a donation of the agreement holder (the person
+    behind "consumer+agreement"), for the ``/me/...`` routes that name one."""
+    from datatorg.db.base import utcnow
+    from datatorg.privacy import service as privacy
+    from datatorg.privacy.models import Donation, RequestState, RequestType, ScopeKind
+    from datatorg.privacy.models import SubjectRequest as PrivacyRequest
+
+    holder = world.users["consumer+agreement"]
+    subject = privacy.subject_for_user(session=session, settings=settings, user=holder)
+    privacy.ensure_notices(session=session)
+    consent = privacy.give(
+        session=session,
+        subject=subject,
+        purpose="ScientificResearch",
+        scope_kind=ScopeKind.dataset,
+        scope_ref=str(world.dataset.id),
+    )
+    request = PrivacyRequest(
+        subject_id=subject.id,
+        user_id=holder.id,
+        type=RequestType.access,
+        state=RequestState.received,
+        due_at=utcnow(),
+    )
+    donation = Donation(subject_id=subject.id, dataset_id=world.dataset.id, rows=0, purposes=[])
+    session.add_all([request, donation])
+    session.flush()
+    return {
+        "consent_id": str(consent.id),
+        "donation_id": str(donation.id),
+        "subject_request_id": str(request.id),
+    }
+
+
 PATH_VALUES: dict[str, str] = {}  # a new route's path parameter: its value here
+# a citizen's own data subject request, where ``request_id`` names one (else: an access request)
+SUBJECT_REQUEST_PATHS = ("/api/v1/me/requests/", "/my/requests/")
 CKAN_FACES = ("/api/3/action/", "/api/action/")
 UUIDS = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|[0-9a-f]{32}")
 
@@ -153,6 +192,8 @@ def url_for(method: str, path: str, values: dict[str, str], world: GateWorld, ca
         # publishing or discarding moves files, which no savepoint brings back: an upload
         # that is not there (allowed callers get 404, refused ones are refused before)
         values = values | {"upload_id": str(uuid.uuid4())}
+    if path.startswith(SUBJECT_REQUEST_PATHS):
+        values = values | {"request_id": values["subject_request_id"]}
     if path.startswith(("/organisations/", "/api/v1/organisations/")):
         values = values | {"slug": world.owner.slug}
     else:
@@ -187,7 +228,7 @@ def test_every_route_answers_every_caller_as_declared(
     app: FastAPI,
 ) -> None:
     world = gate_world.build(client, session)
-    values = path_values(world, session)
+    values = path_values(world, session, settings)
     session.flush()
     token = csrf.new_token(settings.secret_key.get_secret_value())
     signed = {csrf.CSRF_HEADER: token, "cookie": f"{csrf.CSRF_COOKIE}={token}"}

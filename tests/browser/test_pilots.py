@@ -14,6 +14,7 @@ import duckdb
 import httpx
 import pytest
 
+from datatorg.web import formatting
 from tests.live import LiveServer, axe_violations
 from tests.pilots.conftest import Lab, build_lab, energy_csv
 
@@ -69,7 +70,7 @@ def _direct_monthly_school_kwh() -> dict[str, str]:
         ).fetchall()
     finally:
         con.close()
-    return {str(d)[:10]: f"{v:,.3f}".rstrip("0").rstrip(".").replace(",", "\u202f") for d, v in got}
+    return {formatting.day(d, "nb"): formatting.num(round(v, 3), locale="nb") for d, v in got}
 
 
 def test_the_living_lab_journey_in_the_browser(live_server: LiveServer, browser: Any) -> None:

@@ -107,23 +107,23 @@ def test_live_page_is_accessible_small_and_updates(live_server: LiveServer, brow
         assert page.get_by_role("link", name="Luft i sanntid").count() == 1
         assert axe_violations(page) == []
         page.goto(f"{live_server.url}/sensors/{slug}")
-        assert page.locator("svg.sensor-map circle[data-entity]").count() == 4
+        assert page.locator("svg.sensor-map.chart-wide circle[data-entity]").count() == 4
         cell = page.locator(f'td[data-entity="{ids[0]}"][data-attr="no2"]')
-        assert cell.inner_text() == "12.5 µg/m³"
+        assert cell.inner_text() == "12,5 µg/m³"
         assert axe_violations(page) == []
         _send(live_server, slug, headers, ids[0], 77.0)
         page.wait_for_function(
-            "sel => document.querySelector(sel).textContent === '77.0 µg/m³'",
+            "sel => document.querySelector(sel).textContent === '77,0 µg/m³'",
             arg=f'td[data-entity="{ids[0]}"][data-attr="no2"]',
             timeout=25_000,
         )
-        dot = page.locator(f'circle[data-entity="{ids[0]}"]')
-        assert dot.get_attribute("fill") == "#a85d00"  # 40–100: fair
+        dots = page.locator(f'circle[data-entity="{ids[0]}"]').all()  # wide and narrow map
+        assert [d.get_attribute("fill") for d in dots] == ["#a85d00"] * 2  # 40–100: fair
         page.set_viewport_size({"width": 360, "height": 740})
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         page.get_by_role("link", name="Stasjon 0").click()
         page.wait_for_url(f"**/sensors/{slug}/{ids[0]}")
-        assert page.locator("svg.chart").count() == 1
+        assert page.locator("svg.chart.chart-wide").count() == 1
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
         assert axe_violations(page) == []
     finally:
@@ -162,6 +162,6 @@ def test_a_phone_walk_in_bokmal_shows_words_not_codes(
         # the reading is open to read: the row's value came through the gate to a phone
         page.get_by_role("link", name="Stasjon 0").click()
         page.wait_for_url(f"**/sensors/{slug}/{ids[0]}")
-        assert page.locator("svg.chart").count() == 1
+        assert page.locator("svg.chart.chart-wide").count() == 1
     finally:
         context.close()

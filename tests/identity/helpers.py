@@ -5,8 +5,10 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from datatorg.identity.sessions import SESSION_COOKIE
+from datatorg.outbox import service as outbox
 from datatorg.web.csrf import CSRF_COOKIE
 
 PASSWORD = "correct-horse-battery"
@@ -49,3 +51,10 @@ def login(client: TestClient, email: str, password: str = PASSWORD, next: str = 
 
 def session_cookie(client: TestClient) -> str | None:
     return client.cookies.get(SESSION_COOKIE)
+
+
+def deliver(client: TestClient, session: Session) -> int:
+    """Run the outbox's deliverer once, as the server's deliverer thread does after a commit
+    (the tests' app runs none), with the app's mail settings; how many mails it delivered."""
+    settings = client.app.state.settings  # type: ignore[attr-defined]
+    return outbox.deliver_due(session=session, settings=settings).delivered

@@ -13,9 +13,10 @@ from datatorg.db.base import utcnow
 from datatorg.identity.models import BrowserSession, PasswordReset
 from datatorg.identity.passwords import verify_password
 from datatorg.identity.tokens import digest
+from datatorg.outbox.models import OutboxMessage, OutboxStatus
 from tests.factories import make_user
 from tests.identity.conftest import Inbox
-from tests.identity.helpers import PASSWORD, login, post_form, session_cookie
+from tests.identity.helpers import PASSWORD, deliver, login, post_form, session_cookie
 
 NEW_PASSWORD = "a-brand-new-secret-42"
 
@@ -34,7 +35,13 @@ def test_reset_by_page_end_to_end(client: TestClient, session: Session, inbox: I
 
     r = post_form(client, "/password-reset", {"email": "Glemsk@example.no"})
     assert r.status_code == 200 and "er en lenke for tilbakestilling på vei" in r.text
+    assert inbox.messages == []  # nothing is sent inside the request: the outbox sends it
+    queued = session.scalars(select(OutboxMessage)).one()
+    assert (queued.kind, queued.status) == ("password_reset", OutboxStatus.pending)
+    assert deliver(client, session) == 1
     assert len(inbox.messages) == 1 and inbox.recipients[0] == ["glemsk@example.no"]
+    session.refresh(queued)  # delivered: the body with its one-time link is not kept
+    assert (queued.status, queued.body) == (OutboxStatus.delivered, "")
     assert inbox.messages[0]["Subject"] == "Tilbakestill passordet ditt på Datatorg"
     token = _token_from(inbox)
     assert token not in r.text
@@ -80,6 +87,7 @@ def test_request_answers_the_same_for_unknown_accounts(
     api_unknown = client.post("/api/v1/auth/password-reset", json={"email": "nei@example.no"})
     assert api_known.status_code == api_unknown.status_code == 202
     assert api_known.json() == api_unknown.json()
+    assert deliver(client, session) == 2
     assert [r[0] for r in inbox.recipients] == ["finnes@example.no", "finnes@example.no"]
 
 
@@ -93,6 +101,7 @@ def test_reset_by_api_end_to_end_in_english(
         headers={"Accept-Language": "en"},
     )
     assert r.status_code == 202
+    assert deliver(client, session) == 1
     assert inbox.messages[0]["Subject"] == "Reset your Datatorg password"
     assert "expires in 60 minutes" in inbox.body()
     token = _token_from(inbox)
@@ -119,6 +128,7 @@ def test_reset_by_api_end_to_end_in_english(
 def test_expired_reset_link_is_refused(client: TestClient, session: Session, inbox: Inbox) -> None:
     user = make_user(session)
     client.post("/api/v1/auth/password-reset", json={"email": user.email})
+    deliver(client, session)
     token = _token_from(inbox)
     record = session.scalar(select(PasswordReset).where(PasswordReset.user_id == user.id))
     assert record is not None
@@ -146,6 +156,7 @@ def test_reset_requests_are_capped_per_hour(
     user = make_user(session)
     for _ in range(5):
         client.post("/api/v1/auth/password-reset", json={"email": user.email})
+    assert deliver(client, session) == 3
     assert len(inbox.messages) == 3
     count = session.scalar(
         select(func.count()).select_from(PasswordReset).where(PasswordReset.user_id == user.id)
@@ -161,9 +172,13 @@ def test_mail_server_down_still_gives_the_same_answer(client: TestClient, sessio
     )
     try:
         r = client.post("/api/v1/auth/password-reset", json={"email": user.email})
+        assert deliver(client, session) == 0  # the mail server is down: kept, tried again
     finally:
         client.app.state.settings = settings  # type: ignore[attr-defined]
     assert r.status_code == 202
+    queued = session.scalars(select(OutboxMessage)).one()
+    assert (queued.status, queued.attempts) == (OutboxStatus.pending, 1)
+    assert queued.last_error and user.email not in queued.last_error
     assert session_cookie(client) is None
     assert (
         session.scalar(

@@ -22,23 +22,23 @@ def test_kpi_chart_draws_values_baseline_and_target_and_escapes_text() -> None:
     )
     assert 'role="img"' in svg and "<title" in svg and "<desc" in svg
     assert "&lt;b&gt;Strøm&lt;/b&gt;" in svg and "Verdier &amp; mål" in svg
-    assert svg.count("<circle") == 3 and "<polyline" in svg
+    assert svg.count("<circle") == 2 * 3 and "<polyline" in svg  # drawn wide and narrow
     assert "Utgangsverdi 11" in svg and "Mål 8" in svg
-    assert "2026-01-01" in svg and "2026-03-01" in svg
+    assert "1. jan. 2026" in svg and "1. mars 2026" in svg
 
 
 def test_kpi_chart_with_one_value_or_none() -> None:
     one = str(kpi_chart([(date(2026, 1, 1), 5.0)], title="t", desc="d", baseline=None,
                         target=None, baseline_label="b", target_label="m"))  # fmt: skip
-    assert one.count("<circle") == 1
+    assert one.count("<circle") == 2
     empty = str(kpi_chart([], title="t", desc="d", baseline=3.0, target=None,
                           baseline_label="b", target_label="m"))  # fmt: skip
     assert "<polyline" not in empty and "b 3" in empty
 
 
-def test_numbers_are_written_with_thin_spaces_and_few_decimals() -> None:
-    assert fmt(1234567.0) == "1\u202f234\u202f567"
-    assert fmt(0.125) == "0.125" and fmt(2.5) == "2.5"
+def test_numbers_are_written_the_readers_way_with_few_decimals() -> None:
+    assert fmt(1234567.0) == "1\xa0234\xa0567"  # bokmål, the default
+    assert fmt(0.125) == "0,125" and fmt(2.5) == "2,5" and fmt(1 / 3) == "0,333"
 
 
 def test_the_map_places_every_marker_inside_the_picture() -> None:

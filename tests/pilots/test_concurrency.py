@@ -23,10 +23,11 @@ from datatorg.db.engine import make_engine
 from datatorg.db.writes import write_sessionmaker
 from datatorg.errors import Conflict
 from datatorg.identity.models import User
-from datatorg.pilots import ideas, pilots, results, review
+from datatorg.pilots import ideas, participation, pilots, results, review
 from datatorg.pilots.models import Idea, Pilot
 from datatorg.pilots.pilot_schemas import PilotCreate, ResultCreate
 from datatorg.pilots.schemas import Decision, EvaluationCreate, IdeaCreate, ScreeningResult
+from datatorg.settings import Settings
 from tests.factories import actor_of
 from tests.pg import PostgresServer
 from tests.pilots.conftest import build_lab, idea_body
@@ -143,5 +144,81 @@ def test_one_decision_one_pilot_one_final_evaluation(
             ),
         )
         assert outcomes == ["conflict"] * (THREADS - 1) + ["ok"], outcomes
+    finally:
+        engine.dispose()
+
+
+def test_one_person_joins_and_leaves_a_pilot_once(
+    pg_server: PostgresServer | None, tmp_path: Path, settings: Settings
+) -> None:
+    """A double (or tenfold) click on "take part": one join, nine 409s — on PostgreSQL the
+    participant row's second insert was a 500 — and the same for leaving."""
+    url = _fresh_url(pg_server, tmp_path)
+    make_engine(url).dispose()
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    factory = write_sessionmaker(engine)
+    own = settings.model_copy(update={"database_url": url})
+    try:
+        with factory() as s:
+            lab = build_lab(s)
+            coord = actor_of(s, lab.coordinator)
+            idea = ideas.create_idea(
+                session=s,
+                settings=None,
+                actor=actor_of(s, lab.citizen),
+                data=IdeaCreate.model_validate(idea_body()),
+            )
+            review.start_screening(session=s, actor=coord, idea_id=idea.id)
+            review.complete_screening(
+                session=s,
+                settings=None,
+                actor=coord,
+                idea_id=idea.id,
+                data=ScreeningResult(personal_data=False, evaluator_ids=[lab.evaluators[0].id]),
+            )
+            review.submit_evaluation(
+                session=s,
+                actor=actor_of(s, lab.evaluators[0]),
+                idea_id=idea.id,
+                data=EvaluationCreate.model_validate({"scores": SCORES}),
+            )
+            review.decide(
+                session=s,
+                settings=None,
+                actor=coord,
+                idea_id=idea.id,
+                data=Decision(decision="accept", answer="Godtatt – vi prøver det ut."),
+            )
+            pilot = pilots.create_pilot(
+                session=s,
+                settings=None,
+                actor=coord,
+                data=PilotCreate(idea_id=idea.id, recruiting=True),
+            )
+            s.commit()
+            pilot_id, user_id = pilot.id, lab.supporters[0].id
+
+        def person(s: Session) -> Any:
+            user = s.get(User, user_id)
+            assert user is not None
+            return actor_of(s, user)
+
+        joined = _race(
+            factory,
+            lambda s: participation.join(
+                session=s, settings=own, actor=person(s), pilot_id=pilot_id
+            ),
+        )
+        assert joined == ["conflict"] * (THREADS - 1) + ["ok"], joined
+        left = _race(
+            factory,
+            lambda s: participation.leave(
+                session=s, settings=own, actor=person(s), pilot_id=pilot_id
+            ),
+        )
+        assert left == ["conflict"] * (THREADS - 1) + ["ok"], left
+        with factory() as s:
+            assert not participation.takes_part(s, pilot_id, user_id)
     finally:
         engine.dispose()

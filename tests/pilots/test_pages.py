@@ -250,7 +250,7 @@ def test_the_journey_through_the_forms(client: TestClient, session: Session, lab
                     "value": "45.5"}, headers=lead, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
     page = client.get(kpi_url).text
-    assert "45.5" in page and "<svg" in page and "<table>" in page
+    assert "45,5" in page and "<svg" in page and "<table>" in page
 
     # the data request form: with the pilot's purpose, through the marketplace
     r = client.post(

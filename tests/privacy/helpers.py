@@ -4,16 +4,20 @@ lake's own upload path, and citizens."""
 from __future__ import annotations
 
 import itertools
+import uuid
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import AccessRights, Classification, Dataset, DatasetStatus
+from datatorg.db.base import utcnow
 from datatorg.identity import service as identity
-from datatorg.identity.models import Organisation, User
+from datatorg.identity.models import Organisation, Role, User
 from datatorg.lake import service as lake
 from datatorg.lake.models import DatasetVersion, WriteMode
+from datatorg.market.models import Agreement, PriceModel
 from datatorg.privacy import service as privacy
 from datatorg.privacy.models import IdentityKind
 from datatorg.settings import Settings
@@ -97,3 +101,39 @@ def citizen(session: Session, email: str | None = None) -> User:
         display_name=f"Innbygger {n}",
         password=None,
     )
+
+
+def research_agreement(session: Session, ds: Dataset, purpose: str = "ScientificResearch") -> User:
+    """A consumer (a new user of a new organisation) holding an agreement on ``ds`` for
+    ``purpose`` with every column; returns the consumer."""
+    from tests.factories import make_org
+
+    consumer_org = make_org(session)
+    user = citizen(session)
+    identity.add_membership(
+        session=session, user=user, organisation=consumer_org, role=Role.consumer
+    )
+    now = utcnow()
+    session.add(
+        Agreement(
+            dataset_id=ds.id,
+            assigner_org_id=ds.publisher_id,
+            assignee_org_id=consumer_org.id,
+            assignee_user_id=user.id,
+            purpose=purpose,
+            legal_basis="Consent",
+            columns=None,
+            aggregate_only=False,
+            price_model=PriceModel.free,
+            price_nok=0,
+            licence="",
+            attribution_required=True,
+            redistribution_prohibited=True,
+            valid_from=now - timedelta(days=1),
+            valid_until=now + timedelta(days=30),
+            agreed_at=now,
+            content_hash=uuid.uuid4().hex,
+        )
+    )
+    session.flush()
+    return user

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
@@ -106,7 +108,10 @@ def test_bad_consent_input_is_refused_and_stores_nothing(
         headers={**auth, "content-type": "application/json"},
     )
     assert r.status_code in (400, 413, 422)
-    assert client.post("/api/v1/me/consents/not-a-uuid/withdraw", headers=auth).status_code == 422
+    # the route's permission (perm.own) looks the consent up first: no such consent (404)
+    assert client.post("/api/v1/me/consents/not-a-uuid/withdraw", headers=auth).status_code == 404
+    another = client.post(f"/api/v1/me/consents/{uuid.uuid4()}/withdraw", headers=auth)
+    assert another.status_code == 404
     subject = privacy.subject_for_user(
         session=session, settings=client.app.state.settings, user=user
     )  # type: ignore[attr-defined]

@@ -4,7 +4,8 @@ and erases subjects, under a frozen clock, and after every step reads as a consu
 an agreement for scientific research — the rows API, an aggregate, column statistics, a CSV
 download, CKAN ``datastore_search``, the data page and a KPI read through
 ``access.service.read_dataset`` — each time with the version's row index built (the fast path
-must not serve around the filter). Every answer holds exactly the rows of the subjects whose
+must not serve around the filter; the version carries the hidden subject numbers, so the
+filter is the integer one). Every answer holds exactly the rows of the subjects whose
 consent for the purpose covers the dataset at that moment (a withdrawal takes effect on the
 very next read: privacy's subject-filter cache is warm from the previous step), every read
 records the dataset's legal basis, and the disclosure ledger ("who used my data" on My data)
@@ -70,6 +71,7 @@ def world(
     upload_csv(session, settings, ds, "\n".join(lines) + "\n")
     head = lake.head_files(session=session, settings=settings, dataset_id=ds.id)
     assert head is not None
+    assert head.numbered  # the filter tests the hidden subject number (not the key)
     assert lake.build_row_index(settings=settings, head=head) is not None  # the fast path exists
     subjects = []
     for i in range(N):
@@ -259,6 +261,8 @@ def test_consent_is_live_in_every_read(world: dict[str, Any]) -> None:
                 subject_id=subjects[i].id,
                 subject_key=w["keys"][i],
             )
+            head = lake.head_files(session=session, settings=w["settings"], dataset_id=ds.id)
+            assert head is not None and head.numbered  # the rewritten files keep the numbers
 
         @invariant()
         def every_read_holds_exactly_the_consenting_subjects(self) -> None:

@@ -169,3 +169,76 @@ def test_the_loop_never_waits_for_another_connections_write_lock(engine: Engine)
     assert worst < 0.3  # the loop ran on while the batch waited ~0.5 s for the turn
     with factory() as s:
         assert audit.count(session=s, action="data.read", target_id=target) == 1
+
+
+def test_the_batch_thread_needs_no_token_of_the_request_pool(engine: Engine) -> None:
+    """With every token of the request thread pool taken (say by writes waiting for their
+    turn), a batch that must wait for the turn still gets its thread and commits."""
+    import anyio.to_thread
+
+    engine = make_engine(str(engine.url), write_wait_ms=10_000)
+    factory: sessionmaker[Session] = make_sessionmaker(engine)
+    batcher = journal.LoopBatcher(factory, inline=True)
+    target = uuid.uuid4().hex
+    holder = writes.write_sessionmaker(engine)()
+    holder.execute(text("SELECT 1"))  # holds the turn: the batch goes to a thread
+    release = threading.Timer(0.3, lambda: (holder.rollback(), holder.close()))
+
+    async def main() -> None:
+        pool = anyio.to_thread.current_default_thread_limiter()
+        pool.total_tokens = 1
+        await pool.acquire()  # the request pool is full
+        try:
+            release.start()
+            item = journal.Item(
+                event=audit.NewEvent(action="data.read", target_type="dataset", target_id=target)
+            )
+            await asyncio.wait_for(batcher.append(item), 10)
+        finally:
+            pool.release()
+
+    runner = threading.Thread(target=lambda: asyncio.run(main()))
+    runner.start()
+    runner.join(30)
+    with factory() as s:
+        assert audit.count(session=s, action="data.read", target_id=target) == 1
+    engine.dispose()
+
+
+def test_a_signed_in_write_request_takes_the_turn_once(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The caller's look-up only reads: the write request's handler takes the writer turn,
+    and nothing else does (it used to be taken for the look-up too, and given back)."""
+    from datatorg.app import create_app
+    from datatorg.db.base import utcnow
+    from datatorg.identity import service as identity
+    from tests.robust.server import new_installation
+
+    inst = new_installation(tmp_path_factory.mktemp("once"), None, "once")
+    engine = make_engine(inst.database_url)
+    with writes.write_sessionmaker(engine)() as s:
+        user = identity.create_user(
+            session=s, email="en@example.no", display_name="En", password="x" * 16
+        )
+        s.flush()
+        plaintext, token = identity.create_token(session=s, user=user, name="t")
+        token.last_used_at = utcnow()  # used just now: the look-up has nothing to note
+        s.commit()
+    engine.dispose()
+    turn = writes.turn_for(inst.database_url.removeprefix("sqlite:///"))
+    taken: list[float] = []
+    original = turn.acquire
+
+    def counting(wait_s: float) -> bool:
+        taken.append(wait_s)
+        return original(wait_s)
+
+    monkeypatch.setattr(turn, "acquire", counting)
+    with TestClient(create_app(inst.settings())) as client:
+        auth = {"Authorization": f"Bearer {plaintext}"}
+        assert client.get("/api/v1/me", headers=auth).status_code == 200
+        assert taken == []  # a read takes no turn
+        resp = client.post("/api/v1/me/tokens", headers=auth, json={"name": "ny", "days": 1})
+        assert resp.status_code == 201, resp.text
+    assert len(taken) == 1, taken

@@ -42,17 +42,17 @@ def test_overview_stream_and_device_pages_with_json_twins(
     page = client.get(f"/sensors/{s.slug}", headers={"Accept-Language": "nb"})
     assert page.status_code == 200
     assert page.text.count("<circle") >= 3 and "sensor-map" in page.text
-    assert "90.0 µg/m³" in page.text  # the latest NO2 of device 0, with its unit
+    assert "90,0 µg/m³" in page.text  # the latest NO2 of device 0, with its unit
     assert "i orden" in page.text  # the status code shown in words, not "ok"
     assert "<script>" not in page.text and 'src="/static/sensors.js"' in page.text
     board = client.get(f"/api/v1/sensors/dashboard/{s.slug}").json()
     dev = next(d for d in board["devices"] if d["id"] == s.devices[0])
     assert dev["values"]["no2"] == 90.0 and dev["level"] == "fair"
-    assert dev["shown"]["no2"] == "90.0 µg/m³"
+    assert dev["shown"]["no2"] == "90,0 µg/m³"
 
     device = client.get(f"/sensors/{s.slug}/{s.devices[0]}", headers={"Accept-Language": "nb"})
     assert device.status_code == 200
-    assert device.text.count('class="chart"') == 1  # no2; pm10 and count have no readings
+    assert device.text.count('class="chart chart-wide"') == 1  # no2; the others unread
     assert device.text.count("Ingen målinger siste døgn.") == 2
     data = client.get(f"/api/v1/sensors/dashboard/{s.slug}/{s.devices[0]}").json()
     assert [v for _, v in data["series"]["no2"]] == [30.0 + 10 * i for i in range(7)]

@@ -10,16 +10,18 @@ consent for the agreement's purpose covers the dataset at this moment (no purpos
 restricted subjects and objectors leave every read. ``privacy.service.subject_filter`` reads
 the consent records live (its own cache is valid only under the same
 ``privacy_state.version``, which every change rewrites in its own transaction; see
-``docs/privacy.md``). Reads under an agreement ask for the disclosure ledger
-(``PolicyPart(ledger=True)``): the gate's ``access/ledger.py`` records the subjects whose
-rows left, in the read's own audit transaction.
+``docs/privacy.md``). It names the same subjects by key and by subject number; engines test
+the number where every file of the version carries privacy's hidden number column. Reads
+under an agreement ask for the disclosure ledger (``PolicyPart(ledger=True)``): the gate's
+``access/ledger.py`` records the subjects whose rows left, in the read's own audit
+transaction.
 """
 
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
 
-from datatorg.access.policy import PolicyPart, PolicyRequest, SubjectFilter
+from datatorg.access.policy import PolicyPart, PolicyRequest, SubjectFilter, SubjectNumbers
 
 
 def part(session: Session, request: PolicyRequest) -> PolicyPart | None:
@@ -27,7 +29,7 @@ def part(session: Session, request: PolicyRequest) -> PolicyPart | None:
     subjects."""
     from datatorg.privacy import service as privacy  # privacy reads through the gate too
 
-    found = privacy.subject_filter(
+    found = privacy.read_filter(
         session=session,
         dataset_id=request.dataset_id,
         publisher_id=request.publisher_id,
@@ -37,11 +39,12 @@ def part(session: Session, request: PolicyRequest) -> PolicyPart | None:
     )
     if found is None:
         return None
-    keep, drop = found
-    basis = privacy.legal_basis(session=session, dataset_id=request.dataset_id) or ""
+    numbers = None
+    if found.numbers is not None:  # the same subjects by number (a numbered version's column)
+        numbers = SubjectNumbers(keep=found.numbers[0], drop=found.numbers[1])
     return PolicyPart(
-        subjects=SubjectFilter(keep=keep, drop=drop),
-        audit={"legal_basis": basis},
+        subjects=SubjectFilter(keep=found.keep, drop=found.drop, numbers=numbers),
+        audit={"legal_basis": found.legal_basis},
         # rows that leave under an agreement go to the disclosure ledger ("who used my data");
         # the owner's own reads disclose nothing, so they need not carry the keys
         ledger=request.agreement_id is not None,

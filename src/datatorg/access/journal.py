@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from typing import Any
 
+import anyio
 import anyio.to_thread
 from sqlalchemy.orm import Session
 
@@ -273,6 +274,10 @@ class LoopBatcher:
     millisecond; a worker thread would wait longer than that for the GIL), else, and for a
     database across the network, as one slot of the process's ``Journal`` in a worker thread.
     Each awaiting request resumes when its batch is committed, or raises ``BatchFailed``.
+
+    That thread waits for the write turn (at most the engine's bound) while the loop goes on;
+    it is one thread per loop (one flush at a time) with a limiter of its own, so it is
+    neither starved by nor starves the request thread pool.
     """
 
     def __init__(self, sessionmaker: Callable[[], Session], *, inline: bool) -> None:
@@ -281,6 +286,9 @@ class LoopBatcher:
         self._pending: list[tuple[Item, asyncio.Future[None]]] = []
         self._flushing = False
         self.batch_sizes: deque[int] = deque(maxlen=10_000)
+        # The thread path has a thread of its own (one flush at a time): it never waits for a
+        # token of the request thread pool, which writes waiting for their turn may fill.
+        self._limiter: anyio.CapacityLimiter | None = None
 
     async def append(self, item: Item) -> None:
         """Return once ``item`` is committed; raise ``BatchFailed`` if its batch was not."""
@@ -300,7 +308,11 @@ class LoopBatcher:
                 try:
                     outcome = self._write_now(items) if self._inline else None
                     if outcome is None:
-                        outcome = await anyio.to_thread.run_sync(self._write, items)
+                        if self._limiter is None:
+                            self._limiter = anyio.CapacityLimiter(1)
+                        outcome = await anyio.to_thread.run_sync(
+                            self._write, items, limiter=self._limiter
+                        )
                 except Exception as exc:  # e.g. no session could be opened
                     outcome = [exc] * len(items)
                 for (_, done), cause in zip(batch, outcome, strict=True):

@@ -336,6 +336,7 @@ def begin(
         allowed_columns=d.allowed_columns,
         parts=parts,
         subject_key=subject_keys is not None,
+        subject_no_max=head.subject_no_max,  # the files carry privacy's subject numbers
     )
     return Read(
         settings=settings,

@@ -61,23 +61,40 @@ class Transform:
 
 
 @dataclass(frozen=True)
+class SubjectNumbers:
+    """A subject filter's subjects by their subject numbers (privacy's registry), the values
+    of the hidden number column of a numbered version (``RowPolicy.subject_numbers``)."""
+
+    keep: frozenset[int] | None = None
+    drop: frozenset[int] = frozenset()
+
+
+def _both(a: frozenset[Any] | None, b: frozenset[Any] | None) -> frozenset[Any] | None:
+    return b if a is None else a if b is None else a & b
+
+
+@dataclass(frozen=True)
 class SubjectFilter:
     """Rows by their subject-key value (compared as text): with ``keep`` only rows whose value
     is in it (rows without a subject key are dropped then); never rows whose value is in
-    ``drop``."""
+    ``drop``. ``numbers``, when given, names exactly the same subjects by number (a keep of
+    None is None there too): engines test those on a version whose files carry the numbers."""
 
     keep: frozenset[str] | None = None
     drop: frozenset[str] = frozenset()
+    numbers: SubjectNumbers | None = None
 
     def also(self, other: SubjectFilter) -> SubjectFilter:
         """Both filters at once: the intersection of the keeps, the union of the drops."""
-        if self.keep is None:
-            keep = other.keep
-        elif other.keep is None:
-            keep = self.keep
-        else:
-            keep = self.keep & other.keep
-        return SubjectFilter(keep=keep, drop=self.drop | other.drop)
+        numbers = None
+        if self.numbers is not None and other.numbers is not None:
+            numbers = SubjectNumbers(
+                keep=_both(self.numbers.keep, other.numbers.keep),
+                drop=self.numbers.drop | other.numbers.drop,
+            )
+        return SubjectFilter(
+            keep=_both(self.keep, other.keep), drop=self.drop | other.drop, numbers=numbers
+        )
 
     @property
     def restricts(self) -> bool:
@@ -141,6 +158,14 @@ class RowPolicy:
     time_column: str | None = None  # the default order, when visible and untransformed
     audit: Mapping[str, str] = field(default_factory=dict)  # from the parts, for the record
     ledger: bool = False  # the rows' subject keys are collected for the disclosure ledger
+    # every file of the version has the hidden subject-number column (``lake.reader.
+    # SUBJECT_NO``), whose largest value this is: a subject filter with ``numbers`` is
+    # tested on it (None: the version has no numbers)
+    subject_no_max: int | None = None
+
+    @property
+    def subject_numbers(self) -> bool:
+        return self.subject_no_max is not None and self.subject_column is not None
 
     @property
     def columns(self) -> list[str]:
@@ -167,6 +192,7 @@ def build(
     allowed_columns: frozenset[str] | None,
     parts: Sequence[PolicyPart] = (),
     subject_key: bool = False,
+    subject_no_max: int | None = None,
 ) -> RowPolicy:
     """The policy of one read of a version with ``schema``.
 
@@ -174,6 +200,8 @@ def build(
     owning organisation). ``allowed_columns``: an agreement's columns (None: every column).
     ``parts``: what other domains contribute, combined (each only narrows). ``subject_key``:
     the subject-key column is visible (a data subject reading their own rows).
+    ``subject_no_max``: the version's files carry the hidden subject-number column, with
+    numbers up to this one.
     """
     all_fields = list(schema.get("fields", []))
     hidden: set[str] = set()
@@ -226,6 +254,7 @@ def build(
         time_column=time_col if time_col in names and time_col not in transforms else None,
         audit=audit,
         ledger=subject is not None and any(p.ledger for p in parts),
+        subject_no_max=subject_no_max if subject is not None else None,
     )
 
 

@@ -11,13 +11,19 @@ aggregate can see a row or a stored value the policy keeps from the reader.
 
 from __future__ import annotations
 
-from typing import Any
+from functools import lru_cache
+from typing import Any, NamedTuple
 
 from datatorg.access.policy import RowPolicy, Transform
 from datatorg.access.query import Agg, Query, qi
+from datatorg.lake.reader import SUBJECT_NO
 
 _CMP = {"exact": "=", "not": "IS DISTINCT FROM", "gt": ">", "gte": ">=", "lt": "<", "lte": "<="}
 NO_POLICY = RowPolicy(fields=())
+# A subject-number set is bound as a bitmap (one character per number up to the largest)
+# when that is at most this many characters per member (plus 4096), else as a list.
+BITMAP_DENSITY = 64
+BITMAP_MAX = 1 << 26
 # The hidden last columns of a suppressed aggregate: a group's subjects, the groups left out.
 GROUP_N, SUPPRESSED = "__dtg_n", "__dtg_suppressed"
 
@@ -62,13 +68,62 @@ def _cond(col: str, op: str, values: list[Any] | tuple[Any, ...]) -> tuple[str, 
     raise ValueError(f"unknown operation {op!r}")
 
 
+class _NumberSet(NamedTuple):
+    bits: str | None  # a bitmap: character n is "1" when number n is in the set
+    listed: list[int] | None  # else the numbers, sorted
+
+
+@lru_cache(maxsize=8)  # the same set object comes back from privacy's cache read after read
+def _number_set(numbers: frozenset[int], file_max: int) -> _NumberSet:
+    wanted = sorted(n for n in numbers if n > 0)  # numbers start at 1
+    if not wanted:
+        return _NumberSet(None, None)
+    # the bitmap covers every number the files hold, so no bit test falls outside it
+    size = max(wanted[-1], file_max) + 1
+    if size < BITMAP_MAX and size <= BITMAP_DENSITY * len(wanted) + 4096:
+        bits = bytearray(b"0") * size
+        for n in wanted:
+            bits[n] = 49  # "1"
+        return _NumberSet(bits.decode("ascii"), None)
+    return _NumberSet(None, wanted)
+
+
+def _numbered(numbers: frozenset[int], file_max: int, *, keep: bool) -> tuple[str, list[Any]]:
+    """SQL true for the rows to keep: with ``keep``, rows whose hidden subject number is in
+    ``numbers``; else rows whose number is not (rows without one included). A bit test in a
+    bitmap bound once per query (a constant subquery: DuckDB casts it once) when the set is
+    dense, else an integer semi-join."""
+    found = _number_set(numbers, file_max)
+    col = qi(SUBJECT_NO)
+    if found.bits is not None:
+        bit = f"get_bit((SELECT b FROM (SELECT ?::BIT AS b)), CAST({col} AS INTEGER))"
+        return (f"{bit} = 1" if keep else f"({col} IS NULL OR {bit} = 0)"), [found.bits]
+    if found.listed is not None:
+        found_in = f"coalesce({col} IN (SELECT unnest(?::BIGINT[])), false)"
+        return (found_in if keep else f"NOT {found_in}"), [found.listed]
+    return ("false" if keep else "true"), []
+
+
 def predicate(policy: RowPolicy) -> tuple[list[str], list[Any]]:
     """The policy's row predicate: the subject filter and the agreement's row filters, on
-    stored values."""
+    stored values. On a version whose files carry the hidden subject number, a subject filter
+    that names its subjects by number too is tested on that integer; else on the key, as
+    text (the same rows: privacy gives both forms of the same subjects)."""
     conds: list[str] = []
     binds: list[Any] = []
     subjects = policy.subjects
-    if subjects is not None:
+    numbers = subjects.numbers if subjects is not None and policy.subject_numbers else None
+    if subjects is not None and numbers is not None and policy.subject_column is not None:
+        top = policy.subject_no_max or 0
+        if numbers.keep is not None:
+            cond, extra = _numbered(numbers.keep, top, keep=True)
+            conds.append(cond)
+            binds += extra
+        if numbers.drop:
+            cond, extra = _numbered(numbers.drop, top, keep=False)
+            conds.append(cond)
+            binds += extra
+    elif subjects is not None:
         if policy.subject_column is None:
             conds.append("false")  # a subject filter on data without subject keys: no rows
         else:

@@ -265,7 +265,13 @@ def ckan_packages(url: str) -> list[dict[str, Any]]:
     return out
 
 
+def ckan_records(url: str) -> tuple[str, list[Record]]:
+    """The source key and the records of every public dataset of the CKAN portal at ``url``
+    (network only: call it with no transaction open)."""
+    return url.rstrip("/"), [ckan_record(p) for p in ckan_packages(url)]
+
+
 def harvest_ckan(*, session: Session, url: str, owner: Organisation) -> HarvestReport:
     """Harvest every public dataset of the CKAN portal at ``url``."""
-    records = [ckan_record(p) for p in ckan_packages(url)]
-    return store(session, "ckan", url.rstrip("/"), owner, records)
+    key, records = ckan_records(url)
+    return store(session, "ckan", key, owner, records)

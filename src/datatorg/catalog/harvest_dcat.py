@@ -182,9 +182,16 @@ def dcat_record(g: Graph, ds: URIRef) -> Record:
     return Record(identifier=str(ds), values=values, publisher_name=name, publisher_orgnr=orgnr)
 
 
-def harvest_dcat(*, session: Session, source: str, owner: Organisation) -> HarvestReport:
-    """Harvest every ``dcat:Dataset`` (with an IRI) of the catalog at ``source``."""
+def dcat_records(source: str) -> tuple[str, list[Record]]:
+    """The source key and a record of every ``dcat:Dataset`` (with an IRI) of the catalog at
+    ``source`` (network and parsing only: call it with no transaction open)."""
     g = load_graph(source)
     key = source if source.startswith(("http://", "https://")) else Path(source).resolve().as_uri()
     datasets = sorted({s for s in g.subjects(RDF.type, DCAT.Dataset) if isinstance(s, URIRef)})
-    return store(session, "dcat", key, owner, [dcat_record(g, ds) for ds in datasets])
+    return key, [dcat_record(g, ds) for ds in datasets]
+
+
+def harvest_dcat(*, session: Session, source: str, owner: Organisation) -> HarvestReport:
+    """Harvest every ``dcat:Dataset`` (with an IRI) of the catalog at ``source``."""
+    key, records = dcat_records(source)
+    return store(session, "dcat", key, owner, records)

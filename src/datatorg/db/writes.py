@@ -26,6 +26,10 @@ How a transaction says it may write:
   request that writes once, e.g. a token's last use);
 - ``begin(session, wait_s=0)`` only tries (the event loop must never wait): ``WriteBusy``
   when the turn is taken.
+
+``begin_read(session)`` does the opposite for a write session: its next transaction is a
+read one (a write request's look-up of its caller takes no turn; its handler's transaction
+does, once).
 """
 
 from __future__ import annotations
@@ -208,3 +212,19 @@ def begin(session: Session, *, wait_s: float | None = None) -> None:
     if session.in_transaction():
         session.commit()
     session.connection(execution_options={WRITE: True if wait_s is None else wait_s})
+
+
+def begin_read(session: Session) -> None:
+    """Begin ``session``'s transaction as a read one (deferred: it waits for no writer turn),
+    also in a session from ``write_sessionmaker``: for a write request's look-up of its
+    caller, whose statements only read. A no-op when a transaction is already open."""
+    if not session.in_transaction():
+        session.connection(execution_options={WRITE: False})
+
+
+def in_write_transaction(session: Session) -> bool:
+    """Whether ``session``'s open transaction began as a write one (it holds the turn)."""
+    if not session.in_transaction():
+        return False
+    want = session.connection().get_execution_options().get(WRITE)
+    return want is not None and want is not False

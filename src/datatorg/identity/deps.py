@@ -57,6 +57,10 @@ def resolve_actor(request: Request, session: Session) -> Actor:
     cached = getattr(request.state, "actor", None)
     if isinstance(cached, Actor):
         return cached
+    if writes.is_write_session(session):
+        # A write request's look-up only reads: it waits for no writer turn, and the handler's
+        # transaction takes the turn once (it used to be taken here too, and given back).
+        writes.begin_read(session)
     actor = ANONYMOUS
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
@@ -72,8 +76,8 @@ def resolve_actor(request: Request, session: Session) -> Actor:
             actor = service.actor_for_user(session=session, user=browser_user)
     request.state.actor = actor
     if writes.is_write_session(session) and session.in_transaction():
-        # A write request's look-up took the writer turn (datatorg.db.writes): give it back
-        # now rather than hold it while the handler waits for a thread of its own.
+        # End the look-up's transaction now rather than hold it while the handler waits for
+        # a thread of its own (datatorg.db.writes).
         session.commit()
     return actor
 

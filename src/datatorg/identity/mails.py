@@ -1,8 +1,10 @@
-"""The e-mails identity sends, in the reader's language, and sending them without leaking."""
+"""The e-mails identity sends, in the reader's language, queued in the outbox after commit."""
 
 from __future__ import annotations
 
 import logging
+
+from sqlalchemy.orm import Session
 
 from datatorg.identity.auth import ResetIssued
 from datatorg.mail import send_mail
@@ -10,6 +12,8 @@ from datatorg.settings import Settings
 from datatorg.web.i18n import gettext as _
 
 log = logging.getLogger("datatorg.identity")
+
+RESET_KIND = "password_reset"  # the outbox's kind of a reset mail
 
 
 def reset_mail(issued: ResetIssued, *, minutes: int) -> tuple[str, str]:
@@ -50,3 +54,15 @@ def send_quietly(*, settings: Settings, to: str, subject: str, body: str) -> Non
         send_mail(settings=settings, to=to, subject=subject, body=body)
     except Exception as exc:  # the person asking must not learn whether a mail went out
         log.error("mail not sent", extra={"error": type(exc).__name__})
+
+
+def queue_reset_mail(*, session: Session, issued: ResetIssued, minutes: int) -> None:
+    """Mail the reset link once ``session``'s transaction commits (the one that stored the
+    link's digest), through the outbox like every other mail: retried if the mail server is
+    down, never sent if the transaction rolls back, and nothing is sent inside the request."""
+    from datatorg.outbox import service as outbox  # the outbox sits above identity
+
+    subject, body = reset_mail(issued, minutes=minutes)
+    outbox.enqueue_mail(
+        session=session, kind=RESET_KIND, to=issued.email, subject=subject, body=body
+    )

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
@@ -170,15 +170,13 @@ def reset_request(
     request: Request,
     session: SessionDep,
     settings: SettingsDep,
-    background: BackgroundTasks,
     email: FormStr = "",
 ) -> Response:
     if 0 < len(email) <= 320:
         issued = auth.request_password_reset(session=session, settings=settings, email=email)
         if issued is not None:
-            subject, body = mails.reset_mail(issued, minutes=settings.reset_token_minutes)
-            background.add_task(
-                mails.send_quietly, settings=settings, to=issued.email, subject=subject, body=body
+            mails.queue_reset_mail(
+                session=session, issued=issued, minutes=settings.reset_token_minutes
             )
     return render(request, "identity/reset_request.html", {"sent": True})
 

@@ -105,15 +105,11 @@ def password_reset(
     data: PasswordResetRequest,
     session: SessionDep,
     settings: SettingsDep,
-    background: BackgroundTasks,
 ) -> dict[str, str]:
     """Mail a reset link; the answer is the same whether or not the account exists."""
     issued = auth.request_password_reset(session=session, settings=settings, email=data.email)
     if issued is not None:
-        subject, body = mails.reset_mail(issued, minutes=settings.reset_token_minutes)
-        background.add_task(
-            mails.send_quietly, settings=settings, to=issued.email, subject=subject, body=body
-        )
+        mails.queue_reset_mail(session=session, issued=issued, minutes=settings.reset_token_minutes)
     return RESET_ANSWER
 
 

@@ -201,10 +201,11 @@ def user_for_token(*, session: Session, plaintext: str) -> tuple[User, ApiToken]
 
 
 def _touch(session: Session, record: ApiToken, now: datetime) -> None:
-    """Note the token's use. A write request's transaction is already a write; a read
-    request commits its lookup and writes in a transaction of its own, if the database's
-    write turn is free now (a read never waits for writes; the next use records it)."""
-    if writes.is_write_session(session):
+    """Note the token's use. In a write transaction it is one more change; otherwise (a read
+    request, or a write request's look-up, which takes no turn) the look-up is committed and
+    the use written in a transaction of its own, if the database's write turn is free now (a
+    look-up never waits for writes; the next use records it)."""
+    if writes.in_write_transaction(session):
         record.last_used_at = now
         return
     try:

@@ -57,16 +57,18 @@ def _tier(rows: int) -> int:
 def _write_merged(
     storage: Storage, dataset_id: uuid.UUID, schema: dict[str, Any], keys: list[str], folder: str
 ) -> tuple[str, int, int]:
-    """One file with the rows of ``keys``, sorted by the time column; key, size, rows."""
+    """One file with the rows of ``keys`` (the schema's columns, not ``lake/subject_no.py``'s
+    hidden one), sorted by the time column; key, size, rows."""
     staging = storage.staging_dir(str(uuid.uuid4()))
     tmp = staging / "merged.parquet"
     files = ", ".join(lit(str(storage.local_path(k))) for k in keys)
     times = columns_with_role(schema, "time")
     order = f" ORDER BY {quote_ident(times[0])}" if times else ""
+    cols = ", ".join(quote_ident(f["name"]) for f in schema["fields"])
     con = duckdb.connect(config={"threads": 1})
     try:
         con.execute(
-            f"COPY (SELECT * FROM read_parquet([{files}]){order}) TO {lit(str(tmp))} "
+            f"COPY (SELECT {cols} FROM read_parquet([{files}]){order}) TO {lit(str(tmp))} "
             f"({PARQUET_OPTIONS})"
         )
         rows = int(pq.ParquetFile(tmp).metadata.num_rows)

@@ -21,7 +21,7 @@ from datatorg.catalog.models import Dataset, DatasetFacts
 from datatorg.db import fastread
 from datatorg.db.engine import engine_of
 from datatorg.errors import NotFound
-from datatorg.lake import rowindex
+from datatorg.lake import rowindex, subject_no
 from datatorg.lake.models import (
     DatasetHead,
     DatasetVersion,
@@ -97,6 +97,13 @@ class HeadFiles:
     paths: tuple[Path, ...]
     schema: dict[str, Any]
     live: bool = False  # a live dataset: ``paths`` also hold its live segments, no row index
+    # every file has the hidden subject-number column (``lake/subject_no.py``; never live):
+    # the largest number in them, else None
+    subject_no_max: int | None = None
+
+    @property
+    def numbered(self) -> bool:
+        return self.subject_no_max is not None
 
 
 _VERSION_CACHE_SIZE = 512
@@ -126,14 +133,18 @@ def _version_files(session: Session, settings: Settings, version_id: uuid.UUID) 
         .order_by(VersionFile.ordinal)
     ).all()
     store = storage_for(settings.lake_path)
+    paths = tuple(store.local_path(k) for k in keys)
     found = HeadFiles(
         version_id=version_id,
         dataset_id=dataset_id,
         number=number,
         row_count=row_count,
-        paths=tuple(store.local_path(k) for k in keys),
+        paths=paths,
         schema=schema,
         live=live,
+        subject_no_max=None
+        if live or subject_no.subject_column(schema) is None
+        else subject_no.largest(paths),
     )
     with _version_lock:
         _version_cache[key] = found

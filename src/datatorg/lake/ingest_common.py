@@ -27,6 +27,10 @@ class IngestError(Exception):
         self.message = message
         self.errors = errors or [{"message": message}]
 
+    def __reduce__(self) -> tuple[type[IngestError], tuple[str, list[dict[str, Any]]]]:
+        # with its located errors when it crosses from the ingest process (``ingest_process``)
+        return (type(self), (self.message, self.errors))
+
 
 def check_width(count: int) -> None:
     """Refuse a table with more than ``MAX_COLUMNS`` columns (before the costly reading)."""

@@ -13,7 +13,7 @@ from typing import Any
 
 import duckdb
 
-from datatorg.lake import ingest_encoding, missing
+from datatorg.lake import ingest_encoding, missing, subject_no
 from datatorg.lake import ingest_errors as err
 from datatorg.lake.ingest_common import (
     MAX_ERRORS,
@@ -177,7 +177,8 @@ def header_names(path: Path, delim: str, quote: str) -> list[str]:
 
 
 def check_names(names: list[str], *, positions: bool = True) -> None:
-    """Refuse column names that are empty, over-long or used twice (letter case aside);
+    """Refuse column names that are empty, over-long, the platform's own hidden column's
+    (``lake/subject_no.py``) or used twice (letter case aside);
     ``positions``: the names come in order from a header line, so errors name the column."""
     errors: list[dict[str, Any]] = []
     seen: dict[str, list[int]] = {}
@@ -187,6 +188,8 @@ def check_names(names: list[str], *, positions: bool = True) -> None:
             errors.append(err.unnamed_column(position))
         elif len(name) > 120:
             errors.append(err.long_column_name(position, name))
+        elif subject_no.reserved(name):
+            errors.append(err.reserved_column(position, name))
         else:
             seen.setdefault(name.casefold(), []).append(position)
     for found in seen.values():

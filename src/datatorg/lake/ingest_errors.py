@@ -193,6 +193,19 @@ def long_column_name(position: int, name: str) -> dict[str, Any]:
     )
 
 
+def reserved_column(position: int, name: str) -> dict[str, Any]:
+    """A name the platform keeps for a hidden column of its own (``lake/subject_no.py``)."""
+    return problem(
+        "reserved_column",
+        _(
+            "Column %(position)s is named %(name)s, a name the platform keeps for its own use; "
+            "rename the column and upload again."
+        )
+        % {"position": position, "name": repr(name.strip())},
+        column=name[:120],
+    )
+
+
 def unsupported_column(name: str) -> dict[str, Any]:
     return problem(
         "unsupported_values",

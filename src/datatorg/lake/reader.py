@@ -19,8 +19,11 @@ from typing import Any
 import duckdb
 
 from datatorg.errors import ServiceUnavailable
-from datatorg.lake import duck
+from datatorg.lake import duck, subject_no
 
+# The hidden subject-number column of files of datasets linked to subjects: the gate's
+# consent filter may test it when every file of the version has it (``HeadFiles.numbered``).
+SUBJECT_NO = subject_no.COLUMN
 _root: duckdb.DuckDBPyConnection | None = None  # opened on first use, with the process's limits
 _lock = threading.Lock()
 

@@ -25,7 +25,7 @@ import duckdb
 from sqlalchemy import select, update
 from sqlalchemy.orm import Session
 
-from datatorg.lake import heads, rowindex
+from datatorg.lake import heads, rowindex, subject_no
 from datatorg.lake.ingest_common import PARQUET_OPTIONS, lit, quote_ident
 from datatorg.lake.models import DatasetHead, DatasetVersion, VersionFile, WriteMode
 from datatorg.lake.storage import Storage
@@ -46,12 +46,16 @@ def distinct_values(path: Path, column: str) -> list[str]:
 
 
 def map_column(
-    path: Path, column: str, mapping: Callable[[list[str]], dict[str, str]]
+    path: Path,
+    column: str,
+    mapping: Callable[[list[str]], dict[str, str]],
+    numbers: subject_no.Numbers | None = None,
 ) -> tuple[Path, int]:
     """Replace ``column`` of the Parquet file ``path`` by ``mapping(distinct values)``.
 
-    The column becomes text; null stays null. The file is replaced atomically; returns its
-    path and how many distinct values were mapped.
+    The column becomes text; null stays null. A hidden subject-number column is dropped
+    (its keys changed), or, with ``numbers``, computed again from the new keys. The file is
+    replaced atomically; returns its path and how many distinct values were mapped.
     """
     values = distinct_values(path, column)
     pairs = mapping(values)
@@ -71,7 +75,9 @@ def map_column(
             ).fetchall()
         ]
         select_list = ", ".join(
-            "m.k AS " + quote_ident(c) if c == column else "t." + quote_ident(c) for c in cols
+            "m.k AS " + quote_ident(c) if c == column else "t." + quote_ident(c)
+            for c in cols
+            if c != subject_no.COLUMN
         )
         con.execute(
             f"COPY (SELECT {select_list} FROM read_parquet({lit(str(path))}, "
@@ -80,6 +86,11 @@ def map_column(
         )
     finally:
         con.close()
+    if numbers is not None:
+        done = subject_no.write(tmp, column, numbers, path.with_name(path.name + ".numbered"))
+        if done is not None:
+            tmp.unlink()
+            tmp = done
     os.replace(tmp, path)
     return path, len(pairs)
 
@@ -233,10 +244,12 @@ def map_dataset_column(
     column: str,
     mapping: Callable[[list[str]], dict[str, str]],
     role: str,
+    numbers: subject_no.Numbers | None = None,
 ) -> int:
     """``map_column`` on every file of every version of a dataset, in place, and the column
-    typed as text with ``role`` in every version's schema; a new head version; the row
-    indexes dropped. Returns how many files changed (0: nothing to do)."""
+    typed as text with ``role`` in every version's schema; with ``numbers``, every file
+    gets the hidden subject-number column too (``lake/subject_no.py``). A new head version;
+    the row indexes dropped. Returns how many files changed (0: nothing to do)."""
     versions = list(
         session.scalars(select(DatasetVersion).where(DatasetVersion.dataset_id == dataset_id))
     )
@@ -249,11 +262,13 @@ def map_dataset_column(
         path = storage.local_path(key)
         if not path.exists():
             continue
-        values = distinct_values(path, column) if _has_column(path, column) else []
+        has = _has_column(path, column)
+        values = distinct_values(path, column) if has else []
         pairs = mapping(values)
-        if all(pairs.get(v) == v for v in values):
+        unnumbered = numbers is not None and has and not subject_no.numbered([path])
+        if all(pairs.get(v) == v for v in values) and not unnumbered:
             continue
-        map_column(path, column, _fixed(pairs))
+        map_column(path, column, _fixed(pairs), numbers)
         changed += 1
     for v in versions:
         fields = []

@@ -17,6 +17,7 @@ import duckdb
 from datatorg.lake import duck
 from datatorg.lake.rowindex_meta import POS, SHIFT, TABLE, Meta
 from datatorg.lake.schema import time_column
+from datatorg.lake.subject_no import COLUMN as NUMBER
 
 MAX_KEYS = 4
 # Wider versions get no index: DuckDB serves their pages. Each column is a value per row to
@@ -78,11 +79,12 @@ def _plan(
     rel = con.execute(f"SELECT * EXCLUDE (filename, file_row_number) FROM {src} LIMIT 0")
     fields = {f["name"]: f for f in schema.get("fields", [])}
     # Direct identifiers and subject keys are never copied: the copy serves only reads that
-    # cannot see them (the gate declines the others to DuckDB).
+    # cannot see them (the gate declines the others to DuckDB); nor is the hidden subject
+    # number (reads under a subject filter are DuckDB's).
     types = {
         str(d[0]): str(d[1])
         for d in rel.description or []
-        if fields.get(str(d[0]), {}).get("role") not in NOT_COPIED
+        if fields.get(str(d[0]), {}).get("role") not in NOT_COPIED and str(d[0]) != NUMBER
     }
     if len(types) > MAX_COLUMNS:
         raise Unsupported(f"{len(types)} columns (at most {MAX_COLUMNS})")

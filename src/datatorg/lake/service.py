@@ -21,7 +21,7 @@ from datatorg.catalog.vocab import TABLE_SCHEMA_TYPES
 from datatorg.db import writes
 from datatorg.errors import Invalid, NotFound
 from datatorg.identity.actor import Actor
-from datatorg.lake import ingest, ingest_errors, missing, writer
+from datatorg.lake import ingest, ingest_errors, ingest_process, missing, subject_no, writer
 from datatorg.lake import schema as ts
 from datatorg.lake.compaction import CompactReport
 from datatorg.lake.compaction import compact as compact_live
@@ -64,6 +64,7 @@ from datatorg.lake.schema import (
     time_column,
 )
 from datatorg.lake.storage import Storage, storage_for
+from datatorg.lake.subject_no import register as subject_numbering
 from datatorg.lake.subjects import link_subjects as _link_subjects
 from datatorg.lake.subjects import subject_linker
 from datatorg.settings import Settings
@@ -73,6 +74,7 @@ __all__ = [  # live datasets (``lake/live.py``, ``lake/compaction.py``): make_li
     "subject_linker",  # privacy's seam (``lake/subjects.py``)
     "ROLES",
     "EraseReport",
+    "subject_numbering",
     "count_rows",
     "distinct_values",
     "erase_rows",
@@ -195,7 +197,7 @@ def stage_upload(
         with source.open("rb") as fh:
             head_bytes = fh.read(8)
         fmt = ingest.detect_format(filename, head_bytes)
-        staged = ingest.stage_file(source, fmt, work)
+        staged = ingest_process.stage_file(source, fmt, work)  # not in this process's GIL
         begin_write(session, dataset.id)
         linked = _link_subjects(session, settings, dataset.id, staged.path, staged.schema)
         if linked is not None:
@@ -296,6 +298,7 @@ def publish(
             source_format=pending.source_format,
             expected_head=uuid.UUID(base) if base else None,
             validate=bool(changes and (changes.get("fields") or changes.get("missingValues"))),
+            numbers=subject_no.numbers_for(session, pending.dataset_id),
         )
     except ingest.IngestError as exc:
         raise _invalid(exc) from None

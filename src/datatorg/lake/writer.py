@@ -19,7 +19,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.db.base import utcnow
 from datatorg.errors import Conflict
-from datatorg.lake import duck
+from datatorg.lake import duck, subject_no
 from datatorg.lake import ingest_errors as err
 from datatorg.lake import missing as marks
 from datatorg.lake import schema as ts
@@ -103,6 +103,24 @@ def _finalise(staged: Path, source: dict[str, Any], target: dict[str, Any], out:
     return out
 
 
+def _numbered(
+    storage: Storage,
+    final: Path,
+    schema: dict[str, Any],
+    numbers: subject_no.Numbers,
+    kept: list[VersionFile],
+) -> Path:
+    """``final`` with the subject-number column, unless the schema has no subject key or
+    the version keeps files without the column (an append to an older version: its files
+    must agree; privacy's ``link_dataset`` numbers them all)."""
+    column = subject_no.subject_column(schema)
+    if column is None:
+        return final
+    if kept and not subject_no.numbered([storage.local_path(f.key) for f in kept]):
+        return final
+    return subject_no.write(final, column, numbers, final.with_name("numbered.parquet")) or final
+
+
 def check_unique(paths: list[Path], column: str) -> dict[str, Any] | None:
     """A problem when ``column`` repeats or lacks a value over the rows of ``paths``."""
     col = quote_ident(column)
@@ -153,11 +171,14 @@ def write_version(
     source_format: str,
     expected_head: uuid.UUID | None | bool = False,
     validate: bool = True,
+    numbers: subject_no.Numbers | None = None,
 ) -> DatasetVersion:
     """Write ``staged`` as the dataset's next version and point the head at it.
 
     ``schema`` is the target schema (for an append, the head's). The head row is swapped only
-    if it still points where it did when we read it; otherwise ``Conflict``.
+    if it still points where it did when we read it; otherwise ``Conflict``. ``numbers``
+    (privacy's, for a dataset that declares subjects): the file gets the hidden subject-number
+    column (``lake/subject_no.py``).
     """
     head = head_of(session, dataset_id)
     if expected_head is not False and (head.id if head else None) != expected_head:
@@ -172,6 +193,8 @@ def write_version(
         raise err.does_not_fit(errors)
     final = _finalise(staged, staged_schema, schema, staged.with_name("final.parquet"))
     kept = files_of(session, head.id) if head and mode == WriteMode.append else []
+    if numbers is not None and not (head and head.live):
+        final = _numbered(storage, final, schema, numbers, kept)
     key = schema.get("primaryKey")
     if isinstance(key, str):
         paths = [storage.local_path(f.key) for f in kept] + [final]

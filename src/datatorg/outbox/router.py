@@ -55,6 +55,8 @@ KIND_LABELS = {
     # privacy (datatorg.privacy.notify.KINDS)
     "privacy_request": N_("Data subject request"),
     "privacy_erasure": N_("Data erased"),
+    # identity: a password reset link (its body is cleared once delivered)
+    "password_reset": N_("Password reset link"),
 }
 
 

@@ -3,9 +3,10 @@
 ``enqueue_mail`` adds a row to the caller's session, so the message exists exactly when the
 transaction that caused it commits: a rolled-back decision sends nothing. ``deliver_due``
 claims due messages (a short write transaction), sends them with no transaction open, and
-records each outcome: delivered, or tried again after 1, 2, 4 … minutes (at most
-``MAX_ATTEMPTS`` tries, then failed). A message claimed by a deliverer that vanished is
-claimed again after ``RECLAIM_AFTER``. The server delivers in a background thread
+records each outcome: delivered (its body is then cleared: it is not needed any more and
+may hold a one-time link, such as a password reset's), or tried again after 1, 2, 4 …
+minutes (at most ``MAX_ATTEMPTS`` tries, then failed). A message claimed by a deliverer that
+vanished is claimed again after ``RECLAIM_AFTER``. The server delivers in a background thread
 (``outbox.worker``); ``datatorg outbox deliver`` does it once from the command line.
 """
 
@@ -105,6 +106,7 @@ def deliver_due(
         msg.claimed_at = None
         if error is None:
             msg.status, msg.delivered_at = OutboxStatus.delivered, utcnow()
+            msg.body = ""  # no longer needed, and it may hold a one-time link (a reset's)
             delivered += 1
         elif msg.attempts >= MAX_ATTEMPTS:
             msg.status, msg.last_error = OutboxStatus.failed, error

@@ -1,6 +1,11 @@
 """A KPI's chart, drawn on the server as SVG (no scripts): its values over time as a line,
 with the baseline and the target as labelled dashed lines. Pages show the same figures in a
-table next to it."""
+table next to it.
+
+Like ``web.charts``, the chart is drawn twice, wide and narrow (``.chart-wide`` /
+``.chart-narrow``, the stylesheet shows the one that fits): the narrow drawing is about as
+wide as a 360 px phone's column, so its 13-unit text stays about 12 px or more. Numbers and
+dates are written the reader's way (``web.formatting``)."""
 
 from __future__ import annotations
 
@@ -11,15 +16,20 @@ from datetime import date
 
 from markupsafe import Markup, escape
 
+from datatorg.web import formatting
+
 WIDTH, HEIGHT = 520, 260
 PAD_L, PAD_R, PAD_T, PAD_B = 84, 12, 20, 40
+# the phone's drawing: 340 units across a column of about 330 px
+NARROW_WIDTH, NARROW_HEIGHT, NARROW_PAD_L = 340, 240, 70
 
 
 def fmt(value: float) -> str:
-    """A number for an axis or a table: up to three decimals, no trailing zeros."""
-    if value == int(value) and abs(value) < 1e15:
-        return f"{int(value):,}".replace(",", "\u202f")
-    return f"{value:,.3f}".rstrip("0").rstrip(".").replace(",", "\u202f")
+    """A number for an axis or a table, the reader's way: up to three decimals, no trailing
+    zeros ("515 536,5" in bokmål, "515,536.5" in English)."""
+    if not math.isfinite(value) or abs(value) >= 1e15:
+        return f"{value:.3g}"  # beyond what anyone measures; still a number, never an error
+    return formatting.num(round(value, 3))
 
 
 def axis(value: float) -> str:
@@ -40,6 +50,27 @@ def kpi_chart(
     target_label: str,
 ) -> Markup:
     cid = "k" + uuid.uuid4().hex[:8]
+    args = (values, title, desc, baseline, target, baseline_label, target_label)
+    return Markup(
+        _draw(cid + "w", "chart-wide", WIDTH, HEIGHT, PAD_L, *args)
+        + _draw(cid + "n", "chart-narrow", NARROW_WIDTH, NARROW_HEIGHT, NARROW_PAD_L, *args)
+    )
+
+
+def _draw(
+    cid: str,
+    css: str,
+    WIDTH: int,  # noqa: N803 - the drawing's own size, shadowing the module's
+    HEIGHT: int,  # noqa: N803
+    PAD_L: int,  # noqa: N803
+    values: list[tuple[date, float]],
+    title: str,
+    desc: str,
+    baseline: float | None,
+    target: float | None,
+    baseline_label: str,
+    target_label: str,
+) -> str:
     ys = [v for _, v in values] + [x for x in (baseline, target) if x is not None]
     # Work on values divided by the largest magnitude, so that no difference or padding
     # overflows, whatever the numbers (a float's range ends near 1.8e308).
@@ -65,7 +96,7 @@ def kpi_chart(
 
     parts = [
         f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {WIDTH} {HEIGHT}" role="img" '
-        f'aria-labelledby="{cid}-t {cid}-d" class="chart" width="100%" '
+        f'aria-labelledby="{cid}-t {cid}-d" class="chart {css}" width="100%" '
         'preserveAspectRatio="xMinYMin meet">',
         f'<title id="{cid}-t">{escape(title)}</title><desc id="{cid}-d">{escape(desc)}</desc>',
         f'<line x1="{PAD_L}" y1="{PAD_T + inner_h}" x2="{WIDTH - PAD_R}" y2="{PAD_T + inner_h}" '
@@ -99,17 +130,17 @@ def kpi_chart(
             for d, v in values:
                 parts.append(
                     f'<circle cx="{x(d):.1f}" cy="{y(v):.1f}" r="3" fill="#0a5c8a">'
-                    f"<title>{d.isoformat()}: {escape(fmt(v))}</title></circle>"
+                    f"<title>{escape(formatting.day(d))}: {escape(fmt(v))}</title></circle>"
                 )
         first, last = values[0][0], values[-1][0]
         parts.append(
-            f'<text x="{PAD_L}" y="{HEIGHT - 14}" font-size="12" fill="#1b1f24">'
-            f"{first.isoformat()}</text>"
+            f'<text x="{PAD_L}" y="{HEIGHT - 14}" font-size="13" fill="#1b1f24">'
+            f"{escape(formatting.day(first))}</text>"
         )
         if last != first:
             parts.append(
-                f'<text x="{WIDTH - PAD_R}" y="{HEIGHT - 14}" text-anchor="end" font-size="12" '
-                f'fill="#1b1f24">{last.isoformat()}</text>'
+                f'<text x="{WIDTH - PAD_R}" y="{HEIGHT - 14}" text-anchor="end" font-size="13" '
+                f'fill="#1b1f24">{escape(formatting.day(last))}</text>'
             )
     parts.append("</svg>")
-    return Markup("".join(parts))
+    return "".join(parts)

@@ -178,4 +178,10 @@ def page(
     base["query"] = urlencode(params)
     base.update(ctx)
     base["errors"] = summary_errors(base["errors"])
+    # each field's messages, shown next to it (``field_error``/``invalid`` in _macros.html)
+    field_errors: dict[str, list[str]] = {}
+    for e in base["errors"]:
+        if e["anchor"] != "main" and e["message"]:
+            field_errors.setdefault(e["anchor"], []).append(e["message"])
+    base["field_errors"] = field_errors
     return render(request, template, base, status_code=status_code)

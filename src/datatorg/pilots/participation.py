@@ -81,8 +81,10 @@ def _in_force(session: Session, refs: Iterable[str]) -> set[str]:
 
 
 def join(*, session: Session, settings: Settings, actor: Actor, pilot_id: uuid.UUID) -> Participant:
-    """Take part in a recruiting pilot, consenting to its purpose."""
-    pilot = get_pilot(session=session, pilot_id=pilot_id)
+    """Take part in a recruiting pilot, consenting to its purpose. The pilot's row is locked
+    first, so simultaneous joins (a double click) are taken one at a time: one joins, the
+    others are told the person takes part already."""
+    pilot = get_pilot(session=session, pilot_id=pilot_id, lock=True)
     if not policies.can_join(actor):
         raise Forbidden(_("Sign in to take part in a pilot."))
     if not pilot.recruiting or pilot.state != PilotState.running:
@@ -103,8 +105,8 @@ def join(*, session: Session, settings: Settings, actor: Actor, pilot_id: uuid.U
 def leave(
     *, session: Session, settings: Settings, actor: Actor, pilot_id: uuid.UUID
 ) -> Participant:
-    """Stop taking part: the consent is withdrawn at once."""
-    pilot = get_pilot(session=session, pilot_id=pilot_id)
+    """Stop taking part: the consent is withdrawn at once (the pilot locked, as in ``join``)."""
+    pilot = get_pilot(session=session, pilot_id=pilot_id, lock=True)
     found = session.get(Participant, (pilot.id, actor.user_id)) if actor.user_id else None
     if found is None or not _taking_part(session, found):
         raise Conflict(_("You do not take part in this pilot."))

@@ -33,6 +33,7 @@ from datatorg.privacy.models import (
     Notice,
     ScopeKind,
     Subject,
+    SubjectNumber,
 )
 from datatorg.privacy.pilot_facts import pilot_title, pilots_of_agreement
 from datatorg.privacy.vocab import N_
@@ -323,6 +324,29 @@ def valid_subject_keys(
     (dataset scope, its provider, one of its declared data categories, or — for a read under
     ``agreement_id`` — a pilot that agreement was made for), minus subjects whose processing
     is restricted. Read from the database on every call: no cache."""
+    return set(
+        valid_subjects(
+            session=session,
+            dataset_id=dataset_id,
+            publisher_id=publisher_id,
+            purpose=purpose,
+            now=now,
+            agreement_id=agreement_id,
+        )
+    )
+
+
+def valid_subjects(
+    *,
+    session: Session,
+    dataset_id: uuid.UUID,
+    publisher_id: uuid.UUID,
+    purpose: str,
+    now: datetime | None = None,
+    agreement_id: uuid.UUID | None = None,
+) -> dict[str, int | None]:
+    """``valid_subject_keys`` with each subject's number (``privacy.numbers``; None for a
+    subject without one)."""
     now = now or utcnow()
     decl = session.get(DatasetDeclaration, dataset_id)
     categories = list(decl.categories) if decl else []
@@ -336,9 +360,10 @@ def valid_subject_keys(
         scope = or_(
             scope, and_(Consent.scope_kind == ScopeKind.pilot, Consent.scope_ref.in_(pilots))
         )
-    rows = session.scalars(
-        select(Subject.subject_key)
+    rows = session.execute(
+        select(Subject.subject_key, SubjectNumber.number)
         .join(Consent, Consent.subject_id == Subject.id)
+        .outerjoin(SubjectNumber, SubjectNumber.subject_id == Subject.id)
         .where(
             Consent.purpose == purpose,
             Consent.state.in_(list(VALID_STATES)),
@@ -348,4 +373,4 @@ def valid_subject_keys(
         )
         .distinct()
     )
-    return set(rows)
+    return {str(key): (None if number is None else int(number)) for key, number in rows}

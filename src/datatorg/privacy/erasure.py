@@ -10,7 +10,8 @@ In this order, in the caller's transaction:
    exception is recorded with its basis;
 3. the control plane: consents and their events, identities, donations, objections, the
    subject's fingerprint in the ledger, the text of their requests, and the subject itself
-   (kept, without identities, only while a legal hold keeps rows under their key);
+   with its number (kept, without identities, only while a legal hold keeps rows under their
+   key; a number is never given to anyone else);
 4. tombstones: keyed digests of each identity's lookup hash and of the key, so the same
    person is recognised (and refused) if a later upload brings them back.
 
@@ -41,6 +42,7 @@ from datatorg.privacy.models import (
     Objection,
     Subject,
     SubjectIdentity,
+    SubjectNumber,
     SubjectRequest,
     Tombstone,
 )
@@ -136,7 +138,8 @@ def erase_subject(
         .values(details={}, subject_id=None if not report["exceptions"] else subject_id)
         .execution_options(synchronize_session=False)
     )
-    if not report["exceptions"]:
+    if not report["exceptions"]:  # (a held subject keeps its number: its rows carry it)
+        session.execute(delete(SubjectNumber).where(SubjectNumber.subject_id == subject_id))
         session.execute(delete(Subject).where(Subject.id == subject_id))
     insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
     session.execute(

@@ -16,6 +16,12 @@ computed under the same version, as long as no consent in it has expired since (
 remembers its earliest expiry). A different version, or an expiry passed, recomputes the set
 from the consent records. The version is read *before* the consents, so a set can only be
 fresher than its version, never older: a withdrawn consent takes effect on the next query.
+
+**Keys and numbers.** ``read_filter`` gives the same subjects twice: as subject keys (what
+the lake's subject column holds) and as subject numbers (``privacy.numbers``; what the hidden
+number column of a numbered version holds), so the gate can test an integer instead of a
+40-character key. If one subject of either set has no number, the numbers are left out and
+the gate uses the keys.
 """
 
 from __future__ import annotations
@@ -23,6 +29,7 @@ from __future__ import annotations
 import threading
 import uuid
 from collections import OrderedDict
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -30,7 +37,7 @@ from sqlalchemy import event, func, insert, select, update
 from sqlalchemy.orm import Session
 
 from datatorg.db.base import utcnow
-from datatorg.privacy.consents import valid_subject_keys
+from datatorg.privacy.consents import valid_subjects
 from datatorg.privacy.models import (
     VALID_STATES,
     Consent,
@@ -39,11 +46,26 @@ from datatorg.privacy.models import (
     Objection,
     PrivacyState,
     Subject,
+    SubjectNumber,
 )
 
 SubjectFilter = tuple[frozenset[str] | None, frozenset[str]]
+
+
+@dataclass(frozen=True)
+class Found:
+    """One read's subject filter: ``keep`` (None: every subject not dropped) and ``drop``
+    as subject keys, and the same subjects as subject numbers (None when a subject in them
+    has no number); the dataset's legal basis (DPV term) for the read's record."""
+
+    legal_basis: str
+    keep: frozenset[str] | None
+    drop: frozenset[str]
+    numbers: tuple[frozenset[int] | None, frozenset[int]] | None
+
+
 _CACHE_SIZE = 256
-_cache: OrderedDict[tuple[Any, ...], tuple[str, datetime | None, SubjectFilter]] = OrderedDict()
+_cache: OrderedDict[tuple[Any, ...], tuple[str, datetime | None, Found | None]] = OrderedDict()
 _lock = threading.Lock()
 
 
@@ -100,53 +122,104 @@ def subject_filter(
 ) -> SubjectFilter | None:
     """(keep, drop) over the dataset's subject keys for one read; None when the dataset
     declares no subjects. ``keep`` None means every subject not dropped."""
-    decl = session.get(DatasetDeclaration, dataset_id)
-    if decl is None:
-        return None
+    found = read_filter(
+        session=session,
+        dataset_id=dataset_id,
+        publisher_id=publisher_id,
+        purpose=purpose,
+        owner=owner,
+        now=now,
+        agreement_id=agreement_id,
+    )
+    return None if found is None else (found.keep, found.drop)
+
+
+def read_filter(
+    *,
+    session: Session,
+    dataset_id: uuid.UUID,
+    publisher_id: uuid.UUID,
+    purpose: str | None,
+    owner: bool,
+    now: datetime | None = None,
+    agreement_id: uuid.UUID | None = None,
+) -> Found | None:
+    """``subject_filter`` with the same subjects as subject numbers, and the dataset's legal
+    basis (see the module docstring); None when the dataset declares no subjects. On a cache
+    hit this is one primary-key lookup (the state version): declarations are cached too, and
+    changing one writes a new version."""
     now = now or utcnow()
-    consent_based = decl.legal_basis == "Consent" and not owner
     key = (
         dataset_id,
         publisher_id,
-        purpose if consent_based else None,
-        agreement_id if consent_based else None,
-        consent_based,
+        None if owner else purpose,
+        None if owner else agreement_id,
+        owner,
     )
     current = version(session)  # first the version, then the rows (see the module docstring)
     with _lock:
         hit = _cache.get(key)
     if hit is not None and hit[0] == current and (hit[1] is None or now < hit[1]):
         return hit[2]
-    keep: frozenset[str] | None = None
-    expiry: datetime | None = None
-    if consent_based:
-        if purpose:
-            keep = frozenset(
-                valid_subject_keys(
-                    session=session,
-                    dataset_id=dataset_id,
-                    publisher_id=publisher_id,
-                    purpose=purpose,
-                    now=now,
-                    agreement_id=agreement_id,
-                )
-            )
-            expiry = _earliest_expiry(session, dataset_id, purpose, now)
-        else:
-            keep = frozenset()
-    drop = frozenset(
-        session.scalars(select(Subject.subject_key).where(Subject.restricted_at.is_not(None)))
-    ) | frozenset(
-        session.scalars(
-            select(Subject.subject_key)
-            .join(Objection, Objection.subject_id == Subject.id)
-            .where(Objection.dataset_id == dataset_id)
-        )
-    )
-    found: SubjectFilter = (keep, drop)
+    decl = session.get(DatasetDeclaration, dataset_id)
+    found, expiry = (None, None) if decl is None else _compute(session, decl, key, owner, now)
     with _lock:
         _cache[key] = (current, expiry, found)
         _cache.move_to_end(key)
         while len(_cache) > _CACHE_SIZE:
             _cache.popitem(last=False)
     return found
+
+
+def _compute(
+    session: Session, decl: DatasetDeclaration, key: tuple[Any, ...], owner: bool, now: datetime
+) -> tuple[Found, datetime | None]:
+    """The filter of one read from the consent records, and when it expires first."""
+    dataset_id, publisher_id, purpose, agreement_id, _owner = key
+    consent_based = decl.legal_basis == "Consent" and not owner
+    keep: dict[str, int | None] | None = None
+    expiry: datetime | None = None
+    if consent_based:
+        if purpose:
+            keep = valid_subjects(
+                session=session,
+                dataset_id=dataset_id,
+                publisher_id=publisher_id,
+                purpose=purpose,
+                now=now,
+                agreement_id=agreement_id,
+            )
+            expiry = _earliest_expiry(session, dataset_id, purpose, now)
+        else:
+            keep = {}
+    restricted = select(Subject.subject_key, SubjectNumber.number).outerjoin(
+        SubjectNumber, SubjectNumber.subject_id == Subject.id
+    )
+    drop: dict[str, int | None] = {
+        k: n for k, n in session.execute(restricted.where(Subject.restricted_at.is_not(None)))
+    }
+    drop |= {
+        k: n
+        for k, n in session.execute(
+            restricted.join(Objection, Objection.subject_id == Subject.id).where(
+                Objection.dataset_id == dataset_id
+            )
+        )
+    }
+    numbered = all(n is not None for n in drop.values()) and (
+        keep is None or all(n is not None for n in keep.values())
+    )
+    found = Found(
+        legal_basis=decl.legal_basis,
+        keep=None if keep is None else frozenset(keep),
+        drop=frozenset(drop),
+        numbers=(
+            (
+                None if keep is None else frozenset(int(n) for n in keep.values() if n is not None),
+                frozenset(int(n) for n in drop.values() if n is not None),
+            )
+            if numbered
+            else None
+        ),
+    )
+    return found, expiry

@@ -102,6 +102,22 @@ class Subject(UUIDPk, Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
+class SubjectNumber(Base):
+    """A subject's number: a small integer, stable for the subject's life and never given to
+    another subject (SQLite ``AUTOINCREMENT``, a PostgreSQL sequence). Lake files of datasets
+    linked to subjects carry it in a hidden column (``lake.service.SUBJECT_NO``), so the
+    gate's consent filter tests an integer instead of a 40-character key (docs/privacy.md).
+    It is internal: no page, API, download or export shows it."""
+
+    __tablename__ = "privacy_subject_numbers"
+    __table_args__ = {"sqlite_autoincrement": True}
+
+    number: Mapped[int] = mapped_column(BIG, primary_key=True, autoincrement=True)
+    subject_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("privacy_subjects.id", ondelete="CASCADE"), unique=True
+    )
+
+
 class SubjectIdentity(UUIDPk, Base):
     """One identity of a subject, sealed; ``lookup`` is its keyed hash."""
 

@@ -55,7 +55,10 @@ def _requests_page(
     errors: list[str] | None = None,
     values: dict[str, str] | None = None,
     status_code: int = 200,
+    field: str = "",
 ) -> Response:
+    """The request form and the person's requests; ``field`` names the input the error is
+    about, so the page shows it next to that input too."""
     items = [present.request_read(r) for r in requests.list_own(session=session, actor=actor)]
     types = [(k, vocab.label(vocab.REQUEST_TYPE_LABELS, k)) for k in vocab.REQUEST_TYPE_LABELS]
     datasets = [c for c in _declared(session)]
@@ -68,12 +71,17 @@ def _requests_page(
                 "types": types,
                 "datasets": datasets,
                 "errors": errors or [],
+                "field_errors": {field: errors} if field in FORM_FIELDS and errors else {},
                 "values": values or {},
                 "done": request.query_params.get("done"),
             },
             status_code=status_code,
         )
     )
+
+
+# the request form's inputs (an error about one of them is shown next to it)
+FORM_FIELDS = ("type", "dataset", "correction", "message")
 
 
 def _declared(session: SessionDep) -> list[dict[str, str]]:
@@ -114,14 +122,18 @@ def new_request(
                 "message": message,
             }
         )
-    except ValidationError:
+    except ValidationError as exc:
         problem = _("Choose what you ask for, and keep the texts short.")
-        return _requests_page(request, session, actor, [problem], values, status_code=422)
+        loc = exc.errors()[0].get("loc", ()) if exc.errors() else ()
+        field = str(loc[0]) if loc else ""
+        return _requests_page(request, session, actor, [problem], values, 422, field)
     try:
         req = make_request(session, settings, actor, data)
     except DatatorgError as exc:
         status = 409 if exc.status == 409 else 422
-        return _requests_page(request, session, actor, [problem_text(exc)], values, status)
+        found = exc.extra.get("errors") or [{}]
+        field = str(found[0].get("field") or "")
+        return _requests_page(request, session, actor, [problem_text(exc)], values, status, field)
     return RedirectResponse(f"/my/requests/{req.id}?done=1", status_code=303)
 
 

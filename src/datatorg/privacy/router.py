@@ -14,7 +14,7 @@ from datatorg.errors import Invalid, NotFound
 from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, UserActorDep
 from datatorg.identity.models import Role
-from datatorg.privacy import present
+from datatorg.privacy import deps, present
 from datatorg.privacy import service as privacy
 from datatorg.privacy.models import ScopeKind
 from datatorg.privacy.schemas import (
@@ -61,7 +61,9 @@ def give_consent(
     return present.consent_read(session, consent)
 
 
-@router.post("/me/consents/{consent_id}/withdraw", dependencies=[perm.PERSON])
+@router.post(
+    "/me/consents/{consent_id}/withdraw", dependencies=[perm.own(deps.consent, person=True)]
+)
 def withdraw_consent(
     consent_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> ConsentRead:
@@ -73,7 +75,7 @@ def withdraw_consent(
     return present.consent_read(session, consent)
 
 
-@router.get("/me/consents/{consent_id}/receipt", dependencies=[perm.PERSON])
+@router.get("/me/consents/{consent_id}/receipt", dependencies=[perm.own(deps.consent, person=True)])
 def consent_receipt(
     consent_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> JSONResponse:

@@ -18,7 +18,7 @@ from datatorg.identity import permissions as perm
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import UserActorDep
 from datatorg.identity.models import Role
-from datatorg.privacy import donations, effects, export, mydata, present, requests
+from datatorg.privacy import deps, donations, effects, export, mydata, present, requests
 from datatorg.privacy import service as privacy
 from datatorg.privacy.models import RequestState, RequestType, SubjectRequest
 from datatorg.privacy.schemas import RequestAction, RequestCreate, RequestPage, RequestRead
@@ -85,14 +85,17 @@ def post_request(
     return present.request_read(make_request(session, settings, actor, data))
 
 
-@router.get("/me/requests/{request_id}", dependencies=[perm.PERSON])
+@router.get("/me/requests/{request_id}", dependencies=[perm.own(deps.subject_request, person=True)])
 def my_request(request_id: uuid.UUID, session: SessionDep, actor: UserActorDep) -> RequestRead:
     return present.request_read(
         requests.get_own(session=session, actor=actor, request_id=request_id)
     )
 
 
-@router.post("/me/requests/{request_id}/withdraw", dependencies=[perm.PERSON])
+@router.post(
+    "/me/requests/{request_id}/withdraw",
+    dependencies=[perm.own(deps.subject_request, person=True)],
+)
 def withdraw_request(
     request_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> RequestRead:
@@ -127,7 +130,10 @@ def export_file(
     )
 
 
-@router.get("/me/requests/{request_id}/export.zip", dependencies=[perm.PERSON])
+@router.get(
+    "/me/requests/{request_id}/export.zip",
+    dependencies=[perm.own(deps.subject_request, person=True)],
+)
 def request_export(
     request_id: uuid.UUID, session: SessionDep, settings: SettingsDep, actor: UserActorDep
 ) -> FileResponse:
@@ -187,7 +193,9 @@ async def donate(
     return await run_in_threadpool(work)
 
 
-@router.post("/me/donations/{donation_id}/withdraw", dependencies=[perm.PERSON])
+@router.post(
+    "/me/donations/{donation_id}/withdraw", dependencies=[perm.own(deps.donation, person=True)]
+)
 def take_back(
     donation_id: uuid.UUID,
     session: SessionDep,

@@ -10,6 +10,7 @@ this module names the public part of each.
 from __future__ import annotations
 
 import uuid
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,7 +42,8 @@ from datatorg.privacy.consents import get as get_consent
 from datatorg.privacy.donations import KINDS as DONATION_KINDS
 from datatorg.privacy.donations import donate, take_back
 from datatorg.privacy.erasure import erase_subject
-from datatorg.privacy.filters import legal_basis, subject_filter
+from datatorg.privacy.filters import Found as SubjectFilterFound
+from datatorg.privacy.filters import legal_basis, read_filter, subject_filter
 from datatorg.privacy.ledger import Entry as DisclosureEntry
 from datatorg.privacy.ledger import record as record_disclosures
 from datatorg.privacy.models import (
@@ -51,6 +53,7 @@ from datatorg.privacy.models import (
     Subject,
     SubjectRequest,
 )
+from datatorg.privacy.numbers import numbering, numbers_for_keys
 from datatorg.privacy.pilot_facts import PilotFacts, pilot_facts
 from datatorg.privacy.receipts import receipt, verify_receipt
 from datatorg.privacy.requests import create as create_request
@@ -76,11 +79,15 @@ __all__ = [
     "VALID_STATES",
     "DisclosureEntry",
     "PilotFacts",
+    "SubjectFilterFound",
     "create_request",
     "donate",
     "erase_subject",
     "legal_basis",
     "link_dataset",
+    "numbering",
+    "numbers_for_keys",
+    "read_filter",
     "list_requests",
     "record_disclosures",
     "subject_filter",
@@ -128,6 +135,15 @@ def _link_staged(
 
 # The lake (below privacy) stages uploads; subject keys replace identities there.
 lake.subject_linker(_link_staged)
+
+
+def _numbering(
+    session: Session, dataset_id: uuid.UUID
+) -> Callable[[list[str]], dict[str, int]] | None:
+    return numbering(session=session, dataset_id=dataset_id)
+
+
+lake.subject_numbering(_numbering)  # the lake writes subject numbers with linked rows
 
 
 def subject_for_actor(*, session: Session, settings: Settings, actor: Actor) -> Subject:

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.errors import Conflict, Invalid
 from datatorg.identity.models import User
-from datatorg.privacy import crypto
+from datatorg.privacy import crypto, numbers
 from datatorg.privacy.models import (
     DatasetDeclaration,
     IdentityKind,
@@ -84,6 +84,7 @@ def new_subject(session: Session, settings: Settings, user_id: uuid.UUID | None 
     subject = Subject(id=sid, subject_key=keys_of(settings).subject_key(str(sid)), user_id=user_id)
     session.add(subject)
     session.flush()
+    numbers.number_new(session, [sid])
     return subject
 
 
@@ -200,6 +201,19 @@ def declaration(*, session: Session, dataset_id: uuid.UUID) -> DatasetDeclaratio
     return session.get(DatasetDeclaration, dataset_id)
 
 
+def _known_keys(session: Session, keys: Iterable[str]) -> set[str]:
+    """Which of ``keys`` are subjects' keys (asked 500 at a time: PostgreSQL takes at most
+    65,535 parameters in a statement)."""
+    wanted = sorted(set(keys))
+    known: set[str] = set()
+    for i in range(0, len(wanted), 500):
+        part = wanted[i : i + 500]
+        known.update(
+            session.scalars(select(Subject.subject_key).where(Subject.subject_key.in_(part)))
+        )
+    return known
+
+
 def keys_for_values(
     *,
     session: Session,
@@ -227,11 +241,7 @@ def keys_for_values(
             errors=[{"column": "subject", "message": f"{bad} values are not a valid {kind.value}"}],
         )
     if kind == IdentityKind.subject_key:
-        known = set(
-            session.scalars(
-                select(Subject.subject_key).where(Subject.subject_key.in_(norms.values()))
-            )
-        )
+        known = _known_keys(session, norms.values())
         unknown = [v for v, n in norms.items() if n not in known]
         if unknown:
             raise Invalid(
@@ -276,6 +286,7 @@ def keys_for_values(
         out[v] = skey
     if new_subjects:
         session.execute(insert(Subject), new_subjects)
+        numbers.number_new(session, [r["id"] for r in new_subjects])
         session.execute(insert(SubjectIdentity), new_identities)
     return out
 
@@ -286,10 +297,7 @@ def _mapping(
     """Identity value → subject key; values that already are subject keys stay."""
 
     def mapping(values: list[str]) -> dict[str, str]:
-        maybe = [v for v in values if v.startswith(crypto.SUBJECT_KEY_PREFIX)]
-        known = set(
-            session.scalars(select(Subject.subject_key).where(Subject.subject_key.in_(maybe)))
-        )
+        known = _known_keys(session, (v for v in values if v.startswith(crypto.SUBJECT_KEY_PREFIX)))
         rest = [v for v in values if v not in known]
         out = keys_for_values(
             session=session, settings=settings, kind=decl.identity_kind, values=rest
@@ -301,8 +309,12 @@ def _mapping(
 
 def link_dataset(*, session: Session, settings: Settings, dataset_id: uuid.UUID) -> int:
     """Put subject keys in place of identities in every version of a declared dataset that
-    was loaded before its declaration (in place; a new head; row indexes dropped). Returns
-    how many files changed; 0 when every file already holds keys."""
+    was loaded before its declaration, and the subject numbers in the hidden number column
+    of every file without them (in place; a new head; row indexes dropped). Returns how many
+    files changed; 0 when every file already holds keys and numbers.
+
+    This is also how a version written before subject numbers existed gets them: until it
+    does, the gate filters it by subject key (the same rows, more slowly)."""
     from datatorg.lake import service as lake
 
     decl = declaration(session=session, dataset_id=dataset_id)
@@ -315,6 +327,7 @@ def link_dataset(*, session: Session, settings: Settings, dataset_id: uuid.UUID)
         column=decl.subject_column,
         mapping=_mapping(session, settings, decl),
         role="subject_key",
+        numbers=numbers.numbering(session=session, dataset_id=dataset_id),
     )
     head = lake.head(session=session, dataset_id=dataset_id)
     decl.linked_version_id = head.id if head else None

@@ -20,6 +20,7 @@ from datatorg.sensors import labels, service
 from datatorg.sensors.models import SensorEntity
 from datatorg.sensors.ngsi.reads import Reader, check_readable
 from datatorg.settings import Settings
+from datatorg.web import formatting
 
 NAME_IRIS = ("https://smartdatamodels.org/name",)
 HISTORY_HOURS = 24
@@ -52,11 +53,11 @@ def shown(value: Any, unit: str) -> str:
     if isinstance(value, str):
         return value_label(value)
     if unit == "P1":
-        return f"{round(float(value) * 100)} %"
+        return f"{formatting.num(round(float(value) * 100))} %"
     if isinstance(value, float):
-        text = f"{value:.1f}"
+        text = formatting.num(value, 1)
     else:
-        text = str(value)
+        text = formatting.num(value)
     sign = unit_label(unit)
     return f"{text} {sign}".strip()
 
@@ -133,6 +134,8 @@ class Device:
             "latitude": self.latitude,
             "longitude": self.longitude,
             "observedAt": self.observed_at,
+            # the same moment as a reader in Halden writes it (the live page shows this)
+            "observedLocal": formatting.local(self.observed_at),
             "values": self.values,
             "shown": self.shown,
             "level": self.level,

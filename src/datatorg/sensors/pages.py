@@ -95,12 +95,14 @@ def device_page(
         if points is None:
             continue
         title = _("%(attribute)s the last 24 hours") % {"attribute": a["label"]}
+        code = data["units"].get(a["name"], "")
         charts.append(
             {
                 "label": a["label"],
                 "unit": a["unit"],
-                "points": points,
-                "svg": svg.line_chart(points, title, f"c{i}", a["unit"]),
+                # the table's values as the device's line writes them (a share as percent)
+                "points": [(t, dashboard.shown(v, code)) for t, v in points],
+                "svg": svg.line_chart(points, title, f"c{i}", a["unit"], percent=code == "P1"),
             }
         )
     return render(request, "sensors/device.html", {"data": data, "charts": charts})

@@ -6,9 +6,10 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 from babel.dates import format_date, format_datetime
 from babel.numbers import format_decimal
@@ -16,6 +17,8 @@ from babel.numbers import format_decimal
 from datatorg.web import i18n
 
 BABEL = {"nb": "nb_NO", "en": "en_GB"}
+# the clock a reader in Halden goes by (the system's tz database)
+LOCAL = ZoneInfo("Europe/Oslo")
 
 
 def _loc(locale: str | None) -> str:
@@ -67,6 +70,23 @@ def moment(value: Any, locale: str | None = None) -> str:
         locale=_loc(locale),
         tzinfo=None,
     )
+
+
+def local(value: Any, locale: str | None = None) -> str:
+    """A moment in Norwegian local time (Europe/Oslo, summer time included), to the minute;
+    a time without a zone (an ISO string or a naive datetime) is taken as UTC."""
+    if value is None or value == "":
+        return ""
+    if isinstance(value, str):
+        try:
+            value = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return str(value)
+    if not isinstance(value, datetime):
+        return day(value, locale)
+    if value.tzinfo is None:
+        value = value.replace(tzinfo=UTC)
+    return moment(value.astimezone(LOCAL).replace(tzinfo=None), locale)
 
 
 def _nb(locale: str | None) -> bool:

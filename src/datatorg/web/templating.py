@@ -56,6 +56,7 @@ templates.env.filters["label"] = lambda value, kind, **params: labels.label(kind
 templates.env.filters["num"] = formatting.num
 templates.env.filters["day"] = formatting.day
 templates.env.filters["moment"] = formatting.moment
+templates.env.filters["local"] = formatting.local
 templates.env.filters["cell"] = formatting.cell
 templates.env.filters["last_day"] = formatting.last_day
 templates.env.globals["label"] = labels.label

@@ -21,7 +21,7 @@
         if (c && c.textContent !== d.shown[name]) { c.textContent = d.shown[name]; }
       });
       var t = cell(d.id, "observedAt");
-      if (t && d.observedAt) { t.textContent = d.observedAt; }
+      if (t && d.observedLocal) { t.textContent = d.observedLocal; }
       var dots = document.querySelectorAll("circle[data-entity]");
       for (var i = 0; i < dots.length; i++) {
         if (dots[i].getAttribute("data-entity") === d.id) {
