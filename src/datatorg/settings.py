@@ -117,6 +117,14 @@ class Settings(BaseSettings):
         "`datatorg lake gc` discards it and frees its staged file.",
     )
     query_row_cap: int = Field(10_000, description="Most rows one API page may return.")
+    aggregate_min_group: int = Field(
+        5,
+        ge=2,
+        description="Smallest group an aggregate of personal data may show to anyone but the "
+        "owner's duty roles: groups with fewer distinct data subjects (rows, without a "
+        "subject key) are left out of the answer and counted as suppressed "
+        "(docs/privacy.md).",
+    )
     query_time_budget_ms: int = Field(
         10_000, description="Time budget of one query against the lake, in milliseconds."
     )

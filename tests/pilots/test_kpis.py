@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from datatorg import cli
 from datatorg.audit import service as audit
+from datatorg.audit.models import AuditEvent
 from datatorg.db import migrate
 from datatorg.db.base import utcnow
 from datatorg.db.engine import make_engine, make_sessionmaker
@@ -265,3 +266,34 @@ def test_the_cron_command_computes_due_kpis(
         row = session.scalars(select(Kpi)).one()
         assert row.last_ok is True and row.last_run_at is not None
     engine.dispose()
+
+
+def test_a_kpi_on_personal_data_shows_nothing_individual(
+    client: TestClient, session: Session, lab: Lab
+) -> None:
+    """Under an aggregates-only agreement on personal data a KPI (whose values are public)
+    gets no group under k rows and no min or max (S4-14)."""
+    upload(client, lab)
+    lab.dataset.has_personal_data = True  # five buildings a month: as if five households
+    session.flush()
+    p = helpers.pilot(client, lab)
+    helpers.agreed(client, lab, p["id"])
+
+    def kpi(query: str) -> dict[str, object]:
+        body = {"name": "Energi", "direction": "decrease", "source": "dataset",
+                "dataset": lab.dataset.slug, "query": query}  # fmt: skip
+        r = client.post(f"/api/v1/pilots/{p['id']}/kpis", json=body, headers=lab.h["researcher"])
+        return helpers.ok(r, 201)  # type: ignore[no-any-return]
+
+    whole = kpi("_agg=sum(kwh)&_bucket=month")  # 5 rows a month: shown
+    assert whole["last_ok"] is True and len(whole["values"]) == 12  # type: ignore[arg-type]
+    schools = kpi(QUERY)  # the schools: fewer than 5 rows a month: left out
+    assert schools["values"] == []
+    biggest = kpi("_agg=max(kwh)&_bucket=month")  # one building's value: refused
+    assert biggest["last_ok"] is False and biggest["values"] == []
+    reasons = session.scalars(
+        select(AuditEvent.details).where(
+            AuditEvent.target_id == str(lab.dataset.id), AuditEvent.outcome == "denied"
+        )
+    ).all()
+    assert any("individual values" in d["reason"] for d in reasons)

@@ -47,6 +47,10 @@ class Page:
     shape: str = "arrays"  # how the rows API writes the page (``access.shape``)
     nl: bool = False
     key: str | None = None
+    # aggregates of personal data: how many groups were left out for having fewer than
+    # ``min_group`` subjects (None: no group is too small for this reader)
+    suppressed: int | None = None
+    min_group: int | None = None
 
 
 def page_bytes(r: Read, page: Page) -> int:
@@ -70,11 +74,16 @@ def fetch(r: Read, q: query.Query, *, fast: bool = False) -> Page | None:
         return None
     budget = FAST_BUDGET_MS if fast else settings.query_time_budget_ms
     keys: frozenset[str] | None = None
+    suppressed: int | None = None
     try:
         if q.is_aggregate:
             sql, binds = sqlgen.build_aggregate(q, r.source, pol)
             res = reader.query(sql, binds, cap=q.size, budget_ms=budget)
             columns, types, rows = res.columns, res.types, [list(x) for x in res.rows]
+            if q.min_group is not None:  # hidden: group size, groups suppressed
+                suppressed = int(rows[0][-1]) if rows else 0
+                rows = [x[:-2] for x in rows if x[-2] is not None]
+                columns, types = columns[:-2], types[:-2]
             nxt = None
         else:
             found = _rows_from_index(r, q, budget)
@@ -93,7 +102,7 @@ def fetch(r: Read, q: query.Query, *, fast: bool = False) -> Page | None:
                 value = last[-3] if q.sort else None
                 nxt = cursor.encode(settings, q.ctx, value, Path(str(last[-2])).name, int(last[-1]))
         count = None
-        if q.count:
+        if q.count and q.min_group is None:  # a count of personal rows: a group too
             csql, cbinds = sqlgen.build_count(q, r.source, pol)
             count = int(reader.query(csql, cbinds, cap=1, budget_ms=budget).rows[0][0])
     except reader.QueryTimeout as exc:
@@ -116,6 +125,8 @@ def fetch(r: Read, q: query.Query, *, fast: bool = False) -> Page | None:
         shape=q.shape,
         nl=q.nl,
         key=q.key,
+        suppressed=suppressed,
+        min_group=q.min_group,
     )
 
 

@@ -102,6 +102,8 @@ def export(
     else:
         cols = [query.qi(n) for n in names]
     sql = f"SELECT {', '.join(cols)} FROM ({inner}) AS page"
+    if q.is_aggregate and q.min_group is not None:  # not the empty row of a suppressed answer
+        sql += f" WHERE page.{query.qi(sqlgen.GROUP_N)} IS NOT NULL"
     budget = settings.query_time_budget_ms * 6
     try:
         try:

@@ -137,6 +137,7 @@ def data_page(
         fields=fields,
         published=version.created_at if version and version.number == r.version else None,
         aggregate_only=r.decision.aggregate_only,
+        min_group=r.min_group,
     )
     q: query.Query | None = None
     if not r.decision.aggregate_only:  # single rows are not allowed: no preview

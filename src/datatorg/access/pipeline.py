@@ -32,17 +32,19 @@ from sqlalchemy.orm import Session
 from datatorg.access import consent, cursor, decision, engines, journal, query
 from datatorg.access import policy as rowpolicy
 from datatorg.access.decision import Decision
+from datatorg.access.policies import IDENTIFYING_ROLES
 from datatorg.access.stated import NO_AGREEMENT, Stated, split_stated
 from datatorg.access.steps import hold, holds_quota, record, release, reserve
 from datatorg.audit import service as audit
-from datatorg.catalog.models import DatasetRef
+from datatorg.catalog.models import Classification, DatasetRef
 from datatorg.db.base import utcnow
-from datatorg.errors import NotFound
+from datatorg.errors import Forbidden, NotFound
 from datatorg.identity.actor import Actor
 from datatorg.lake import reader
 from datatorg.lake import service as lake
 from datatorg.market import service as market
 from datatorg.settings import Settings
+from datatorg.web.i18n import gettext as _
 
 __all__ = [
     "CONTRIBUTORS",
@@ -66,6 +68,10 @@ Contributor = Callable[[Session, rowpolicy.PolicyRequest], rowpolicy.PolicyPart 
 # What other domains add to a read's policy, asked on every read of a dataset with a subject
 # key (live: never cached). Each is a public service function of its domain (SEAMS.md).
 CONTRIBUTORS: list[Contributor] = [consent.part]  # privacy: consent, restriction, objection
+# Aggregates of personal data under an aggregates-only agreement: those that mix a group's
+# rows; the ones that show one row's value (min, max, median, percentiles) are refused.
+ALLOWED_AGGS = ("count", "sum", "avg")
+INDIVIDUAL = frozenset({"min", "max", "median"})
 
 
 class NoContents(NotFound):
@@ -96,6 +102,26 @@ class Read:
     def schema(self) -> dict[str, Any]:
         """The visible schema (as the reader sees it)."""
         return self.policy.schema
+
+    @property
+    def personal(self) -> bool:
+        """Whether the dataset holds personal data: so declared or classified, or its
+        stored schema has a subject key or direct identifier column."""
+        return (
+            self.dataset.has_personal_data
+            or self.dataset.classification == Classification.personal
+            or any(f.get("role") in IDENTIFYING_ROLES for f in self.head.schema.get("fields", []))
+        )
+
+    @property
+    def min_group(self) -> int | None:
+        """The smallest group an aggregate of this read may show (small-cell suppression):
+        ``settings.aggregate_min_group`` for personal data read by anyone but the owner's
+        duty roles and the subject themself; None when no group is too small."""
+        d = self.decision
+        if d.owner or d.basis == decision.SUBJECT or not self.personal:
+            return None
+        return self.settings.aggregate_min_group
 
     def parse(
         self,
@@ -144,8 +170,11 @@ class Read:
             columns=q.columns_used(),
             aggregate=q.is_aggregate,
         )
+        if self.decision.aggregate_only and self.personal:
+            individual(session, self, q)
         default_order(q, policy)
         q.ctx = ctx
+        q.min_group = self.min_group if q.is_aggregate else None
         return q
 
     def item(
@@ -197,6 +226,30 @@ class Read:
             reservation=self.reservation,
             disclosure=disclosure,
         )
+
+
+def individual(session: Session, r: Read, q: query.Query) -> None:
+    """Refuse (audited) an aggregate that shows one row's value — min, max, median and
+    percentiles — on personal data under an aggregates-only agreement."""
+    one = sorted({a.alias for a in q.aggs if a.func in INDIVIDUAL or a.pct is not None})
+    if not one:
+        return
+    raise decision.deny(
+        session,
+        r.actor,
+        r.dataset,
+        r.channel,
+        "aggregate only: individual values",
+        Forbidden(
+            _(
+                "The agreement allows aggregates of personal data only as count, sum and "
+                "avg; min, max, median and percentiles show one person's value: %(names)s"
+            )
+            % {"names": ", ".join(one)},
+            failed_term="aggregate",
+            allowed=list(ALLOWED_AGGS),
+        ),
+    )
 
 
 def default_order(q: query.Query, policy: rowpolicy.RowPolicy) -> None:

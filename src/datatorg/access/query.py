@@ -123,6 +123,9 @@ class Query:
     nl: bool = False
     key: str | None = None  # the unique key column, for ``_shape=object``
     ctx: str = ""  # what a cursor of this query is bound to (the gate sets it)
+    # groups with fewer distinct subjects (rows, without a subject key) are left out of an
+    # aggregate's answer and counted (the gate sets it: personal data, not the owner)
+    min_group: int | None = None
 
     @property
     def is_aggregate(self) -> bool:

@@ -32,6 +32,8 @@ from datatorg.lake import service as lake
 from datatorg.lake.schemas import VersionPage, VersionRead
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.direct import DirectRoute, request_session
+from datatorg.web.i18n import gettext as _
+from datatorg.web.i18n import ngettext
 from datatorg.web.responses import FastJSONResponse
 
 router = APIRouter(prefix="/api/v1/datasets", tags=["data"])
@@ -62,7 +64,22 @@ def page_json(page: engines.Page, request: Request) -> dict[str, Any]:
     }
     if page.count is not None:
         body["count"] = page.count
+    if page.min_group is not None:
+        body["min_group"] = page.min_group
+        body["suppressed"] = page.suppressed or 0
+        body["notice"] = suppressed_notice(page.suppressed or 0, page.min_group)
     return body
+
+
+def suppressed_notice(suppressed: int, min_group: int) -> str:
+    """What the reader is told about small-cell suppression, in their language."""
+    if not suppressed:
+        return _("Groups of fewer than %(k)d people are left out; none were.") % {"k": min_group}
+    return ngettext(
+        "%(n)d group of fewer than %(k)d people was left out to protect them.",
+        "%(n)d groups of fewer than %(k)d people were left out to protect them.",
+        suppressed,
+    ) % {"n": suppressed, "k": min_group}
 
 
 async def rows(request: Request, ref: str) -> Response:

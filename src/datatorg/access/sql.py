@@ -24,6 +24,8 @@ NO_POLICY = RowPolicy(fields=())
 # when that is at most this many characters per member (plus 4096), else as a list.
 BITMAP_DENSITY = 64
 BITMAP_MAX = 1 << 26
+# The hidden last columns of a suppressed aggregate: a group's subjects, the groups left out.
+GROUP_N, SUPPRESSED = "__dtg_n", "__dtg_suppressed"
 
 
 def _transform(name: str, t: Transform, ftype: str) -> str:
@@ -249,15 +251,32 @@ def build_aggregate(
         outs.append((f"date_trunc('{unit}', {column(policy, col)})", "bucket"))
     nkeys = len(outs)
     outs += [(_agg_sql(a, policy), a.alias) for a in q.aggs]
+    if q.min_group is not None:
+        subject = policy.subject_column
+        outs.append(
+            (f"count(DISTINCT CAST({qi(subject)} AS VARCHAR))" if subject else "count(*)", GROUP_N)
+        )
     sql = "SELECT " + ", ".join(f"{e} AS {qi(a)}" for e, a in outs) + f" FROM {source}"
     if conds:
         sql += f" WHERE {' AND '.join(conds)}"
     keys = [str(i + 1) for i in range(nkeys)]
     if keys:
         sql += f" GROUP BY {', '.join(keys)}"
+    order = ""
     if q.sort:
         pos = [a for _, a in outs].index(q.sort) + 1
-        sql += f" ORDER BY {pos} {'DESC' if q.desc else 'ASC'} NULLS LAST"
+        order = f" ORDER BY {pos} {'DESC' if q.desc else 'ASC'} NULLS LAST"
     elif keys:
-        sql += f" ORDER BY {', '.join(keys)}"
-    return sql + f" LIMIT {int(q.size) + int(probe)} OFFSET {int(q.offset)}", binds
+        order = f" ORDER BY {', '.join(keys)}"
+    limit = f" LIMIT {int(q.size) + int(probe)} OFFSET {int(q.offset)}"
+    if q.min_group is None:
+        return sql + order + limit, binds
+    # small-cell suppression: only groups of at least ``min_group`` subjects, and (on every
+    # row, and on the one row of NULLs when no group is left) how many were left out
+    n, k = qi(GROUP_N), int(q.min_group)
+    return (
+        f"WITH g AS ({sql}), s AS (SELECT count(*) AS {qi(SUPPRESSED)} FROM g WHERE {n} < {k}),"
+        f" kept AS (SELECT * FROM g WHERE {n} >= {k}{order}{limit})"
+        f" SELECT kept.*, s.{qi(SUPPRESSED)} FROM s LEFT JOIN kept ON true{order}",
+        binds,
+    )

@@ -70,6 +70,9 @@ def compute(r: pipeline.Read) -> tuple[int, list[ColumnStats]]:
                     max=cursor.plain(hi),
                 )
             )
+        if r.min_group is not None:  # personal data, not the owner: min and max are one
+            for s in out:  # row's value, and a histogram's bins small groups
+                s.min = s.max = None
         numeric = [s for s in out if s.type in ("integer", "number") and s.min is not None]
         for s in numeric[:MAX_HISTOGRAMS]:
             lo, hi = float(s.min), float(s.max)
