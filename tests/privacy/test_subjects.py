@@ -170,3 +170,33 @@ def test_a_citizen_account_is_linked_to_its_subject(session: Session, settings: 
             kind=IdentityKind.national_id,
             value="15076500565",
         )
+
+
+@pytest.mark.parametrize("role", ["", "quasi_identifier"])
+def test_the_subject_column_keeps_its_role_at_publish(
+    session: Session, settings: Settings, role: str
+) -> None:
+    """A publisher's schema change cannot take the subject key role off the linked column:
+    without it the gate would not know whose rows they are, and the consent filter,
+    restriction and erasure would never reach them (the file was published unfiltered)."""
+    ds = personal_dataset(session, make_org(session))
+    change = {"fields": [{"name": "meter_id", "role": role}]}
+    with pytest.raises(Invalid) as exc:
+        upload_csv(session, settings, ds, meter_csv(["M-00001", "M-00002"]), changes=change)
+    assert exc.value.extra["errors"] == [
+        {
+            "field": "fields[0].role",
+            "message": "Denne kolonnen har nøklene til personene radene handler om; "
+            "rollen kan ikke endres.",
+        }
+    ]
+    assert lake.head(session=session, dataset_id=ds.id) is None
+    version = upload_csv(
+        session,
+        settings,
+        ds,
+        meter_csv(["M-00001"]),
+        changes={"fields": [{"name": "kwh", "role": "quasi_identifier"}]},
+    )
+    roles = {f["name"]: f.get("role") for f in version.table_schema["fields"]}
+    assert roles["meter_id"] == "subject_key" and roles["kwh"] == "quasi_identifier"

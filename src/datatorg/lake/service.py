@@ -66,7 +66,7 @@ from datatorg.lake.schema import (
 from datatorg.lake.storage import Storage, storage_for
 from datatorg.lake.subject_no import register as subject_numbering
 from datatorg.lake.subjects import link_subjects as _link_subjects
-from datatorg.lake.subjects import subject_linker
+from datatorg.lake.subjects import subject_keys_kept, subject_linker
 from datatorg.settings import Settings
 from datatorg.web.i18n import gettext as _
 
@@ -275,6 +275,8 @@ def publish(
             pending.table_schema = linked
             pending.report = {**pending.report, "subjects_linked": True}
     schema, errors = ts.adjust(pending.table_schema, changes or {})
+    if pending.report.get("subjects_linked"):
+        errors += subject_keys_kept(pending.table_schema, schema)
     if changes and "missingValues" in changes:
         schema, more = missing.accept(
             schema, pending.report.get("missing_values"), changes["missingValues"]

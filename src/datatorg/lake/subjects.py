@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from datatorg.settings import Settings
+from datatorg.web.i18n import gettext as _
 
 SubjectLinker = Callable[
     [Session, Settings, uuid.UUID, Path, dict[str, Any]], dict[str, Any] | None
@@ -39,3 +40,18 @@ def link_subjects(
     if not _SUBJECT_LINKERS:
         raise RuntimeError("no subject linker registered (import datatorg.privacy.service)")
     return _SUBJECT_LINKERS[0](session, settings, dataset_id, path, schema)
+
+
+def subject_keys_kept(linked: dict[str, Any], published: dict[str, Any]) -> list[dict[str, Any]]:
+    """Errors for the publisher's schema changes that take the subject key role off a column
+    privacy filled with subject keys (``linked``): without the role the gate would not know
+    whose rows they are, and no consent, restriction or erasure would reach them."""
+    kept = {f["name"] for f in published.get("fields", []) if f.get("role") == "subject_key"}
+    message = _(
+        "This column holds the keys of the persons the rows are about; its role cannot change."
+    )
+    return [
+        {"field": f"fields[{i}].role", "message": message}
+        for i, f in enumerate(linked.get("fields", []))
+        if f.get("role") == "subject_key" and f["name"] not in kept
+    ]
