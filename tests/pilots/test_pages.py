@@ -244,11 +244,17 @@ def test_the_journey_through_the_forms(client: TestClient, session: Session, lab
     assert r.status_code == 303, r.text
     kpi_url = r.headers["location"]
     r = client.post(kpi_url + "/values", data={"csrf_token": token, "period": "2026-01-05",
-                    "value": "45,5"}, headers=lead)  # fmt: skip
-    assert r.status_code == 422 and "Skriv et tall" in r.text  # a comma is not a decimal point
+                    "value": "45,5,1"}, headers=lead)  # fmt: skip
+    assert r.status_code == 422 and "Skriv et tall" in r.text
+    # as the page writes numbers in bokmål: a decimal comma, a space between thousands
     r = client.post(kpi_url + "/values", data={"csrf_token": token, "period": "2026-01-05",
-                    "value": "45.5"}, headers=lead, follow_redirects=False)  # fmt: skip
+                    "value": "45,5"}, headers=lead, follow_redirects=False)  # fmt: skip
     assert r.status_code == 303
+    r = client.post(kpi_url + "/values", data={"csrf_token": token, "period": "2026-01-12",
+                    "value": "1\u00a0045.25"}, headers=lead, follow_redirects=False)  # fmt: skip
+    assert r.status_code == 303
+    values = client.get(kpi_url.replace("/pilots/", "/api/v1/pilots/"), headers=lead).json()
+    assert sorted(v["value"] for v in values["values"]) == [45.5, 1045.25], values
     page = client.get(kpi_url).text
     assert "45,5" in page and "<svg" in page and "<table>" in page
 

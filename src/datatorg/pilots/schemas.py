@@ -12,12 +12,21 @@ import uuid
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    field_validator,
+    model_validator,
+)
 
 from datatorg.errors import Invalid
 from datatorg.pilots import geo
 from datatorg.pilots.models import Domain, SubmitterKind
 from datatorg.pilots.vocab import CRITERIA, SDGS
+from datatorg.web.i18n import current_locale
 from datatorg.web.i18n import gettext as _
 
 _CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")
@@ -67,7 +76,20 @@ ShortText = Annotated[str, Field(max_length=2000), AfterValidator(clean_text)]
 Title = Annotated[str, Field(min_length=3, max_length=200), AfterValidator(one_line)]
 Line = Annotated[str, Field(max_length=200), AfterValidator(one_line)]
 Sdgs = Annotated[list[int], Field(max_length=17), AfterValidator(_sdgs)]
-Finite = Annotated[float, AfterValidator(finite)]
+
+
+def local_number(value: Any) -> Any:
+    """A number as a person writes it in a form: spaces between thousands left out, and in
+    bokmål a decimal comma ("45,5", as the pages show numbers) read as a point."""
+    if not isinstance(value, str):
+        return value
+    text = re.sub(r"[ \u00a0\u202f]", "", value)
+    if current_locale() == "nb" and "." not in text and text.count(",") == 1:
+        text = text.replace(",", ".")
+    return text
+
+
+Finite = Annotated[float, BeforeValidator(local_number), AfterValidator(finite)]
 Ref = Annotated[str, Field(min_length=1, max_length=120), AfterValidator(one_line)]
 Criterion = Literal[
     "impact",
