@@ -17,7 +17,7 @@ from datatorg.db import migrate
 from datatorg.db.engine import make_engine
 from datatorg.db.writes import write_sessionmaker
 from datatorg.privacy import service as privacy
-from datatorg.privacy.models import Consent, ConsentEvent, ScopeKind, Subject
+from datatorg.privacy.models import Consent, ConsentEvent, Notice, ScopeKind, Subject
 from datatorg.settings import Settings
 from tests.conftest import TEST_SECRET
 from tests.factories import make_org
@@ -96,5 +96,46 @@ def test_simultaneous_gives_make_one_record_and_one_withdrawal_ends_it(
                 session=session, dataset_id=ds_id, publisher_id=org_id, purpose="ScientificResearch"
             )
             assert keys == set()  # one withdrawal, and nobody gets the rows any more
+    finally:
+        engine.dispose()
+
+
+def test_a_fresh_installation_seeds_its_notices_once_under_simultaneous_first_use(
+    pg_server: PostgresServer | None, tmp_path: Path
+) -> None:
+    """The bundled notices are seeded on first use: ten requests meeting an empty table at
+    once (a fresh PostgreSQL installation's first consents) each find the notice, none
+    fails on the unique key, and each purpose has one version 1."""
+    url = _fresh_url(pg_server, tmp_path)
+    make_engine(url).dispose()
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    factory = write_sessionmaker(engine)
+    outcomes: list[str] = []
+    start = threading.Barrier(THREADS)
+
+    def first_use() -> None:
+        try:
+            start.wait()
+            with factory() as s:
+                notice = privacy.current_notice(session=s, purpose="ScientificResearch")
+                assert notice.version == 1
+                s.commit()
+            outcomes.append("ok")
+        except BaseException as exc:  # reported by the assertion below
+            outcomes.append(repr(exc)[:200])
+
+    try:
+        threads = [threading.Thread(target=first_use) for _ in range(THREADS)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=120)
+        assert outcomes == ["ok"] * THREADS, outcomes
+        with factory() as s:
+            per_purpose = s.execute(
+                select(Notice.purpose, func.count()).group_by(Notice.purpose)
+            ).all()
+            assert per_purpose and all(n == 1 for _, n in per_purpose), per_purpose
     finally:
         engine.dispose()

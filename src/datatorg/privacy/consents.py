@@ -15,6 +15,7 @@ from datetime import datetime
 from pathlib import Path
 
 from sqlalchemy import and_, func, or_, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
@@ -44,16 +45,21 @@ CHANNELS = ("web", "api", "demo", "system")
 
 
 def ensure_notices(*, session: Session) -> int:
-    """Version 1 of each bundled notice, where the purpose has none yet; how many added."""
+    """Version 1 of each bundled notice, where the purpose has none yet; how many added.
+
+    On a fresh installation the first requests may seed them at the same moment: on
+    PostgreSQL the later ones meet the unique key, roll back their savepoint and use the
+    notices the first one committed (the 500 this gave before)."""
     have = set(session.scalars(select(Notice.purpose).distinct()))
-    added = 0
-    for row in json.loads(NOTICES.read_text(encoding="utf-8")):
-        if row["purpose"] in have:
-            continue
-        session.add(Notice(version=1, **row))
-        added += 1
-    session.flush()
-    return added
+    rows = [r for r in json.loads(NOTICES.read_text(encoding="utf-8")) if r["purpose"] not in have]
+    if not rows:
+        return 0
+    try:
+        with session.begin_nested():
+            session.add_all([Notice(version=1, **row) for row in rows])
+    except IntegrityError:  # another transaction seeded them first
+        return 0
+    return len(rows)
 
 
 def current_notice(*, session: Session, purpose: str) -> Notice:
