@@ -12,7 +12,7 @@ from datatorg.audit.models import AuditEvent
 from datatorg.identity import policies, service
 from datatorg.identity.models import Membership, MembershipInvitation, OrgKind, Role
 from tests.factories import actor_of, make_org, make_token, make_user
-from tests.identity.helpers import login, post_form
+from tests.identity.helpers import deliver, login, post_form
 from tests.mailserver import Inbox
 
 
@@ -73,6 +73,8 @@ def test_admin_invites_and_the_person_accepts_by_api(
     held = session.scalars(select(Membership).where(Membership.user_id == newcomer.id)).all()
     assert held == []
     assert client.get("/api/v1/me", headers=own).json()["memberships"] == []
+    assert inbox.messages == []  # the mail leaves through the outbox after commit
+    assert deliver(client, session) == 1
     assert len(inbox.messages) == 1 and inbox.recipients[0] == ["ny@example.no"]
     assert "Utgiver" in inbox.body() and "Publisher" in inbox.body() and "/account" in inbox.body()
     waiting = client.get(f"/api/v1/organisations/{org.slug}/invitations", headers=headers)

@@ -2,18 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-
 from sqlalchemy.orm import Session
 
 from datatorg.identity.auth import ResetIssued
-from datatorg.mail import send_mail
-from datatorg.settings import Settings
 from datatorg.web.i18n import gettext as _
 
-log = logging.getLogger("datatorg.identity")
-
 RESET_KIND = "password_reset"  # the outbox's kind of a reset mail
+INVITATION_KIND = "membership_invitation"  # and of an invitation to a role
 
 
 def reset_mail(issued: ResetIssued, *, minutes: int) -> tuple[str, str]:
@@ -48,12 +43,12 @@ def invitation_mail(*, organisation: str, role: tuple[str, str], link: str) -> t
     return subject, body
 
 
-def send_quietly(*, settings: Settings, to: str, subject: str, body: str) -> None:
-    """Send a mail after the response; a failure is logged without recipient or content."""
-    try:
-        send_mail(settings=settings, to=to, subject=subject, body=body)
-    except Exception as exc:  # the person asking must not learn whether a mail went out
-        log.error("mail not sent", extra={"error": type(exc).__name__})
+def queue_mail(*, session: Session, kind: str, to: str, subject: str, body: str) -> None:
+    """Mail once ``session``'s transaction commits, through the outbox (retried while the
+    mail server is down, never sent when the transaction rolls back)."""
+    from datatorg.outbox import service as outbox  # the outbox sits above identity
+
+    outbox.enqueue_mail(session=session, kind=kind, to=to, subject=subject, body=body)
 
 
 def queue_reset_mail(*, session: Session, issued: ResetIssued, minutes: int) -> None:

@@ -190,7 +190,7 @@ def add_member(
     if not policies.can_grant(actor, org, Role(role)):
         raise Forbidden("Only platform administrators name living-lab coordinators and evaluators")
     try:
-        invite(request, background, session, actor, org, email, Role(role))
+        invite(request, session, actor, org, email, Role(role))
     except NotFound:
         error = _("No account has this e-mail address. Ask the person to sign up first.")
         return _organisation_page(request, session, actor, slug, {"error": error}, 404)

@@ -266,7 +266,7 @@ def add_member(
         policies.can_grant(actor, org, data.role),
         "Only platform administrators name living-lab coordinators and evaluators",
     )
-    found = invite(request, background, session, actor, org, data.email, data.role)
+    found = invite(request, session, actor, org, data.email, data.role)
     return invitation_read(found)
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import timedelta
 
-from fastapi import BackgroundTasks, Request
+from fastapi import Request
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
@@ -74,7 +74,6 @@ def create_token(session: Session, user: User, data: TokenCreate) -> tuple[str, 
 
 def invite(
     request: Request,
-    background: BackgroundTasks,
     session: Session,
     actor: Actor,
     organisation: Organisation,
@@ -82,7 +81,8 @@ def invite(
     role: Role,
 ) -> MembershipInvitation:
     """Invite an existing account to a role (``invitations``), record it and mail the person
-    (after the response: the answer does not wait for the mail server). Asking again gives
+    (through the outbox after commit: the answer does not wait for the mail server, and a
+    rolled-back invitation mails nothing). Asking again gives
     the waiting invitation, recorded and mailed once."""
     found, new = service.invite_by_email(
         session=session, organisation=organisation, email=email, role=role, invited_by=actor.user_id
@@ -101,12 +101,8 @@ def invite(
     subject, body = mails.invitation_mail(
         organisation=organisation.name, role=words, link=f"{public_base(request)}/account"
     )
-    background.add_task(
-        mails.send_quietly,
-        settings=request.app.state.settings,
-        to=found.user.email,
-        subject=subject,
-        body=body,
+    mails.queue_mail(
+        session=session, kind=mails.INVITATION_KIND, to=found.user.email, subject=subject, body=body
     )
     return found
 

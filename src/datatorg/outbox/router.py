@@ -57,6 +57,7 @@ KIND_LABELS = {
     "privacy_erasure": N_("Data erased"),
     # identity: a password reset link (its body is cleared once delivered)
     "password_reset": N_("Password reset link"),
+    "membership_invitation": N_("Invitation to a role"),
 }
 
 
