@@ -8,7 +8,7 @@ from __future__ import annotations
 import uuid
 from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Form, Request
+from fastapi import APIRouter, Form, Request
 from pydantic import ValidationError
 from starlette.responses import RedirectResponse, Response
 
@@ -177,7 +177,6 @@ def add_member(
     slug: str,
     session: SessionDep,
     actor: UserActorDep,
-    background: BackgroundTasks,
     email: FormStr = "",
     role: FormStr = "",
 ) -> Response:

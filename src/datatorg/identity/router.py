@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import uuid
 
-from fastapi import APIRouter, BackgroundTasks, Request, status
+from fastapi import APIRouter, Request, status
 from sqlalchemy.orm import Session
 from starlette.responses import JSONResponse, Response
 
@@ -255,7 +255,6 @@ def add_member(
     slug: str,
     data: MemberCreate,
     request: Request,
-    background: BackgroundTasks,
     actor: UserActorDep,
     session: SessionDep,
 ) -> InvitationRead:
