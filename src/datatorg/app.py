@@ -59,9 +59,11 @@ from datatorg.sensors.ngsi import types as ngsi_types
 from datatorg.settings import Settings, get_settings
 from datatorg.web import apidocs
 from datatorg.web import pages as shell_pages
+from datatorg.web.deps import commit_in_handler_thread
 from datatorg.web.errorhandlers import install_error_handlers, register_error_face
 from datatorg.web.middleware import ShellMiddleware
 from datatorg.web.openapi import install_openapi
+from datatorg.web.priority import PagesFirst
 
 STATIC = Path(__file__).parent / "web" / "static"
 # Routes FastAPI and Starlette make themselves, public by nature; every other route declares
@@ -185,4 +187,9 @@ def create_app(
         register_error_face(prefix, ckan.error_face)
     register_error_face("/ngsi-ld/", ngsi_errors.face, shell=True)
     app.add_middleware(ShellMiddleware, settings=settings)
+    # Outermost: counts every interactive request from its first byte (web/priority.py).
+    app.add_middleware(PagesFirst)
+    # Write requests commit in their handler's thread (web/deps.py: the writer turn is held
+    # only for the handler's own work).
+    commit_in_handler_thread(app.routes)
     return app
