@@ -30,6 +30,7 @@ from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep, resolve_actor
 from datatorg.lake import service as lake
 from datatorg.lake.schemas import VersionPage, VersionRead
+from datatorg.web import priority
 from datatorg.web.deps import SessionDep, SettingsDep
 from datatorg.web.direct import DirectRoute, request_session
 from datatorg.web.i18n import gettext as _
@@ -108,6 +109,7 @@ async def rows(request: Request, ref: str) -> Response:
     3. the audit record, group-committed with the other reads of this worker
        (``journal.LoopBatcher``) before the response is sent.
     """
+    await priority.bulk_read(request)  # page views on this worker first (web/priority.py)
     items, stated = pipeline.split_stated(request.query_params.multi_items())
     settings = request.app.state.settings
 

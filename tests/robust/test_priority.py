@@ -1,0 +1,164 @@
+"""Page views first (``web/priority.py``): a bulk read waits while a young interactive
+request is in flight on its worker, at most ``BULK_WAIT_S``; writes and old requests do not
+hold it back; with nothing interactive in flight it goes at once."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import time
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
+
+import httpx
+import pytest
+from fastapi import FastAPI, Request
+from fastapi.testclient import TestClient
+
+from datatorg.web import priority
+
+T = TypeVar("T")
+
+
+def run(coro: Coroutine[Any, Any, T]) -> T:
+    """``asyncio.run`` in a thread of its own: the session's browser tests (Playwright's sync
+    API) keep an event loop running in the main thread."""
+    out: list[T] = []
+    errors: list[BaseException] = []
+
+    def target() -> None:
+        try:
+            out.append(asyncio.run(coro))
+        except BaseException as exc:
+            errors.append(exc)
+
+    thread = threading.Thread(target=target)
+    thread.start()
+    thread.join()
+    if errors:
+        raise errors[0]
+    return out[0]
+
+
+# -- the counter alone --------------------------------------------------------------------
+
+
+def test_a_bulk_read_goes_at_once_when_nothing_interactive_is_in_flight() -> None:
+    inter = priority.Interactive()
+
+    async def main() -> float:
+        t0 = time.monotonic()
+        await inter.wait_turn()
+        return time.monotonic() - t0
+
+    assert run(main()) < priority.BULK_WAIT_S / 2
+    assert inter.yielded == 0
+
+
+def test_a_bulk_read_waits_until_the_interactive_request_ends() -> None:
+    inter = priority.Interactive()
+    page = {"type": "http"}
+
+    async def main() -> tuple[float, float]:
+        inter.begin(page)
+        t0 = time.monotonic()
+        loop = asyncio.get_running_loop()
+        loop.call_later(0.02, inter.end, page)
+        await inter.wait_turn()
+        return t0, time.monotonic()
+
+    t0, t1 = run(main())
+    assert 0.015 <= t1 - t0 < priority.BULK_WAIT_S
+    assert inter.yielded == 1
+
+
+def test_a_bulk_read_waits_at_most_its_bound() -> None:
+    inter = priority.Interactive()
+
+    async def main() -> float:
+        inter.begin({"type": "http"})  # never ends
+        t0 = time.monotonic()
+        await inter.wait_turn()
+        return time.monotonic() - t0
+
+    waited = run(main())
+    assert priority.BULK_WAIT_S * 0.9 <= waited < priority.BULK_WAIT_S + 0.5
+
+
+def test_an_old_request_in_flight_does_not_hold_bulk_reads_back() -> None:
+    inter = priority.Interactive()
+    stream = {"type": "http"}
+    inter.begin(stream)
+    inter._started[id(stream)] -= priority.YOUNG_S + 1  # began long ago (a stream, a download)
+
+    async def main() -> float:
+        t0 = time.monotonic()
+        await inter.wait_turn()
+        return time.monotonic() - t0
+
+    assert run(main()) < priority.BULK_WAIT_S / 2
+    assert inter.yielded == 0
+
+
+# -- in the app ---------------------------------------------------------------------------
+
+
+@pytest.fixture
+def timed_app(app: FastAPI) -> Iterator[FastAPI]:
+    """The real app (its middleware) with three routes of this test: a slow page, a slow
+    write and a bulk read that records when it went ahead."""
+
+    async def slow_page() -> dict[str, float]:
+        await asyncio.sleep(0.03)
+        return {"done": time.monotonic()}
+
+    async def slow_write() -> dict[str, float]:
+        await asyncio.sleep(0.03)
+        return {"done": time.monotonic()}
+
+    async def bulk(request: Request) -> dict[str, float]:
+        await priority.bulk_read(request)
+        return {"went": time.monotonic()}
+
+    app.add_api_route("/test-priority/page", slow_page, methods=["GET"])
+    app.add_api_route("/test-priority/write", slow_write, methods=["POST"])
+    app.add_api_route("/test-priority/bulk", bulk, methods=["GET"])
+    yield app
+
+
+def _race(app: FastAPI, first: tuple[str, str]) -> tuple[float, float]:
+    """Send ``first``, then 5 ms later a bulk read; when the first ended, when the bulk went."""
+
+    async def main() -> tuple[float, float]:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+            method, path = first
+            one = asyncio.create_task(c.request(method, path))
+            await asyncio.sleep(0.005)
+            two = await c.get("/test-priority/bulk")
+            done = (await one).json()["done"]
+            return done, two.json()["went"]
+
+    return run(main())
+
+
+def test_in_the_app_a_bulk_read_lets_a_page_view_finish_first(timed_app: FastAPI) -> None:
+    page_done, bulk_went = _race(timed_app, ("GET", "/test-priority/page"))
+    assert bulk_went >= page_done
+
+
+def test_in_the_app_a_write_in_flight_does_not_hold_a_bulk_read(timed_app: FastAPI) -> None:
+    write_done, bulk_went = _race(timed_app, ("POST", "/test-priority/write"))
+    assert bulk_went < write_done
+
+
+def test_the_rows_api_is_a_bulk_read(client: TestClient, monkeypatch: pytest.MonkeyPatch) -> None:
+    calls: list[str] = []
+
+    async def spy(request: Request) -> None:
+        calls.append(request.url.path)
+
+    monkeypatch.setattr(priority, "bulk_read", spy)
+    client.get("/api/v1/datasets/no-such-dataset/rows")
+    client.get("/datasets")
+    assert calls == ["/api/v1/datasets/no-such-dataset/rows"]
