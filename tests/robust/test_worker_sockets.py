@@ -1,7 +1,8 @@
 """Each worker of ``datatorg serve --workers 2`` listens on a socket of its own
 (``SO_REUSEPORT``, datatorg.web.workers), so the kernel spreads new connections over the
 workers instead of the first one to wake taking most of a burst; a worker killed with
-SIGKILL is replaced by one on the same socket, so no connection waits for nobody.
+SIGKILL is replaced by one on the same socket, so no connection waits for nobody; and a
+second server on a port in use refuses to start rather than share it.
 
 What each process holds is read from Linux's /proc: a process's open sockets are the
 ``socket:[inode]`` links under /proc/<pid>/fd, and /proc/net/tcp and tcp6 give each
@@ -12,6 +13,8 @@ from __future__ import annotations
 import os
 import signal
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -19,8 +22,9 @@ from pathlib import Path
 
 import httpx
 import pytest
+from uvicorn.config import STARTUP_FAILURE
 
-from tests.robust.server import Server, new_installation, serve
+from tests.robust.server import Installation, Server, new_installation, serve
 
 LISTEN = "0A"
 ESTABLISHED = "01"
@@ -86,9 +90,13 @@ def _workers(server: Server) -> dict[int, set[int]]:
 
 
 @pytest.fixture(scope="module")
-def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
-    inst = new_installation(tmp_path_factory.mktemp("sockets"), None, "sockets")
-    with serve(inst, workers=2) as running:
+def installation(tmp_path_factory: pytest.TempPathFactory) -> Installation:
+    return new_installation(tmp_path_factory.mktemp("sockets"), None, "sockets")
+
+
+@pytest.fixture(scope="module")
+def server(installation: Installation) -> Iterator[Server]:
+    with serve(installation, workers=2) as running:
         yield running
 
 
@@ -133,6 +141,30 @@ def test_a_burst_of_connections_is_spread_over_the_workers(server: Server) -> No
     finally:
         for client in clients:
             client.close()
+
+
+def test_a_second_server_on_the_same_port_does_not_start(
+    server: Server, installation: Installation
+) -> None:
+    """Sockets with SO_REUSEPORT share a port with any other such socket of the same user:
+    a second server started on a port in use must refuse, not take half its connections."""
+    second = subprocess.Popen(
+        [sys.executable, "-m", "datatorg.cli", "serve", "--port", str(_port(server))]
+        + ["--workers", "2"],
+        env=installation.env(),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+    )
+    try:
+        # it refuses before starting any worker; one that started would run until stopped
+        _, err = second.communicate(timeout=60)
+    finally:
+        if second.poll() is None:
+            os.killpg(second.pid, signal.SIGKILL)  # the server and any workers it started
+            second.communicate()
+    assert second.returncode == STARTUP_FAILURE, err[-2000:]
+    assert b"address already in use" in err.lower(), err[-2000:]
 
 
 def _healthz(url: str) -> int:

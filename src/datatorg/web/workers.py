@@ -52,14 +52,19 @@ def bind_sockets(config: Config, count: int) -> list[socket.socket]:
     port = config.port
     sockets: list[socket.socket] = []
     try:
+        # Another server listening there with SO_REUSEPORT too (an old one left running,
+        # as the same user) would otherwise silently share the connections with this one:
+        # a socket without the option cannot bind where anyone listens, so try one first.
+        with socket.socket(family=family) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind((config.host, port))
+            port = probe.getsockname()[1]
         for _ in range(count):
             sock = socket.socket(family=family)
             sockets.append(sock)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
-            # with port 0 the first socket picks a free port and the others join it
             sock.bind((config.host, port))
-            port = sock.getsockname()[1]
             sock.listen(config.backlog)
     except OSError as exc:
         for sock in sockets:
