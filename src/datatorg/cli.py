@@ -43,7 +43,14 @@ def main() -> None:
 @main.command()
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8000, show_default=True, type=int)
-@click.option("--workers", default=1, show_default=True, type=int)
+@click.option(
+    "--workers",
+    default=1,
+    show_default=True,
+    type=int,
+    help="Worker processes. On Linux each has a listening socket of its own and the "
+    "kernel spreads new connections over them.",
+)
 @click.option(
     "--sensors",
     is_flag=True,
@@ -72,9 +79,10 @@ def serve(host: str, port: int, workers: int, sensors: bool, simulate: bool) -> 
 
 
 def _run_uvicorn(uvicorn: Any, host: str, port: int, workers: int) -> None:
+    from datatorg.web import workers as web_workers
     from datatorg.web.protocol import ProblemHttpTools
 
-    uvicorn.run(
+    config = uvicorn.Config(
         "datatorg.app:create_app",
         factory=True,
         host=host,
@@ -92,6 +100,9 @@ def _run_uvicorn(uvicorn: Any, host: str, port: int, workers: int) -> None:
         # requests uvicorn cannot read (over 64 KiB of request line) answer problem+json too
         http=ProblemHttpTools,
     )
+    # Several workers get a listening socket each, so that the kernel spreads new
+    # connections over them (datatorg.web.workers; docs/robust.md).
+    web_workers.run(config)
 
 
 @main.group()
