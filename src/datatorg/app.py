@@ -11,6 +11,7 @@ from pathlib import Path
 import anyio.to_thread
 from fastapi import Depends, FastAPI
 from fastapi.staticfiles import StaticFiles
+from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from datatorg import __version__
@@ -22,6 +23,7 @@ from datatorg.catalog import pages as catalog_pages
 from datatorg.catalog import pages_home as catalog_home
 from datatorg.catalog import router as catalog_router
 from datatorg.db import writes
+from datatorg.db.checkpoint import Checkpointer
 from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.identity import pages as identity_pages
 from datatorg.identity import pages_account as identity_account_pages
@@ -71,6 +73,17 @@ STATIC = Path(__file__).parent / "web" / "static"
 UNDECLARED_ROUTES = ("/api/v1/openapi.json", "/static")
 
 
+def _checkpointer(engine: Engine | None) -> Checkpointer | None:
+    """The WAL checkpointer of the server's own SQLite file (none for PostgreSQL, or for an
+    app whose caller passed the sessions)."""
+    if engine is None or engine.dialect.name != "sqlite":
+        return None
+    path = engine.url.database
+    if not path or path == ":memory:":
+        return None
+    return Checkpointer(path).start()
+
+
 def create_app(
     settings: Settings | None = None,
     *,
@@ -99,11 +112,14 @@ def create_app(
             if settings.outbox_worker
             else None
         )
+        checkpointer = _checkpointer(app.state.engine)
         try:
             yield
         finally:
             if deliverer is not None:
                 outbox_worker.stop(deliverer)
+            if checkpointer is not None:
+                checkpointer.stop()
 
     app = FastAPI(
         lifespan=lifespan,
@@ -123,7 +139,12 @@ def create_app(
         temp_directory=settings.duckdb_spill_path,
     )
     if sessionmaker is None:
-        app.state.engine = make_engine(settings.database_url, write_wait_ms=settings.write_wait_ms)
+        # WAL checkpoints in a thread of their own, not in a request's commit (db/checkpoint.py)
+        app.state.engine = make_engine(
+            settings.database_url,
+            write_wait_ms=settings.write_wait_ms,
+            background_checkpoints=True,
+        )
         sessionmaker = make_sessionmaker(app.state.engine)
         # Requests with an unsafe method write: their transactions take the write lock first.
         write_sessionmaker = write_sessionmaker or writes.write_sessionmaker(app.state.engine)

@@ -13,9 +13,14 @@ from sqlalchemy.orm import Session, sessionmaker
 from datatorg.db import text, writes
 
 
-def make_engine(url: str, *, write_wait_ms: int = 10_000, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str, *, write_wait_ms: int = 10_000, background_checkpoints: bool = False, **kwargs: Any
+) -> Engine:
     """An engine for ``url``; SQLite gets WAL, foreign keys and real transactions, whose
-    writes wait their turn for at most ``write_wait_ms`` (``datatorg.db.writes``)."""
+    writes wait their turn for at most ``write_wait_ms`` (``datatorg.db.writes``).
+
+    ``background_checkpoints``: the engine's SQLite connections never checkpoint the WAL
+    themselves; the caller runs a ``db.checkpoint.Checkpointer`` (the server does)."""
     parsed = make_url(url)
     if parsed.get_backend_name() != "sqlite":
         # As for SQLite below: with the default 5 (+10 overflow) pooled connections, the
@@ -48,6 +53,8 @@ def make_engine(url: str, *, write_wait_ms: int = 10_000, **kwargs: Any) -> Engi
         cur.execute("PRAGMA foreign_keys=ON")
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
+        if background_checkpoints:
+            cur.execute("PRAGMA wal_autocheckpoint=0")
         cur.close()
         # case-insensitive matching that folds æ, ø, å like PostgreSQL (db/text.py)
         dbapi_conn.create_function(text.SQLITE_FUNCTION, 1, text.sqlite_fold, deterministic=True)
