@@ -4,11 +4,16 @@ links from the public address."""
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from datatorg.app import create_app
+from datatorg.catalog import pages_home
+from datatorg.catalog import models as catalog_models
 from datatorg.demo import world
 from datatorg.settings import Settings
 from tests.catalog.conftest import load_demo_catalog
@@ -29,6 +34,26 @@ def test_front_page_shows_themes_newest_and_most_used(
     assert 'href="/datasets?theme=ENVI"' in html
     # it promises only what is true: agreements in the register, reads in the audit log
     assert "offentlige registeret" in html and "revisjonslogg" in html
+
+
+def test_a_publish_does_not_make_the_front_page_count_the_month_again(
+    client: TestClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    world.load(session=session, settings=settings, small=True)
+    pages_home._most_used_cache.clear()
+    counted: list[int] = []
+    real = pages_home.audit.most_read
+
+    def counting(**kwargs: Any) -> list[tuple[str, int]]:
+        counted.append(1)
+        return real(**kwargs)
+
+    monkeypatch.setattr(pages_home.audit, "most_read", counting)
+    first = client.get("/", headers={"Accept": "application/json"}).json()["most_used"]
+    catalog_models.bump(session, datasets=set())  # what every publish does
+    session.flush()
+    again = client.get("/", headers={"Accept": "application/json"}).json()["most_used"]
+    assert counted == [1] and again == first and first
 
 
 def test_machine_catalog_page_api_docs_and_favicon(client: TestClient, session: Session) -> None:

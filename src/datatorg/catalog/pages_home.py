@@ -21,7 +21,7 @@ from datatorg.audit import service as audit
 from datatorg.catalog import present, service
 from datatorg.catalog.finder import SearchQuery
 from datatorg.catalog.hits import SearchHit
-from datatorg.catalog.models import CatalogState, Dataset, DatasetStatus
+from datatorg.catalog.models import Dataset, DatasetStatus
 from datatorg.db.base import utcnow
 from datatorg.identity import permissions as perm
 from datatorg.identity.deps import ActorDep
@@ -36,16 +36,22 @@ _most_used_cache: dict[str, tuple[float, list[tuple[str, int]]]] = {}
 
 
 def _most_used(session: Session) -> list[tuple[str, int]]:
-    """The most read datasets, kept for a few minutes per catalog version."""
+    """The most read datasets, kept for a few minutes per process.
+
+    Counting them aggregates every granted read of the last 30 days, so the answer is kept
+    whatever is published meanwhile (the page shows only those still published, and a
+    dataset published a minute ago has no reads to count yet). It used to be kept per
+    catalog version: every publish then made the next front page of each worker count the
+    whole month again (with 60,000 reads logged, 250 ms instead of 25).
+    """
     now = time.monotonic()
-    version = str(session.scalar(select(CatalogState.version).where(CatalogState.id == 1)))
-    hit = _most_used_cache.get(version)
+    hit = _most_used_cache.get("all")
     if hit is not None and now - hit[0] < MOST_USED_TTL_S:
         return hit[1]
     found = audit.most_read(session=session, since=utcnow() - timedelta(days=30), limit=12)
     _most_used_cache.clear()
     if found:  # an empty list is not kept: a new site's first reads show at once
-        _most_used_cache[version] = (now, found)
+        _most_used_cache["all"] = (now, found)
     return found
 
 
