@@ -139,11 +139,13 @@ def test_tokens_create_for_unknown_user_fails(cli_db: Session) -> None:
 
 def test_serve_turns_off_uvicorns_access_log(monkeypatch: pytest.MonkeyPatch) -> None:
     """uvicorn's access log writes query strings, where reset tokens travel."""
-    import uvicorn
+    from datatorg.web import workers
 
-    seen: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
+    seen: list[object] = []
+    monkeypatch.setattr(workers, "run", seen.append)
     monkeypatch.setattr(cli, "configure_logging", lambda **_kw: None)
-    r = CliRunner().invoke(cli.main, ["serve", "--port", "8799"])
+    r = CliRunner().invoke(cli.main, ["serve", "--port", "8799", "--workers", "2"])
     assert r.exit_code == 0, r.output
-    assert seen["access_log"] is False and seen["proxy_headers"] is True
+    config = seen[0]
+    assert config.access_log is False and config.proxy_headers is True  # type: ignore[attr-defined]
+    assert config.workers == 2 and config.port == 8799  # type: ignore[attr-defined]
