@@ -139,10 +139,11 @@ def test_tokens_create_for_unknown_user_fails(cli_db: Session) -> None:
 
 def test_serve_turns_off_uvicorns_access_log(monkeypatch: pytest.MonkeyPatch) -> None:
     """uvicorn's access log writes query strings, where reset tokens travel."""
-    import uvicorn
+    from datatorg.web import workers
 
     seen: dict[str, object] = {}
-    monkeypatch.setattr(uvicorn, "run", lambda *a, **kw: seen.update(kw))
+    # serve builds uvicorn's Config and hands it to web/workers.py (a socket per worker)
+    monkeypatch.setattr(workers, "run", lambda config: seen.update(vars(config)))
     monkeypatch.setattr(cli, "configure_logging", lambda **_kw: None)
     r = CliRunner().invoke(cli.main, ["serve", "--port", "8799"])
     assert r.exit_code == 0, r.output
