@@ -12,8 +12,8 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from datatorg.app import create_app
-from datatorg.catalog import pages_home
 from datatorg.catalog import models as catalog_models
+from datatorg.catalog import pages_home
 from datatorg.demo import world
 from datatorg.settings import Settings
 from tests.catalog.conftest import load_demo_catalog

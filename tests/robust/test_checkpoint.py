@@ -14,6 +14,7 @@ from sqlalchemy import text
 from datatorg.app import create_app
 from datatorg.db.checkpoint import Checkpointer
 from datatorg.db.engine import make_engine
+from datatorg.db.writes import write_sessionmaker
 from tests.robust.server import new_installation
 
 
@@ -78,3 +79,33 @@ def test_the_server_runs_a_checkpointer_while_it_serves(tmp_path: Path) -> None:
         assert running()
     assert not running()
     app.state.engine.dispose()
+
+
+def test_the_log_stays_bounded_while_writes_never_pause(tmp_path: Path) -> None:
+    """SQLite starts its log over only when a write begins with every frame checkpointed. In
+    a commit (SQLite's own way) that is always so for the next writer; a checkpointer
+    running beside a stream of writes almost never finishes between two of them, and the log
+    grew by everything written (146 MB in a 60 s soak, 4 MB with SQLite's own checkpoints)."""
+    path = tmp_path / "ck.sqlite3"
+    engine = make_engine(f"sqlite:///{path}", background_checkpoints=True)
+    log = Path(str(path) + "-wal")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("CREATE TABLE t (x BLOB)"))
+        checkpointer = Checkpointer(str(path), interval_s=0.01).start()
+        largest = 0
+        try:
+            factory = write_sessionmaker(engine)
+            for _ in range(3000):  # about 12,000 pages (48 MB) written, without a pause
+                with factory() as session:
+                    session.execute(text("INSERT INTO t VALUES (randomblob(16000))"))
+                    session.commit()
+                largest = max(largest, log.stat().st_size)
+        finally:
+            checkpointer.stop()
+        assert checkpointer.rounds >= 1
+        # SQLite's threshold of 1,000 pages and what is written while the checkpointer waits
+        # for the CPU; the log grew by all 48 MB before
+        assert largest < 20_000_000
+    finally:
+        engine.dispose()

@@ -100,6 +100,25 @@ def test_an_old_request_in_flight_does_not_hold_bulk_reads_back() -> None:
     assert inter.yielded == 0
 
 
+def test_an_old_request_in_flight_does_not_keep_a_bulk_read_waiting_its_whole_bound() -> None:
+    """A young page view ends after 5 ms while a download that began long ago (a client
+    reading it slowly) is still in flight: the bulk read goes when the page view ends."""
+    inter = priority.Interactive()
+    stream, page = {"type": "http"}, {"type": "http"}
+    inter.begin(stream)
+    inter._started[id(stream)] -= priority.YOUNG_S + 1
+
+    async def main() -> float:
+        inter.begin(page)
+        asyncio.get_running_loop().call_later(0.005, inter.end, page)
+        t0 = time.monotonic()
+        await inter.wait_turn()
+        return time.monotonic() - t0
+
+    assert run(main()) < priority.BULK_WAIT_S * 0.6
+    assert inter.yielded == 1
+
+
 # -- in the app ---------------------------------------------------------------------------
 
 
@@ -132,6 +151,9 @@ def _race(app: FastAPI, first: tuple[str, str]) -> tuple[float, float]:
     async def main() -> tuple[float, float]:
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="https://testserver") as c:
+            # the app's first request is slow (seconds on a busy machine): past YOUNG_S, the
+            # page view would no longer count as one
+            await c.get("/test-priority/bulk")
             method, path = first
             one = asyncio.create_task(c.request(method, path))
             await asyncio.sleep(0.005)

@@ -51,7 +51,9 @@ class Interactive:
         self._event().clear()
 
     def end(self, scope: Scope) -> None:
-        if self._started.pop(id(scope), None) is not None and not self._started:
+        # Bulk reads wait for the young requests only: an old one still in flight (a long
+        # download, a client reading slowly) must not keep them waiting their whole bound.
+        if self._started.pop(id(scope), None) is not None and not self.young(time.monotonic()):
             self._event().set()
 
     def young(self, now: float) -> bool:
