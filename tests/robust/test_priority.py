@@ -1,6 +1,7 @@
-"""Page views first (``web/priority.py``): a bulk read waits while a young interactive
-request is in flight on its worker, at most ``BULK_WAIT_S``; writes and old requests do not
-hold it back; with nothing interactive in flight it goes at once."""
+"""Page views first (``web/priority.py``): when bulk reads outnumber the young interactive
+requests in flight on their worker, a bulk read waits for those, at most ``BULK_WAIT_S``;
+writes and old requests do not hold it back; with nothing interactive in flight, or pages
+the most of the traffic, it goes at once."""
 
 from __future__ import annotations
 
@@ -43,6 +44,14 @@ def run(coro: Coroutine[Any, Any, T]) -> T:
 # -- the counter alone --------------------------------------------------------------------
 
 
+def _crowd(inter: priority.Interactive, n: int = 2) -> list[dict[str, str]]:
+    """``n`` bulk reads in flight (the one that waits among them); keep the list alive."""
+    scopes = [{"type": "http"} for _ in range(n)]
+    for scope in scopes:
+        inter.bulk_begin(scope)
+    return scopes
+
+
 def test_a_bulk_read_goes_at_once_when_nothing_interactive_is_in_flight() -> None:
     inter = priority.Interactive()
 
@@ -55,9 +64,26 @@ def test_a_bulk_read_goes_at_once_when_nothing_interactive_is_in_flight() -> Non
     assert inter.yielded == 0
 
 
+def test_a_bulk_read_goes_at_once_when_pages_are_most_of_the_traffic() -> None:
+    inter = priority.Interactive()
+    pages = [{"type": "http"} for _ in range(3)]
+    for page in pages:
+        inter.begin(page)
+    bulk = _crowd(inter, 2)
+
+    async def main() -> float:
+        t0 = time.monotonic()
+        await inter.wait_turn()
+        return time.monotonic() - t0
+
+    assert run(main()) < priority.BULK_WAIT_S / 2
+    assert inter.yielded == 0 and bulk
+
+
 def test_a_bulk_read_waits_until_the_interactive_request_ends() -> None:
     inter = priority.Interactive()
     page = {"type": "http"}
+    bulk = _crowd(inter)
 
     async def main() -> tuple[float, float]:
         inter.begin(page)
@@ -69,11 +95,12 @@ def test_a_bulk_read_waits_until_the_interactive_request_ends() -> None:
 
     t0, t1 = run(main())
     assert 0.015 <= t1 - t0 < priority.BULK_WAIT_S
-    assert inter.yielded == 1
+    assert inter.yielded == 1 and bulk
 
 
 def test_a_bulk_read_waits_at_most_its_bound() -> None:
     inter = priority.Interactive()
+    bulk = _crowd(inter)
 
     async def main() -> float:
         inter.begin({"type": "http"})  # never ends
@@ -82,7 +109,7 @@ def test_a_bulk_read_waits_at_most_its_bound() -> None:
         return time.monotonic() - t0
 
     waited = run(main())
-    assert priority.BULK_WAIT_S * 0.9 <= waited < priority.BULK_WAIT_S + 0.5
+    assert priority.BULK_WAIT_S * 0.9 <= waited < priority.BULK_WAIT_S + 0.5 and bulk
 
 
 def test_an_old_request_in_flight_does_not_hold_bulk_reads_back() -> None:
@@ -90,6 +117,7 @@ def test_an_old_request_in_flight_does_not_hold_bulk_reads_back() -> None:
     stream = {"type": "http"}
     inter.begin(stream)
     inter._started[id(stream)] -= priority.YOUNG_S + 1  # began long ago (a stream, a download)
+    bulk = _crowd(inter)
 
     async def main() -> float:
         t0 = time.monotonic()
@@ -97,7 +125,7 @@ def test_an_old_request_in_flight_does_not_hold_bulk_reads_back() -> None:
         return time.monotonic() - t0
 
     assert run(main()) < priority.BULK_WAIT_S / 2
-    assert inter.yielded == 0
+    assert inter.yielded == 0 and bulk
 
 
 def test_an_old_request_in_flight_does_not_keep_a_bulk_read_waiting_its_whole_bound() -> None:
@@ -107,6 +135,7 @@ def test_an_old_request_in_flight_does_not_keep_a_bulk_read_waiting_its_whole_bo
     stream, page = {"type": "http"}, {"type": "http"}
     inter.begin(stream)
     inter._started[id(stream)] -= priority.YOUNG_S + 1
+    bulk = _crowd(inter)
 
     async def main() -> float:
         inter.begin(page)
@@ -116,7 +145,7 @@ def test_an_old_request_in_flight_does_not_keep_a_bulk_read_waiting_its_whole_bo
         return time.monotonic() - t0
 
     assert run(main()) < priority.BULK_WAIT_S * 0.6
-    assert inter.yielded == 1
+    assert inter.yielded == 1 and bulk
 
 
 # -- in the app ---------------------------------------------------------------------------
@@ -137,7 +166,9 @@ def timed_app(app: FastAPI) -> Iterator[FastAPI]:
 
     async def bulk(request: Request) -> dict[str, float]:
         await priority.bulk_read(request)
-        return {"went": time.monotonic()}
+        went = time.monotonic()
+        await asyncio.sleep(0.05)  # still in flight when the next bulk read arrives
+        return {"went": went}
 
     app.add_api_route("/test-priority/page", slow_page, methods=["GET"])
     app.add_api_route("/test-priority/write", slow_write, methods=["POST"])
@@ -146,7 +177,8 @@ def timed_app(app: FastAPI) -> Iterator[FastAPI]:
 
 
 def _race(app: FastAPI, first: tuple[str, str]) -> tuple[float, float]:
-    """Send ``first``, then 5 ms later a bulk read; when the first ended, when the bulk went."""
+    """Send ``first``, then a bulk read 5 ms later and another 5 ms after that (two bulk reads
+    then outnumber one page view); when the first ended, when the second bulk read went."""
 
     async def main() -> tuple[float, float]:
         transport = httpx.ASGITransport(app=app)
@@ -157,8 +189,11 @@ def _race(app: FastAPI, first: tuple[str, str]) -> tuple[float, float]:
             method, path = first
             one = asyncio.create_task(c.request(method, path))
             await asyncio.sleep(0.005)
-            two = await c.get("/test-priority/bulk")
+            other = asyncio.create_task(c.get("/test-priority/bulk"))
+            await asyncio.sleep(0.005)
+            two = await c.get("/test-priority/bulk")  # the second bulk read in flight
             done = (await one).json()["done"]
+            await other
             return done, two.json()["went"]
 
     return run(main())

@@ -5,10 +5,14 @@ can (the rows API is the cheapest request to send and the most frequent), every 
 look-up and health check on the same worker waits behind their work: measured on two cores,
 16 connections reading rows raised the p99 of ``/healthz`` and the catalog pages 5× over idle.
 
-So each worker keeps count of the *interactive* requests it is serving: ``GET`` and ``HEAD``
-requests that are not bulk reads. A bulk read (``bulk_read``, called by the rows API before it
-does any work) waits until none of them is in flight, and at most ``BULK_WAIT_S``: a page view
-then has the loop nearly to itself, and a bulk read never waits more than that for anyone.
+So each worker keeps count of the *interactive* requests it is serving (``GET`` and ``HEAD``
+requests that are not bulk reads) and of its bulk reads. When bulk reads outnumber the
+interactive requests in flight, a bulk read (``bulk_read``, called by the rows API before it
+does any work) waits until none of those is in flight, and at most ``BULK_WAIT_S``: a page
+view then has the loop nearly to itself, and a bulk read never waits more than that for
+anyone. When they do not (a mixed load where pages are most of the traffic), waiting would
+only make the row reads slower without making the pages faster, and bulk reads go on: in a
+50-connection soak on PostgreSQL the wait added about 50 ms to the p99.
 Requests that write are not counted (an upload must not slow the readers for its whole
 minute), and neither is an interactive request past ``YOUNG_S`` (a long download or a
 stream is not what a person clicked a moment ago).
@@ -37,6 +41,7 @@ class Interactive:
 
     def __init__(self) -> None:
         self._started: dict[int, float] = {}  # id(scope) -> when the request began
+        self._bulk: set[int] = set()  # id(scope) of the bulk reads in flight
         self._idle: asyncio.Event | None = None
         self.yielded = 0  # bulk reads that waited (diagnostics)
 
@@ -56,14 +61,22 @@ class Interactive:
         if self._started.pop(id(scope), None) is not None and not self.young(time.monotonic()):
             self._event().set()
 
+    def bulk_begin(self, scope: Scope) -> None:
+        self._bulk.add(id(scope))
+
+    def bulk_end(self, scope: Scope) -> None:
+        self._bulk.discard(id(scope))
+
     def young(self, now: float) -> bool:
         """Whether an interactive request that began less than ``YOUNG_S`` ago is in flight."""
         return any(now - began < YOUNG_S for began in self._started.values())
 
     async def wait_turn(self) -> None:
-        """Wait until no young interactive request is in flight, at most ``BULK_WAIT_S``."""
+        """When bulk reads outnumber the young interactive requests in flight, wait until no
+        young interactive request is in flight, at most ``BULK_WAIT_S``."""
         now = time.monotonic()
-        if not self._started or not self.young(now):
+        young = sum(1 for began in self._started.values() if now - began < YOUNG_S)
+        if young == 0 or len(self._bulk) <= young:
             return
         self.yielded += 1
         deadline = now + BULK_WAIT_S
@@ -86,20 +99,22 @@ class PagesFirst:
             await self.app(scope, receive, send)
             return
         scope[SCOPE_KEY] = self.interactive
-        if scope["method"] not in _INTERACTIVE_METHODS:
-            await self.app(scope, receive, send)
-            return
-        self.interactive.begin(scope)
+        interactive = scope["method"] in _INTERACTIVE_METHODS
+        if interactive:
+            self.interactive.begin(scope)
         try:
             await self.app(scope, receive, send)
         finally:
             self.interactive.end(scope)
+            self.interactive.bulk_end(scope)
 
 
 async def bulk_read(request: Request) -> None:
-    """This request is a bulk read: stop counting it as interactive, and let the interactive
-    requests in flight go first (at most ``BULK_WAIT_S``)."""
+    """This request is a bulk read: count it as one instead of as interactive, and when bulk
+    reads outnumber the interactive requests in flight, let those go first (at most
+    ``BULK_WAIT_S``)."""
     found = request.scope.get(SCOPE_KEY)
     if isinstance(found, Interactive):
         found.end(request.scope)
+        found.bulk_begin(request.scope)
         await found.wait_turn()
