@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import faulthandler
 import signal
+import sys
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -73,6 +74,9 @@ STATIC = Path(__file__).parent / "web" / "static"
 UNDECLARED_ROUTES = ("/api/v1/openapi.json", "/static")
 
 
+SWITCH_INTERVAL_S = 0.001
+
+
 def _checkpointer(engine: Engine | None) -> Checkpointer | None:
     """The WAL checkpointer of the server's own SQLite file (none for PostgreSQL, or for an
     app whose caller passed the sessions)."""
@@ -113,9 +117,15 @@ def create_app(
             else None
         )
         checkpointer = _checkpointer(app.state.engine)
+        # A thread that holds a database lock (SQLite's writer turn, PostgreSQL's audit head
+        # row) and gives up the GIL for each statement waits for it again behind a busy event
+        # loop for up to the switch interval: 1 ms instead of Python's 5 (docs/robust.md).
+        switch_interval = sys.getswitchinterval()
+        sys.setswitchinterval(SWITCH_INTERVAL_S)
         try:
             yield
         finally:
+            sys.setswitchinterval(switch_interval)
             if deliverer is not None:
                 outbox_worker.stop(deliverer)
             if checkpointer is not None:

@@ -3,6 +3,7 @@ never checkpoint inside a commit, and a thread of each worker does it instead.""
 
 from __future__ import annotations
 
+import sys
 import threading
 import time
 from pathlib import Path
@@ -74,10 +75,14 @@ def test_the_server_runs_a_checkpointer_while_it_serves(tmp_path: Path) -> None:
         return any(t.name == "wal-checkpoint" and t.is_alive() for t in threading.enumerate())
 
     assert not running()
+    before = sys.getswitchinterval()
     with TestClient(app) as client:
         assert client.get("/healthz").status_code == 200
         assert running()
+        # and threads holding a database lock get the GIL back sooner (app.SWITCH_INTERVAL_S)
+        assert sys.getswitchinterval() == pytest.approx(0.001)
     assert not running()
+    assert sys.getswitchinterval() == before
     app.state.engine.dispose()
 
 
