@@ -4,6 +4,7 @@ links from the public address."""
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
@@ -54,6 +55,16 @@ def test_a_publish_does_not_make_the_front_page_count_the_month_again(
     session.flush()
     again = client.get("/", headers={"Accept": "application/json"}).json()["most_used"]
     assert counted == [1] and again == first and first
+
+
+def test_a_kept_list_with_nothing_published_left_is_counted_again(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    world.load(session=session, settings=settings, small=True)
+    gone = "00000000-0000-0000-0000-000000000001"  # a dataset no longer there
+    pages_home._most_used_cache["all"] = (time.monotonic(), [(gone, 99)])
+    facts = client.get("/", headers={"Accept": "application/json"}).json()
+    assert facts["most_used"] and facts["most_used"][0]["reads_30_days"] >= 1
 
 
 def test_machine_catalog_page_api_docs_and_favicon(client: TestClient, session: Session) -> None:

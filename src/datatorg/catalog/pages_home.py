@@ -55,6 +55,19 @@ def _most_used(session: Session) -> list[tuple[str, int]]:
     return found
 
 
+def _published(session: Session, counted: list[tuple[str, int]]) -> list[tuple[Dataset, int]]:
+    """The counted datasets that are still published, with their reads."""
+    used: list[tuple[Dataset, int]] = []
+    for target, reads in counted:
+        try:
+            ds = session.get(Dataset, uuid.UUID(target))
+        except ValueError:
+            continue
+        if ds is not None and ds.status == DatasetStatus.published:
+            used.append((ds, reads))
+    return used
+
+
 def front_page_facts(session: Session, actor: Any) -> dict[str, Any]:
     """Themes with counts, totals, the newest and the most used published datasets."""
     result = service.search_datasets(
@@ -70,14 +83,12 @@ def front_page_facts(session: Session, actor: Any) -> dict[str, Any]:
         )
     )
     orgs = service.organisations_by_id(session=session, ids={d.publisher_id for d in newest})
-    used: list[tuple[Dataset, int]] = []
-    for target, reads in _most_used(session):
-        try:
-            ds = session.get(Dataset, uuid.UUID(target))
-        except ValueError:
-            continue
-        if ds is not None and ds.status == DatasetStatus.published:
-            used.append((ds, reads))
+    used = _published(session, _most_used(session))
+    if not used and _most_used_cache:
+        # none of the kept list is published any more (withdrawn, or another database's):
+        # count again rather than show nothing for minutes
+        _most_used_cache.clear()
+        used = _published(session, _most_used(session))
     open_count = next(
         (f.count for f in page.facets.get("access_rights", []) if f.value == "PUBLIC"), 0
     )
