@@ -132,3 +132,65 @@ def test_profile_update_page_and_api(client: TestClient, session: Session) -> No
     api = client.patch("/api/v1/me", json={"locale": "en"}, headers=headers)
     assert api.status_code == 200 and api.json()["locale"] == "en"
     assert client.patch("/api/v1/me", json={"locale": "de"}, headers=headers).status_code == 422
+
+
+def test_actor_for_token_is_one_statement_and_matches_actor_for_user(session: Session) -> None:
+    from sqlalchemy import event
+
+    from datatorg.identity.models import OrgKind, Role, User
+    from tests.factories import make_org
+
+    org, other = make_org(session), make_org(session, kind=OrgKind.research)
+    user = make_user(session, org=org, roles=(Role.publisher, Role.steward))
+    service.add_membership(session=session, user=user, organisation=other, role=Role.consumer)
+    plaintext, record = service.create_token(session=session, user=user, name="t")
+    record.last_used_at = utcnow()  # used a moment ago: the look-up writes nothing
+    session.flush()
+    statements: list[str] = []
+
+    def count(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    bind = session.connection()
+    event.listen(bind, "before_cursor_execute", count)
+    try:
+        actor = service.actor_for_token(session=session, plaintext=plaintext)
+    finally:
+        event.remove(bind, "before_cursor_execute", count)
+    assert len(statements) == 1, statements
+    assert actor == service.actor_for_user(session=session, user=user, token=record)
+    assert actor is not None and {r for _, r in actor.roles} == {
+        Role.publisher,
+        Role.steward,
+        Role.consumer,
+    }
+
+    lonely = make_user(session)  # no memberships: still one row, no roles
+    lonely_plain, _ = service.create_token(session=session, user=lonely, name="t")
+    found = service.actor_for_token(session=session, plaintext=lonely_plain)
+    assert found is not None and found.user_id == lonely.id and found.roles == frozenset()
+
+    assert service.actor_for_token(session=session, plaintext="dtg_unknown") is None
+    record.expires_at = utcnow() - timedelta(seconds=1)
+    session.flush()
+    assert service.actor_for_token(session=session, plaintext=plaintext) is None
+    record.expires_at, record.revoked_at = None, utcnow()
+    session.flush()
+    assert service.actor_for_token(session=session, plaintext=plaintext) is None
+    record.revoked_at = None
+    session.get_one(User, user.id).is_active = False
+    session.flush()
+    assert service.actor_for_token(session=session, plaintext=plaintext) is None
+
+
+def test_actor_for_token_notes_the_use_once_a_minute(session: Session) -> None:
+    user = make_user(session)
+    plaintext, record = service.create_token(session=session, user=user, name="t")
+    assert record.last_used_at is None
+    assert service.actor_for_token(session=session, plaintext=plaintext) is not None
+    session.expire_all()
+    first = session.get_one(ApiToken, record.id).last_used_at
+    assert first is not None and utcnow() - first < timedelta(minutes=1)
+    assert service.actor_for_token(session=session, plaintext=plaintext) is not None
+    session.expire_all()
+    assert session.get_one(ApiToken, record.id).last_used_at == first  # not again this minute

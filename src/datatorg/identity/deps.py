@@ -64,11 +64,10 @@ def resolve_actor(request: Request, session: Session) -> Actor:
     actor = ANONYMOUS
     header = request.headers.get("authorization", "")
     if header.lower().startswith("bearer "):
-        found = service.user_for_token(session=session, plaintext=header[7:].strip())
+        found = service.actor_for_token(session=session, plaintext=header[7:].strip())
         if found is None:
             raise Unauthenticated("The API token is unknown, expired or revoked")
-        user, token = found
-        actor = service.actor_for_user(session=session, user=user, token=token)
+        actor = found
     else:
         browser_user = sessions.user_for_request(request=request, session=session)
         if browser_user is not None:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import uuid
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.attributes import set_committed_value
 
@@ -187,34 +187,89 @@ def user_for_token(*, session: Session, plaintext: str) -> tuple[User, ApiToken]
     """The active user and token behind a bearer token, or None when unknown, expired, revoked."""
     record = session.scalar(select(ApiToken).where(ApiToken.digest == tokens.digest(plaintext)))
     now = utcnow()
-    if record is None or record.revoked_at is not None:
-        return None
-    if record.expires_at is not None and record.expires_at <= now:
+    if record is None or not _token_valid(record.revoked_at, record.expires_at, now):
         return None
     user = session.get(User, record.user_id)
     if user is None or not user.is_active:
         return None
-    # Recorded to the minute: one write per token per minute, not one per request.
-    if record.last_used_at is None or now - record.last_used_at > timedelta(minutes=1):
-        _touch(session, record, now)
+    if _touch_due(record.last_used_at, now) and _touch(session, record.id, now):
+        set_committed_value(record, "last_used_at", now)  # written: nothing left to flush
     return user, record
 
 
-def _touch(session: Session, record: ApiToken, now: datetime) -> None:
-    """Note the token's use. In a write transaction it is one more change; otherwise (a read
-    request, or a write request's look-up, which takes no turn) the look-up is committed and
-    the use written in a transaction of its own, if the database's write turn is free now (a
-    look-up never waits for writes; the next use records it)."""
+# A bearer request's caller in one statement (a request with a token pays for no ORM objects):
+# the token, its user and the user's memberships (one row each, or one row without any).
+_ACTOR_BY_DIGEST = (
+    select(
+        ApiToken.id,
+        ApiToken.agreement_id,
+        ApiToken.expires_at,
+        ApiToken.revoked_at,
+        ApiToken.last_used_at,
+        User.id,
+        User.display_name,
+        User.is_superuser,
+        User.is_active,
+        Membership.organisation_id,
+        Membership.role,
+    )
+    .join(User, User.id == ApiToken.user_id)
+    .outerjoin(Membership, Membership.user_id == User.id)
+    .where(ApiToken.digest == bindparam("digest"))
+)
+
+
+def actor_for_token(*, session: Session, plaintext: str) -> Actor | None:
+    """The actor behind a bearer token (as ``actor_for_user`` of ``user_for_token``'s user), or
+    None when the token is unknown, expired or revoked or its user inactive. One statement."""
+    rows = session.execute(_ACTOR_BY_DIGEST, {"digest": tokens.digest(plaintext)}).all()
+    if not rows:
+        return None
+    first = rows[0]
+    token_id, agreement_id, expires_at, revoked_at, last_used_at = first[:5]
+    user_id, display_name, is_superuser, is_active = first[5:9]
+    now = utcnow()
+    if not is_active or not _token_valid(revoked_at, expires_at, now):
+        return None
+    if _touch_due(last_used_at, now):
+        _touch(session, token_id, now)
+    return Actor(
+        user_id=user_id,
+        display_name=display_name,
+        roles=frozenset((r[9], Role(r[10])) for r in rows if r[9] is not None),
+        is_superuser=is_superuser,
+        token_id=token_id,
+        agreement_id=agreement_id,
+    )
+
+
+def _token_valid(revoked_at: datetime | None, expires_at: datetime | None, now: datetime) -> bool:
+    return revoked_at is None and (expires_at is None or expires_at > now)
+
+
+def _touch_due(last_used_at: datetime | None, now: datetime) -> bool:
+    # Recorded to the minute: one write per token per minute, not one per request.
+    return last_used_at is None or now - last_used_at > timedelta(minutes=1)
+
+
+def _touch(session: Session, token_id: uuid.UUID, now: datetime) -> bool:
+    """Note the token's use; True when it was (or will be, with the transaction) stored.
+
+    In a write transaction it is one more change; otherwise (a read request, or a write
+    request's look-up, which takes no turn) the look-up is committed and the use written in a
+    transaction of its own, if the database's write turn is free now (a look-up never waits
+    for writes; the next use records it)."""
+    stmt = update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
     if writes.in_write_transaction(session):
-        record.last_used_at = now
-        return
+        session.execute(stmt, execution_options={"synchronize_session": False})
+        return True
     try:
         writes.begin(session, wait_s=0)
     except writes.WriteBusy:
-        return
-    session.execute(update(ApiToken).where(ApiToken.id == record.id).values(last_used_at=now))
+        return False
+    session.execute(stmt, execution_options={"synchronize_session": False})
     session.commit()
-    set_committed_value(record, "last_used_at", now)  # stored: nothing left to flush
+    return True
 
 
 def revoke_token(*, session: Session, user: User, token_id: uuid.UUID) -> None:

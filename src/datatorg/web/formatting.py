@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
+from functools import lru_cache
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -33,10 +34,19 @@ def num(value: Any, digits: int | None = None, locale: str | None = None) -> str
         return str(value)
     if isinstance(value, float) and value != value:  # NaN
         return ""
+    if isinstance(value, Decimal) and not value.is_finite():  # a signalling NaN has no hash
+        return _num.__wrapped__(value, digits, _loc(locale))
+    return _num(value, digits, _loc(locale))
+
+
+@lru_cache(maxsize=8192, typed=True)
+def _num(value: int | float | Decimal, digits: int | None, babel_locale: str) -> str:
+    # Babel parses its pattern and looks its locale up on every call: a catalog page of
+    # counts spent a tenth of its time here. Typed: 1, 1.0 and Decimal("1.0") are apart.
     if digits is not None:
         pattern = "#,##0" + ("." + "0" * digits if digits > 0 else "")
-        return str(format_decimal(value, format=pattern, locale=_loc(locale)))
-    return str(format_decimal(value, locale=_loc(locale)))
+        return str(format_decimal(value, format=pattern, locale=babel_locale))
+    return str(format_decimal(value, locale=babel_locale))
 
 
 def day(value: Any, locale: str | None = None, fmt: str = "medium") -> str:

@@ -1,0 +1,43 @@
+"""Numbers as readers write them (src/datatorg/web/formatting.py), cached or not."""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from babel.numbers import format_decimal
+
+from datatorg.web import formatting
+
+
+def test_numbers_in_bokmal_and_english() -> None:
+    assert formatting.num(350400, locale="nb") == "350\xa0400"
+    assert formatting.num(350400, locale="en") == "350,400"
+    assert formatting.num(1234.5, digits=2, locale="nb") == "1\xa0234,50"
+    assert formatting.num(1234.5, digits=0, locale="en") == "1,234"
+    assert (
+        formatting.num(None) == ""
+        and formatting.num("") == ""
+        and formatting.num(float("nan")) == ""
+    )
+    assert formatting.num(True) == "True" and formatting.num("abc") == "abc"
+
+
+def test_the_cache_keeps_types_and_locales_apart() -> None:
+    # 1, 1.0 and Decimal("1.50") compare equal to their neighbours; each keeps its own text.
+    for value in (2, 2.0, Decimal("2.50"), 2.5, Decimal("-0.001"), 10**20, 1e-7):
+        for loc in ("nb", "en"):
+            babel = formatting.BABEL[loc]
+            assert formatting.num(value, locale=loc) == format_decimal(value, locale=babel)
+            assert formatting.num(value, 3, loc) == format_decimal(
+                value, format="#,##0.000", locale=babel
+            )
+    assert formatting.num(2.5, locale="nb") == "2,5" and formatting.num(2.5, locale="en") == "2.5"
+
+
+def test_decimals_that_are_not_numbers_are_formatted_uncached() -> None:
+    assert formatting.num(Decimal("NaN"), locale="en") == format_decimal(
+        Decimal("NaN"), locale="en_GB"
+    )
+    assert formatting.num(Decimal("Infinity"), locale="nb") == format_decimal(
+        Decimal("Infinity"), locale="nb_NO"
+    )
