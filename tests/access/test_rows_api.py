@@ -194,3 +194,31 @@ def test_downloads_with_filters(client: TestClient, air: Dataset, fmt: str) -> N
 
 def test_unknown_download_format(client: TestClient, air: Dataset) -> None:
     assert client.get(f"/api/v1/datasets/{air.slug}/download.exe").status_code == 404
+
+
+@pytest.mark.parametrize("small", [True, False])
+def test_downloads_from_memory_and_streamed_alike(
+    client: TestClient, air: Dataset, small: bool, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    """A file up to ``IN_MEMORY_BYTES`` is answered from memory, a larger one streamed from its
+    file; both with the same body and headers, and neither leaves its temporary file."""
+    from datatorg.access import router
+
+    monkeypatch.setattr(router, "IN_MEMORY_BYTES", 1_000_000 if small else 100)
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    resp = client.get(f"/api/v1/datasets/{air.slug}/download.csv?_col=station,no2")
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-disposition"] == f'attachment; filename="{air.slug}.csv"'
+    assert resp.headers["content-type"] == "text/csv; charset=utf-8"
+    assert int(resp.headers["content-length"]) == len(resp.content) > 100
+    assert resp.text.splitlines()[:2] == ["station,no2", "Sentrum,0"]
+    assert ("etag" in resp.headers) is not small  # only a file response tags its file
+    assert list(tmp_path.iterdir()) == []  # the export's file is gone either way
+
+
+def test_download_file_names_that_need_escaping() -> None:
+    from datatorg.access.router import attachment
+
+    assert attachment("luft.csv") == 'attachment; filename="luft.csv"'
+    assert attachment("bør.csv") == "attachment; filename*=utf-8''b%C3%B8r.csv"
+    assert attachment('a"b.csv') == "attachment; filename*=utf-8''a%22b.csv"
