@@ -25,6 +25,7 @@ from datatorg.access import (
     service,
     shape,
 )
+from datatorg.access.engines import Page
 from datatorg.db.engine import engine_of
 from datatorg.errors import NotFound
 from datatorg.identity import permissions as perm
@@ -111,6 +112,9 @@ async def rows(request: Request, ref: str) -> Response:
        ``engines.FAST_BUDGET_MS``, else in the thread pool with the full time budget;
     3. the audit record, group-committed with the other reads of this worker
        (``journal.LoopBatcher``) before the response is sent.
+
+    With a control plane across the network (PostgreSQL) the three steps take one trip to the
+    thread pool together, and the record is group-committed by the process's ``Journal``.
     """
     await priority.bulk_read(request)  # page views on this worker first (web/priority.py)
     items, stated = pipeline.split_stated(request.query_params.multi_items())
@@ -132,38 +136,71 @@ async def rows(request: Request, ref: str) -> Response:
             )
             return r, r.parse(session, items)
 
-    def reserve() -> None:
+    def reserve(r: pipeline.Read, q: query.Query) -> None:
         with request_session(request) as session:
             pipeline.reserve(session, r, q)
 
-    def release() -> None:
+    def release(r: pipeline.Read) -> None:
         with request_session(request) as session:
             pipeline.release(session, r)
 
-    if _embedded(request):
+    def fetch(r: pipeline.Read, q: query.Query) -> Page:
         try:
-            r, q = decide()
-        except journal.WouldWait:  # a refusal to record while another write holds the lock
-            r, q = await run_in_threadpool(decide)
-    else:
+            return engines.fetch(r, q)
+        except BaseException:
+            if pipeline.holds_quota(r):
+                release(r)
+            raise
+
+    def off_loop() -> Page:
+        r, q = decide()
+        if r.decision.quota:
+            reserve(r, q)
+        else:
+            pipeline.hold(r)
+        page = fetch(r, q)
+        try:
+            with request_session(request) as session:
+                journal.append(session, item_of(r, q, page))
+        except BaseException:
+            if pipeline.holds_quota(r):
+                release(r)
+            raise
+        return page
+
+    if not _embedded(request):
+        # A database across the network: the decision, the reservation, the page and the
+        # audit record (group-committed with the reads of the worker's other threads) in one
+        # trip to the thread pool; each trip waits its turn behind the worker's requests.
+        page = await run_in_threadpool(off_loop)
+        return shape.shaped(page, page_json(page, request))
+    try:
+        r, q = decide()
+    except journal.WouldWait:  # a refusal to record while another write holds the lock
         r, q = await run_in_threadpool(decide)
     if r.decision.quota:
-        await run_in_threadpool(reserve)
+        await run_in_threadpool(reserve, r, q)
     else:
         pipeline.hold(r)
     try:
-        page = engines.fetch(r, q, fast=True)
-        if page is None:
-            page = await run_in_threadpool(engines.fetch, r, q)
-        item = r.item(
-            len(page.rows), engines.page_bytes(r, page), q.is_aggregate, page.subject_keys
-        )
-        await journal.loop_batcher(request.app.state.sessionmaker).append(item)
+        fast = engines.fetch(r, q, fast=True)
     except BaseException:
         if pipeline.holds_quota(r):
-            await run_in_threadpool(release)
+            await run_in_threadpool(release, r)
+        raise
+    page = fast if fast is not None else await run_in_threadpool(fetch, r, q)
+    try:
+        await journal.loop_batcher(request.app.state.sessionmaker).append(item_of(r, q, page))
+    except BaseException:
+        if pipeline.holds_quota(r):
+            await run_in_threadpool(release, r)
         raise
     return shape.shaped(page, page_json(page, request))
+
+
+def item_of(r: pipeline.Read, q: query.Query, page: Page) -> journal.Item:
+    """The audit record of a page read."""
+    return r.item(len(page.rows), engines.page_bytes(r, page), q.is_aggregate, page.subject_keys)
 
 
 def _embedded(request: Request) -> bool:
