@@ -62,7 +62,7 @@ from datatorg.sensors.ngsi import types as ngsi_types
 from datatorg.settings import Settings, get_settings
 from datatorg.web import apidocs
 from datatorg.web import pages as shell_pages
-from datatorg.web.deps import commit_in_handler_thread
+from datatorg.web.deps import finish_in_handler_thread
 from datatorg.web.errorhandlers import install_error_handlers, register_error_face
 from datatorg.web.middleware import ShellMiddleware
 from datatorg.web.openapi import install_openapi
@@ -220,7 +220,7 @@ def create_app(
     app.add_middleware(ShellMiddleware, settings=settings)
     # Outermost: counts every interactive request from its first byte (web/priority.py).
     app.add_middleware(PagesFirst)
-    # Write requests commit in their handler's thread (web/deps.py: the writer turn is held
-    # only for the handler's own work).
-    commit_in_handler_thread(app.routes)
+    # Handlers commit and make their JSON response in their own thread (web/deps.py: the
+    # writer turn is held only for the handler's own work; no more trips to the thread pool).
+    finish_in_handler_thread(app.routes)
     return app
