@@ -47,7 +47,7 @@ def main() -> None:
     "--workers",
     default=1,
     show_default=True,
-    type=int,
+    type=click.IntRange(min=1),
     help="Worker processes. On Linux each has a listening socket of its own and the "
     "kernel spreads new connections over them.",
 )

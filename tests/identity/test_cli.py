@@ -149,3 +149,15 @@ def test_serve_turns_off_uvicorns_access_log(monkeypatch: pytest.MonkeyPatch) ->
     config = seen[0]
     assert config.access_log is False and config.proxy_headers is True  # type: ignore[attr-defined]
     assert config.workers == 2 and config.port == 8799  # type: ignore[attr-defined]
+
+
+@pytest.mark.parametrize("workers", ["0", "-1", "two"])
+def test_serve_refuses_a_worker_count_below_one(
+    workers: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from datatorg.web import workers as web_workers
+
+    seen: list[object] = []
+    monkeypatch.setattr(web_workers, "run", seen.append)
+    r = CliRunner().invoke(cli.main, ["serve", "--workers", workers])
+    assert r.exit_code == 2 and "--workers" in r.output and seen == []

@@ -52,99 +52,83 @@ def _crowd(inter: priority.Interactive, n: int = 2) -> list[dict[str, str]]:
     return scopes
 
 
-def test_a_bulk_read_goes_at_once_when_nothing_interactive_is_in_flight() -> None:
-    inter = priority.Interactive()
+def _waited(
+    inter: priority.Interactive, page: dict[str, str] | None = None, after: float = 0
+) -> float:
+    """How long a bulk read's ``wait_turn`` took; ``page`` begins first and, with ``after``,
+    ends that many seconds later."""
 
     async def main() -> float:
+        if page is not None:
+            inter.begin(page)
+            if after:
+                asyncio.get_running_loop().call_later(after, inter.end, page)
         t0 = time.monotonic()
         await inter.wait_turn()
         return time.monotonic() - t0
 
-    assert run(main()) < priority.BULK_WAIT_S / 2
+    return run(main())
+
+
+@pytest.fixture
+def patient(monkeypatch: pytest.MonkeyPatch) -> float:
+    """A 2 s bound: a read that goes early is told from one that waited its bound however
+    busy the machine running the tests is."""
+    monkeypatch.setattr(priority, "BULK_WAIT_S", 2.0)
+    return 2.0
+
+
+def test_a_bulk_read_goes_at_once_when_nothing_interactive_is_in_flight(patient: float) -> None:
+    inter = priority.Interactive()
+    assert _waited(inter) < patient / 2
     assert inter.yielded == 0
 
 
-def test_a_bulk_read_goes_at_once_when_pages_are_most_of_the_traffic() -> None:
+def test_a_bulk_read_goes_at_once_when_pages_are_most_of_the_traffic(patient: float) -> None:
     inter = priority.Interactive()
     pages = [{"type": "http"} for _ in range(3)]
     for page in pages:
         inter.begin(page)
     bulk = _crowd(inter, 2)
-
-    async def main() -> float:
-        t0 = time.monotonic()
-        await inter.wait_turn()
-        return time.monotonic() - t0
-
-    assert run(main()) < priority.BULK_WAIT_S / 2
+    assert _waited(inter) < patient / 2
     assert inter.yielded == 0 and bulk
 
 
-def test_a_bulk_read_waits_until_the_interactive_request_ends() -> None:
+def test_a_bulk_read_waits_until_the_interactive_request_ends(patient: float) -> None:
     inter = priority.Interactive()
-    page = {"type": "http"}
     bulk = _crowd(inter)
-
-    async def main() -> tuple[float, float]:
-        inter.begin(page)
-        t0 = time.monotonic()
-        loop = asyncio.get_running_loop()
-        loop.call_later(0.02, inter.end, page)
-        await inter.wait_turn()
-        return t0, time.monotonic()
-
-    t0, t1 = run(main())
-    assert 0.015 <= t1 - t0 < priority.BULK_WAIT_S
+    assert 0.015 <= _waited(inter, {"type": "http"}, after=0.02) < patient / 2
     assert inter.yielded == 1 and bulk
 
 
 def test_a_bulk_read_waits_at_most_its_bound() -> None:
     inter = priority.Interactive()
     bulk = _crowd(inter)
-
-    async def main() -> float:
-        inter.begin({"type": "http"})  # never ends
-        t0 = time.monotonic()
-        await inter.wait_turn()
-        return time.monotonic() - t0
-
-    waited = run(main())
+    waited = _waited(inter, {"type": "http"})  # never ends
     assert priority.BULK_WAIT_S * 0.9 <= waited < priority.BULK_WAIT_S + 0.5 and bulk
 
 
-def test_an_old_request_in_flight_does_not_hold_bulk_reads_back() -> None:
+def test_an_old_request_in_flight_does_not_hold_bulk_reads_back(patient: float) -> None:
     inter = priority.Interactive()
     stream = {"type": "http"}
     inter.begin(stream)
     inter._started[id(stream)] -= priority.YOUNG_S + 1  # began long ago (a stream, a download)
     bulk = _crowd(inter)
-
-    async def main() -> float:
-        t0 = time.monotonic()
-        await inter.wait_turn()
-        return time.monotonic() - t0
-
-    assert run(main()) < priority.BULK_WAIT_S / 2
+    assert _waited(inter) < patient / 2
     assert inter.yielded == 0 and bulk
 
 
-def test_an_old_request_in_flight_does_not_keep_a_bulk_read_waiting_its_whole_bound() -> None:
+def test_an_old_request_in_flight_does_not_keep_a_bulk_read_waiting_its_whole_bound(
+    patient: float,
+) -> None:
     """A young page view ends after 5 ms while a download that began long ago (a client
     reading it slowly) is still in flight: the bulk read goes when the page view ends."""
     inter = priority.Interactive()
-    stream, page = {"type": "http"}, {"type": "http"}
+    stream = {"type": "http"}
     inter.begin(stream)
     inter._started[id(stream)] -= priority.YOUNG_S + 1
     bulk = _crowd(inter)
-
-    async def main() -> float:
-        inter.begin(page)
-        asyncio.get_running_loop().call_later(0.005, inter.end, page)
-        t0 = time.monotonic()
-        await inter.wait_turn()
-        return time.monotonic() - t0
-
-    assert run(main()) < priority.BULK_WAIT_S * 0.6
+    assert _waited(inter, {"type": "http"}, after=0.005) < patient / 2
     assert inter.yielded == 1 and bulk
 
 

@@ -11,8 +11,9 @@ checkpoint then stalls every request of that worker, or every write of every wor
 So the server's connections turn the automatic checkpoint off (``make_engine(...,
 background_checkpoints=True)``) and each worker runs ``Checkpointer``: a daemon thread that
 asks for a passive checkpoint every ``INTERVAL_S``, on a connection of its own. A passive
-checkpoint waits for no reader or writer and holds no lock they need; when another worker's
-checkpointer is at it, this one's attempt is simply skipped. The command line and the
+checkpoint waits for no reader or writer and holds no lock they need (the one exception, a
+log grown past ``RESTART_PAGES``, is below); when another worker's checkpointer is at it,
+this one's attempt is simply skipped. The command line and the
 tests keep SQLite's automatic checkpoints.
 
 SQLite starts its log over only when a write transaction begins with every frame of it

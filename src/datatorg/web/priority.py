@@ -67,15 +67,15 @@ class Interactive:
     def bulk_end(self, scope: Scope) -> None:
         self._bulk.discard(id(scope))
 
-    def young(self, now: float) -> bool:
-        """Whether an interactive request that began less than ``YOUNG_S`` ago is in flight."""
-        return any(now - began < YOUNG_S for began in self._started.values())
+    def young(self, now: float) -> int:
+        """How many interactive requests that began less than ``YOUNG_S`` ago are in flight."""
+        return sum(1 for began in self._started.values() if now - began < YOUNG_S)
 
     async def wait_turn(self) -> None:
         """When bulk reads outnumber the young interactive requests in flight, wait until no
         young interactive request is in flight, at most ``BULK_WAIT_S``."""
         now = time.monotonic()
-        young = sum(1 for began in self._started.values() if now - began < YOUNG_S)
+        young = self.young(now)
         if young == 0 or len(self._bulk) <= young:
             return
         self.yielded += 1
