@@ -78,3 +78,31 @@ def test_hostile_details_are_stored_as_data(session: Session) -> None:
     stored = session.scalar(select(AuditEvent).where(AuditEvent.seq == out[1].seq))
     assert stored is not None and stored.details == hostile
     assert audit.verify_chain(session=session).ok
+
+
+def test_an_append_holds_the_head_for_as_few_statements_as_the_database_allows(
+    session: Session,
+) -> None:
+    """The head row is locked from the first statement to the commit, and every audited write
+    queues for it: on PostgreSQL the events and the new head are one statement (a
+    data-modifying WITH) after the head's lock, on SQLite two."""
+    from sqlalchemy import event
+
+    audit.record_many(session=session, events=[_new(0)])  # the head exists
+    statements: list[str] = []
+
+    def seen(*args: object) -> None:
+        statements.append(str(args[2]))
+
+    bind = session.connection()
+    event.listen(bind, "before_cursor_execute", seen)
+    try:
+        rows = audit.record_many(session=session, events=[_new(i) for i in range(1, 4)])
+    finally:
+        event.remove(bind, "before_cursor_execute", seen)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    assert len(statements) == (2 if postgres else 3), statements
+    assert statements[0].startswith("UPDATE audit_head")
+    assert [r.seq for r in rows] == [2, 3, 4]
+    assert _head(session) == (4, rows[-1].hash)
+    assert audit.verify_chain(session=session).ok

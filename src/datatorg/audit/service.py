@@ -147,8 +147,17 @@ def append_rows(*, session: Session, events: Sequence[NewEvent]) -> list[dict[st
             }
         )
         prev = digest
-    session.execute(_INSERT_EVENTS, rows)
-    session.execute(_SET_HEAD, {"new_seq": seq, "new_hash": prev})
+    if session.get_bind().dialect.name == "postgresql":
+        # The events and the new head in one statement (a data-modifying WITH): the head row
+        # stays locked one round trip less, and every audited write of every worker queues
+        # for it.
+        appended = insert(_EVENTS).values(rows).cte("appended")
+        session.execute(
+            update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=prev).add_cte(appended)
+        )
+    else:
+        session.execute(_INSERT_EVENTS, rows)
+        session.execute(_SET_HEAD, {"new_seq": seq, "new_hash": prev})
     return rows
 
 
