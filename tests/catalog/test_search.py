@@ -227,3 +227,62 @@ def test_search_sees_writes_at_once(client: TestClient, session: Session) -> Non
     make_dataset(session, org, slug="s-fersk", title_nb="Fersk datasett")
     assert _slugs(client, publisher="ny-utgiver") == ["s-fersk"]
     assert _slugs(client, q="fersk") == ["s-fersk"]
+
+
+def test_stemming_from_many_threads_at_once_gives_each_word_its_own_stem() -> None:
+    """A Snowball stemmer keeps its word in the instance; request threads share the
+    module. Threads switching every microsecond stem thousands of words the caches have not
+    seen: each gets the stem it gets alone (a shared stemmer gave IndexErrors and stems of
+    another thread's word)."""
+    import sys
+    import threading
+
+    import snowballstemmer
+
+    words = [
+        f"{stem}{end}"
+        for stem in (
+            "skole",
+            "måling",
+            "kvalitet",
+            "luft",
+            "bygning",
+            "vannverk",
+            "sykkel",
+            "parkering",
+        )
+        for end in ("", "er", "ene", "en", "ane", "ens", "ers", "heten", "elser", "ingene")
+    ]
+    alone_nb, alone_en = snowballstemmer.stemmer("norwegian"), snowballstemmer.stemmer("english")
+    expected_en = {w: alone_en.stemWord(w) for w in words}
+    search.stem_nb.cache_clear()
+    search.stem_en.cache_clear()
+    got: dict[str, str] = {}
+    errors: list[BaseException] = []
+
+    def stem(chunk: list[str]) -> None:
+        try:
+            for _ in range(20):
+                search.stem_en.cache_clear()
+                for w in chunk:
+                    got[w] = search.stem_en(w)
+                    search.stem_nb(w)
+        except BaseException as exc:
+            errors.append(exc)
+
+    old = sys.getswitchinterval()
+    sys.setswitchinterval(1e-6)
+    try:
+        threads = [threading.Thread(target=stem, args=(words[i::4],)) for i in range(4)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    finally:
+        sys.setswitchinterval(old)
+        search.stem_nb.cache_clear()
+        search.stem_en.cache_clear()
+    assert errors == []
+    assert got == expected_en
+    fixed_point = {w: search.stem_nb(w) for w in words}
+    assert all(alone_nb.stemWord(s) == s for s in fixed_point.values())

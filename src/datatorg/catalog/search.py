@@ -18,10 +18,12 @@ migration that rebuilds the documents (see ``…/versions/*catalog_search_snowba
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 import uuid
 from collections.abc import Iterable
 from functools import lru_cache
+from typing import Any
 
 import snowballstemmer
 from sqlalchemy import ColumnElement, column, func, literal_column, select, table, text
@@ -36,8 +38,19 @@ WORD_RE = re.compile(r"[^\W_]+", re.UNICODE)
 MAX_QUERY_CHARS = 300
 MAX_QUERY_TERMS = 12
 FTS_TABLE = table("dataset_fts", column("rowid"), column("dataset_id"), column("doc"))
-_NORWEGIAN = snowballstemmer.stemmer("norwegian")
-_ENGLISH = snowballstemmer.stemmer("english")
+# A Snowball stemmer keeps the word it works on in the instance: one shared by the request
+# threads gave another thread's word a wrong stem or an IndexError (a 500 on a catalog search
+# under concurrent requests). Each thread has its own.
+_STEMMERS = threading.local()
+
+
+def _stemmer(language: str) -> Any:
+    found = getattr(_STEMMERS, language, None)
+    if found is None:
+        found = snowballstemmer.stemmer(language)
+        setattr(_STEMMERS, language, found)
+    return found
+
 
 # A query word asks for any of its stems (each as a prefix): (bokmål stem, English stem).
 Term = tuple[str, ...]
@@ -54,7 +67,7 @@ def stem_nb(word: str) -> str:
     if not word.isalpha():
         return word
     for _round in range(3):
-        shorter = str(_NORWEGIAN.stemWord(word))
+        shorter = str(_stemmer("norwegian").stemWord(word))
         if shorter == word:
             break
         word = shorter
@@ -64,7 +77,7 @@ def stem_nb(word: str) -> str:
 @lru_cache(maxsize=200_000)
 def stem_en(word: str) -> str:
     """The English Snowball stem of ``word`` (digits are left alone)."""
-    return str(_ENGLISH.stemWord(word)) if word.isalpha() else word
+    return str(_stemmer("english").stemWord(word)) if word.isalpha() else word
 
 
 def document(nb: Iterable[str], en: Iterable[str] = ()) -> str:
