@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+import pytest
 from babel.numbers import format_decimal
 
 from datatorg.web import formatting
@@ -41,3 +43,12 @@ def test_decimals_that_are_not_numbers_are_formatted_uncached() -> None:
     assert formatting.num(Decimal("Infinity"), locale="nb") == format_decimal(
         Decimal("Infinity"), locale="nb_NO"
     )
+
+
+@pytest.mark.parametrize("zero, negative_zero", [(0.0, -0.0), (Decimal("0"), Decimal("-0"))])
+def test_a_cached_zero_does_not_answer_for_a_negative_zero(zero: Any, negative_zero: Any) -> None:
+    """0.0 == -0.0 with equal hashes and one type, so a typed cache would hand the first
+    one's text to the other; Babel writes them apart."""
+    formatting._num.cache_clear()
+    for value in (zero, negative_zero, zero):
+        assert formatting.num(value, locale="nb") == format_decimal(value, locale="nb_NO")

@@ -222,3 +222,14 @@ def test_download_file_names_that_need_escaping() -> None:
     assert attachment("luft.csv") == 'attachment; filename="luft.csv"'
     assert attachment("bør.csv") == "attachment; filename*=utf-8''b%C3%B8r.csv"
     assert attachment('a"b.csv') == "attachment; filename*=utf-8''a%22b.csv"
+
+
+def test_a_small_download_answers_a_byte_range_as_a_file(client: TestClient, air: Dataset) -> None:
+    """A download that would be answered from memory is a file response when the client
+    asks for a byte range (a resumed download): 206 with the bytes asked for."""
+    url = f"/api/v1/datasets/{air.slug}/download.csv"
+    whole = client.get(url)
+    assert whole.status_code == 200 and "accept-ranges" not in whole.headers
+    part = client.get(url, headers={"range": "bytes=0-9"})
+    assert part.status_code == 206 and part.content == whole.content[:10]
+    assert part.headers["accept-ranges"] == "bytes"

@@ -106,3 +106,11 @@ def test_an_append_holds_the_head_for_as_few_statements_as_the_database_allows(
     assert [r.seq for r in rows] == [2, 3, 4]
     assert _head(session) == (4, rows[-1].hash)
     assert audit.verify_chain(session=session).ok
+
+
+def test_a_batch_larger_than_one_statement_can_bind_is_appended(session: Session) -> None:
+    """6,000 events are 66,000 bound parameters, over PostgreSQL's 65,535 in one statement:
+    past ``ONE_STATEMENT_ROWS`` a batch is inserted as before."""
+    out = audit.record_many(session=session, events=[_new(i) for i in range(6000)])
+    assert _head(session) == (out[-1].seq, out[-1].hash)
+    assert audit.verify_chain(session=session).ok

@@ -8,9 +8,10 @@ from __future__ import annotations
 import threading
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Annotated
 
 import pytest
-from fastapi import APIRouter, FastAPI, Response
+from fastapi import APIRouter, Depends, FastAPI, Response
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy import Engine, text
@@ -115,6 +116,13 @@ def test_a_read_session_is_left_alone(engine: Engine) -> None:
     assert _count(engine) == 0
 
 
+def _stamped(response: Response) -> str:
+    """A dependency that sets a header and a cookie on the response FastAPI injects."""
+    response.headers["x-stamp"] = "1"
+    response.set_cookie("seen", "yes")
+    return "ok"
+
+
 class Note(BaseModel):
     body: str
     secret: str = "s"
@@ -145,6 +153,10 @@ def _app(engine: Engine, finish: bool = True) -> FastAPI:
             response.status_code = 202
         return Note(body=body)
 
+    @app.get("/stamped")
+    def stamped(stamp: Annotated[str, Depends(_stamped)]) -> Note:
+        return Note(body=stamp)
+
     @app.get("/bad")
     def bad() -> Note:
         return {"nobody": 1}  # type: ignore[return-value]
@@ -154,7 +166,7 @@ def _app(engine: Engine, finish: bool = True) -> FastAPI:
         return Response(b"raw", media_type="text/plain")  # type: ignore[return-value]
 
     if finish:
-        assert finish_in_handler_thread(app.routes) == 4
+        assert finish_in_handler_thread(app.routes) == 5
     return app
 
 
@@ -172,16 +184,21 @@ def test_json_responses_are_made_as_fastapi_makes_them(engine: Engine) -> None:
             client.get("/notes"),
             client.get("/bad"),
             client.get("/raw"),
+            client.get("/stamped"),
         ]
         answers.append([(r.status_code, sorted(r.headers.items()), r.content) for r in got])
         assert _count(engine) == 2
     assert answers[0] == answers[1]  # wrapped or not, the same answers
-    (made, accepted, listed, bad, raw) = answers[0]
+    (made, accepted, listed, bad, raw, stamped) = answers[0]
     assert made[0] == 201 and ("location", "/notes/1") in made[1]
     assert made[2] == b'{"body":"hei","secret":"s","empty":null}'
     assert accepted[0] == 202  # set on the injected response
     assert listed[2] == b'[{"body":"hei"},{"body":"accepted"}]'
     assert bad[0] == 500 and raw[2] == b"raw"
+    assert ("x-stamp", "1") in stamped[1] and (
+        "set-cookie",
+        "seen=yes; Path=/; SameSite=lax",
+    ) in stamped[1]
 
 
 def test_a_read_handler_commits_its_session_in_its_thread(engine: Engine) -> None:

@@ -90,6 +90,11 @@ _SET_HEAD = (
 )
 
 
+# The largest batch appended with its head in one statement (11 parameters a row); a read
+# journal's batch is mostly a handful of reads.
+ONE_STATEMENT_ROWS = 64
+
+
 def _lock_head(session: Session) -> tuple[int, str]:
     """Lock the head row and read it in one statement (``UPDATE … RETURNING``).
 
@@ -147,10 +152,11 @@ def append_rows(*, session: Session, events: Sequence[NewEvent]) -> list[dict[st
             }
         )
         prev = digest
-    if session.get_bind().dialect.name == "postgresql":
+    if len(rows) <= ONE_STATEMENT_ROWS and session.get_bind().dialect.name == "postgresql":
         # The events and the new head in one statement (a data-modifying WITH): the head row
         # stays locked one round trip less, and every audited write of every worker queues
-        # for it.
+        # for it. A larger batch is inserted as before, in as many statements as its bound
+        # parameters need (PostgreSQL takes at most 65,535 in one).
         appended = insert(_EVENTS).values(rows).cte("appended")
         session.execute(
             update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=prev).add_cte(appended)

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.datastructures import DefaultPlaceholder
+from fastapi.dependencies.models import Dependant
 from fastapi.exceptions import ResponseValidationError
 from fastapi.routing import APIRoute
 from fastapi.utils import is_body_allowed_for_status_code
@@ -92,8 +93,9 @@ def finish_in_handler_thread(routes: Iterable[BaseRoute]) -> int:
     stored), a handler that raises commits nothing, and the response is the one FastAPI would
     make (its response model, include/exclude settings, status code, and the headers and
     status the handler set on an injected ``Response``). Handlers with a response class of
-    their own (pages, files) return their response themselves. Included routers are followed;
-    a handler is wrapped once.
+    their own (pages, files) return their response themselves, and FastAPI still makes the
+    response of a route whose dependencies set something on the injected one. Included
+    routers are followed; a handler is wrapped once.
     """
     changed = 0
     for route in routes:
@@ -117,9 +119,20 @@ def finish_in_handler_thread(routes: Iterable[BaseRoute]) -> int:
     return changed
 
 
+def _response_in_dependencies(dependencies: Iterable[Dependant]) -> bool:
+    return any(
+        d.response_param_name is not None or _response_in_dependencies(d.dependencies)
+        for d in dependencies
+    )
+
+
 def _finishing(route: APIRoute, call: Callable[..., Any]) -> Callable[..., Any]:
     reads = not (route.methods or set()) - SAFE_METHODS
     field = route.response_field if isinstance(route.response_class, DefaultPlaceholder) else None
+    if _response_in_dependencies(route.dependant.dependencies):
+        # A dependency sets headers or a status on the response FastAPI injects: FastAPI
+        # copies them onto the response it makes, so it makes this one (commit only here).
+        field = None
     sub_name = route.dependant.response_param_name
 
     def json_response(result: Any, sub: Response | None) -> Response:

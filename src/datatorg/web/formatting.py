@@ -34,7 +34,11 @@ def num(value: Any, digits: int | None = None, locale: str | None = None) -> str
         return str(value)
     if isinstance(value, float) and value != value:  # NaN
         return ""
-    if isinstance(value, Decimal) and not value.is_finite():  # a signalling NaN has no hash
+    if (isinstance(value, Decimal) and not value.is_finite()) or (
+        value == 0 and not isinstance(value, int)
+    ):
+        # A signalling NaN has no hash; -0.0 equals 0.0 with the same hash, and is written
+        # apart ("-0"): neither is cached.
         return _num.__wrapped__(value, digits, _loc(locale))
     return _num(value, digits, _loc(locale))
 
