@@ -86,20 +86,11 @@ def test_an_append_holds_the_head_for_as_few_statements_as_the_database_allows(
     """The head row is locked from the first statement to the commit, and every audited write
     queues for it: on PostgreSQL the events and the new head are one statement (a
     data-modifying WITH) after the head's lock, on SQLite two."""
-    from sqlalchemy import event
+    from tests.statements import recorded
 
     audit.record_many(session=session, events=[_new(0)])  # the head exists
-    statements: list[str] = []
-
-    def seen(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    bind = session.connection()
-    event.listen(bind, "before_cursor_execute", seen)
-    try:
+    with recorded(session) as statements:
         rows = audit.record_many(session=session, events=[_new(i) for i in range(1, 4)])
-    finally:
-        event.remove(bind, "before_cursor_execute", seen)
     postgres = session.get_bind().dialect.name == "postgresql"
     assert len(statements) == (2 if postgres else 3), statements
     assert statements[0].startswith("UPDATE audit_head")

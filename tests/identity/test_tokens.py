@@ -135,10 +135,9 @@ def test_profile_update_page_and_api(client: TestClient, session: Session) -> No
 
 
 def test_actor_for_token_is_one_statement_and_matches_actor_for_user(session: Session) -> None:
-    from sqlalchemy import event
-
     from datatorg.identity.models import OrgKind, Role, User
     from tests.factories import make_org
+    from tests.statements import recorded
 
     org, other = make_org(session), make_org(session, kind=OrgKind.research)
     user = make_user(session, org=org, roles=(Role.publisher, Role.steward))
@@ -146,17 +145,8 @@ def test_actor_for_token_is_one_statement_and_matches_actor_for_user(session: Se
     plaintext, record = service.create_token(session=session, user=user, name="t")
     record.last_used_at = utcnow()  # used a moment ago: the look-up writes nothing
     session.flush()
-    statements: list[str] = []
-
-    def count(*args: object) -> None:
-        statements.append(str(args[2]))
-
-    bind = session.connection()
-    event.listen(bind, "before_cursor_execute", count)
-    try:
+    with recorded(session) as statements:
         actor = service.actor_for_token(session=session, plaintext=plaintext)
-    finally:
-        event.remove(bind, "before_cursor_execute", count)
     assert len(statements) == 1, statements
     assert actor == service.actor_for_user(session=session, user=user, token=record)
     assert actor is not None and {r for _, r in actor.roles} == {
