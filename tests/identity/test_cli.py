@@ -12,8 +12,8 @@ from sqlalchemy.orm import Session
 
 from datatorg import cli
 from datatorg.db.engine import make_engine, make_sessionmaker
-from datatorg.identity import service
-from datatorg.identity.models import Membership, Organisation, Role, User
+from datatorg.identity import service, tokens
+from datatorg.identity.models import ApiToken, Membership, Organisation, Role, User
 from datatorg.settings import get_settings
 from tests.conftest import TEST_SECRET
 
@@ -56,9 +56,10 @@ def test_users_create_then_tokens_create(cli_db: Session) -> None:
     plaintext = t.output.strip()
     assert plaintext.startswith("dtg_")
     cli_db.rollback()  # end the read snapshot so the CLI's commit is visible (SQLite)
-    found = service.user_for_token(session=cli_db, plaintext=plaintext)
-    assert found is not None and found[0].id == user.id
-    assert found[1].expires_at is not None
+    found = service.actor_for_token(session=cli_db, plaintext=plaintext)
+    assert found is not None and found.user_id == user.id
+    record = cli_db.scalar(select(ApiToken).where(ApiToken.digest == tokens.digest(plaintext)))
+    assert record is not None and record.expires_at is not None
 
 
 def test_users_create_refuses_duplicates_and_bad_input(cli_db: Session) -> None:

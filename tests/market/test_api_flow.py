@@ -9,7 +9,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
-from datatorg.identity.service import actor_for_user, user_for_token
+from datatorg.identity.service import actor_for_token
 from datatorg.market import odrl, service
 from datatorg.market.metering import today as utc_today
 from datatorg.market.models import Notification
@@ -121,9 +121,8 @@ def test_whole_flow_through_the_api(client: TestClient, session: Session, world:
     )
     assert r.status_code == 201, r.text
     plain = r.json()["token"]
-    found = user_for_token(session=session, plaintext=plain)
-    assert found is not None
-    actor = actor_for_user(session=session, user=found[0], token=found[1])
+    actor = actor_for_token(session=session, plaintext=plain)
+    assert actor is not None
     assert str(actor.agreement_id) == agreement["id"]
 
     def read() -> service.AgreementCheck:
@@ -156,7 +155,7 @@ def test_whole_flow_through_the_api(client: TestClient, session: Session, world:
     assert r.status_code == 200 and r.json()["state"] == "revoked"
     denied = read()
     assert not denied.allowed and denied.failed_term == "state"
-    assert user_for_token(session=session, plaintext=plain) is None
+    assert actor_for_token(session=session, plaintext=plain) is None
     assert (
         client.get("/api/v1/agreements", headers={"Authorization": f"Bearer {plain}"}).status_code
         == 401

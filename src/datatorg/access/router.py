@@ -158,8 +158,8 @@ async def rows(request: Request, ref: str) -> Response:
             reserve(r, q)
         else:
             pipeline.hold(r)
-        page = fetch(r, q)
         try:
+            page = engines.fetch(r, q)
             with request_session(request) as session:
                 journal.append(session, item_of(r, q, page))
         except BaseException:

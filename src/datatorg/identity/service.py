@@ -7,7 +7,6 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.orm import Session
-from sqlalchemy.orm.attributes import set_committed_value
 
 from datatorg.db import writes
 from datatorg.db.base import utcnow
@@ -183,20 +182,6 @@ def create_token(
     return plaintext, record
 
 
-def user_for_token(*, session: Session, plaintext: str) -> tuple[User, ApiToken] | None:
-    """The active user and token behind a bearer token, or None when unknown, expired, revoked."""
-    record = session.scalar(select(ApiToken).where(ApiToken.digest == tokens.digest(plaintext)))
-    now = utcnow()
-    if record is None or not _token_valid(record.revoked_at, record.expires_at, now):
-        return None
-    user = session.get(User, record.user_id)
-    if user is None or not user.is_active:
-        return None
-    if _touch_due(record.last_used_at, now) and _touch(session, record.id, now):
-        set_committed_value(record, "last_used_at", now)  # written: nothing left to flush
-    return user, record
-
-
 # A bearer request's caller in one statement (a request with a token pays for no ORM objects):
 # the token, its user and the user's memberships (one row each, or one row without any).
 _ACTOR_BY_DIGEST = (
@@ -220,7 +205,7 @@ _ACTOR_BY_DIGEST = (
 
 
 def actor_for_token(*, session: Session, plaintext: str) -> Actor | None:
-    """The actor behind a bearer token (as ``actor_for_user`` of ``user_for_token``'s user), or
+    """The actor behind a bearer token (as ``actor_for_user`` gives it for the token's user), or
     None when the token is unknown, expired or revoked or its user inactive. One statement."""
     rows = session.execute(_ACTOR_BY_DIGEST, {"digest": tokens.digest(plaintext)}).all()
     if not rows:
@@ -252,24 +237,21 @@ def _touch_due(last_used_at: datetime | None, now: datetime) -> bool:
     return last_used_at is None or now - last_used_at > timedelta(minutes=1)
 
 
-def _touch(session: Session, token_id: uuid.UUID, now: datetime) -> bool:
-    """Note the token's use; True when it was (or will be, with the transaction) stored.
-
-    In a write transaction it is one more change; otherwise (a read request, or a write
-    request's look-up, which takes no turn) the look-up is committed and the use written in a
-    transaction of its own, if the database's write turn is free now (a look-up never waits
-    for writes; the next use records it)."""
+def _touch(session: Session, token_id: uuid.UUID, now: datetime) -> None:
+    """Note the token's use. In a write transaction it is one more change; otherwise (a read
+    request, or a write request's look-up, which takes no turn) the look-up is committed and
+    the use written in a transaction of its own, if the database's write turn is free now (a
+    look-up never waits for writes; the next use records it)."""
     stmt = update(ApiToken).where(ApiToken.id == token_id).values(last_used_at=now)
     if writes.in_write_transaction(session):
         session.execute(stmt, execution_options={"synchronize_session": False})
-        return True
+        return
     try:
         writes.begin(session, wait_s=0)
     except writes.WriteBusy:
-        return False
+        return
     session.execute(stmt, execution_options={"synchronize_session": False})
     session.commit()
-    return True
 
 
 def revoke_token(*, session: Session, user: User, token_id: uuid.UUID) -> None:
