@@ -62,6 +62,7 @@ from datatorg.sensors.ngsi import types as ngsi_types
 from datatorg.settings import Settings, get_settings
 from datatorg.web import apidocs
 from datatorg.web import pages as shell_pages
+from datatorg.web.admission import Admission
 from datatorg.web.deps import finish_in_handler_thread
 from datatorg.web.errorhandlers import install_error_handlers, register_error_face
 from datatorg.web.middleware import ShellMiddleware
@@ -218,8 +219,10 @@ def create_app(
         register_error_face(prefix, ckan.error_face)
     register_error_face("/ngsi-ld/", ngsi_errors.face, shell=True)
     app.add_middleware(ShellMiddleware, settings=settings)
-    # Outermost: counts every interactive request from its first byte (web/priority.py).
+    # Counts every interactive request at work (web/priority.py).
     app.add_middleware(PagesFirst)
+    # Outermost: a few requests at work at once, the others wait their turn (web/admission.py).
+    app.add_middleware(Admission, limit=settings.request_concurrency)
     # Handlers commit and make their JSON response in their own thread (web/deps.py: the
     # writer turn is held only for the handler's own work; no more trips to the thread pool).
     finish_in_handler_thread(app.routes)

@@ -1,0 +1,361 @@
+"""A few requests at work per worker, the others in arrival order (src/datatorg/web/admission.py).
+
+The middleware is driven with plain ASGI applications whose steps the test controls, so each
+rule is checked where it can fail: the bound, the order, a place never held while the client is
+sending, uploads not queued, the place given back at the response's start, on an error, and by
+a request cancelled while it waits.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import socket
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+import pytest
+from starlette.types import Message
+
+from datatorg.app import create_app
+from datatorg.settings import Settings
+from datatorg.web.admission import PRELOAD_BYTES, Admission, Turns
+from datatorg.web.priority import PagesFirst
+from tests.robust.server import new_installation, serve
+
+
+def _scope(method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
+    return {"type": "http", "method": method, "path": "/", "headers": headers or []}
+
+
+class _Client:
+    """One request's client side: a body sent when the test says, the messages it got."""
+
+    def __init__(self, body: list[Message] | None = None) -> None:
+        self.inbox: asyncio.Queue[Message] = asyncio.Queue()
+        for message in body or [{"type": "http.request", "body": b"", "more_body": False}]:
+            self.inbox.put_nowait(message)
+        self.sent: list[Message] = []
+
+    async def receive(self) -> Message:
+        return await self.inbox.get()
+
+    async def send(self, message: Message) -> None:
+        self.sent.append(message)
+
+
+async def _ok(send: Callable[[Message], Awaitable[None]]) -> None:
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+
+
+async def _settle() -> None:
+    for _ in range(20):
+        await asyncio.sleep(0)
+
+
+def test_turns_bound_and_order() -> None:
+    async def run() -> None:
+        turns = Turns(2)
+        order: list[int] = []
+        inside = 0
+        most = 0
+        gates = [asyncio.Event() for _ in range(6)]
+
+        async def request(i: int) -> None:
+            nonlocal inside, most
+            await turns.acquire()
+            order.append(i)
+            inside += 1
+            most = max(most, inside)
+            await gates[i].wait()
+            inside -= 1
+            turns.release()
+
+        tasks = []
+        for i in range(6):
+            tasks.append(asyncio.create_task(request(i)))
+            await _settle()
+        assert order == [0, 1] and turns.waiting == 4
+        for i in (1, 0, 2, 3, 4, 5):  # the ones at work finish out of order
+            gates[i].set()
+            await _settle()
+        await asyncio.gather(*tasks)
+        assert order == [0, 1, 2, 3, 4, 5]  # admitted in arrival order
+        assert most == 2
+        assert turns.active == 0 and turns.waiting == 0
+
+    asyncio.run(run())
+
+
+def test_a_request_cancelled_while_waiting_takes_no_place() -> None:
+    async def run() -> None:
+        turns = Turns(1)
+        await turns.acquire()
+        waiting = asyncio.create_task(turns.acquire())
+        after = asyncio.create_task(turns.acquire())
+        await _settle()
+        waiting.cancel()
+        await _settle()
+        turns.release()  # the first holder leaves: the place goes to the next one still waiting
+        await asyncio.wait_for(after, 1)
+        assert turns.active == 1
+        turns.release()
+        assert turns.active == 0
+
+    asyncio.run(run())
+
+
+def test_a_request_cancelled_as_its_turn_came_passes_it_on() -> None:
+    async def run() -> None:
+        turns = Turns(1)
+        await turns.acquire()
+        first = asyncio.create_task(turns.acquire())
+        second = asyncio.create_task(turns.acquire())
+        await _settle()
+        turns.release()  # the place is handed to ``first``...
+        first.cancel()  # ...which is cancelled before it resumes
+        with pytest.raises(asyncio.CancelledError):
+            await first
+        await asyncio.wait_for(second, 1)  # so it went on to ``second``
+        assert turns.active == 1
+
+    asyncio.run(run())
+
+
+def test_turns_refuse_a_limit_below_one() -> None:
+    with pytest.raises(ValueError):
+        Turns(0)
+
+
+def test_middleware_bounds_requests_at_work() -> None:
+    async def run() -> None:
+        inside = 0
+        most = 0
+        release = asyncio.Event()
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            nonlocal inside, most
+            inside += 1
+            most = max(most, inside)
+            await release.wait()
+            inside -= 1
+            await _ok(send)
+
+        mw = Admission(app, limit=3)
+        clients = [_Client() for _ in range(10)]
+        tasks = [asyncio.create_task(mw(_scope(), c.receive, c.send)) for c in clients]
+        await _settle()
+        assert inside == 3
+        release.set()
+        await asyncio.gather(*tasks)
+        assert most == 3
+        assert all(c.sent[0]["status"] == 200 for c in clients)
+        assert mw.turns is not None and mw.turns.active == 0
+
+    asyncio.run(run())
+
+
+def test_a_slow_client_body_holds_no_place() -> None:
+    """A small body is read before the request queues: a client that never finishes sending
+    its body does not keep the next request waiting."""
+
+    async def run() -> None:
+        bodies: list[bytes] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            message = await receive()
+            bodies.append(message["body"])
+            assert message["more_body"] is False
+            await _ok(send)
+
+        mw = Admission(app, limit=1)
+        slow = _Client([{"type": "http.request", "body": b'{"na', "more_body": True}])
+        headers = [(b"content-length", b"20")]
+        stalled = asyncio.create_task(mw(_scope("POST", headers), slow.receive, slow.send))
+        await _settle()
+        quick = _Client()
+        await asyncio.wait_for(mw(_scope(), quick.receive, quick.send), 1)
+        assert quick.sent[0]["status"] == 200
+        assert not stalled.done() and mw.turns is not None and mw.turns.active == 0
+        # the rest of the body arrives: the application gets it whole, in one message
+        slow.inbox.put_nowait({"type": "http.request", "body": b'me": "x"}', "more_body": False})
+        await asyncio.wait_for(stalled, 1)
+        assert bodies == [b"", b'{"name": "x"}']  # the quick GET's empty body came first
+
+    asyncio.run(run())
+
+
+def test_after_the_body_the_client_is_heard_as_before() -> None:
+    async def run() -> None:
+        heard: list[Message] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            heard.append(await receive())
+            heard.append(await receive())  # a streaming response listens for a disconnect
+            await _ok(send)
+
+        client = _Client(
+            [
+                {"type": "http.request", "body": b"abc", "more_body": False},
+                {"type": "http.disconnect"},
+            ]
+        )
+        headers = [(b"content-length", b"3")]
+        await asyncio.wait_for(
+            Admission(app, limit=1)(_scope("POST", headers), client.receive, client.send), 1
+        )
+        assert heard == [
+            {"type": "http.request", "body": b"abc", "more_body": False},
+            {"type": "http.disconnect"},
+        ]
+
+    asyncio.run(run())
+
+
+def test_a_client_gone_before_its_body_is_whole_is_not_queued() -> None:
+    async def run() -> None:
+        seen: list[Message] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            seen.append(await receive())
+
+        mw = Admission(app, limit=1)
+        mw.turns = Turns(1)
+        await mw.turns.acquire()  # every place is taken
+        client = _Client(
+            [
+                {"type": "http.request", "body": b"ab", "more_body": True},
+                {"type": "http.disconnect"},
+            ]
+        )
+        headers = [(b"content-length", b"10")]
+        await asyncio.wait_for(mw(_scope("POST", headers), client.receive, client.send), 1)
+        assert seen == [{"type": "http.disconnect"}]
+
+    asyncio.run(run())
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"content-length", str(PRELOAD_BYTES + 1).encode())],
+        [(b"transfer-encoding", b"chunked")],
+        [(b"content-length", b"many")],
+    ],
+    ids=["large", "chunked", "not-a-number"],
+)
+def test_uploads_do_not_queue(headers: list[tuple[bytes, bytes]]) -> None:
+    async def run() -> None:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await _ok(send)
+
+        mw = Admission(app, limit=1)
+        mw.turns = Turns(1)
+        await mw.turns.acquire()  # every place is taken
+        client = _Client()
+        await asyncio.wait_for(mw(_scope("POST", headers), client.receive, client.send), 1)
+        assert client.sent[0]["status"] == 200
+        assert mw.turns.active == 1  # it neither took nor gave back a place
+
+    asyncio.run(run())
+
+
+def test_the_place_is_given_back_when_the_response_starts() -> None:
+    async def run() -> None:
+        more = asyncio.Event()
+
+        async def streaming(scope: Any, receive: Any, send: Any) -> None:
+            if scope["path"] == "/stream":
+                await send({"type": "http.response.start", "status": 200, "headers": []})
+                await send({"type": "http.response.body", "body": b"a", "more_body": True})
+                await more.wait()  # a client reading slowly
+                await send({"type": "http.response.body", "body": b"b"})
+            else:
+                await _ok(send)
+
+        mw = Admission(streaming, limit=1)
+        stream = _Client()
+        streaming_task = asyncio.create_task(
+            mw(_scope() | {"path": "/stream"}, stream.receive, stream.send)
+        )
+        await _settle()
+        quick = _Client()
+        await asyncio.wait_for(mw(_scope(), quick.receive, quick.send), 1)
+        assert quick.sent[0]["status"] == 200 and not streaming_task.done()
+        more.set()
+        await asyncio.wait_for(streaming_task, 1)
+        assert mw.turns is not None and mw.turns.active == 0
+
+    asyncio.run(run())
+
+
+def test_an_error_gives_the_place_back() -> None:
+    async def run() -> None:
+        async def failing(scope: Any, receive: Any, send: Any) -> None:
+            raise RuntimeError("boom")
+
+        mw = Admission(failing, limit=1)
+        for _ in range(3):  # with the place lost, the second would wait for ever
+            client = _Client()
+            with pytest.raises(RuntimeError):
+                await asyncio.wait_for(mw(_scope(), client.receive, client.send), 1)
+        assert mw.turns is not None and mw.turns.active == 0
+
+    asyncio.run(run())
+
+
+def test_other_scopes_pass() -> None:
+    async def run() -> None:
+        seen: list[str] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            seen.append(scope["type"])
+
+        mw = Admission(app, limit=1)
+        mw.turns = Turns(1)
+        await mw.turns.acquire()
+        await asyncio.wait_for(mw({"type": "lifespan"}, _Client().receive, _Client().send), 1)
+        assert seen == ["lifespan"]
+
+    asyncio.run(run())
+
+
+def test_the_app_admits_through_its_setting(settings: Settings) -> None:
+    """The application is built with the middleware outermost of its own (only the framework's
+    handlers of unhandled errors are outside it), at the configured bound."""
+    app = create_app(settings.model_copy(update={"request_concurrency": 3}))
+    layers: list[Any] = []
+    layer: Any = app.build_middleware_stack()
+    while layer is not None and layer is not app.router:
+        layers.append(layer)
+        layer = getattr(layer, "app", None)
+    ours = [type(x) for x in layers if type(x).__module__.startswith("datatorg.")]
+    assert ours[:2] == [Admission, PagesFirst]
+    admission = next(x for x in layers if isinstance(x, Admission))
+    assert admission.limit == 3
+
+
+def test_clients_that_never_finish_their_body_do_not_stall_a_live_worker(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Slowloris against one worker admitting two requests at once: six clients announce a
+    small JSON body and send a byte of it; the worker still answers everyone else."""
+    inst = new_installation(tmp_path_factory.mktemp("admission"), None, "admission")
+    with serve(inst, workers=1, DATATORG_REQUEST_CONCURRENCY="2") as server:
+        host, port = server.url.removeprefix("http://").split(":")
+        stalled = []
+        try:
+            for _ in range(6):
+                sock = socket.create_connection((host, int(port)), timeout=10)
+                sock.sendall(
+                    b"POST /api/v1/me/tokens HTTP/1.1\r\nHost: t\r\n"
+                    b"Content-Type: application/json\r\nContent-Length: 100\r\n\r\n{"
+                )
+                stalled.append(sock)
+            for _ in range(5):
+                assert httpx.get(server.url + "/healthz", timeout=10).status_code == 200
+                assert httpx.get(server.url + "/api/v1/datasets", timeout=10).status_code == 200
+        finally:
+            for sock in stalled:
+                sock.close()
