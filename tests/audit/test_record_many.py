@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import uuid
+from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
@@ -97,6 +99,50 @@ def test_an_append_holds_the_head_for_as_few_statements_as_the_database_allows(
     assert [r.seq for r in rows] == [2, 3, 4]
     assert _head(session) == (4, rows[-1].hash)
     assert audit.verify_chain(session=session).ok
+
+
+def test_appends_from_many_threads_keep_one_chain(
+    pg_server: Any, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    """Eight threads, each with its own connection, append 40 times each, one to three events
+    at a time, on the run's database: every event is in one unbroken chain."""
+    import threading
+
+    from datatorg.db import migrate, writes
+    from datatorg.db.engine import make_engine, make_sessionmaker
+
+    if pg_server is not None:
+        url = pg_server.create_database(f"chain_{uuid.uuid4().hex[:10]}")
+    else:
+        url = f"sqlite:///{tmp_path_factory.mktemp('chain') / 'chain.sqlite3'}"
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    factory = make_sessionmaker(engine)
+    errors: list[BaseException] = []
+
+    def appender(t: int) -> None:
+        try:
+            for k in range(40):
+                with factory() as s:
+                    writes.begin(s)
+                    audit.record_many(session=s, events=[_new(t * 1000 + k)] * (1 + k % 3))
+                    s.commit()
+        except BaseException as exc:  # collected for the assertion
+            errors.append(exc)
+
+    try:
+        threads = [threading.Thread(target=appender, args=(t,)) for t in range(8)]
+        for th in threads:
+            th.start()
+        for th in threads:
+            th.join(timeout=300)
+        assert errors == []
+        with factory() as s:
+            report = audit.verify_chain(session=s)
+            assert report.ok, report
+            assert report.checked == 8 * sum(1 + k % 3 for k in range(40))
+    finally:
+        engine.dispose()
 
 
 def test_a_batch_larger_than_one_statement_can_bind_is_appended(session: Session) -> None:
