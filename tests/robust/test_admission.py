@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import socket
+import threading
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -18,9 +19,11 @@ import pytest
 from starlette.types import Message
 
 from datatorg.app import create_app
+from datatorg.db import waits
 from datatorg.settings import Settings
 from datatorg.web.admission import PRELOAD_BYTES, Admission, Turns
 from datatorg.web.priority import PagesFirst
+from tests import aio
 from tests.robust.server import new_installation, serve
 
 
@@ -85,7 +88,7 @@ def test_turns_bound_and_order() -> None:
         assert most == 2
         assert turns.active == 0 and turns.waiting == 0
 
-    asyncio.run(run())
+    aio.run(run())
 
 
 def test_a_request_cancelled_while_waiting_takes_no_place() -> None:
@@ -103,7 +106,7 @@ def test_a_request_cancelled_while_waiting_takes_no_place() -> None:
         turns.release()
         assert turns.active == 0
 
-    asyncio.run(run())
+    aio.run(run())
 
 
 def test_a_request_cancelled_as_its_turn_came_passes_it_on() -> None:
@@ -120,7 +123,7 @@ def test_a_request_cancelled_as_its_turn_came_passes_it_on() -> None:
         await asyncio.wait_for(second, 1)  # so it went on to ``second``
         assert turns.active == 1
 
-    asyncio.run(run())
+    aio.run(run())
 
 
 def test_turns_refuse_a_limit_below_one() -> None:
@@ -153,7 +156,7 @@ def test_middleware_bounds_requests_at_work() -> None:
         assert all(c.sent[0]["status"] == 200 for c in clients)
         assert mw.turns is not None and mw.turns.active == 0
 
-    asyncio.run(run())
+    aio.run(run())
 
 
 def test_a_slow_client_body_holds_no_place() -> None:
@@ -183,7 +186,7 @@ def test_a_slow_client_body_holds_no_place() -> None:
         await asyncio.wait_for(stalled, 1)
         assert bodies == [b"", b'{"name": "x"}']  # the quick GET's empty body came first
 
-    asyncio.run(run())
+    aio.run(run())
 
 
 def test_after_the_body_the_client_is_heard_as_before() -> None:
@@ -210,7 +213,7 @@ def test_after_the_body_the_client_is_heard_as_before() -> None:
             {"type": "http.disconnect"},
         ]
 
-    asyncio.run(run())
+    aio.run(run())
 
 
 def test_a_client_gone_before_its_body_is_whole_is_not_queued() -> None:
@@ -233,7 +236,7 @@ def test_a_client_gone_before_its_body_is_whole_is_not_queued() -> None:
         await asyncio.wait_for(mw(_scope("POST", headers), client.receive, client.send), 1)
         assert seen == [{"type": "http.disconnect"}]
 
-    asyncio.run(run())
+    aio.run(run())
 
 
 @pytest.mark.parametrize(
@@ -258,7 +261,158 @@ def test_uploads_do_not_queue(headers: list[tuple[bytes, bytes]]) -> None:
         assert client.sent[0]["status"] == 200
         assert mw.turns.active == 1  # it neither took nor gave back a place
 
-    asyncio.run(run())
+    aio.run(run())
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"content-length", str(PRELOAD_BYTES + 1).encode())],
+        [(b"transfer-encoding", b"chunked")],
+    ],
+    ids=["large", "chunked"],
+)
+@pytest.mark.parametrize("method", ["GET", "DELETE", "OPTIONS"])
+def test_only_uploads_skip_the_line(method: str, headers: list[tuple[bytes, bytes]]) -> None:
+    """A request of a method that uploads nothing queues whatever body it announces (60 such
+    GETs once ran at once past a bound of 2)."""
+
+    async def run() -> None:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await _ok(send)
+
+        mw = Admission(app, limit=1)
+        mw.turns = Turns(1)
+        await mw.turns.acquire()  # every place is taken
+        client = _Client()
+        task = asyncio.create_task(mw(_scope(method, headers), client.receive, client.send))
+        await _settle()
+        assert not task.done() and mw.turns.waiting == 1
+        mw.turns.release()
+        await asyncio.wait_for(task, 1)
+        assert client.sent[0]["status"] == 200 and mw.turns.active == 0
+
+    aio.run(run())
+
+
+@pytest.mark.parametrize("path", ["/healthz", "/readyz"])
+def test_probes_do_not_queue(path: str) -> None:
+    async def run() -> None:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            await _ok(send)
+
+        mw = Admission(app, limit=1)
+        mw.turns = Turns(1)
+        await mw.turns.acquire()  # every place is taken
+        client = _Client()
+        await asyncio.wait_for(mw(_scope() | {"path": path}, client.receive, client.send), 1)
+        assert client.sent[0]["status"] == 200 and mw.turns.active == 1
+
+    aio.run(run())
+
+
+@pytest.mark.parametrize("body", [b"", b'{"name": "x"}'], ids=["no-body", "small-body"])
+def test_a_client_gone_while_queued_takes_its_request_along(body: bytes) -> None:
+    """uvicorn does not cancel a request whose client left; the queue hears the disconnect and
+    the request never reaches the application (300 abandoned requests once kept /healthz
+    waiting 9.6 s)."""
+
+    async def run() -> None:
+        ran: list[str] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            ran.append(scope["method"])
+            await _ok(send)
+
+        mw = Admission(app, limit=1)
+        mw.turns = Turns(1)
+        await mw.turns.acquire()  # every place is taken
+        method = "POST" if body else "GET"
+        headers = [(b"content-length", str(len(body)).encode())] if body else []
+        client = _Client([{"type": "http.request", "body": body, "more_body": False}])
+        task = asyncio.create_task(mw(_scope(method, headers), client.receive, client.send))
+        await _settle()
+        assert mw.turns.waiting == 1
+        client.inbox.put_nowait({"type": "http.disconnect"})
+        await asyncio.wait_for(task, 1)
+        assert ran == [] and client.sent == []
+        assert mw.turns.waiting == 0 and mw.turns.active == 1  # only the place taken above
+        mw.turns.release()
+        assert mw.turns.active == 0
+
+    aio.run(run())
+
+
+def test_a_queued_request_hears_its_client_after_its_turn() -> None:
+    """What the queue listened for while the request waited reaches the application in order:
+    the body first, then the client's next message."""
+
+    async def run() -> None:
+        heard: list[Message] = []
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            heard.append(await receive())
+            await _ok(send)
+            heard.append(await receive())
+
+        mw = Admission(app, limit=1)
+        mw.turns = Turns(1)
+        await mw.turns.acquire()
+        client = _Client([{"type": "http.request", "body": b"", "more_body": False}])
+        task = asyncio.create_task(mw(_scope(), client.receive, client.send))
+        await _settle()
+        mw.turns.release()
+        await _settle()
+        client.inbox.put_nowait({"type": "http.disconnect"})
+        await asyncio.wait_for(task, 1)
+        assert heard == [
+            {"type": "http.request", "body": b"", "more_body": False},
+            {"type": "http.disconnect"},
+        ]
+        assert mw.turns.active == 0
+
+    aio.run(run())
+
+
+def test_a_request_waiting_for_a_lock_steps_aside() -> None:
+    """A request that starts waiting for a lock held elsewhere (``db.waits.step_aside``, from
+    its handler's thread) gives its place to the next in line and finishes without one; the
+    place is given back once however often it steps aside."""
+
+    async def run() -> None:
+        locked = threading.Event()
+        order: list[str] = []
+
+        def waits_for_the_lock() -> None:
+            waits.step_aside()
+            waits.step_aside()
+            assert locked.wait(5)
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            if scope["path"] == "/write":
+                await asyncio.to_thread(waits_for_the_lock)
+            order.append(scope["path"])
+            await _ok(send)
+
+        mw = Admission(app, limit=1)
+        writer = _Client()
+        writing = asyncio.create_task(
+            mw(_scope() | {"path": "/write"}, writer.receive, writer.send)
+        )
+        await asyncio.sleep(0.05)
+        reader = _Client()
+        await asyncio.wait_for(mw(_scope() | {"path": "/read"}, reader.receive, reader.send), 2)
+        assert order == ["/read"] and not writing.done()
+        locked.set()
+        await asyncio.wait_for(writing, 5)
+        assert order == ["/read", "/write"]
+        assert mw.turns is not None and mw.turns.active == 0 and mw.turns.waiting == 0
+
+    aio.run(run())
+
+
+def test_stepping_aside_outside_a_request_does_nothing() -> None:
+    waits.step_aside()  # the command line, background threads: no place, no error
 
 
 def test_the_place_is_given_back_when_the_response_starts() -> None:
@@ -287,7 +441,7 @@ def test_the_place_is_given_back_when_the_response_starts() -> None:
         await asyncio.wait_for(streaming_task, 1)
         assert mw.turns is not None and mw.turns.active == 0
 
-    asyncio.run(run())
+    aio.run(run())
 
 
 def test_an_error_gives_the_place_back() -> None:
@@ -302,7 +456,7 @@ def test_an_error_gives_the_place_back() -> None:
                 await asyncio.wait_for(mw(_scope(), client.receive, client.send), 1)
         assert mw.turns is not None and mw.turns.active == 0
 
-    asyncio.run(run())
+    aio.run(run())
 
 
 def test_other_scopes_pass() -> None:
@@ -318,7 +472,7 @@ def test_other_scopes_pass() -> None:
         await asyncio.wait_for(mw({"type": "lifespan"}, _Client().receive, _Client().send), 1)
         assert seen == ["lifespan"]
 
-    asyncio.run(run())
+    aio.run(run())
 
 
 def test_the_app_admits_through_its_setting(settings: Settings) -> None:
@@ -359,3 +513,67 @@ def test_clients_that_never_finish_their_body_do_not_stall_a_live_worker(
         finally:
             for sock in stalled:
                 sock.close()
+
+
+def test_writes_waiting_for_the_writer_turn_do_not_stall_a_live_worker(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Another process holds SQLite's writer turn for 4 s (as another worker or the command
+    line may); three token creations wait for it on a worker admitting two requests at once.
+    They step aside: a catalog look-up that writes nothing answers meanwhile, and the writes
+    succeed once the turn is free."""
+    import fcntl
+    import time
+
+    from sqlalchemy.engine import make_url
+
+    from datatorg.db.engine import make_engine
+    from datatorg.db.writes import write_sessionmaker
+    from datatorg.identity import service as identity
+
+    inst = new_installation(tmp_path_factory.mktemp("admission-turn"), None, "turn")
+    engine = make_engine(inst.database_url)
+    try:
+        with write_sessionmaker(engine)() as s:
+            user = identity.create_user(
+                session=s, email="vent@example.no", display_name="Vent", password=None
+            )
+            token, _ = identity.create_token(session=s, user=user, name="turn")
+            s.commit()
+    finally:
+        engine.dispose()
+    database = make_url(inst.database_url).database
+    assert database
+    results: dict[str, tuple[int, float]] = {}
+
+    def create(i: int) -> None:
+        t0 = time.monotonic()
+        resp = httpx.post(
+            f"{url}/api/v1/me/tokens",
+            json={"name": f"vent {i}", "days": 1},
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        )
+        results[f"write {i}"] = (resp.status_code, time.monotonic() - t0)
+
+    with serve(inst, workers=1, DATATORG_REQUEST_CONCURRENCY="2") as server:
+        url = server.url
+        assert httpx.get(url + "/api/v1/datasets", timeout=30).status_code == 200  # warm
+        with open(database + "-write.lock", "a+") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)
+            held = time.monotonic()
+            writers = [threading.Thread(target=create, args=(i,)) for i in range(3)]
+            for w in writers:
+                w.start()
+            time.sleep(0.5)  # the writes are waiting for the turn
+            t0 = time.monotonic()
+            look_up = httpx.get(url + "/api/v1/datasets", timeout=30)
+            answered = time.monotonic() - t0
+            still_held = time.monotonic() - held < 4
+            time.sleep(max(0.0, 4 - (time.monotonic() - held)))
+            fcntl.flock(lock, fcntl.LOCK_UN)
+        for w in writers:
+            w.join(timeout=60)
+    assert look_up.status_code == 200
+    assert still_held and answered < 2, answered  # not after the 4 s the turn was held
+    assert sorted(status for status, _ in results.values()) == [201, 201, 201], results

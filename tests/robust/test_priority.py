@@ -6,10 +6,9 @@ the most of the traffic, it goes at once."""
 from __future__ import annotations
 
 import asyncio
-import threading
 import time
-from collections.abc import Coroutine, Iterator
-from typing import Any, TypeVar
+from collections.abc import Iterator
+from typing import TypeVar
 
 import httpx
 import pytest
@@ -17,28 +16,9 @@ from fastapi import FastAPI, Request
 from fastapi.testclient import TestClient
 
 from datatorg.web import priority
+from tests.aio import run
 
 T = TypeVar("T")
-
-
-def run(coro: Coroutine[Any, Any, T]) -> T:
-    """``asyncio.run`` in a thread of its own: the session's browser tests (Playwright's sync
-    API) keep an event loop running in the main thread."""
-    out: list[T] = []
-    errors: list[BaseException] = []
-
-    def target() -> None:
-        try:
-            out.append(asyncio.run(coro))
-        except BaseException as exc:
-            errors.append(exc)
-
-    thread = threading.Thread(target=target)
-    thread.start()
-    thread.join()
-    if errors:
-        raise errors[0]
-    return out[0]
 
 
 # -- the counter alone --------------------------------------------------------------------

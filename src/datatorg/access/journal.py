@@ -19,6 +19,7 @@ iteration.
 from __future__ import annotations
 
 import asyncio
+import contextvars
 import threading
 import uuid
 import weakref
@@ -34,7 +35,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.access import ledger
 from datatorg.audit import service as audit
-from datatorg.db import writes
+from datatorg.db import waits, writes
 from datatorg.db.base import utcnow
 from datatorg.db.engine import engine_of
 from datatorg.market import service as market
@@ -158,6 +159,8 @@ class Journal:
         slot = _Slot(items)
         with self._cond:
             self._pending.append(slot)
+            if self._writing and not slot.done:
+                waits.step_aside()  # another thread writes: this request waits for it
             while self._writing and not slot.done:
                 self._cond.wait()
             if slot.done:
@@ -283,7 +286,8 @@ class LoopBatcher:
     def __init__(self, sessionmaker: Callable[[], Session], *, inline: bool) -> None:
         self._sessionmaker = sessionmaker
         self._inline = inline
-        self._pending: list[tuple[Item, asyncio.Future[None]]] = []
+        # each item with its request's ``waits.step_aside`` (None outside a request)
+        self._pending: list[tuple[Item, asyncio.Future[None], waits.StepAside | None]] = []
         self._flushing = False
         self.batch_sizes: deque[int] = deque(maxlen=10_000)
         # The thread path has a thread of its own (one flush at a time): it never waits for a
@@ -294,20 +298,27 @@ class LoopBatcher:
         """Return once ``item`` is committed; raise ``BatchFailed`` if its batch was not."""
         loop = asyncio.get_running_loop()
         done: asyncio.Future[None] = loop.create_future()
-        self._pending.append((item, done))
+        self._pending.append((item, done, waits.current.get()))
         if not self._flushing:
             self._flushing = True
-            loop.create_task(self._flush())
+            # A context of its own: the flush serves every request of its batch, not the one
+            # whose append started it.
+            loop.create_task(self._flush(), context=contextvars.Context())
         await asyncio.shield(done)  # a cancelled request does not cancel its batch
 
     async def _flush(self) -> None:
         try:
             while self._pending:
                 batch, self._pending = self._pending, []
-                items = [item for item, _ in batch]
+                items = [item for item, _, _ in batch]
                 try:
                     outcome = self._write_now(items) if self._inline else None
                     if outcome is None:
+                        # The batch waits in a thread (for the writer turn, or behind another
+                        # thread's batch): its requests give their admission places on.
+                        for _, _, aside in batch:
+                            if aside is not None:
+                                aside()
                         if self._limiter is None:
                             self._limiter = anyio.CapacityLimiter(1)
                         outcome = await anyio.to_thread.run_sync(
@@ -315,7 +326,7 @@ class LoopBatcher:
                         )
                 except Exception as exc:  # e.g. no session could be opened
                     outcome = [exc] * len(items)
-                for (_, done), cause in zip(batch, outcome, strict=True):
+                for (_, done, _), cause in zip(batch, outcome, strict=True):
                     if done.done():
                         continue
                     if cause is None:

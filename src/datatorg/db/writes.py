@@ -44,6 +44,7 @@ from typing import Any
 from sqlalchemy import Engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from datatorg.db import waits
 from datatorg.errors import ServiceUnavailable
 
 WRITE = "datatorg_write"  # connection execution option: seconds a write may wait, or True
@@ -81,6 +82,7 @@ class Turn:
                 if wait_s <= 0:
                     return False
                 self.waits += 1
+                waits.step_aside()  # the request waits: its admission place goes on
             self._queue.append(ticket)
             while self._held or self._queue[0] is not ticket:
                 left = deadline - time.monotonic()
@@ -104,7 +106,7 @@ class Turn:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return True
             except BlockingIOError:
-                pass
+                waits.step_aside()  # another process has the turn: this request waits
             left = deadline - time.monotonic()
             if left <= 0:
                 return False

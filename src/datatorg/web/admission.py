@@ -14,26 +14,40 @@ costs nothing while they wait. A request then takes its queue wait, the same for
 its own work: with 8 the same soaks measured p99 339–403 ms on SQLite and 508–540 ms on
 PostgreSQL, at a fifth less CPU per request (docs/robust.md, "Under load").
 
-A request holds its place while it does server work, never while it waits for its client:
+A request holds its place while it does server work, never while it waits for its client or
+for a lock held elsewhere:
 
 - a body of at most ``PRELOAD_BYTES`` is read *before* the request queues, then handed to the
   application as it came; a client that sends its body slowly (or never) holds nothing;
-- a larger or chunked body (an upload) is not queued at all: it streams in as it always did,
-  and its work (minutes of ingest for a large file) must not hold a place the quick requests
-  need;
-- the place is given back when the response starts: a download read slowly by its client, or
-  an event stream, goes on without one.
+- a larger or chunked body sent with ``POST``, ``PUT`` or ``PATCH`` (an upload) is not queued:
+  it streams in as it always did, and its work (minutes of ingest for a large file, in a
+  process of its own) must not hold a place the quick requests need. Any other method is
+  queued whatever its headers say (a ``GET`` announcing a chunked body does not skip the
+  line);
+- a client that leaves while its request is queued takes its request with it (uvicorn does
+  not cancel a request whose client left; the queue listens for it);
+- the place is given back when the response starts (a download read slowly by its client, an
+  event stream), and when the request starts waiting for a lock held elsewhere
+  (``datatorg.db.waits``: SQLite's writer turn, another thread committing its read's audit
+  record), after which it finishes without one;
+- ``/healthz`` and ``/readyz`` do not queue: a busy worker is alive, and a load balancer's
+  probe must not time out behind its queue.
 """
 
 from __future__ import annotations
 
 import asyncio
+import threading
 from collections import deque
-from typing import Final
+from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from datatorg.db import waits
+
 PRELOAD_BYTES: Final = 64 * 1024
+UPLOAD_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
+UNQUEUED_PATHS: Final = frozenset({"/healthz", "/readyz"})
 
 
 class Turns:
@@ -51,8 +65,12 @@ class Turns:
     def waiting(self) -> int:
         return sum(1 for f in self._waiting if not f.done())
 
+    @property
+    def free(self) -> bool:
+        return self.active < self.limit and not self._waiting
+
     async def acquire(self) -> None:
-        if self.active < self.limit and not self._waiting:
+        if self.free:
             self.active += 1
             return
         turn: asyncio.Future[None] = asyncio.get_running_loop().create_future()
@@ -73,10 +91,37 @@ class Turns:
         self.active -= 1
 
 
-def _preload_length(scope: Scope) -> int | None:
-    """The body length to read before queuing: 0 for no body, None when the body is not
-    queued (larger than ``PRELOAD_BYTES``, chunked, or a length that is not a number)."""
-    length: int | None = 0
+class _Place:
+    """One admitted request's place: given back once, by the middleware on the loop or by
+    ``step_aside`` from any thread."""
+
+    def __init__(self, turns: Turns, loop: asyncio.AbstractEventLoop) -> None:
+        self._turns = turns
+        self._loop = loop
+        self._held = True
+        self._asked = False
+        self._lock = threading.Lock()
+
+    def give_back(self) -> None:
+        """On the loop: release the place if it is still held."""
+        if self._held:
+            self._held = False
+            self._turns.release()
+
+    def step_aside(self) -> None:
+        """From any thread: give the place back on the loop (the first call counts)."""
+        with self._lock:
+            if self._asked:
+                return
+            self._asked = True
+        self._loop.call_soon_threadsafe(self.give_back)
+
+
+def _body(scope: Scope) -> int | None:
+    """The body length to read before queuing (0: no body); None when the request's body is
+    not read first: an upload (``UPLOAD_METHODS`` with a larger, chunked or unreadable length,
+    which does not queue) or another method announcing such a body (which queues as it is)."""
+    length = 0
     for name, value in scope.get("headers", ()):
         if name == b"content-length":
             try:
@@ -85,7 +130,7 @@ def _preload_length(scope: Scope) -> int | None:
                 return None
         elif name == b"transfer-encoding":
             return None
-    if length is None or length < 0 or length > PRELOAD_BYTES:
+    if length < 0 or length > PRELOAD_BYTES:
         return None
     return length
 
@@ -100,60 +145,108 @@ class Admission:
         self.turns: Turns | None = None  # made on the worker's loop at its first request
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or scope.get("path") in UNQUEUED_PATHS:
             await self.app(scope, receive, send)
             return
-        length = _preload_length(scope)
-        if length is None:
-            await self.app(scope, receive, send)
+        length = _body(scope)
+        if length is None and scope.get("method") in UPLOAD_METHODS:
+            await self.app(scope, receive, send)  # an upload: see the module docstring
             return
-        if length:
-            receive, complete = await _preloaded(receive)
-            if not complete:  # the client left before its body was whole: nothing to queue
-                await self.app(scope, receive, send)
-                return
         if self.turns is None:
             self.turns = Turns(self.limit)
         turns = self.turns
-        await turns.acquire()
-        held = True
+        client = _Client(receive)
+        if length:
+            if not await client.read_body():  # the client left before its body was whole
+                await self.app(scope, client.receive, send)
+                return
+        if not turns.free and length is not None:
+            if not await _queued(turns, client):
+                return  # the client left while its request waited: nothing to answer
+        else:
+            await turns.acquire()
+        place = _Place(turns, asyncio.get_running_loop())
 
         async def send_releasing(message: Message) -> None:
-            nonlocal held
-            if held and message["type"] == "http.response.start":
-                held = False
-                turns.release()
+            if message["type"] == "http.response.start":
+                place.give_back()
             await send(message)
 
+        token = waits.current.set(place.step_aside)
         try:
-            await self.app(scope, receive, send_releasing)
+            await self.app(scope, client.receive, send_releasing)
         finally:
-            if held:
-                turns.release()
+            waits.current.reset(token)
+            place.give_back()
+            client.close()
 
 
-async def _preloaded(receive: Receive) -> tuple[Receive, bool]:
-    """Read the whole (small) body now; the returned ``receive`` hands it over in one message,
-    then listens to the client as before (for a disconnect). False: the client left first."""
-    chunks: list[bytes] = []
-    while True:
-        message = await receive()
-        if message["type"] != "http.request":
-            first: Message = message  # the client left before its body was complete
-            complete = False
-            break
-        chunks.append(message.get("body", b""))
-        if not message.get("more_body", False):
-            first = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
-            complete = True
-            break
-    given = False
+async def _queued(turns: Turns, client: _Client) -> bool:
+    """Wait for a place while listening to the client: False if it left first."""
+    if not await client.read_body():  # a request without a body: its one empty message
+        return False
+    listening = client.listen()
+    waiting = asyncio.ensure_future(turns.acquire())
+    try:
+        while True:
+            either: set[asyncio.Future[Any]] = {waiting, listening}
+            await asyncio.wait(either, return_when=asyncio.FIRST_COMPLETED)
+            if waiting.done():
+                return True
+            if listening.result()["type"] == "http.disconnect":
+                waiting.cancel()
+                try:
+                    await waiting
+                except asyncio.CancelledError:
+                    pass
+                return False
+            listening = client.listen()  # not a disconnect (nothing else is sent): go on
+    except BaseException:
+        waiting.cancel()
+        raise
 
-    async def replay() -> Message:
-        nonlocal given
-        if not given:
-            given = True
-            return first
-        return await receive()
 
-    return replay, complete
+class _Client:
+    """The client's side of one request: its body read up front when small, and what the
+    queue heard from the client while the request waited, handed to the application in
+    order."""
+
+    def __init__(self, receive: Receive) -> None:
+        self._receive = receive
+        self._body: Message | None = None
+        self._heard: asyncio.Future[Message] | None = None
+        self._read = False
+
+    async def read_body(self) -> bool:
+        """Read the whole (small) body now; False if the client left first."""
+        if self._read:
+            return self._body is not None and self._body["type"] == "http.request"
+        self._read = True
+        chunks: list[bytes] = []
+        while True:
+            message = await self._receive()
+            if message["type"] != "http.request":
+                self._body = message
+                return False
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                self._body = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+                return True
+
+    def listen(self) -> asyncio.Future[Message]:
+        """The client's next message, listened for now (while the request is queued)."""
+        self._heard = asyncio.ensure_future(self._receive())
+        return self._heard
+
+    async def receive(self) -> Message:
+        if self._body is not None:
+            body, self._body = self._body, None
+            return body
+        if self._heard is not None:
+            heard, self._heard = self._heard, None
+            return await heard
+        return await self._receive()
+
+    def close(self) -> None:
+        if self._heard is not None and not self._heard.done():
+            self._heard.cancel()
