@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
@@ -30,6 +32,11 @@ def test_search_page_facets_sorting_pagination_and_empty_state(
     assert 'aria-current="page">2<' in r.text and 'rel="prev"' in r.text
     r = client.get("/datasets", params={"q": "finnesikkeiverden"})
     assert "Ingen datasett passer" in r.text
+    # past the last page: say so and link to it, not "nothing matches" under a count of hits
+    r = client.get("/datasets", params={"page": 99, "theme": "TRAN"})
+    assert r.status_code == 200 and "Side 99 finnes ikke" in r.text
+    assert "Ingen datasett passer" not in r.text
+    assert re.search(r'href="[^"]*page=1[^"]*">Gå til siste side \(1\)', r.text), r.text
     r = client.get(
         "/datasets", params={"q": "<script>alert(1)</script>", "page": "x", "sort": "hm"}
     )

@@ -14,6 +14,7 @@ from datatorg.db.base import utcnow
 from datatorg.identity import service
 from datatorg.identity.models import ApiToken
 from datatorg.identity.tokens import digest
+from datatorg.web import formatting
 from tests.factories import make_token, make_user
 from tests.identity.helpers import login, post_form
 
@@ -40,7 +41,13 @@ def test_account_page_creates_shows_once_lists_and_revokes(
     listing = client.get("/account")
     assert plaintext not in listing.text  # never shown again
     assert "Mitt skript" in listing.text and record.prefix in listing.text
-    assert re.search(r"\d{4}-\d\d-\d\d \d\d:\d\d", listing.text)  # last used is shown
+    session.refresh(record)
+    assert record.last_used_at is not None and record.expires_at is not None
+    # dates in words of the page's language, in a table a keyboard can scroll
+    assert formatting.local(record.last_used_at, "nb") in listing.text  # last used
+    assert formatting.day(record.expires_at, "nb") in listing.text  # e.g. "30. des. 2026"
+    assert not re.search(r"\d{4}-\d\d-\d\d", listing.text)
+    assert 'role="region" aria-label="API-nøklene dine"' in listing.text
 
     out = post_form(client, f"/account/tokens/{record.id}/revoke", {}, follow_redirects=False)
     assert out.status_code == 303

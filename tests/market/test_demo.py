@@ -41,7 +41,10 @@ def test_demo_market_loads_once_and_shows_in_register_and_queue(
     shown = {e["state"] for e in register["items"]}
     assert shown == {"active", "suspended", "revoked", "expired"}
     assert "private individual" in {e["recipient"] for e in register["items"]}
-    assert "Høgskolen i Østfold" in client.get("/register").text
+    register = client.get("/register").text
+    assert "Høgskolen i Østfold" in register
+    # the wide table scrolls in a region a keyboard can reach, named for screen readers
+    assert '<div class="table-scroll" tabindex="0" role="region" aria-label="Avtaler">' in register
 
     steward = get_user_by_email(session=session, email="steward@demo.datatorg.no")
     assert steward is not None
