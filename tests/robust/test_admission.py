@@ -57,6 +57,14 @@ async def _settle() -> None:
         await asyncio.sleep(0)
 
 
+async def _full(app: Any) -> Admission:
+    """The middleware around ``app`` with its one place taken (on the running loop)."""
+    mw = Admission(app, limit=1)
+    mw.turns = Turns(1)
+    await mw.turns.acquire()
+    return mw
+
+
 def test_turns_bound_and_order() -> None:
     async def run() -> None:
         turns = Turns(2)
@@ -223,9 +231,7 @@ def test_a_client_gone_before_its_body_is_whole_is_not_queued() -> None:
         async def app(scope: Any, receive: Any, send: Any) -> None:
             seen.append(await receive())
 
-        mw = Admission(app, limit=1)
-        mw.turns = Turns(1)
-        await mw.turns.acquire()  # every place is taken
+        mw = await _full(app)  # its one place is taken
         client = _Client(
             [
                 {"type": "http.request", "body": b"ab", "more_body": True},
@@ -253,9 +259,7 @@ def test_uploads_do_not_queue(headers: list[tuple[bytes, bytes]]) -> None:
         async def app(scope: Any, receive: Any, send: Any) -> None:
             await _ok(send)
 
-        mw = Admission(app, limit=1)
-        mw.turns = Turns(1)
-        await mw.turns.acquire()  # every place is taken
+        mw = await _full(app)  # its one place is taken
         client = _Client()
         await asyncio.wait_for(mw(_scope("POST", headers), client.receive, client.send), 1)
         assert client.sent[0]["status"] == 200
@@ -281,9 +285,7 @@ def test_only_uploads_skip_the_line(method: str, headers: list[tuple[bytes, byte
         async def app(scope: Any, receive: Any, send: Any) -> None:
             await _ok(send)
 
-        mw = Admission(app, limit=1)
-        mw.turns = Turns(1)
-        await mw.turns.acquire()  # every place is taken
+        mw = await _full(app)  # its one place is taken
         client = _Client()
         task = asyncio.create_task(mw(_scope(method, headers), client.receive, client.send))
         await _settle()
@@ -301,9 +303,7 @@ def test_probes_do_not_queue(path: str) -> None:
         async def app(scope: Any, receive: Any, send: Any) -> None:
             await _ok(send)
 
-        mw = Admission(app, limit=1)
-        mw.turns = Turns(1)
-        await mw.turns.acquire()  # every place is taken
+        mw = await _full(app)  # its one place is taken
         client = _Client()
         await asyncio.wait_for(mw(_scope() | {"path": path}, client.receive, client.send), 1)
         assert client.sent[0]["status"] == 200 and mw.turns.active == 1
@@ -324,9 +324,7 @@ def test_a_client_gone_while_queued_takes_its_request_along(body: bytes) -> None
             ran.append(scope["method"])
             await _ok(send)
 
-        mw = Admission(app, limit=1)
-        mw.turns = Turns(1)
-        await mw.turns.acquire()  # every place is taken
+        mw = await _full(app)  # its one place is taken
         method = "POST" if body else "GET"
         headers = [(b"content-length", str(len(body)).encode())] if body else []
         client = _Client([{"type": "http.request", "body": body, "more_body": False}])
@@ -355,9 +353,7 @@ def test_a_queued_request_hears_its_client_after_its_turn() -> None:
             await _ok(send)
             heard.append(await receive())
 
-        mw = Admission(app, limit=1)
-        mw.turns = Turns(1)
-        await mw.turns.acquire()
+        mw = await _full(app)  # its one place is taken
         client = _Client([{"type": "http.request", "body": b"", "more_body": False}])
         task = asyncio.create_task(mw(_scope(), client.receive, client.send))
         await _settle()
@@ -466,9 +462,7 @@ def test_other_scopes_pass() -> None:
         async def app(scope: Any, receive: Any, send: Any) -> None:
             seen.append(scope["type"])
 
-        mw = Admission(app, limit=1)
-        mw.turns = Turns(1)
-        await mw.turns.acquire()
+        mw = await _full(app)  # its one place is taken
         await asyncio.wait_for(mw({"type": "lifespan"}, _Client().receive, _Client().send), 1)
         assert seen == ["lifespan"]
 
