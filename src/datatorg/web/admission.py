@@ -201,8 +201,9 @@ async def _queued(turns: Turns, client: _Client) -> bool:
                     pass
                 return False
             listening = client.listen()  # not a disconnect (nothing else is sent): go on
-    except BaseException:
+    except BaseException:  # cancelled while queued (the server stops)
         waiting.cancel()
+        client.close()
         raise
 
 
