@@ -10,6 +10,7 @@ socket's state and local port by the same inode."""
 
 from __future__ import annotations
 
+import multiprocessing
 import os
 import signal
 import socket
@@ -19,11 +20,15 @@ import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, cast
 
 import httpx
 import pytest
 from uvicorn.config import STARTUP_FAILURE
+from uvicorn.supervisors.multiprocess import Process
 
+from datatorg.web import workers
 from tests.robust.server import Installation, Server, new_installation, serve
 
 LISTEN = "0A"
@@ -194,3 +199,43 @@ def test_a_killed_worker_is_replaced_on_its_socket(server: Server) -> None:
     with ThreadPoolExecutor(max_workers=CONNECTIONS) as pool:
         codes = list(pool.map(_healthz, [server.url] * CONNECTIONS))
     assert codes == [200] * CONNECTIONS
+
+
+def _silent_then_dead(conn: Any) -> None:
+    time.sleep(1)  # never answers the health check, then dies while the supervisor waits
+
+
+def _answering(conn: Any) -> None:
+    conn.recv()
+    conn.send(True)
+    time.sleep(5)
+
+
+def _child(target: Any) -> tuple[Process, Any]:
+    ctx = multiprocessing.get_context("fork")
+    parent_conn, child_conn = ctx.Pipe()
+    proc = ctx.Process(target=target, args=(child_conn,), daemon=True)
+    proc.start()
+    # what the supervisor's check reads of uvicorn's Process: the child and its pipe's end;
+    # the supervisor keeps the child's end of the pipe open too, as uvicorn's Process does
+    stub = SimpleNamespace(process=proc, parent_conn=parent_conn, child_conn=child_conn)
+    return cast(Process, stub), proc
+
+
+def test_a_worker_dying_during_its_health_check_is_seen_at_once() -> None:
+    """A worker killed while the supervisor waits (up to 2 minutes) for its answer was replaced
+    only when the wait ran out: ``answers`` looks whether it is still alive meanwhile."""
+    stub, proc = _child(_silent_then_dead)
+    t0 = time.monotonic()
+    assert workers.answers(stub, timeout=60) is False
+    assert time.monotonic() - t0 < 10  # not the 60 s of the timeout
+    proc.join()
+
+
+def test_a_worker_that_answers_is_alive() -> None:
+    stub, proc = _child(_answering)
+    try:
+        assert workers.answers(stub, timeout=60) is True
+    finally:
+        proc.kill()
+        proc.join()

@@ -20,15 +20,46 @@ a single worker or a Unix socket, uvicorn's own way is used.
 from __future__ import annotations
 
 import logging
+import pickle
 import platform
 import socket
 import sys
+import time
 
 from uvicorn import Config, Server
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
 
 logger = logging.getLogger("uvicorn.error")
+
+# How often a health check that waits for a worker's answer looks whether it died meanwhile.
+DEATH_CHECK_S = 0.25
+
+
+def answers(process: Process, timeout: float) -> bool:
+    """Whether ``process`` is alive and answers a health check within ``timeout`` seconds.
+
+    uvicorn's ``Process.is_alive`` waits for the answer the whole timeout, also for a worker
+    that dies while it waits: the supervisor holds the pipe's other end too, so no end of file
+    comes. With the 2 minutes the command line allows a worker importing the app on a busy
+    machine, a worker killed during a check was replaced 2 minutes later, and its socket's
+    connections waited that long (seen once in the suite). This looks every
+    ``DEATH_CHECK_S`` whether the worker is still there.
+    """
+    if not process.process.is_alive():
+        return False
+    deadline = time.monotonic() + timeout
+    try:
+        process.parent_conn.send(b"ping")
+        while True:
+            left = deadline - time.monotonic()
+            if process.parent_conn.poll(max(0.0, min(DEATH_CHECK_S, left))):
+                process.parent_conn.recv()
+                return True
+            if not process.process.is_alive() or left <= 0:
+                return False
+    except (OSError, EOFError, pickle.UnpicklingError):
+        return False
 
 
 def reuseport_spreads(config: Config) -> bool:
@@ -128,7 +159,7 @@ class SocketPerWorker(Multiprocess):
             return  # the supervisor is exiting: no need to keep the workers alive
 
         for idx, process in enumerate(self.processes):
-            if process.is_alive(timeout=self.config.timeout_worker_healthcheck):
+            if answers(process, self.config.timeout_worker_healthcheck):
                 continue
 
             process.kill()  # the worker is hung: kill it
