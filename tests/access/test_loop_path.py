@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from datatorg.access import engines, journal, pipeline
 from datatorg.audit import service as audit
 from datatorg.catalog.models import AccessRights, Dataset, DatasetFacts, DatasetStatus
-from datatorg.db import fastread, migrate
+from datatorg.db import fastread, migrate, waits
 from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.errors import Invalid, NotFound
 from datatorg.identity import service as identity
@@ -78,6 +78,43 @@ def test_reads_of_one_loop_iteration_share_one_commit(
     assert _count(factory, target) == 21
     with factory() as s:
         assert audit.verify_chain(session=s).ok
+
+
+@pytest.mark.parametrize("inline", [True, False], ids=["on-the-loop", "in-a-thread"])
+def test_a_batch_in_a_thread_is_a_wait_of_its_requests(
+    factory: sessionmaker[Session], inline: bool
+) -> None:
+    """A batch sent to a thread (it may wait there for the writer turn) is a wait of each of
+    its requests (``db.waits``: the admission gives a place away if it lasts), ended when
+    the batch is committed; a batch committed on the loop is none."""
+    target = uuid.uuid4().hex
+    batcher = journal.LoopBatcher(factory, inline=inline)
+    marks: list[tuple[int, str]] = []
+
+    class Waiter:
+        def __init__(self, n: int) -> None:
+            self.n = n
+
+        def wait_began(self) -> None:
+            marks.append((self.n, "began"))
+
+        def wait_ended(self) -> None:
+            marks.append((self.n, "ended"))
+
+    async def read(n: int) -> None:
+        waits.current.set(Waiter(n))  # as the admission does for each request
+        await batcher.append(_item(target))
+
+    async def main() -> None:
+        await asyncio.gather(*(asyncio.create_task(read(n)) for n in range(3)))
+
+    asyncio.run(main())
+    assert _count(factory, target) == 3
+    if inline:
+        assert marks == []
+    else:
+        assert sorted(marks) == [(n, m) for n in range(3) for m in ("began", "ended")]
+        assert [m for _, m in marks] == ["began"] * 3 + ["ended"] * 3
 
 
 def test_a_failed_batch_fails_every_read_in_it_and_stores_none(

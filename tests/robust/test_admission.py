@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import socket
 import threading
+import time
 from collections.abc import Awaitable, Callable
 from typing import Any
 
@@ -21,7 +22,7 @@ from starlette.types import Message
 from datatorg.app import create_app
 from datatorg.db import waits
 from datatorg.settings import Settings
-from datatorg.web.admission import PRELOAD_BYTES, Admission, Turns
+from datatorg.web.admission import PRELOAD_BYTES, STEP_ASIDE_AFTER_S, Admission, Turns
 from datatorg.web.priority import PagesFirst
 from tests import aio
 from tests.robust.server import new_installation, serve
@@ -370,19 +371,22 @@ def test_a_queued_request_hears_its_client_after_its_turn() -> None:
     aio.run(run())
 
 
-def test_a_request_waiting_for_a_lock_steps_aside() -> None:
-    """A request that starts waiting for a lock held elsewhere (``db.waits.step_aside``, from
-    its handler's thread) gives its place to the next in line and finishes without one; the
-    place is given back once however often it steps aside."""
+def test_a_request_waiting_long_for_a_lock_steps_aside() -> None:
+    """A request whose wait for a lock held elsewhere (``db.waits.Wait``, marked from its
+    handler's thread) outlasts ``STEP_ASIDE_AFTER_S`` gives its place to the next in line and
+    finishes without one; the place is given back once however often the wait is marked."""
 
     async def run() -> None:
         locked = threading.Event()
         order: list[str] = []
 
         def waits_for_the_lock() -> None:
-            waits.step_aside()
-            waits.step_aside()
-            assert locked.wait(5)
+            with waits.Wait() as wait:
+                wait.begin()
+                wait.begin()
+                with waits.Wait() as inner:  # a wait inside the wait (the turn, then flock)
+                    inner.begin()
+                    assert locked.wait(5)
 
         async def app(scope: Any, receive: Any, send: Any) -> None:
             if scope["path"] == "/write":
@@ -395,9 +399,12 @@ def test_a_request_waiting_for_a_lock_steps_aside() -> None:
         writing = asyncio.create_task(
             mw(_scope() | {"path": "/write"}, writer.receive, writer.send)
         )
-        await asyncio.sleep(0.05)
+        await asyncio.sleep(0.01)
         reader = _Client()
-        await asyncio.wait_for(mw(_scope() | {"path": "/read"}, reader.receive, reader.send), 2)
+        reading = asyncio.create_task(mw(_scope() | {"path": "/read"}, reader.receive, reader.send))
+        await asyncio.sleep(STEP_ASIDE_AFTER_S / 2)
+        assert order == [], "the place went on before the wait outlasted the threshold"
+        await asyncio.wait_for(reading, 2)
         assert order == ["/read"] and not writing.done()
         locked.set()
         await asyncio.wait_for(writing, 5)
@@ -407,8 +414,45 @@ def test_a_request_waiting_for_a_lock_steps_aside() -> None:
     aio.run(run())
 
 
-def test_stepping_aside_outside_a_request_does_nothing() -> None:
-    waits.step_aside()  # the command line, background threads: no place, no error
+def test_a_short_wait_keeps_the_place() -> None:
+    """Waits shorter than the threshold, one after another (the writer turn under load, taken
+    for a few milliseconds at each write), keep the request's place: the next in line waits
+    until the request is done, and the worker stays within its bound."""
+
+    async def run() -> None:
+        order: list[str] = []
+
+        def short_waits() -> None:
+            for _ in range(4):
+                with waits.Wait() as wait:
+                    wait.begin()
+                    time.sleep(STEP_ASIDE_AFTER_S / 4)
+            time.sleep(STEP_ASIDE_AFTER_S)  # work after the waits, past every timer
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            if scope["path"] == "/write":
+                await asyncio.to_thread(short_waits)
+            order.append(scope["path"])
+            await _ok(send)
+
+        mw = Admission(app, limit=1)
+        writer = _Client()
+        writing = asyncio.create_task(
+            mw(_scope() | {"path": "/write"}, writer.receive, writer.send)
+        )
+        await asyncio.sleep(0.005)
+        reader = _Client()
+        await asyncio.wait_for(mw(_scope() | {"path": "/read"}, reader.receive, reader.send), 5)
+        await asyncio.wait_for(writing, 5)
+        assert order == ["/write", "/read"]
+        assert mw.turns is not None and mw.turns.active == 0
+
+    aio.run(run())
+
+
+def test_marking_a_wait_outside_a_request_does_nothing() -> None:
+    with waits.Wait() as wait:  # the command line, background threads: no place, no error
+        wait.begin()
 
 
 def test_the_place_is_given_back_when_the_response_starts() -> None:
@@ -517,7 +561,6 @@ def test_writes_waiting_for_the_writer_turn_do_not_stall_a_live_worker(
     They step aside: a catalog look-up that writes nothing answers meanwhile, and the writes
     succeed once the turn is free."""
     import fcntl
-    import time
 
     from sqlalchemy.engine import make_url
 

@@ -159,10 +159,11 @@ class Journal:
         slot = _Slot(items)
         with self._cond:
             self._pending.append(slot)
-            if self._writing and not slot.done:
-                waits.step_aside()  # another thread writes: this request waits for it
-            while self._writing and not slot.done:
-                self._cond.wait()
+            with waits.Wait() as wait:
+                if self._writing and not slot.done:
+                    wait.begin()  # another thread writes: this request waits for it
+                while self._writing and not slot.done:
+                    self._cond.wait()
             if slot.done:
                 _raise_for(slot)
                 return
@@ -286,8 +287,8 @@ class LoopBatcher:
     def __init__(self, sessionmaker: Callable[[], Session], *, inline: bool) -> None:
         self._sessionmaker = sessionmaker
         self._inline = inline
-        # each item with its request's ``waits.step_aside`` (None outside a request)
-        self._pending: list[tuple[Item, asyncio.Future[None], waits.StepAside | None]] = []
+        # each item with its request's admission waiter (None outside a request)
+        self._pending: list[tuple[Item, asyncio.Future[None], waits.Waiter | None]] = []
         self._flushing = False
         self.batch_sizes: deque[int] = deque(maxlen=10_000)
         # The thread path has a thread of its own (one flush at a time): it never waits for a
@@ -315,15 +316,19 @@ class LoopBatcher:
                     outcome = self._write_now(items) if self._inline else None
                     if outcome is None:
                         # The batch waits in a thread (for the writer turn, or behind another
-                        # thread's batch): its requests give their admission places on.
-                        for _, _, aside in batch:
-                            if aside is not None:
-                                aside()
-                        if self._limiter is None:
-                            self._limiter = anyio.CapacityLimiter(1)
-                        outcome = await anyio.to_thread.run_sync(
-                            self._write, items, limiter=self._limiter
-                        )
+                        # thread's batch): for its requests, a wait (``db.waits``).
+                        waiters = [w for _, _, w in batch if w is not None]
+                        for waiter in waiters:
+                            waiter.wait_began()
+                        try:
+                            if self._limiter is None:
+                                self._limiter = anyio.CapacityLimiter(1)
+                            outcome = await anyio.to_thread.run_sync(
+                                self._write, items, limiter=self._limiter
+                            )
+                        finally:
+                            for waiter in waiters:
+                                waiter.wait_ended()
                 except Exception as exc:  # e.g. no session could be opened
                     outcome = [exc] * len(items)
                 for (_, done, _), cause in zip(batch, outcome, strict=True):

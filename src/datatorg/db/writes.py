@@ -75,6 +75,10 @@ class Turn:
 
     def acquire(self, wait_s: float) -> bool:
         """Take the turn, waiting at most ``wait_s`` seconds; whether it was taken."""
+        with waits.Wait() as wait:  # a long wait gives the request's admission place on
+            return self._acquire(wait_s, wait)
+
+    def _acquire(self, wait_s: float, wait: waits.Wait) -> bool:
         deadline = time.monotonic() + wait_s
         ticket = object()
         with self._cond:
@@ -82,7 +86,7 @@ class Turn:
                 if wait_s <= 0:
                     return False
                 self.waits += 1
-                waits.step_aside()  # the request waits: its admission place goes on
+                wait.begin()  # another thread of this process has the turn
             self._queue.append(ticket)
             while self._held or self._queue[0] is not ticket:
                 left = deadline - time.monotonic()
@@ -93,12 +97,12 @@ class Turn:
                 self._cond.wait(left)
             self._queue.popleft()
             self._held = True
-        if self._fd is not None and not self._flock(deadline):
+        if self._fd is not None and not self._flock(deadline, wait):
             self._release_local()
             return False
         return True
 
-    def _flock(self, deadline: float) -> bool:
+    def _flock(self, deadline: float, wait: waits.Wait) -> bool:
         assert self._fd is not None
         pause = 0.0005
         while True:
@@ -106,7 +110,7 @@ class Turn:
                 fcntl.flock(self._fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
                 return True
             except BlockingIOError:
-                waits.step_aside()  # another process has the turn: this request waits
+                wait.begin()  # another process has the turn
             left = deadline - time.monotonic()
             if left <= 0:
                 return False

@@ -27,9 +27,9 @@ for a lock held elsewhere:
 - a client that leaves while its request is queued takes its request with it (uvicorn does
   not cancel a request whose client left; the queue listens for it);
 - the place is given back when the response starts (a download read slowly by its client, an
-  event stream), and when the request starts waiting for a lock held elsewhere
-  (``datatorg.db.waits``: SQLite's writer turn, another thread committing its read's audit
-  record), after which it finishes without one;
+  event stream), and when the request has waited ``STEP_ASIDE_AFTER_S`` for a lock held
+  elsewhere (``datatorg.db.waits``: SQLite's writer turn, another thread committing its read's
+  audit record), after which it finishes without one;
 - ``/healthz`` and ``/readyz`` do not queue: a busy worker is alive, and a load balancer's
   probe must not time out behind its queue.
 """
@@ -48,6 +48,12 @@ from datatorg.db import waits
 PRELOAD_BYTES: Final = 64 * 1024
 UPLOAD_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
 UNQUEUED_PATHS: Final = frozenset({"/healthz", "/readyz"})
+# How long a request waits for a lock held elsewhere before its place goes on. Under load the
+# SQLite writer turn is waited for at about a third of the requests: in a 30 s soak on two
+# cores, 1,591 waits of median 27 ms, 90th percentile 92 ms, 99th 195 ms. Those keep their
+# places (each one given away admits one more request past the bound); a turn held for
+# seconds by another process does not.
+STEP_ASIDE_AFTER_S: Final = 0.1
 
 
 class Turns:
@@ -92,15 +98,17 @@ class Turns:
 
 
 class _Place:
-    """One admitted request's place: given back once, by the middleware on the loop or by
-    ``step_aside`` from any thread."""
+    """One admitted request's place, and the ``db.waits.Waiter`` of its request: given back
+    once, by the middleware on the loop, or when a wait of the request outlasts
+    ``STEP_ASIDE_AFTER_S`` (waits are marked from any thread)."""
 
     def __init__(self, turns: Turns, loop: asyncio.AbstractEventLoop) -> None:
         self._turns = turns
         self._loop = loop
         self._held = True
-        self._asked = False
         self._lock = threading.Lock()
+        self._waiting = 0  # waits under way (a wait may begin inside another)
+        self._wait = 0  # which wait began last: a timer looks whether it is still the one
 
     def give_back(self) -> None:
         """On the loop: release the place if it is still held."""
@@ -108,13 +116,28 @@ class _Place:
             self._held = False
             self._turns.release()
 
-    def step_aside(self) -> None:
-        """From any thread: give the place back on the loop (the first call counts)."""
+    def wait_began(self) -> None:
         with self._lock:
-            if self._asked:
-                return
-            self._asked = True
-        self._loop.call_soon_threadsafe(self.give_back)
+            self._waiting += 1
+            if self._waiting > 1:
+                return  # the outer wait's timer runs
+            self._wait += 1
+            wait = self._wait
+        self._loop.call_soon_threadsafe(self._time, wait)
+
+    def wait_ended(self) -> None:
+        with self._lock:
+            self._waiting -= 1
+
+    def _time(self, wait: int) -> None:
+        if self._held:
+            self._loop.call_later(STEP_ASIDE_AFTER_S, self._step_aside, wait)
+
+    def _step_aside(self, wait: int) -> None:
+        with self._lock:
+            still = self._waiting > 0 and self._wait == wait
+        if still:
+            self.give_back()  # the place goes to the next in line
 
 
 def _body(scope: Scope) -> int | None:
@@ -172,7 +195,7 @@ class Admission:
                 place.give_back()
             await send(message)
 
-        token = waits.current.set(place.step_aside)
+        token = waits.current.set(place)
         try:
             await self.app(scope, client.receive, send_releasing)
         finally:
