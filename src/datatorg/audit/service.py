@@ -7,6 +7,7 @@ Details must hold no personal data beyond pseudonyms.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 import uuid
@@ -15,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, func, insert, select, update
+from sqlalchemy import Table, Update, bindparam, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
@@ -93,6 +94,32 @@ _SET_HEAD = (
 # The largest batch appended with its head in one statement (11 parameters a row); a read
 # journal's batch is mostly a handful of reads.
 ONE_STATEMENT_ROWS = 64
+_APPEND_COLUMNS = (
+    "seq",
+    "at",
+    "actor_id",
+    "actor_org_id",
+    "action",
+    "target_type",
+    "target_id",
+    "outcome",
+    "details",
+    "prev_hash",
+    "hash",
+)
+
+
+@functools.lru_cache(maxsize=ONE_STATEMENT_ROWS)
+def _append_statement(rows: int) -> Update:
+    """PostgreSQL: ``rows`` events and the new head in one statement (a data-modifying WITH
+    of one single-row insert per event), built once per batch size from named parameters
+    (``r{i}_{column}``, ``new_seq``, ``new_hash``). A multi-row ``VALUES`` has no cache key in
+    SQLAlchemy: it was compiled anew for every append, a third of a download's CPU."""
+    statement = _SET_HEAD
+    for i in range(rows):
+        values = {c: bindparam(f"r{i}_{c}", type_=_EVENTS.c[c].type) for c in _APPEND_COLUMNS}
+        statement = statement.add_cte(insert(_EVENTS).values(values).cte(f"appended_{i}"))
+    return statement
 
 
 def _lock_head(session: Session) -> tuple[int, str]:
@@ -157,10 +184,10 @@ def append_rows(*, session: Session, events: Sequence[NewEvent]) -> list[dict[st
         # stays locked one round trip less, and every audited write of every worker queues
         # for it. A larger batch is inserted as before, in as many statements as its bound
         # parameters need (PostgreSQL takes at most 65,535 in one).
-        appended = insert(_EVENTS).values(rows).cte("appended")
-        session.execute(
-            update(_HEAD).where(_HEAD.c.id == 1).values(seq=seq, hash=prev).add_cte(appended)
-        )
+        params: dict[str, Any] = {"new_seq": seq, "new_hash": prev}
+        for i, row in enumerate(rows):
+            params.update({f"r{i}_{c}": row[c] for c in _APPEND_COLUMNS})
+        session.execute(_append_statement(len(rows)), params)
     else:
         session.execute(_INSERT_EVENTS, rows)
         session.execute(_SET_HEAD, {"new_seq": seq, "new_hash": prev})
