@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.orm import Session
 
 from datatorg.db.base import utcnow
@@ -128,15 +128,17 @@ def inbox(
     )
 
 
-def unread_count(*, session: Session, user_id: uuid.UUID) -> int:
-    return int(
-        session.scalar(
-            select(func.count())
-            .select_from(Notification)
-            .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-        )
-        or 0
+def unread_select(user_id: uuid.UUID) -> Select[Any]:
+    """How many of ``user_id``'s notifications are unread (a statement, for the menu)."""
+    return (
+        select(func.count())
+        .select_from(Notification)
+        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
     )
+
+
+def unread_count(*, session: Session, user_id: uuid.UUID) -> int:
+    return int(session.scalar(unread_select(user_id)) or 0)
 
 
 def mark_read(*, session: Session, user_id: uuid.UUID, notification_id: uuid.UUID) -> None:

@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import func, select
+from sqlalchemy import Select, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
@@ -51,10 +51,10 @@ router.include_router(requests_router)
 PER_PAGE = 20
 
 
-def _queue_count(session: Session, actor: Actor) -> int:
+def _queue_count(actor: Actor) -> Select[Any] | None:
     """Requests waiting for this person's decision (the menu's number)."""
     if not actor.has_any_role(Role.steward, Role.publisher, Role.admin):
-        return 0
+        return None
     stmt = (
         select(func.count())
         .select_from(AccessRequest)
@@ -63,12 +63,12 @@ def _queue_count(session: Session, actor: Actor) -> int:
     if not actor.is_superuser:
         orgs = actor.org_ids(Role.steward, Role.publisher)
         stmt = stmt.where(AccessRequest.provider_org_id.in_(orgs))
-    return int(session.scalar(stmt) or 0)
+    return stmt
 
 
-def _counter_offers_waiting(session: Session, actor: Actor) -> int:
+def _counter_offers_waiting(actor: Actor) -> Select[Any]:
     """This person's requests with a counter-offer to answer."""
-    stmt = (
+    return (
         select(func.count())
         .select_from(AccessRequest)
         .where(
@@ -76,12 +76,11 @@ def _counter_offers_waiting(session: Session, actor: Actor) -> int:
             AccessRequest.state == NegotiationState.offered,
         )
     )
-    return int(session.scalar(stmt) or 0)
 
 
-def _unread(session: Session, actor: Actor) -> int:
+def _unread(actor: Actor) -> Select[Any]:
     assert actor.user_id is not None
-    return notify.unread_count(session=session, user_id=actor.user_id)
+    return notify.unread_select(actor.user_id)
 
 
 menu.register_count("queue", _queue_count)

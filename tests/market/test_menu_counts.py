@@ -1,0 +1,81 @@
+"""The menu's numbers: requests to decide, counter-offers to answer, unread messages; asked
+for in one statement per page (``web.menu``)."""
+
+from __future__ import annotations
+
+import re
+from types import SimpleNamespace
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session, sessionmaker
+
+from datatorg.market import notify, service
+from datatorg.market.schemas import CounterOffer
+from datatorg.web import menu
+from tests.factories import make_token
+from tests.market.conftest import World, request_data
+from tests.statements import recorded
+
+
+def _badges(html: str) -> dict[str, int]:
+    """The menu's numbers by link: ``{"/market/queue": 1, …}``."""
+    badge = r'<a href="(/market/[a-z]+)">[^<]*<span class="count-badge"[^>]*>(\d+)<'
+    return {href: int(n) for href, n in re.findall(badge, html)}
+
+
+def test_the_menu_shows_what_waits_for_each_person(
+    client: TestClient, session: Session, world: World
+) -> None:
+    consumer, steward = world.actor(session, world.consumer), world.actor(session, world.steward)
+    consumer_h, steward_h = make_token(session, world.consumer), make_token(session, world.steward)
+    assert _badges(client.get("/datasets", headers=steward_h).text) == {}  # nothing waits yet
+
+    req = service.create_request(
+        session=session, settings=None, actor=consumer, data=request_data(world.offer)
+    )
+    told = notify.unread_count(session=session, user_id=world.steward.id)
+    assert told >= 1  # the new request was told to the steward
+    assert _badges(client.get("/datasets", headers=steward_h).text) == {
+        "/market/queue": 1,
+        "/market/inbox": told,
+    }
+
+    service.counter_offer(
+        session=session,
+        settings=None,
+        actor=steward,
+        request_id=req.id,
+        data=CounterOffer(period_end=req.period_end - (req.period_end - req.period_start) / 2),
+    )
+    unread = notify.unread_count(session=session, user_id=world.consumer.id)
+    assert unread >= 1  # the counter-offer was told to the consumer
+    assert _badges(client.get("/datasets", headers=consumer_h).text) == {
+        "/market/requests": 1,
+        "/market/inbox": unread,
+    }
+    assert _badges(client.get("/datasets", headers=steward_h).text) == {"/market/inbox": told}
+
+
+def test_the_counts_are_one_statement(session: Session, world: World) -> None:
+    """A steward's three numbers are one round trip, not three."""
+    steward = world.actor(session, world.steward)
+    state = SimpleNamespace(sessionmaker=sessionmaker(bind=session.connection()))
+    with recorded(session) as statements:
+        counts = menu.counts(state, steward)
+    assert set(counts) == {"queue", "my_requests", "inbox"}
+    asked = [s for s in statements if "SAVEPOINT" not in s]  # the test's own transaction
+    assert len(asked) == 1, statements
+
+
+def test_a_failing_count_leaves_the_menu_without_numbers(session: Session, world: World) -> None:
+    steward = world.actor(session, world.steward)
+
+    def broken(actor: object) -> None:
+        raise RuntimeError("boom")
+
+    state = SimpleNamespace(sessionmaker=sessionmaker(bind=session.connection()))
+    menu.register_count("broken", broken)  # type: ignore[arg-type]
+    try:
+        assert menu.counts(state, steward) == {}
+    finally:
+        menu._COUNTERS.pop("broken")
