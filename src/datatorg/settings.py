@@ -164,7 +164,8 @@ class Settings(BaseSettings):
         "at a time, so admitting every request at once only makes each take longer: at 50 "
         "connections on two cores, 8 cut the p99 about in half. Uploads (bodies over 64 KiB) "
         "do not wait; a request gives its place back when its response starts or when it "
-        "waits for a lock held elsewhere; /healthz and /readyz do not wait.",
+        "has waited a tenth of a second for a lock held elsewhere; /healthz and /readyz do "
+        "not wait.",
     )
     duckdb_threads: int = Field(
         2, ge=1, description="Threads of each DuckDB database the platform opens."
