@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import Request
 from fastapi.templating import Jinja2Templates
-from jinja2 import Environment, FileSystemLoader, pass_context, select_autoescape
+from jinja2 import Environment, FileSystemLoader, pass_context, pass_eval_context, select_autoescape
+from jinja2.nodes import EvalContext
 from markupsafe import Markup, escape
 from starlette.responses import Response
 
@@ -36,6 +37,28 @@ _env = Environment(
 _env.install_gettext_callables(  # type: ignore[attr-defined]
     i18n.gettext, i18n.ngettext, newstyle=True
 )
+
+
+# Jinja's own ``_``, ``gettext`` and ``ngettext`` take the whole template context; called
+# inside a loop, each call copies it (``Context.derived``), twice for ``_``: 20 % of the
+# catalog page's CPU went to those copies. These take only the evaluation context (whether
+# the output is escaped) and do what Jinja's "newstyle" ones do with it.
+@pass_eval_context
+def _template_gettext(eval_ctx: EvalContext, string: str, /, **variables: Any) -> str:
+    text = i18n.gettext(string)
+    return (Markup(text) if eval_ctx.autoescape else text) % variables
+
+
+@pass_eval_context
+def _template_ngettext(
+    eval_ctx: EvalContext, singular: str, plural: str, num: int, /, **variables: Any
+) -> str:
+    variables.setdefault("num", num)
+    text = i18n.ngettext(singular, plural, num)
+    return (Markup(text) if eval_ctx.autoescape else text) % variables
+
+
+_env.globals.update(_=_template_gettext, gettext=_template_gettext, ngettext=_template_ngettext)
 templates = Jinja2Templates(env=_env)
 templates.env.globals["LOCALES"] = i18n.LOCALES
 
