@@ -79,3 +79,25 @@ def test_a_failing_count_leaves_the_menu_without_numbers(session: Session, world
         assert menu.counts(state, steward) == {}
     finally:
         menu._COUNTERS.pop("broken")
+
+
+def test_a_superuser_counts_every_request_waiting(session: Session, world: World) -> None:
+    from sqlalchemy import func, select
+
+    from datatorg.market.models import AccessRequest, NegotiationState
+    from tests.factories import actor_of, make_user
+
+    consumer = world.actor(session, world.consumer)
+    service.create_request(
+        session=session, settings=None, actor=consumer, data=request_data(world.offer)
+    )
+    waiting = session.scalar(
+        select(func.count())
+        .select_from(AccessRequest)
+        .where(AccessRequest.state == NegotiationState.requested)
+    )
+    admin = actor_of(session, make_user(session, superuser=True))
+    state = SimpleNamespace(sessionmaker=sessionmaker(bind=session.connection()))
+    assert waiting and menu.counts(state, admin)["queue"] == waiting
+    nobody = actor_of(session, make_user(session))  # no organisation, no role
+    assert menu.counts(state, nobody) == {"queue": 0, "my_requests": 0, "inbox": 0}

@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Select, func, select, update
+from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
 from datatorg.db.base import utcnow
@@ -128,17 +128,17 @@ def inbox(
     )
 
 
-def unread_select(user_id: uuid.UUID) -> Select[Any]:
-    """How many of ``user_id``'s notifications are unread (a statement, for the menu)."""
-    return (
-        select(func.count())
-        .select_from(Notification)
-        .where(Notification.user_id == user_id, Notification.read_at.is_(None))
-    )
+# How many of a person's notifications are unread (parameter ``unread_user``; the menu asks
+# it with its other counts).
+UNREAD: Select[Any] = (
+    select(func.count())
+    .select_from(Notification)
+    .where(Notification.user_id == bindparam("unread_user"), Notification.read_at.is_(None))
+)
 
 
 def unread_count(*, session: Session, user_id: uuid.UUID) -> int:
-    return int(session.scalar(unread_select(user_id)) or 0)
+    return int(session.scalar(UNREAD, {"unread_user": user_id}) or 0)
 
 
 def mark_read(*, session: Session, user_id: uuid.UUID, notification_id: uuid.UUID) -> None:

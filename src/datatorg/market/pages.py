@@ -12,7 +12,7 @@ from datetime import timedelta
 from typing import Any
 
 from fastapi import APIRouter, Depends, Query, Request
-from sqlalchemy import Select, func, select
+from sqlalchemy import Select, bindparam, func, select
 from sqlalchemy.orm import Session
 from starlette.concurrency import run_in_threadpool
 from starlette.responses import RedirectResponse, Response
@@ -51,36 +51,43 @@ router.include_router(requests_router)
 PER_PAGE = 20
 
 
-def _queue_count(actor: Actor) -> Select[Any] | None:
+# The menu's counts, built once (``web.menu``): requests waiting for a decision (all of them,
+# for a superuser, or those to this person's organisations), counter-offers to answer.
+_QUEUE_ALL = (
+    select(func.count())
+    .select_from(AccessRequest)
+    .where(AccessRequest.state == NegotiationState.requested)
+)
+_QUEUE_OF_ORGS = _QUEUE_ALL.where(
+    AccessRequest.provider_org_id.in_(bindparam("menu_queue_orgs", expanding=True))
+)
+_COUNTER_OFFERS = (
+    select(func.count())
+    .select_from(AccessRequest)
+    .where(
+        AccessRequest.consumer_user_id == bindparam("menu_consumer"),
+        AccessRequest.state == NegotiationState.offered,
+    )
+)
+
+
+def _queue_count(actor: Actor) -> tuple[Select[Any], dict[str, Any]] | None:
     """Requests waiting for this person's decision (the menu's number)."""
     if not actor.has_any_role(Role.steward, Role.publisher, Role.admin):
         return None
-    stmt = (
-        select(func.count())
-        .select_from(AccessRequest)
-        .where(AccessRequest.state == NegotiationState.requested)
-    )
-    if not actor.is_superuser:
-        orgs = actor.org_ids(Role.steward, Role.publisher)
-        stmt = stmt.where(AccessRequest.provider_org_id.in_(orgs))
-    return stmt
+    if actor.is_superuser:
+        return _QUEUE_ALL, {}
+    return _QUEUE_OF_ORGS, {"menu_queue_orgs": list(actor.org_ids(Role.steward, Role.publisher))}
 
 
-def _counter_offers_waiting(actor: Actor) -> Select[Any]:
+def _counter_offers_waiting(actor: Actor) -> tuple[Select[Any], dict[str, Any]]:
     """This person's requests with a counter-offer to answer."""
-    return (
-        select(func.count())
-        .select_from(AccessRequest)
-        .where(
-            AccessRequest.consumer_user_id == actor.user_id,
-            AccessRequest.state == NegotiationState.offered,
-        )
-    )
+    return _COUNTER_OFFERS, {"menu_consumer": actor.user_id}
 
 
-def _unread(actor: Actor) -> Select[Any]:
+def _unread(actor: Actor) -> tuple[Select[Any], dict[str, Any]]:
     assert actor.user_id is not None
-    return notify.unread_select(actor.user_id)
+    return notify.UNREAD, {"unread_user": actor.user_id}
 
 
 menu.register_count("queue", _queue_count)

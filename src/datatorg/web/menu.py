@@ -1,8 +1,10 @@
 """The menu's counts: how many things wait for the signed-in person (requests, messages …).
 
 Domains register a counter with ``register_count(name, fn)`` when their pages module is
-imported: ``fn(actor)`` gives the count's ``SELECT count(*) …`` (or None when it does not apply
-to the person). ``counts`` asks for all of them in one statement, in a session of its own,
+imported: ``fn(actor)`` gives the count's ``SELECT count(*) …`` and its parameters (or None
+when it does not apply to the person). The statement should be built once, with named
+parameters unique to its counter: building it anew for each page cost as much CPU as
+running it. ``counts`` asks for all of them in one statement, in a session of its own,
 when a page is rendered for a signed-in person (one round trip for the menu, not one per
 count: on PostgreSQL each costs CPU the whole worker shares). A page rendered on the event
 loop (an ``async`` handler) gets no counts: the menu then shows its links without numbers
@@ -12,6 +14,7 @@ rather than block the loop on a query.
 from __future__ import annotations
 
 import asyncio
+import functools
 import logging
 from collections.abc import Callable
 from typing import Any
@@ -21,13 +24,13 @@ from sqlalchemy import Select, select
 log = logging.getLogger("datatorg.menu")
 
 # fn(actor): the actor is identity's ``Actor`` (web sits below identity: not named)
-Counter = Callable[[Any], Select[Any] | None]
+Counter = Callable[[Any], tuple[Select[Any], dict[str, Any]] | None]
 _COUNTERS: dict[str, Counter] = {}
 
 
 def register_count(name: str, fn: Counter) -> None:
-    """Show the count ``fn(actor)`` selects next to the menu link ``name`` (0 shows no
-    number; None: the link has no count for this person)."""
+    """Show the count ``fn(actor)`` selects (a statement and its parameters) next to the menu
+    link ``name`` (0 shows no number; None: the link has no count for this person)."""
     _COUNTERS[name] = fn
 
 
@@ -49,16 +52,23 @@ def counts(app_state: Any, actor: Any) -> dict[str, int]:
     out: dict[str, int] = {}
     try:
         wanted = {name: fn(actor) for name, fn in _COUNTERS.items()}
-        asked = {name: stmt for name, stmt in wanted.items() if stmt is not None}
+        asked = tuple((name, w[0]) for name, w in wanted.items() if w is not None)
         out = {name: 0 for name in wanted}
         if asked:
-            names = list(asked)
+            params: dict[str, Any] = {}
+            for w in wanted.values():
+                if w is not None:
+                    params.update(w[1])
             with factory() as session:
-                row = session.execute(
-                    select(*(asked[n].scalar_subquery().label(n) for n in names))
-                ).one()
-            out.update({n: int(v or 0) for n, v in zip(names, row, strict=True)})
+                row = session.execute(_together(asked), params).one()
+            out.update({name: int(v or 0) for (name, _), v in zip(asked, row, strict=True)})
     except Exception:  # the counts must never break the page they decorate
         log.exception("menu counts failed")
         return {}
     return out
+
+
+@functools.lru_cache(maxsize=64)
+def _together(asked: tuple[tuple[str, Select[Any]], ...]) -> Select[Any]:
+    """One statement of the counts, as scalar subqueries (built once per set of counts)."""
+    return select(*(stmt.scalar_subquery().label(name) for name, stmt in asked))
