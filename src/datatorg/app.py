@@ -60,7 +60,7 @@ from datatorg.sensors.ngsi import subscriptions as ngsi_subscriptions
 from datatorg.sensors.ngsi import temporal as ngsi_temporal
 from datatorg.sensors.ngsi import types as ngsi_types
 from datatorg.settings import Settings, get_settings
-from datatorg.web import apidocs
+from datatorg.web import apidocs, templating
 from datatorg.web import pages as shell_pages
 from datatorg.web.admission import Admission
 from datatorg.web.deps import finish_in_handler_thread
@@ -121,6 +121,9 @@ def create_app(
         # A thread that holds a database lock (SQLite's writer turn, PostgreSQL's audit head
         # row) and gives up the GIL for each statement waits for it again behind a busy event
         # loop for up to the switch interval: 1 ms instead of Python's 5 (docs/robust.md).
+        # The catalogs and templates before the first request, not during it (in a thread:
+        # nothing blocking on the loop).
+        await anyio.to_thread.run_sync(templating.warm)
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         try:
