@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
 from datatorg.audit.models import AuditEvent, AuditHead
+from datatorg.db import waits
 from datatorg.identity.actor import ANONYMOUS
 
 
@@ -180,3 +181,25 @@ def test_the_one_statement_append_is_compiled_once(size: int) -> None:
     assert statement._generate_cache_key() is not None
     sql = str(statement.compile(dialect=postgresql.dialect()))
     assert sql.count("INSERT INTO audit_events") == size and sql.count("UPDATE audit_head") == 1
+
+
+def test_waiting_for_the_head_row_is_a_wait_on_postgresql(session: Session) -> None:
+    """On PostgreSQL the head row's lock may be held elsewhere (another worker, a long
+    transaction): the append marks the wait (``db.waits``), so a long one gives the request's
+    admission place on. On SQLite the writer turn, taken before, is the lock."""
+    told: list[str] = []
+
+    class Waiter:
+        def wait_began(self, at_once: bool = False) -> None:
+            told.append("began")
+
+        def wait_ended(self) -> None:
+            told.append("ended")
+
+    token = waits.current.set(Waiter())
+    try:
+        audit.record_many(session=session, events=[_new(1)])
+    finally:
+        waits.current.reset(token)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    assert told == (["began", "ended"] if postgres else [])

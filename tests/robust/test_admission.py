@@ -22,7 +22,13 @@ from starlette.types import Message
 from datatorg.app import create_app
 from datatorg.db import waits
 from datatorg.settings import Settings
-from datatorg.web.admission import PRELOAD_BYTES, STEP_ASIDE_AFTER_S, Admission, Turns
+from datatorg.web.admission import (
+    PRELOAD_BYTES,
+    STEP_ASIDE_AFTER_S,
+    Admission,
+    Turns,
+    _Place,
+)
 from datatorg.web.priority import PagesFirst
 from tests import aio
 from tests.robust.server import new_installation, serve
@@ -448,6 +454,55 @@ def test_a_short_wait_keeps_the_place() -> None:
         assert mw.turns is not None and mw.turns.active == 0
 
     aio.run(run())
+
+
+def test_a_wait_known_to_be_long_steps_aside_at_once() -> None:
+    """A wait begun ``at_once`` (a line of writers ahead) gives the place on without waiting
+    for the threshold: with many writes queued, a look-up no longer waits a threshold per
+    group of them."""
+
+    async def run() -> None:
+        locked = threading.Event()
+        order: list[str] = []
+
+        def waits_behind_a_line() -> None:
+            with waits.Wait() as wait:
+                wait.begin(at_once=True)
+                assert locked.wait(5)
+
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            if scope["path"] == "/write":
+                await asyncio.to_thread(waits_behind_a_line)
+            order.append(scope["path"])
+            await _ok(send)
+
+        mw = Admission(app, limit=1)
+        writer = _Client()
+        writing = asyncio.create_task(
+            mw(_scope() | {"path": "/write"}, writer.receive, writer.send)
+        )
+        await asyncio.sleep(0.01)
+        reader = _Client()
+        await asyncio.wait_for(
+            mw(_scope() | {"path": "/read"}, reader.receive, reader.send), STEP_ASIDE_AFTER_S / 2
+        )
+        assert order == ["/read"] and not writing.done()
+        locked.set()
+        await asyncio.wait_for(writing, 5)
+        assert mw.turns is not None and mw.turns.active == 0
+
+    aio.run(run())
+
+
+def test_a_wait_marked_after_the_loop_closed_raises_nothing() -> None:
+    """A thread may still mark a wait once the server's loop is closed: nothing to give on."""
+    loop = asyncio.new_event_loop()
+    place = _Place(Turns(1), loop)
+    loop.close()
+    place.wait_began()
+    place.wait_began(at_once=True)
+    place.wait_ended()
+    place.wait_ended()
 
 
 def test_marking_a_wait_outside_a_request_does_nothing() -> None:

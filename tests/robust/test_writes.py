@@ -9,6 +9,7 @@ import threading
 import time
 import uuid
 from collections.abc import Iterator
+from pathlib import Path
 
 import pytest
 from fastapi import FastAPI
@@ -19,7 +20,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from datatorg.access import journal
 from datatorg.audit import service as audit
-from datatorg.db import migrate, writes
+from datatorg.db import migrate, waits, writes
 from datatorg.db.engine import make_engine, make_sessionmaker
 from datatorg.web.errorhandlers import install_error_handlers
 
@@ -54,6 +55,73 @@ def test_the_turn_is_first_come_first_served() -> None:
     for t in threads:
         t.join()
     assert order == [0, 1, 2, 3, 4]
+
+
+class _Waiter:
+    """A request's admission as ``db.waits`` sees it: what it was told, in order."""
+
+    def __init__(self, fail: bool = False) -> None:
+        self.told: list[str] = []
+        self.fail = fail
+
+    def wait_began(self, at_once: bool = False) -> None:
+        self.told.append("at once" if at_once else "began")
+        if self.fail:
+            raise RuntimeError("Event loop is closed")
+
+    def wait_ended(self) -> None:
+        self.told.append("ended")
+
+
+def test_a_wait_behind_a_line_gives_the_place_on_at_once() -> None:
+    """The first two in line wait with the threshold (their wait is about one write); from
+    the third on the wait is several writes long and the place goes on at once."""
+    turn = writes.Turn(None)
+    assert turn.acquire(0)
+    waiters = [_Waiter() for _ in range(4)]
+
+    def wait(w: _Waiter) -> None:
+        waits.current.set(w)  # as the admission does for each request
+        assert turn.acquire(5)
+        turn.release()
+
+    threads = []
+    for i, w in enumerate(waiters):
+        t = threading.Thread(target=wait, args=(w,))
+        t.start()
+        threads.append(t)
+        while turn.waits < i + 1:
+            time.sleep(0.001)
+    turn.release()
+    for t in threads:
+        t.join()
+    assert [w.told for w in waiters] == [
+        ["began", "ended"],
+        ["began", "ended"],
+        ["at once", "ended"],
+        ["at once", "ended"],
+    ]
+
+
+def test_a_turn_is_never_left_taken_when_marking_the_wait_fails(tmp_path: Path) -> None:
+    """Marking a wait may fail (the event loop closed as the server stopped): the process's
+    turn is given back, and the next write takes it."""
+    import fcntl
+
+    lock_path = tmp_path / "db-write.lock"
+    turn = writes.Turn(str(lock_path))
+    with open(lock_path, "a+") as other:  # another process's turn
+        fcntl.flock(other, fcntl.LOCK_EX)
+        waits.current.set(_Waiter(fail=True))
+        try:
+            with pytest.raises(RuntimeError):
+                turn.acquire(1)
+        finally:
+            waits.current.set(None)
+        assert not turn.held
+        fcntl.flock(other, fcntl.LOCK_UN)
+    assert turn.acquire(1)
+    turn.release()
 
 
 def test_a_write_waits_at_most_its_bound_then_is_busy(engine: Engine) -> None:

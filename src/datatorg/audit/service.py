@@ -22,6 +22,7 @@ from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from datatorg.audit.models import AuditEvent, AuditHead
+from datatorg.db import waits
 from datatorg.db.base import utcnow
 from datatorg.identity.actor import Actor
 
@@ -130,7 +131,14 @@ def _lock_head(session: Session) -> tuple[int, str]:
     created once, even by two writers at the same moment.
     """
     touch = _TOUCH_HEAD
-    row = session.execute(touch).first()
+    if session.get_bind().dialect.name == "postgresql":
+        # The row lock may be held elsewhere (another worker's append, a long transaction of
+        # the command line): a wait that lasts gives the request's admission place on.
+        with waits.Wait() as wait:
+            wait.begin()
+            row = session.execute(touch).first()
+    else:  # SQLite: the writer turn, taken before, is the lock (db.writes)
+        row = session.execute(touch).first()
     if row is None:
         insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
         session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())

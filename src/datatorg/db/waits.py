@@ -13,7 +13,8 @@ without stepping aside; docs/performance.md).
 So the code that is about to wait marks the wait (``Wait``: ``begin`` when it finds it must
 wait, the end when it stops), and the admission, which sets a ``Waiter`` for each request it
 admits in the context variable ``current``, gives the request's place to the next in line
-only when a wait outlasts a threshold (``web.admission.STEP_ASIDE_AFTER_S``). The waiting
+only when a wait outlasts a threshold (``web.admission.STEP_ASIDE_AFTER_S``), or at once when
+the caller knows its wait is long (a line of waiters ahead of it). The waiting
 request then finishes without a place (the turn is held by one at a time, so a worker goes
 over its bound by the few that waited long).
 
@@ -32,7 +33,7 @@ from typing import Protocol
 class Waiter(Protocol):
     """What a request's admission is told of its waits (callable from any thread)."""
 
-    def wait_began(self) -> None: ...
+    def wait_began(self, at_once: bool = False) -> None: ...
 
     def wait_ended(self) -> None: ...
 
@@ -52,12 +53,14 @@ class Wait:
     def __init__(self) -> None:
         self._waiter: Waiter | None = None
 
-    def begin(self) -> None:
+    def begin(self, *, at_once: bool = False) -> None:
+        """The caller must wait; ``at_once`` when it knows the wait is long (a line of
+        waiters ahead of it): the place goes on without waiting for the threshold."""
         if self._waiter is None:
             waiter = current.get()
             if waiter is not None:
-                waiter.wait_began()
                 self._waiter = waiter
+                waiter.wait_began(at_once)
 
     def end(self) -> None:
         waiter, self._waiter = self._waiter, None

@@ -116,21 +116,28 @@ class _Place:
             self._held = False
             self._turns.release()
 
-    def wait_began(self) -> None:
+    def wait_began(self, at_once: bool = False) -> None:
         with self._lock:
             self._waiting += 1
             if self._waiting > 1:
                 return  # the outer wait's timer runs
             self._wait += 1
             wait = self._wait
-        self._loop.call_soon_threadsafe(self._time, wait)
+        try:
+            self._loop.call_soon_threadsafe(self._time, wait, at_once)
+        except RuntimeError:  # the loop is closed (the server stopped): no place to give on
+            pass
 
     def wait_ended(self) -> None:
         with self._lock:
             self._waiting -= 1
 
-    def _time(self, wait: int) -> None:
-        if self._held:
+    def _time(self, wait: int, at_once: bool) -> None:
+        if not self._held:
+            return
+        if at_once:
+            self._step_aside(wait)
+        else:
             self._loop.call_later(STEP_ASIDE_AFTER_S, self._step_aside, wait)
 
     def _step_aside(self, wait: int) -> None:
