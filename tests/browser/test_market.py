@@ -94,6 +94,7 @@ def test_request_and_steward_decision_in_the_browser(live_server: LiveServer, br
         page = consumer.new_page()
         page.goto(f"{live_server.url}/market/offers/{data['offer_id']}")
         assert axe_violations(page) == []
+        page.get_by_label("Akademisk forskning").check()  # nothing is chosen for the person
         page.get_by_label("Hva skal du bruke dataene til?").fill(
             "Bacheloroppgave om energibruk i skolebygg, med æøå."
         )

@@ -194,6 +194,12 @@ def _offer_page(
     )
 
 
+def _purpose_missing(err: dict[str, Any]) -> dict[str, Any]:
+    """No purpose chosen: "Choose a purpose", not the text inputs' "Fill in"."""
+    missing = err.get("field") == "purpose" and err.get("type") == "missing"
+    return err | {"code": "purpose_missing"} if missing else err
+
+
 @router.get("/market/offers/{offer_id}", dependencies=[perm.ANYONE])
 def offer_page(
     offer_id: uuid.UUID, request: Request, session: SessionDep, actor: ActorDep
@@ -231,7 +237,7 @@ async def submit_request(
                 session,
                 actor,
                 offer_id,
-                errors=exc.extra["errors"],
+                errors=[_purpose_missing(e) for e in exc.extra["errors"]],
                 values=values,
                 status_code=422,
             )

@@ -1,0 +1,85 @@
+"""What a new person sees when they look at an offer or a dataset and think of asking for it:
+columns by their titles, no purpose chosen for them, the licence by its name, and, for a
+person in no organisation, that they cannot ask (and what to do) before they try."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from datatorg.market.metering import today as utc_today
+from datatorg.market.models import AccessRequest
+from datatorg.web.csrf import CSRF_COOKIE
+from tests.factories import make_token
+from tests.market.conftest import World
+
+
+def _csrf(client: TestClient) -> str:
+    client.get("/register")
+    return client.cookies[CSRF_COOKIE]
+
+
+def _english(client: TestClient) -> None:
+    client.get("/lang/en?next=/")
+
+
+def test_columns_are_shown_by_title_and_unit_not_by_code(
+    client: TestClient, session: Session, world: World
+) -> None:
+    kwh = next(f for f in world.dataset.fields if f.name == "kwh")
+    kwh.title, kwh.unit = "Energibruk", "kWh"
+    session.flush()
+    page = client.get(
+        f"/market/offers/{world.offer.id}", headers=make_token(session, world.consumer)
+    )
+    label = re.search(r'<label for="col-kwh">(.*?)</label>', page.text, re.S)
+    assert label is not None and label.group(1) == "Energibruk (kWh)"
+    assert '<code translate="no">kwh</code>' not in page.text  # neither in the form nor the terms
+    # a column without a title has only its name to show
+    assert re.search(r'<label for="col-month"><code translate="no">month</code></label>', page.text)
+
+
+def test_no_purpose_is_chosen_until_the_person_chooses(
+    client: TestClient, session: Session, world: World
+) -> None:
+    consumer = make_token(session, world.consumer)
+    page = client.get(f"/market/offers/{world.offer.id}", headers=consumer)
+    radios = re.findall(r'<input type="radio"[^>]*name="purpose"[^>]*>', page.text)
+    assert len(radios) == 3 and not any("checked" in r for r in radios)
+
+
+def test_a_request_without_a_purpose_comes_back_whole_with_the_error(
+    client: TestClient, session: Session, world: World
+) -> None:
+    consumer = make_token(session, world.consumer)
+    today = utc_today()
+    form = {
+        "csrf_token": _csrf(client),
+        "offer_id": str(world.offer.id),
+        "description": "Masteroppgave om energibruk i skolebygg — æøå.",
+        "pilot_ref": "Pilot Øst",
+        "period_start": (today + timedelta(days=2)).isoformat(),
+        "period_end": (today + timedelta(days=40)).isoformat(),
+        "columns": ["building", "kwh"],
+    }
+    url = f"/market/offers/{world.offer.id}/request"
+    words = {"nb": "Velg et formål", "en": "Choose a purpose"}
+    for lang in ("nb", "en"):
+        if lang == "en":
+            _english(client)
+        r = client.post(url, data=form | {"purpose": ""}, headers=consumer)
+        assert r.status_code == 422, r.text
+        summary = r.text.split('id="error-summary"', 1)[1].split("</div>", 1)[0]
+        assert words[lang] in summary
+        assert f'<p class="field-error" id="purpose-error">{words[lang]}' in r.text
+        # nothing the person typed or chose is lost
+        assert "Masteroppgave om energibruk i skolebygg — æøå.</textarea>" in r.text
+        assert 'value="Pilot Øst"' in r.text
+        assert f'value="{form["period_start"]}"' in r.text
+        assert f'value="{form["period_end"]}"' in r.text
+        checked = set(re.findall(r'name="columns" value="(\w+)" checked', r.text))
+        assert checked == {"building", "kwh"}
+    assert session.query(AccessRequest).count() == 0
