@@ -10,11 +10,12 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from datatorg.market import service
 from datatorg.market.metering import today as utc_today
 from datatorg.market.models import AccessRequest
 from datatorg.web.csrf import CSRF_COOKIE
-from tests.factories import make_token
-from tests.market.conftest import World
+from tests.factories import actor_of, make_token
+from tests.market.conftest import World, offer_data
 
 
 def _csrf(client: TestClient) -> str:
@@ -83,3 +84,49 @@ def test_a_request_without_a_purpose_comes_back_whole_with_the_error(
         checked = set(re.findall(r'name="columns" value="(\w+)" checked', r.text))
         assert checked == {"building", "kwh"}
     assert session.query(AccessRequest).count() == 0
+
+
+def test_the_licence_is_named_and_linked(
+    client: TestClient, session: Session, world: World
+) -> None:
+    page = client.get(f"/market/offers/{world.offer.id}")
+    assert (
+        '<a href="http://data.norge.no/nlod/no/2.0">Norsk lisens for offentlige data (NLOD) 2.0</a>'
+        in page.text
+    )
+    assert ">https://data.norge.no/nlod/no/2.0<" not in page.text
+    _english(client)
+    page = client.get(f"/market/offers/{world.offer.id}")
+    assert ">Norwegian Licence for Open Government Data (NLOD) 2.0</a>" in page.text
+
+
+def test_an_offer_without_a_licence_of_its_own_names_the_datasets(
+    client: TestClient, session: Session, world: World
+) -> None:
+    world.dataset.license = "CC-BY-4.0"
+    session.flush()
+    offer = service.create_offer(
+        session=session,
+        actor=actor_of(session, world.publisher),
+        data=offer_data(world.dataset, title="Med datasettets lisens", licence=""),
+    )
+    page = client.get(f"/market/offers/{offer.id}")
+    assert ">Creative Commons Navngivelse 4.0</a>" in page.text
+    assert 'href="CC-BY-4.0"' not in page.text
+
+
+def test_an_unknown_licence_address_is_shown_as_it_is(
+    client: TestClient, session: Session, world: World
+) -> None:
+    offer = service.create_offer(
+        session=session,
+        actor=actor_of(session, world.publisher),
+        data=offer_data(
+            world.dataset, title="Egne vilkår", licence="https://halden.kommune.no/vilkar"
+        ),
+    )
+    page = client.get(f"/market/offers/{offer.id}")
+    assert (
+        '<a href="https://halden.kommune.no/vilkar" class="wrap-anywhere">'
+        "https://halden.kommune.no/vilkar</a>" in page.text
+    )

@@ -31,7 +31,7 @@ from datatorg.market.pages_agreements import router as agreements_router
 from datatorg.market.pages_offers import router as offers_router
 from datatorg.market.pages_register import router as register_router
 from datatorg.market.pages_requests import router as requests_router
-from datatorg.market.present import dataset_facts, title
+from datatorg.market.present import dataset_facts, licence_named, title
 from datatorg.market.schemas import AccessRequestCreate
 from datatorg.market.terms import MAX_START_AHEAD_DAYS
 from datatorg.market.vocab import purposes
@@ -181,6 +181,7 @@ def _offer_page(
             "can_request": policies.can_request_access(actor) and not is_owner,
             "is_owner": is_owner,
             "asking": _asking_as(session, actor, offer),
+            "licence": licence_named(offer.licence),
             "errors": explained,
             "field_errors": forms.by_field(explained),
             "values": values or {},
