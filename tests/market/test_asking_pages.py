@@ -10,12 +10,14 @@ from datetime import timedelta
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
+from datatorg.identity.models import Role, User
 from datatorg.market import service
 from datatorg.market.metering import today as utc_today
 from datatorg.market.models import AccessRequest
 from datatorg.web.csrf import CSRF_COOKIE
 from tests.factories import actor_of, make_token
-from tests.market.conftest import World, offer_data
+from tests.lake.helpers import upload
+from tests.market.conftest import World, offer_data, quick_user
 
 
 def _csrf(client: TestClient) -> str:
@@ -130,3 +132,66 @@ def test_an_unknown_licence_address_is_shown_as_it_is(
         '<a href="https://halden.kommune.no/vilkar" class="wrap-anywhere">'
         "https://halden.kommune.no/vilkar</a>" in page.text
     )
+
+
+def _with_contents(client: TestClient, session: Session, world: World) -> None:
+    csv = b"building,month,kwh,area\nRaadhuset,2026-01,1250.5,900\n"
+    r = upload(client, world.dataset, make_token(session, world.publisher), csv)
+    assert r.status_code in (200, 201), r.text
+
+
+def _dataset_page(client: TestClient, session: Session, world: World, user: User) -> str:
+    r = client.get(f"/datasets/{world.dataset.slug}", headers=make_token(session, user))
+    assert r.status_code == 200
+    return r.text.split('id="use-h"', 1)[1].split("</section>", 1)[0]
+
+
+def test_a_person_in_no_organisation_learns_on_the_dataset_page_that_they_cannot_ask(
+    client: TestClient, session: Session, world: World
+) -> None:
+    world.offer.consumer_kinds = ["research", "education"]  # organisations only
+    session.flush()
+    _with_contents(client, session, world)
+    loner = quick_user(session)
+    part = _dataset_page(client, session, world, loner)
+    assert "/market/offers/" not in part or "#request" not in part  # no way into a dead end
+    assert "Be om tilgang" not in part
+    assert "Du er ikke med i noen organisasjon" in part
+    assert 'href="/account"' in part and 'href="/organisations"' in part
+    _english(client)
+    part = _dataset_page(client, session, world, loner)
+    assert "You are not in any organisation" in part and "Ask for access" not in part
+
+    # a consumer of an organisation the offer admits is offered the form as before
+    part = _dataset_page(client, session, world, world.consumer)
+    assert "Ask for access" in part and "You are not in any organisation" not in part
+
+
+def test_a_person_in_no_organisation_may_still_ask_where_private_persons_may(
+    client: TestClient, session: Session, world: World
+) -> None:
+    assert "private_person" in world.offer.consumer_kinds
+    _with_contents(client, session, world)
+    loner = quick_user(session)
+    part = _dataset_page(client, session, world, loner)
+    assert "Be om tilgang" in part and "Du er ikke med i noen organisasjon" not in part
+    # someone in an organisation of another kind is told about the kinds the offers admit
+    world.offer.consumer_kinds = ["research"]
+    session.flush()
+    part = _dataset_page(client, session, world, world.consumer)
+    assert "Be om tilgang" not in part and "Forskning" in part
+    other = quick_user(session, world.consumer_org, Role.publisher)
+    assert "Be om tilgang" not in _dataset_page(client, session, world, other)
+
+
+def test_the_offer_page_tells_a_person_in_no_organisation_what_to_do(
+    client: TestClient, session: Session, world: World
+) -> None:
+    world.offer.consumer_kinds = ["education"]
+    session.flush()
+    loner = quick_user(session)
+    page = client.get(f"/market/offers/{world.offer.id}", headers=make_token(session, loner))
+    assert 'name="purpose"' not in page.text
+    assert "Du er ikke med i noen organisasjon" in page.text
+    assert "Be en administrator i organisasjonen din om å invitere deg" in page.text
+    assert "Du er ikke databruker i en organisasjon av den typen" not in page.text
