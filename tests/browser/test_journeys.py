@@ -184,6 +184,7 @@ def test_research_journey_request_approve_read_and_key(
         j.sign_in(email)
         assert "/market/offers/" in page.url  # back where the person was
         j.step("request form")
+        page.locator("#purpose input[type=radio]").first.check()  # none is chosen beforehand
         page.get_by_label(w["what for"]).fill("Masteroppgave om pågang og responstid i Halden.")
         boxes = page.locator("#columns input[type=checkbox]")
         offered = boxes.count()

@@ -94,6 +94,7 @@ def test_request_and_steward_decision_in_the_browser(live_server: LiveServer, br
         page = consumer.new_page()
         page.goto(f"{live_server.url}/market/offers/{data['offer_id']}")
         assert axe_violations(page) == []
+        page.get_by_label("Akademisk forskning").check()  # nothing is chosen for the person
         page.get_by_label("Hva skal du bruke dataene til?").fill(
             "Bacheloroppgave om energibruk i skolebygg, med æøå."
         )
@@ -176,3 +177,30 @@ def test_offer_form_is_axe_clean_and_works(live_server: LiveServer, browser: Any
         assert page.locator("p.lead").inner_text().endswith("Åpen for studenter")
     finally:
         context.close()
+
+
+def _chart_text_px(page: Any) -> list[float]:
+    """The size on screen of every label of the charts the page shows (its font size times
+    the drawing's scale)."""
+    return list(
+        page.evaluate(
+            """() => [...document.querySelectorAll('svg.chart')]
+                .filter(svg => svg.getBoundingClientRect().width > 0)
+                .flatMap(svg => [...svg.querySelectorAll('text')].map(
+                    t => parseFloat(getComputedStyle(t).fontSize) * t.getScreenCTM().a))"""
+        )
+    )
+
+
+@pytest.mark.parametrize("width", [360, 660, 1280])
+def test_register_chart_labels_are_readable_at_every_width(
+    live_server: LiveServer, page: Any, width: int
+) -> None:
+    page.set_viewport_size({"width": width, "height": 800})
+    page.goto(f"{live_server.url}/register")
+    sizes = _chart_text_px(page)
+    assert sizes, "the register shows its chart"
+    assert min(sizes) >= 12, sizes
+    assert page.evaluate("document.documentElement.scrollWidth") <= width
+    box = page.locator("svg.chart:visible").bounding_box()
+    assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= width

@@ -133,6 +133,21 @@ LICENCES: dict[str, Licence] = {
     ]
 }
 
+
+def _address(url: str) -> str:
+    """An address compared without its scheme, case or closing slash."""
+    return url.strip().lower().removeprefix("https://").removeprefix("http://").rstrip("/")
+
+
+def find_licence(ref: str) -> Licence | None:
+    """The licence ``ref`` names, by its code ("NLOD-2.0") or its address (http or https,
+    with or without the closing slash); None for anything else."""
+    if ref in LICENCES:
+        return LICENCES[ref]
+    wanted = _address(ref)
+    return next((lic for lic in LICENCES.values() if wanted and _address(lic.url) == wanted), None)
+
+
 FREQUENCIES: dict[str, Term] = {
     t.code: t
     for t in [

@@ -119,6 +119,10 @@ register(
             "Velg hvilken organisasjon du ber om tilgang for.",
             "Choose which organisation you ask for access for.",
         ),
+        "purpose_missing": (
+            "Velg et formål: det som best beskriver hva du skal bruke dataene til.",
+            "Choose a purpose: the one that best says what you will use the data for.",
+        ),
         "purpose_not_offered": (
             "Tilbudet tillater ikke dette formålet. Velg et av formålene i listen.",
             "The offer does not allow this purpose. Choose one of the purposes listed.",

@@ -22,17 +22,18 @@ from datatorg.errors import Invalid, NotFound
 from datatorg.identity import permissions as perm
 from datatorg.identity.actor import Actor
 from datatorg.identity.deps import ActorDep, UserActorDep
-from datatorg.identity.models import Organisation, OrgKind, Role
+from datatorg.identity.models import Role
 from datatorg.market import negotiation, notify, offers, policies
 from datatorg.market.forms import field_labels, parse_form
 from datatorg.market.metering import today as utc_today
-from datatorg.market.models import AccessRequest, NegotiationState, Offer
+from datatorg.market.models import AccessRequest, NegotiationState
 from datatorg.market.pages_agreements import router as agreements_router
 from datatorg.market.pages_offers import router as offers_router
 from datatorg.market.pages_register import router as register_router
 from datatorg.market.pages_requests import router as requests_router
-from datatorg.market.present import dataset_facts, title
+from datatorg.market.present import dataset_facts, licence_named, title
 from datatorg.market.schemas import AccessRequestCreate
+from datatorg.market.summary import asking_as
 from datatorg.market.terms import MAX_START_AHEAD_DAYS
 from datatorg.market.vocab import purposes
 from datatorg.web import forms, menu
@@ -140,23 +141,6 @@ def offer_list(
     )
 
 
-def _asking_as(session: Session, actor: Actor, offer: Offer) -> dict[str, Any]:
-    """Whom the person can ask for under ``offer``: organisations whose kind the offer admits,
-    or themselves as a private person; and why not, when nobody fits."""
-    if not actor.is_authenticated:
-        return {"orgs": [], "private": False, "reason": ""}
-    kinds = set(offer.consumer_kinds)
-    mine = [session.get(Organisation, o) for o in sorted(actor.org_ids(Role.consumer))]
-    allowed = [
-        o
-        for o in mine
-        if o is not None and policies.can_request_for_org(actor, o.id) and o.kind.value in kinds
-    ]
-    private = not mine and OrgKind.private_person.value in kinds
-    reason = "kind" if not allowed and not private else ""
-    return {"orgs": sorted(allowed, key=lambda o: o.name), "private": private, "reason": reason}
-
-
 def _offer_page(
     request: Request,
     session: Session,
@@ -187,7 +171,8 @@ def _offer_page(
             "purposes": purpose_options(offer.purposes),
             "can_request": policies.can_request_access(actor) and not is_owner,
             "is_owner": is_owner,
-            "asking": _asking_as(session, actor, offer),
+            "asking": asking_as(session=session, actor=actor, offer=offer),
+            "licence": licence_named(offer.licence),
             "errors": explained,
             "field_errors": forms.by_field(explained),
             "values": values or {},
@@ -199,6 +184,12 @@ def _offer_page(
         },
         status_code=status_code,
     )
+
+
+def _purpose_missing(err: dict[str, Any]) -> dict[str, Any]:
+    """No purpose chosen: "Choose a purpose", not the text inputs' "Fill in"."""
+    missing = err.get("field") == "purpose" and err.get("type") == "missing"
+    return err | {"code": "purpose_missing"} if missing else err
 
 
 @router.get("/market/offers/{offer_id}", dependencies=[perm.ANYONE])
@@ -238,7 +229,7 @@ async def submit_request(
                 session,
                 actor,
                 offer_id,
-                errors=exc.extra["errors"],
+                errors=[_purpose_missing(e) for e in exc.extra["errors"]],
                 values=values,
                 status_code=422,
             )

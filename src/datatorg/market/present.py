@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from datatorg.catalog.models import Dataset
+from datatorg.catalog.vocab import find_licence
 from datatorg.identity.models import Organisation, User
 from datatorg.market.models import AccessRequest
 from datatorg.market.terms import Column, dataset_columns
@@ -72,6 +73,29 @@ def dataset_facts(session: Session, dataset: Dataset) -> DatasetFacts:
         columns=cols or [],
         has_contents=cols is not None,
     )
+
+
+@dataclass(frozen=True)
+class LicenceShown:
+    """A licence as a page shows it: its name (the address itself when it is not one the
+    catalog knows) and its address (empty when there is none to link)."""
+
+    name: str
+    url: str
+    known: bool
+
+
+def licence_named(ref: str) -> LicenceShown | None:
+    """The licence ``ref`` (a code or an address) by its name in the reader's language, as the
+    dataset page names it; an unknown address as it is; None when there is none."""
+    ref = ref.strip()
+    if not ref:
+        return None
+    lic = find_licence(ref)
+    if lic is not None:
+        return LicenceShown(name=lic.title(current_locale()), url=lic.url, known=True)
+    url = ref if ref.startswith(("https://", "http://")) else ""
+    return LicenceShown(name=ref, url=url, known=False)
 
 
 def asker(session: Session, request: AccessRequest) -> dict[str, Any]:

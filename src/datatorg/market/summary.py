@@ -1,5 +1,6 @@
 """What a person can do about one dataset: offers to ask under, agreements in force, requests
-waiting. The dataset page leads with it ("See data", "Ask for access", "Your request waits")."""
+waiting, and why they cannot ask when no offer admits them. The dataset page leads with it
+("See data", "Ask for access", "Your request waits", "You are not in any organisation")."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from datatorg.catalog import service as catalog
 from datatorg.catalog.models import Dataset
 from datatorg.db.base import utcnow
 from datatorg.identity.actor import Actor
+from datatorg.identity.models import Organisation, OrgKind, Role
 from datatorg.market import policies
 from datatorg.market.models import AccessRequest, Agreement, AgreementState, NegotiationState, Offer
 from datatorg.market.offers import offers_needing_attention
@@ -24,6 +26,37 @@ class AccessSummary:
     offers: list[Offer] = field(default_factory=list)  # active offers on the dataset
     agreements: list[Agreement] = field(default_factory=list)  # the actor's, in force now
     waiting: list[AccessRequest] = field(default_factory=list)  # the actor's open requests
+    # why the signed-in person can ask under none of the offers ("" when they can, or when
+    # nobody is signed in): "no_org" (in no organisation, and no offer admits private
+    # persons) or "kind" (none of their organisations is one the offers admit)
+    cannot_ask: str = ""
+    kinds: list[str] = field(default_factory=list)  # the organisation kinds the offers admit
+
+
+def asking_as(*, session: Session, actor: Actor, offer: Offer) -> dict[str, Any]:
+    """Whom the person can ask for under ``offer``: organisations whose kind the offer admits,
+    or themselves as a private person; and why not, when nobody fits ("no_org" for a person
+    in no organisation, "kind" for one whose organisations the offer does not admit)."""
+    if not actor.is_authenticated:
+        return {"orgs": [], "private": False, "reason": ""}
+    kinds = set(offer.consumer_kinds)
+    mine = [session.get(Organisation, o) for o in sorted(actor.org_ids(Role.consumer))]
+    allowed = [
+        o
+        for o in mine
+        if o is not None and policies.can_request_for_org(actor, o.id) and o.kind.value in kinds
+    ]
+    private = not mine and OrgKind.private_person.value in kinds
+    reason = "" if allowed or private else "kind" if actor.org_ids() else "no_org"
+    return {"orgs": sorted(allowed, key=lambda o: o.name), "private": private, "reason": reason}
+
+
+def _cannot_ask(session: Session, actor: Actor, offers: list[Offer]) -> str:
+    """Why the person can ask under none of ``offers`` ("" when they can ask under one)."""
+    if not offers or not policies.can_request_access(actor):
+        return ""
+    reasons = [asking_as(session=session, actor=actor, offer=o)["reason"] for o in offers]
+    return "" if not all(reasons) else "no_org" if "no_org" in reasons else "kind"
 
 
 def access_summary(*, session: Session, actor: Actor, dataset: Dataset) -> AccessSummary:
@@ -63,7 +96,14 @@ def access_summary(*, session: Session, actor: Actor, dataset: Dataset) -> Acces
             .order_by(AccessRequest.created_at)
         )
     )
-    return AccessSummary(offers=offers, agreements=agreements, waiting=waiting)
+    kinds = [k.value for k in OrgKind if any(k.value in o.consumer_kinds for o in offers)]
+    return AccessSummary(
+        offers=offers,
+        agreements=agreements,
+        waiting=waiting,
+        cannot_ask=_cannot_ask(session, actor, offers),
+        kinds=kinds,
+    )
 
 
 def agreements_in_force(*, session: Session, actor: Actor, dataset: Dataset) -> list[Agreement]:
