@@ -159,6 +159,9 @@ def create_app(
             write_wait_ms=settings.write_wait_ms,
             background_checkpoints=True,
         )
+        # Half the request threads at most wait in line for SQLite's writer turn; the others
+        # stay free for reads (datatorg.db.writes.limit_line).
+        writes.limit_line(app.state.engine, settings.request_threads // 2)
         sessionmaker = make_sessionmaker(app.state.engine)
         # Requests with an unsafe method write: their transactions take the write lock first.
         write_sessionmaker = write_sessionmaker or writes.write_sessionmaker(app.state.engine)

@@ -154,7 +154,9 @@ class Settings(BaseSettings):
         "waits, and the write that holds the turn needs one for its next step: with too few, "
         "the waiters take them all and every write stalls until its wait runs out (seen with "
         "50 concurrent writes on two workers). Keep it above the writes one process takes at "
-        "once.",
+        "once. At most half of them wait in line for SQLite's writer turn; a write beyond "
+        "that is answered 503 with Retry-After at once, and the other half stay free for "
+        "reads.",
     )
     request_concurrency: int = Field(
         8,

