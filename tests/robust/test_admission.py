@@ -377,37 +377,43 @@ def test_a_queued_request_hears_its_client_after_its_turn() -> None:
     aio.run(run())
 
 
+async def _write_then_read(
+    work: Callable[[], None],
+) -> tuple[Admission, list[str], asyncio.Task[None], asyncio.Task[None]]:
+    """A worker admitting one request: ``/write`` runs ``work`` in a thread (where it marks
+    its waits), then ``/read`` arrives and queues. The paths are listed as they finish."""
+    order: list[str] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        if scope["path"] == "/write":
+            await asyncio.to_thread(work)
+        order.append(scope["path"])
+        await _ok(send)
+
+    mw = Admission(app, limit=1)
+    writer, reader = _Client(), _Client()
+    writing = asyncio.create_task(mw(_scope() | {"path": "/write"}, writer.receive, writer.send))
+    await asyncio.sleep(0.01)
+    reading = asyncio.create_task(mw(_scope() | {"path": "/read"}, reader.receive, reader.send))
+    return mw, order, writing, reading
+
+
 def test_a_request_waiting_long_for_a_lock_steps_aside() -> None:
     """A request whose wait for a lock held elsewhere (``db.waits.Wait``, marked from its
     handler's thread) outlasts ``STEP_ASIDE_AFTER_S`` gives its place to the next in line and
     finishes without one; the place is given back once however often the wait is marked."""
+    locked = threading.Event()
+
+    def waits_for_the_lock() -> None:
+        with waits.Wait() as wait:
+            wait.begin()
+            wait.begin()
+            with waits.Wait() as inner:  # a wait inside the wait (the turn, then flock)
+                inner.begin()
+                assert locked.wait(5)
 
     async def run() -> None:
-        locked = threading.Event()
-        order: list[str] = []
-
-        def waits_for_the_lock() -> None:
-            with waits.Wait() as wait:
-                wait.begin()
-                wait.begin()
-                with waits.Wait() as inner:  # a wait inside the wait (the turn, then flock)
-                    inner.begin()
-                    assert locked.wait(5)
-
-        async def app(scope: Any, receive: Any, send: Any) -> None:
-            if scope["path"] == "/write":
-                await asyncio.to_thread(waits_for_the_lock)
-            order.append(scope["path"])
-            await _ok(send)
-
-        mw = Admission(app, limit=1)
-        writer = _Client()
-        writing = asyncio.create_task(
-            mw(_scope() | {"path": "/write"}, writer.receive, writer.send)
-        )
-        await asyncio.sleep(0.01)
-        reader = _Client()
-        reading = asyncio.create_task(mw(_scope() | {"path": "/read"}, reader.receive, reader.send))
+        mw, order, writing, reading = await _write_then_read(waits_for_the_lock)
         await asyncio.sleep(STEP_ASIDE_AFTER_S / 2)
         assert order == [], "the place went on before the wait outlasted the threshold"
         await asyncio.wait_for(reading, 2)
@@ -425,31 +431,16 @@ def test_a_short_wait_keeps_the_place() -> None:
     for a few milliseconds at each write), keep the request's place: the next in line waits
     until the request is done, and the worker stays within its bound."""
 
+    def short_waits() -> None:
+        for _ in range(4):
+            with waits.Wait() as wait:
+                wait.begin()
+                time.sleep(STEP_ASIDE_AFTER_S / 4)
+        time.sleep(STEP_ASIDE_AFTER_S)  # work after the waits, past every timer
+
     async def run() -> None:
-        order: list[str] = []
-
-        def short_waits() -> None:
-            for _ in range(4):
-                with waits.Wait() as wait:
-                    wait.begin()
-                    time.sleep(STEP_ASIDE_AFTER_S / 4)
-            time.sleep(STEP_ASIDE_AFTER_S)  # work after the waits, past every timer
-
-        async def app(scope: Any, receive: Any, send: Any) -> None:
-            if scope["path"] == "/write":
-                await asyncio.to_thread(short_waits)
-            order.append(scope["path"])
-            await _ok(send)
-
-        mw = Admission(app, limit=1)
-        writer = _Client()
-        writing = asyncio.create_task(
-            mw(_scope() | {"path": "/write"}, writer.receive, writer.send)
-        )
-        await asyncio.sleep(0.005)
-        reader = _Client()
-        await asyncio.wait_for(mw(_scope() | {"path": "/read"}, reader.receive, reader.send), 5)
-        await asyncio.wait_for(writing, 5)
+        mw, order, writing, reading = await _write_then_read(short_waits)
+        await asyncio.wait_for(asyncio.gather(writing, reading), 5)
         assert order == ["/write", "/read"]
         assert mw.turns is not None and mw.turns.active == 0
 
@@ -460,32 +451,16 @@ def test_a_wait_known_to_be_long_steps_aside_at_once() -> None:
     """A wait begun ``at_once`` (a line of writers ahead) gives the place on without waiting
     for the threshold: with many writes queued, a look-up no longer waits a threshold per
     group of them."""
+    locked = threading.Event()
+
+    def waits_behind_a_line() -> None:
+        with waits.Wait() as wait:
+            wait.begin(at_once=True)
+            assert locked.wait(5)
 
     async def run() -> None:
-        locked = threading.Event()
-        order: list[str] = []
-
-        def waits_behind_a_line() -> None:
-            with waits.Wait() as wait:
-                wait.begin(at_once=True)
-                assert locked.wait(5)
-
-        async def app(scope: Any, receive: Any, send: Any) -> None:
-            if scope["path"] == "/write":
-                await asyncio.to_thread(waits_behind_a_line)
-            order.append(scope["path"])
-            await _ok(send)
-
-        mw = Admission(app, limit=1)
-        writer = _Client()
-        writing = asyncio.create_task(
-            mw(_scope() | {"path": "/write"}, writer.receive, writer.send)
-        )
-        await asyncio.sleep(0.01)
-        reader = _Client()
-        await asyncio.wait_for(
-            mw(_scope() | {"path": "/read"}, reader.receive, reader.send), STEP_ASIDE_AFTER_S / 2
-        )
+        mw, order, writing, reading = await _write_then_read(waits_behind_a_line)
+        await asyncio.wait_for(reading, STEP_ASIDE_AFTER_S / 2)
         assert order == ["/read"] and not writing.done()
         locked.set()
         await asyncio.wait_for(writing, 5)
