@@ -4,6 +4,7 @@ for in one statement per page (``web.menu``)."""
 from __future__ import annotations
 
 import re
+from concurrent.futures import ThreadPoolExecutor
 from types import SimpleNamespace
 
 from fastapi.testclient import TestClient
@@ -15,6 +16,14 @@ from datatorg.web import menu
 from tests.factories import make_token
 from tests.market.conftest import World, request_data
 from tests.statements import recorded
+
+
+def _counts(state: object, actor: object) -> dict[str, int]:
+    """``menu.counts`` from a thread of its own, as a page's handler calls it (it gives no
+    numbers on a thread running an event loop, and the browser tests leave one running in
+    the main thread)."""
+    with ThreadPoolExecutor(1) as pool:
+        return pool.submit(menu.counts, state, actor).result()
 
 
 def _badges(html: str) -> dict[str, int]:
@@ -61,7 +70,7 @@ def test_the_counts_are_one_statement(session: Session, world: World) -> None:
     steward = world.actor(session, world.steward)
     state = SimpleNamespace(sessionmaker=sessionmaker(bind=session.connection()))
     with recorded(session) as statements:
-        counts = menu.counts(state, steward)
+        counts = _counts(state, steward)
     assert set(counts) == {"queue", "my_requests", "inbox"}
     asked = [s for s in statements if "SAVEPOINT" not in s]  # the test's own transaction
     assert len(asked) == 1, statements
@@ -76,7 +85,7 @@ def test_a_failing_count_leaves_the_menu_without_numbers(session: Session, world
     state = SimpleNamespace(sessionmaker=sessionmaker(bind=session.connection()))
     menu.register_count("broken", broken)  # type: ignore[arg-type]
     try:
-        assert menu.counts(state, steward) == {}
+        assert _counts(state, steward) == {}
     finally:
         menu._COUNTERS.pop("broken")
 
@@ -98,6 +107,6 @@ def test_a_superuser_counts_every_request_waiting(session: Session, world: World
     )
     admin = actor_of(session, make_user(session, superuser=True))
     state = SimpleNamespace(sessionmaker=sessionmaker(bind=session.connection()))
-    assert waiting and menu.counts(state, admin)["queue"] == waiting
+    assert waiting and _counts(state, admin)["queue"] == waiting
     nobody = actor_of(session, make_user(session))  # no organisation, no role
-    assert menu.counts(state, nobody) == {"queue": 0, "my_requests": 0, "inbox": 0}
+    assert _counts(state, nobody) == {"queue": 0, "my_requests": 0, "inbox": 0}
