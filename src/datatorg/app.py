@@ -118,12 +118,12 @@ def create_app(
             else None
         )
         checkpointer = _checkpointer(app.state.engine)
-        # A thread that holds a database lock (SQLite's writer turn, PostgreSQL's audit head
-        # row) and gives up the GIL for each statement waits for it again behind a busy event
-        # loop for up to the switch interval: 1 ms instead of Python's 5 (docs/robust.md).
         # The catalogs and templates before the first request, not during it (in a thread:
         # nothing blocking on the loop).
         await anyio.to_thread.run_sync(templating.warm)
+        # A thread that holds a database lock (SQLite's writer turn, PostgreSQL's audit head
+        # row) and gives up the GIL for each statement waits for it again behind a busy event
+        # loop for up to the switch interval: 1 ms instead of Python's 5 (docs/robust.md).
         switch_interval = sys.getswitchinterval()
         sys.setswitchinterval(SWITCH_INTERVAL_S)
         try:

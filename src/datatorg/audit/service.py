@@ -131,7 +131,8 @@ def _lock_head(session: Session) -> tuple[int, str]:
     created once, even by two writers at the same moment.
     """
     touch = _TOUCH_HEAD
-    if session.get_bind().dialect.name == "postgresql":
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
         # The row lock may be held elsewhere (another worker's append, a long transaction of
         # the command line): a wait that lasts gives the request's admission place on.
         with waits.Wait() as wait:
@@ -140,7 +141,7 @@ def _lock_head(session: Session) -> tuple[int, str]:
     else:  # SQLite: the writer turn, taken before, is the lock (db.writes)
         row = session.execute(touch).first()
     if row is None:
-        insert = pg_insert if session.get_bind().dialect.name == "postgresql" else sqlite_insert
+        insert = pg_insert if postgres else sqlite_insert
         session.execute(insert(_HEAD).values(id=1, seq=0, hash=GENESIS).on_conflict_do_nothing())
         row = session.execute(touch).one()
     return int(row[0]), str(row[1])

@@ -49,19 +49,16 @@ def counts(app_state: Any, actor: Any) -> dict[str, int]:
     factory = getattr(app_state, "sessionmaker", None)
     if factory is None:
         return {}
-    out: dict[str, int] = {}
     try:
         wanted = {name: fn(actor) for name, fn in _COUNTERS.items()}
-        asked = tuple((name, w[0]) for name, w in wanted.items() if w is not None)
-        out = {name: 0 for name in wanted}
+        asked = {name: w for name, w in wanted.items() if w is not None}
+        out = dict.fromkeys(wanted, 0)
         if asked:
-            params: dict[str, Any] = {}
-            for w in wanted.values():
-                if w is not None:
-                    params.update(w[1])
+            params = {k: v for _, given in asked.values() for k, v in given.items()}
+            statement = _together(tuple((name, stmt) for name, (stmt, _) in asked.items()))
             with factory() as session:
-                row = session.execute(_together(asked), params).one()
-            out.update({name: int(v or 0) for (name, _), v in zip(asked, row, strict=True)})
+                row = session.execute(statement, params).one()
+            out.update({name: int(v or 0) for name, v in zip(asked, row, strict=True)})
     except Exception:  # the counts must never break the page they decorate
         log.exception("menu counts failed")
         return {}
