@@ -21,6 +21,7 @@ from starlette.types import Message
 
 from datatorg.app import create_app
 from datatorg.db import waits
+from datatorg.lake import reader
 from datatorg.settings import Settings
 from datatorg.web.admission import (
     PRELOAD_BYTES,
@@ -465,6 +466,32 @@ def test_a_wait_known_to_be_long_steps_aside_at_once() -> None:
         locked.set()
         await asyncio.wait_for(writing, 5)
         assert mw.turns is not None and mw.turns.active == 0
+
+    aio.run(run())
+
+
+def test_a_slow_duckdb_query_steps_aside() -> None:
+    """DuckDB works on a query in threads of its own, without the interpreter's lock
+    (``lake.reader``): a query that outlasts the threshold lets the next request in line
+    through, as a long wait for a lock does. A few slow queries no longer hold every place of
+    their worker until their time budget runs out."""
+
+    def slow_query() -> None:
+        with pytest.raises(reader.QueryTimeout):
+            reader.query(
+                "SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3",
+                [],
+                cap=1,
+                budget_ms=1500,
+            )
+
+    async def run() -> None:
+        mw, order, querying, reading = await _write_then_read(slow_query)
+        await asyncio.wait_for(reading, 1.0)  # not after the query's 1.5 s
+        assert order == ["/read"] and not querying.done()
+        await asyncio.wait_for(querying, 30)
+        assert order == ["/read", "/write"]
+        assert mw.turns is not None and mw.turns.active == 0 and mw.turns.waiting == 0
 
     aio.run(run())
 

@@ -1,14 +1,18 @@
-"""A request that waits long for a lock held elsewhere steps aside.
+"""A request that waits long for a lock held elsewhere, or for DuckDB, steps aside.
 
 The web layer admits a few requests per worker at once (``web.admission``). A request that
 waits for SQLite's writer turn, or for another thread to commit its read's audit record, does
 no work meanwhile; if it kept its place through a long wait (another process holding the turn
 for seconds), a few such waits would stall every request of the worker, ``/healthz`` and
-pages that write nothing included. Giving the place up at *every* wait costs as much the
-other way: under load the writer turn is taken at nearly every write for a few milliseconds,
-and each such wait would admit one more request, past the bound that keeps the worker's
-requests quick (measured in 30 s soaks on SQLite: p99 580 and 634 ms against 484 and 543 ms
-without stepping aside; docs/performance.md).
+pages that write nothing included. A query DuckDB works on in threads of its own
+(``lake.reader``) leaves the interpreter to the worker's other requests in the same way, and
+a few slow ones (seconds of their time budget) would hold every place as well.
+
+Giving the place up at *every* wait costs as much the other way: under load the writer turn
+is taken at nearly every write for a few milliseconds, and each such wait would admit one
+more request, past the bound that keeps the worker's requests quick (measured in 30 s soaks
+on SQLite: p99 580 and 634 ms against 484 and 543 ms without stepping aside;
+docs/performance.md).
 
 So the code that is about to wait marks the wait (``Wait``: ``begin`` when it finds it must
 wait, the end when it stops), and the admission, which sets a ``Waiter`` for each request it

@@ -12,12 +12,14 @@ import sqlite3
 import threading
 import time
 from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import duckdb
 
+from datatorg.db import waits
 from datatorg.errors import ServiceUnavailable
 from datatorg.lake import duck, subject_no
 
@@ -84,6 +86,18 @@ class _Budget:
         self.timer.cancel()
 
 
+@contextmanager
+def _in_duckdb() -> Iterator[None]:
+    """DuckDB runs a query in threads of its own, without the interpreter's lock: for the
+    web layer's admission (``datatorg.db.waits``) the request waits meanwhile, and one whose
+    query outlasts the threshold gives its place to the next request in line. A few slow
+    queries (a heavy filter over millions of rows takes seconds of its 10 s budget) would
+    otherwise hold every place of their worker, and its pages would wait for them."""
+    with waits.Wait() as wait:
+        wait.begin()
+        yield
+
+
 def _failed(exc: BaseException) -> QueryFailed | QueryTooLarge:
     if duck.is_out_of_memory(exc):
         return QueryTooLarge()
@@ -96,7 +110,8 @@ def query(sql: str, params: Sequence[Any], *, cap: int, budget_ms: int) -> Resul
     budget = _Budget(cur, budget_ms)
     try:
         with budget:
-            rel = cur.execute(sql, list(params))
+            with _in_duckdb():
+                rel = cur.execute(sql, list(params))
             columns = [d[0] for d in rel.description or []]
             types = [str(d[1]) for d in rel.description or []]
             rows = rel.fetchmany(cap + 1)
@@ -126,7 +141,7 @@ def copy_to(sql: str, params: Sequence[Any], target: Path, fmt: str, *, budget_m
     cur = _cursor()
     budget = _Budget(cur, budget_ms)
     try:
-        with budget:
+        with budget, _in_duckdb():
             written = cur.execute(f"COPY ({sql}) TO {dest} ({options})", list(params)).fetchall()
     except duckdb.InterruptException:
         raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
@@ -147,7 +162,8 @@ def stream(
     budget = _Budget(cur, budget_ms)
     try:
         with budget:
-            rel = cur.execute(sql, list(params))
+            with _in_duckdb():
+                rel = cur.execute(sql, list(params))
             columns = [d[0] for d in rel.description or []]
             while chunk := rel.fetchmany(batch):
                 yield columns, chunk
