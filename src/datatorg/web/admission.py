@@ -12,7 +12,10 @@ So each worker lets at most ``limit`` requests (``DATATORG_REQUEST_CONCURRENCY``
 work at once; the others wait in a first-come, first-served queue on the event loop, which
 costs nothing while they wait. A request then takes its queue wait, the same for all, plus
 its own work: with 8 the same soaks measured p99 339–403 ms on SQLite and 508–540 ms on
-PostgreSQL, at a fifth less CPU per request (docs/robust.md, "Under load").
+PostgreSQL, at a fifth less CPU per request (docs/robust.md, "Under load"). The default is 4
+since the waits for locks and for DuckDB step aside (below): in alternating 30 s soaks
+PostgreSQL answered 12–15 % more requests than with 8, at a tenth less CPU each, and SQLite
+as many.
 
 A request holds its place while it does server work, never while it waits for its client or
 for a lock held elsewhere:
@@ -28,8 +31,9 @@ for a lock held elsewhere:
   not cancel a request whose client left; the queue listens for it);
 - the place is given back when the response starts (a download read slowly by its client, an
   event stream), and when the request has waited ``STEP_ASIDE_AFTER_S`` for a lock held
-  elsewhere (``datatorg.db.waits``: SQLite's writer turn, another thread committing its read's
-  audit record), after which it finishes without one;
+  elsewhere or for DuckDB (``datatorg.db.waits``: SQLite's writer turn, another thread
+  committing its read's audit record, PostgreSQL's audit head row, a query DuckDB works on
+  without the interpreter), after which it finishes without one;
 - ``/healthz`` and ``/readyz`` do not queue: a busy worker is alive, and a load balancer's
   probe must not time out behind its queue.
 """
