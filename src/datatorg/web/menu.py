@@ -43,26 +43,47 @@ def _on_event_loop() -> bool:
 
 
 def counts(app_state: Any, actor: Any) -> dict[str, int]:
-    """The numbers for the menu of ``actor`` (empty for the public)."""
+    """The numbers for the menu of ``actor`` (empty for the public).
+
+    A counter that fails loses its own number only (logged; the counts must never break the
+    page they decorate): when the one statement fails, each count is asked for alone."""
     if actor is None or not actor.is_authenticated or not _COUNTERS or _on_event_loop():
         return {}
     factory = getattr(app_state, "sessionmaker", None)
     if factory is None:
         return {}
+    asked: dict[str, tuple[Select[Any], dict[str, Any]]] = {}
+    out: dict[str, int] = {}
+    for name, fn in _COUNTERS.items():
+        try:
+            found = fn(actor)
+        except Exception:
+            log.exception("menu count %s failed", name)
+            continue
+        out[name] = 0
+        if found is not None:
+            asked[name] = found
+    if not asked:
+        return out
     try:
-        wanted = {name: fn(actor) for name, fn in _COUNTERS.items()}
-        asked = {name: w for name, w in wanted.items() if w is not None}
-        out = dict.fromkeys(wanted, 0)
-        if asked:
-            params = {k: v for _, given in asked.values() for k, v in given.items()}
-            statement = _together(tuple((name, stmt) for name, (stmt, _) in asked.items()))
-            with factory() as session:
-                row = session.execute(statement, params).one()
-            out.update({name: int(v or 0) for name, v in zip(asked, row, strict=True)})
-    except Exception:  # the counts must never break the page they decorate
-        log.exception("menu counts failed")
-        return {}
+        out.update(_ask(factory, asked))
+    except Exception:
+        log.exception("menu counts failed; asking for each alone")
+        for name, one in asked.items():
+            try:
+                out.update(_ask(factory, {name: one}))
+            except Exception:
+                log.exception("menu count %s failed", name)
+                del out[name]
     return out
+
+
+def _ask(factory: Any, asked: dict[str, tuple[Select[Any], dict[str, Any]]]) -> dict[str, int]:
+    params = {k: v for _, given in asked.values() for k, v in given.items()}
+    statement = _together(tuple((name, stmt) for name, (stmt, _) in asked.items()))
+    with factory() as session:
+        row = session.execute(statement, params).one()
+    return {name: int(v or 0) for name, v in zip(asked, row, strict=True)}
 
 
 @functools.lru_cache(maxsize=64)
