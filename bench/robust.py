@@ -280,6 +280,7 @@ def soak(inst: Installation, ids: dict[str, Any], label: str) -> str:
     open0, open1 = ids["open"][0], ids["open"][min(1, len(ids["open"]) - 1)]
     script.write_text(SOAK_LUA.format(open0=open0, open1=open1, token=ids["consumer"]))
     load_before = _load()
+    loop_s = _loop_seconds()
     with serve(inst, workers=2) as server:
         _wrk(["-t", "2", "-c", "8", "-d", "3s", "-s", str(script)], server.url)  # warm up
         start_mb = server.rss_mb()
@@ -308,8 +309,19 @@ def soak(inst: Installation, ids: dict[str, Any], label: str) -> str:
         f"| {_wrk_percentile(out, '99%'):.0f} ms | {1000 * cpu / max(total, 1):.1f} ms "
         f"| {start_mb:.0f} MB | {end_mb:.0f} MB "
         f"({grew:+.0f} MB, {verdict} the {MEMORY_MARGIN_MB} MB margin) | "
-        f"{load_before} → {_load()} | {wrk_cpu:.1f} s |"
+        f"{load_before} → {_load()} | {wrk_cpu:.1f} s | {loop_s:.2f} s |"
     )
+
+
+def _loop_seconds() -> float:
+    """How long a Python loop of 10 million additions takes here, now: the machine's speed
+    drifts (0.99 s in sessions 6 and 7; 1.2 to 2.0 s within one evening of session 9), and a
+    closed-loop soak's p99 follows it."""
+    t0 = time.perf_counter()
+    total = 0
+    for i in range(10_000_000):
+        total += i
+    return time.perf_counter() - t0
 
 
 def _cpu_s(pids: list[int]) -> float:
@@ -349,11 +361,13 @@ def run() -> str:
         "CSV download, `/healthz`, and two writes (a token creation, a profile change) as the "
         "demo consumer; `datatorg serve --workers 2`. Resident memory: all server processes; "
         "server CPU per request: theirs over the run, divided by the requests; wrk's own CPU "
-        "(the client shares the two cores).",
+        "(the client shares the two cores). The machine's speed drifts: the last column is how "
+        "long a Python loop of 10 million additions took just before the soak (0.99 s on the "
+        "machine of sessions 6 and 7); compare runs by it.",
         "",
         "| control plane | requests | errors | p50 | p99 | server CPU per request "
-        "| memory at start | at end | load before → after | wrk CPU |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|",
+        "| memory at start | at end | load before → after | wrk CPU | loop of 10⁷ |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---|---:|---:|",
         *rows,
     ]
     return "\n".join(sections)
