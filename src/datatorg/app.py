@@ -151,6 +151,7 @@ def create_app(
         memory_mb=settings.duckdb_memory_mb,
         threads=settings.duckdb_threads,
         temp_directory=settings.duckdb_spill_path,
+        queries=settings.duckdb_queries,
     )
     if sessionmaker is None:
         # WAL checkpoints in a thread of their own, not in a request's commit (db/checkpoint.py)

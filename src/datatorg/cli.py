@@ -31,6 +31,7 @@ def _settings() -> Settings:
         memory_mb=settings.duckdb_memory_mb,
         threads=settings.duckdb_threads,
         temp_directory=settings.duckdb_spill_path,
+        queries=settings.duckdb_queries,
     )
     return settings
 

@@ -173,6 +173,15 @@ class Settings(BaseSettings):
     duckdb_threads: int = Field(
         2, ge=1, description="Threads of each DuckDB database the platform opens."
     )
+    duckdb_queries: int = Field(
+        4,
+        ge=1,
+        description="Queries of the data (rows, aggregates, downloads) one server process runs "
+        "in DuckDB at once; the others wait their turn in arrival order, within their time "
+        "budget. When twice as many already wait, a query is answered 503 with Retry-After at "
+        "once. Each query runs on DATATORG_DUCKDB_THREADS threads: more at once only share "
+        "the same cores, and a flood of slow queries would starve every page of CPU.",
+    )
     duckdb_temp_directory: Path | None = Field(
         None,
         description="Where DuckDB spills what does not fit its memory limit; default "

@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import contextvars
+import threading
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 
 from datatorg.db import waits
-from datatorg.lake import reader
+from datatorg.lake import duck, reader
 
 
 def test_time_budget_interrupts_a_long_query() -> None:
@@ -85,3 +87,117 @@ def test_duckdb_work_is_a_wait_of_the_request(tmp_path: Path) -> None:
             )
 
     assert _marked(interrupted) == ["began", "ended"]
+
+
+# -- the process's DuckDB places ------------------------------------------------------------
+
+
+def test_places_serve_in_order_and_refuse_a_long_line() -> None:
+    """At most ``size`` queries at once; the next wait in arrival order and the wait is
+    marked to step aside at once; a line of twice the places is refused at once."""
+    places = reader.Places(1)
+    assert places.take(1)
+    order: list[int] = []
+    marks: list[list[str]] = []
+
+    def waiter(n: int) -> None:
+        def work() -> None:
+            assert places.take(5)
+            order.append(n)
+            time.sleep(0.02)
+            places.give()
+
+        marks.append(_marked(work))
+
+    threads = [threading.Thread(target=waiter, args=(n,)) for n in range(2)]
+    for n, t in enumerate(threads):
+        t.start()
+        _until(lambda n=n: places.waiting == n + 1)
+    started = time.monotonic()
+    assert not places.take(5)  # two already wait for the one place: refused at once
+    assert time.monotonic() - started < 1 and places.refused == 1
+    places.give()
+    for t in threads:
+        t.join(5)
+    assert order == [0, 1]
+    assert marks == [["at once", "ended"], ["at once", "ended"]]
+    assert places.busy == 0 and places.waiting == 0
+
+
+def test_a_place_not_free_within_the_budget_is_refused() -> None:
+    places = reader.Places(1)
+    assert places.take(1)
+    started = time.monotonic()
+    assert not places.take(0.2)
+    assert 0.15 < time.monotonic() - started < 2 and places.refused == 1
+    assert places.waiting == 0
+    places.give()
+    assert places.take(0.1)  # the place is free again
+    places.give()
+
+
+def _until(cond: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 5
+    while not cond():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.005)
+
+
+@pytest.fixture
+def one_place() -> Iterator[reader.Places]:
+    """The process's DuckDB places, one of them (as ``DATATORG_DUCKDB_QUERIES=1``)."""
+    before = duck.limits()
+    duck.configure(
+        memory_mb=before.memory_mb,
+        threads=before.threads,
+        temp_directory=before.temp_directory,
+        queries=1,
+    )
+    try:
+        yield reader.places()
+    finally:
+        duck.configure(
+            memory_mb=before.memory_mb,
+            threads=before.threads,
+            temp_directory=before.temp_directory,
+            queries=before.queries,
+        )
+        reader.places()
+
+
+def test_queries_wait_for_a_duckdb_place_within_their_budget(
+    one_place: reader.Places, tmp_path: Path
+) -> None:
+    """While a slow query holds the only place, another query, export or stream waits for it
+    within its own time budget and is answered busy (503, ``Retry-After``) when the budget
+    runs out in line; nothing runs past its budget, and the place is free afterwards."""
+    assert one_place.size == 1
+    slow_done = threading.Event()
+
+    def slow() -> None:
+        with pytest.raises(reader.QueryTimeout):
+            reader.query(
+                "SELECT count(*) FROM range(100000000000) a WHERE a.range % 7 = 3",
+                [],
+                cap=1,
+                budget_ms=3000,
+            )
+        slow_done.set()
+
+    holder = threading.Thread(target=slow)
+    holder.start()
+    _until(lambda: one_place.busy == 1)
+    for attempt in (
+        lambda: reader.query("SELECT 1", [], cap=1, budget_ms=200),
+        lambda: reader.copy_to("SELECT 1", [], tmp_path / "x.csv", "csv", budget_ms=200),
+        lambda: list(reader.stream("SELECT 1", [], budget_ms=200)),
+    ):
+        started = time.monotonic()
+        with pytest.raises(reader.DuckDBBusy) as busy:
+            attempt()
+        assert 0.15 < time.monotonic() - started < 1.4
+        assert busy.value.status == 503 and busy.value.headers() == {"Retry-After": "2"}
+    assert not slow_done.is_set()  # refused while the slow query still ran
+    holder.join(30)
+    assert one_place.busy == 0 and one_place.waiting == 0
+    assert reader.query("SELECT 41 + 1", [], cap=1, budget_ms=5000).rows == [(42,)]

@@ -26,17 +26,22 @@ class Limits:
     memory_mb: int = 1024
     threads: int = 2
     temp_directory: Path = Path(tempfile.gettempdir()) / "datatorg-duckdb"
+    queries: int = 4  # queries the gate's reader runs at once in a process (``lake.reader``)
 
 
 _limits = Limits()
 _lock = threading.Lock()
 
 
-def configure(*, memory_mb: int, threads: int, temp_directory: Path) -> None:
+def configure(
+    *, memory_mb: int, threads: int, temp_directory: Path, queries: int = Limits.queries
+) -> None:
     """Set the limits for connections opened from now on (once per process)."""
     global _limits
     with _lock:
-        _limits = Limits(memory_mb=memory_mb, threads=threads, temp_directory=temp_directory)
+        _limits = Limits(
+            memory_mb=memory_mb, threads=threads, temp_directory=temp_directory, queries=queries
+        )
 
 
 def limits() -> Limits:

@@ -86,6 +86,96 @@ class _Budget:
         self.timer.cancel()
 
 
+class DuckDBBusy(ServiceUnavailable):
+    """Every DuckDB place of the process is taken and the line for them is long, or the
+    query's time budget ran out in line; try again shortly."""
+
+    def __init__(self) -> None:
+        super().__init__(
+            "The service is busy answering other queries of the data; please try again in a "
+            "moment.",
+            retry_after=2,
+        )
+
+
+class Places:
+    """At most ``size`` DuckDB queries of the gate at once in this process, the others served
+    in arrival order; a query finding ``LONG_LINE_PER_PLACE`` × ``size`` already waiting is
+    refused at once (``DuckDBBusy``).
+
+    Without it, a query that steps aside (``_in_duckdb``) lets the next request start one
+    more: an attack review flooding one worker with slow queries ran 40-46 at once, bounded
+    only by the thread pool, and on two cores its page views waited 3-27 s for CPU.
+    """
+
+    LONG_LINE_PER_PLACE = 2
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.busy = 0
+        self.waiting = 0
+        self.refused = 0  # diagnostics
+        self._cond = threading.Condition()
+
+    def take(self, timeout_s: float) -> bool:
+        """Take a place within ``timeout_s`` seconds; False when the line is long (at once)
+        or the time ran out. Waiting is a wait of the request (``db.waits``)."""
+        with self._cond:
+            if self.busy < self.size and not self.waiting:
+                self.busy += 1
+                return True
+            if self.waiting >= self.LONG_LINE_PER_PLACE * self.size:
+                self.refused += 1
+                return False
+        with waits.Wait() as wait:
+            wait.begin(at_once=True)  # a line of queries: each may take seconds
+            deadline = time.monotonic() + timeout_s
+            with self._cond:
+                self.waiting += 1
+                try:
+                    while self.busy >= self.size:
+                        left = deadline - time.monotonic()
+                        if left <= 0:
+                            self.refused += 1
+                            return False
+                        self._cond.wait(left)
+                    self.busy += 1
+                    return True
+                finally:
+                    self.waiting -= 1
+
+    def give(self) -> None:
+        with self._cond:
+            self.busy -= 1
+            self._cond.notify()
+
+
+_places: Places | None = None
+
+
+def places() -> Places:
+    """The process's DuckDB places, sized by ``duck.limits().queries`` when first used."""
+    global _places
+    with _lock:
+        if _places is None or _places.size != duck.limits().queries and not _places.busy:
+            _places = Places(duck.limits().queries)
+        return _places
+
+
+@contextmanager
+def _place(budget_ms: int) -> Iterator[int]:
+    """Hold one of the process's DuckDB places for a query; gives the time budget left after
+    waiting for it (the wait counts against the budget, so a query never runs past it)."""
+    began = time.monotonic()
+    held = places()
+    if not held.take(budget_ms / 1000):
+        raise DuckDBBusy()
+    try:
+        yield max(1, budget_ms - int(1000 * (time.monotonic() - began)))
+    finally:
+        held.give()
+
+
 @contextmanager
 def _in_duckdb() -> Iterator[None]:
     """DuckDB runs a query in threads of its own, without the interpreter's lock: for the
@@ -106,23 +196,24 @@ def _failed(exc: BaseException) -> QueryFailed | QueryTooLarge:
 
 def query(sql: str, params: Sequence[Any], *, cap: int, budget_ms: int) -> Result:
     """Run ``sql``; fetch at most ``cap`` rows (one more tells whether there were more)."""
-    cur = _cursor()
-    budget = _Budget(cur, budget_ms)
-    try:
-        with budget:
-            with _in_duckdb():
-                rel = cur.execute(sql, list(params))
-            columns = [d[0] for d in rel.description or []]
-            types = [str(d[1]) for d in rel.description or []]
-            rows = rel.fetchmany(cap + 1)
-    except duckdb.InterruptException:
-        raise QueryTimeout(f"The query took longer than {budget_ms} ms") from None
-    except duckdb.Error as exc:
-        if budget.fired:
+    with _place(budget_ms) as left_ms:
+        cur = _cursor()
+        budget = _Budget(cur, left_ms)
+        try:
+            with budget:
+                with _in_duckdb():
+                    rel = cur.execute(sql, list(params))
+                columns = [d[0] for d in rel.description or []]
+                types = [str(d[1]) for d in rel.description or []]
+                rows = rel.fetchmany(cap + 1)
+        except duckdb.InterruptException:
             raise QueryTimeout(f"The query took longer than {budget_ms} ms") from None
-        raise _failed(exc) from None
-    finally:
-        cur.close()
+        except duckdb.Error as exc:
+            if budget.fired:
+                raise QueryTimeout(f"The query took longer than {budget_ms} ms") from None
+            raise _failed(exc) from None
+        finally:
+            cur.close()
     return Result(columns=columns, types=types, rows=rows[:cap], truncated=len(rows) > cap)
 
 
@@ -138,40 +229,55 @@ def copy_to(sql: str, params: Sequence[Any], target: Path, fmt: str, *, budget_m
     """Write the result of ``sql`` to ``target`` as ``fmt`` with DuckDB COPY; rows written."""
     options = COPY_OPTIONS[fmt]
     dest = "'" + str(target).replace("'", "''") + "'"
-    cur = _cursor()
-    budget = _Budget(cur, budget_ms)
-    try:
-        with budget, _in_duckdb():
-            written = cur.execute(f"COPY ({sql}) TO {dest} ({options})", list(params)).fetchall()
-    except duckdb.InterruptException:
-        raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
-    except duckdb.Error as exc:
-        if budget.fired:
+    with _place(budget_ms) as left_ms:
+        cur = _cursor()
+        budget = _Budget(cur, left_ms)
+        try:
+            with budget, _in_duckdb():
+                copy = f"COPY ({sql}) TO {dest} ({options})"
+                written = cur.execute(copy, list(params)).fetchall()
+        except duckdb.InterruptException:
             raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
-        raise _failed(exc) from None
-    finally:
-        cur.close()
+        except duckdb.Error as exc:
+            if budget.fired:
+                raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
+            raise _failed(exc) from None
+        finally:
+            cur.close()
     return int(written[0][0]) if written else 0
 
 
 def stream(
     sql: str, params: Sequence[Any], *, batch: int = 5000, budget_ms: int
 ) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
-    """Yield ``(columns, rows)`` batches of the result, for streamed downloads."""
-    cur = _cursor()
-    budget = _Budget(cur, budget_ms)
-    try:
-        with budget:
+    """Yield ``(columns, rows)`` batches of the result, for streamed downloads. A DuckDB place
+    is held while the query starts, not while its client reads the batches; the time budget
+    runs to the last batch."""
+    with _place(budget_ms) as left_ms:
+        cur = _cursor()
+        budget = _Budget(cur, left_ms)
+        budget.timer.start()
+        try:
             with _in_duckdb():
                 rel = cur.execute(sql, list(params))
-            columns = [d[0] for d in rel.description or []]
-            while chunk := rel.fetchmany(batch):
-                yield columns, chunk
+        except BaseException as exc:
+            budget.timer.cancel()
+            cur.close()
+            if isinstance(exc, duckdb.InterruptException):
+                raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
+            if isinstance(exc, duckdb.Error):
+                raise _failed(exc) from None
+            raise
+    try:
+        columns = [d[0] for d in rel.description or []]
+        while chunk := rel.fetchmany(batch):
+            yield columns, chunk
     except duckdb.InterruptException:
         raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
     except duckdb.Error as exc:
         raise _failed(exc) from None
     finally:
+        budget.timer.cancel()
         cur.close()
 
 
