@@ -68,7 +68,10 @@ def _setup(session: Session, settings: Any) -> dict[str, str]:
         uploaded_by=None,
     )
     person = identity.create_user(
-        session=session, email=f"ola-{n}@example.no", display_name="Ola", password=None
+        session=session,
+        email=f"ola.nordmann.kommunalteknisk.forvaltning-{n}@example.no",
+        display_name="Ola",
+        password=None,
     )
     steward = identity.create_user(
         session=session, email=f"siri-{n}@example.no", display_name="Siri", password=None
