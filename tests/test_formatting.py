@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
@@ -52,3 +53,29 @@ def test_a_cached_zero_does_not_answer_for_a_negative_zero(zero: Any, negative_z
     formatting._num.cache_clear()
     for value in (zero, negative_zero, zero):
         assert formatting.num(value, locale="nb") == format_decimal(value, locale="nb_NO")
+
+
+@pytest.mark.parametrize(
+    "at, nb, en",
+    [
+        # winter: UTC+1 (a December evening in UTC is an hour later in Halden)
+        (datetime(2026, 12, 1, 22, 54, tzinfo=UTC), "1. des. 2026 23:54", "1 Dec 2026, 23:54"),
+        # summer time: UTC+2, and past midnight the date moves on too
+        (datetime(2026, 6, 30, 22, 54, tzinfo=UTC), "1. juli 2026 00:54", "1 Jul 2026, 00:54"),
+    ],
+)
+def test_points_in_time_are_shown_in_oslo_time(at: datetime, nb: str, en: str) -> None:
+    for shown in (formatting.moment, formatting.local):
+        assert shown(at, "nb") == nb and shown(at, "en") == en
+    assert formatting.local(at.replace(tzinfo=None), "nb") == nb  # no zone: taken as UTC
+    assert formatting.moment(at.isoformat(), "nb") == nb
+    # a wall time without a zone (a value in a dataset) is shown as it is
+    assert formatting.moment(datetime(2026, 12, 1, 22, 54), "nb") == "1. des. 2026 22:54"
+
+
+def test_the_moment_filter_in_a_template_shows_oslo_time() -> None:
+    from datatorg.web.templating import templates
+
+    at = datetime(2026, 12, 1, 22, 54, tzinfo=UTC)
+    for text in ("{{ t|moment }}", "{{ t|local }}"):
+        assert templates.env.from_string(text).render(t=at).endswith("23:54")

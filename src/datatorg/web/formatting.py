@@ -1,7 +1,9 @@
 """Numbers, dates and times the way a reader of the page writes them (nb or en).
 
 ``350400`` → "350 400" (nb) / "350,400" (en); ``2024-01-01T00:00:00`` → "1. jan. 2024 kl. 00:00"
-/ "1 Jan 2024, 00:00". Used by templates (filters ``num``, ``day``, ``moment``) and charts.
+/ "1 Jan 2024, 00:00". Used by templates (filters ``num``, ``day``, ``moment``, ``local``) and
+charts. A point in time is shown in Norwegian local time: ``moment`` converts a timestamp with
+a zone (every stored one has), ``local`` also takes one without a zone as UTC.
 """
 
 from __future__ import annotations
@@ -68,7 +70,9 @@ def day(value: Any, locale: str | None = None, fmt: str = "medium") -> str:
 
 
 def moment(value: Any, locale: str | None = None) -> str:
-    """A date and time to the minute."""
+    """A date and time to the minute. A point in time (a datetime with a zone, as every
+    stored timestamp is) is shown in Norwegian local time (Europe/Oslo, summer time
+    included); a wall time without a zone, such as a value in a dataset, is shown as it is."""
     if value is None or value == "":
         return ""
     if isinstance(value, str):
@@ -78,6 +82,8 @@ def moment(value: Any, locale: str | None = None) -> str:
             return str(value)
     if not isinstance(value, datetime):
         return day(value, locale)
+    if value.tzinfo is not None:
+        value = value.astimezone(LOCAL).replace(tzinfo=None)
     return format_datetime(
         value,
         format="d. MMM y HH:mm" if _nb(locale) else "d MMM y, HH:mm",
@@ -100,7 +106,7 @@ def local(value: Any, locale: str | None = None) -> str:
         return day(value, locale)
     if value.tzinfo is None:
         value = value.replace(tzinfo=UTC)
-    return moment(value.astimezone(LOCAL).replace(tzinfo=None), locale)
+    return moment(value, locale)
 
 
 def _nb(locale: str | None) -> bool:
