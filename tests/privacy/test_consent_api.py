@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import uuid
+from datetime import datetime
 
 from fastapi.testclient import TestClient
 from sqlalchemy import select
@@ -11,6 +12,7 @@ from sqlalchemy.orm import Session
 from datatorg.privacy import service as privacy
 from datatorg.privacy.models import Consent
 from datatorg.settings import Settings
+from datatorg.web import formatting
 from tests.factories import make_org, make_token
 from tests.privacy.helpers import citizen, personal_dataset
 
@@ -190,7 +192,15 @@ def test_consent_page_gives_and_withdraws_with_one_button(
         action.group(1), data={"csrf_token": token}, headers=auth, follow_redirects=False
     )
     assert r.status_code == 303
-    assert "Samtykke trukket tilbake" in client.get("/my/consents", headers=auth).text
+    page = client.get("/my/consents", headers=auth).text
+    assert "Samtykke trukket tilbake" in page
+    # a withdrawn consent is listed apart, with when it was withdrawn in place of an expiry
+    given, _, withdrawn = page.partition("<h2>Samtykker du har trukket tilbake</h2>")
+    assert "Ingen av samtykkene dine gjelder nå." in given and "Samtykke gitt" not in given
+    assert "Aldri, før du trekker det tilbake" not in withdrawn and "Utløper" not in withdrawn
+    ended = re.search(r"<dt>Trukket tilbake</dt><dd><time datetime=\"([^\"]+)\">([^<]+)<", page)
+    assert ended is not None
+    assert ended.group(2) == formatting.moment(datetime.fromisoformat(ended.group(1)), "nb")
     bad = client.post(
         "/my/consents",
         data={
