@@ -161,3 +161,46 @@ def test_forms_refuse_bad_input_and_missing_csrf(client: TestClient, session: Se
     r = client.post("/datasets/new", data=base | {"slug": "fremmed"}, headers=outsider)
     assert r.status_code == 403
     assert session.query(Dataset).count() == before
+
+
+def test_licence_facet_names_a_licence_given_by_its_address_and_leaves_out_none(
+    client: TestClient, session: Session
+) -> None:
+    """Rows written before the demo used the catalog's codes hold the NLOD address, or no
+    licence at all: the facet names the address's licence and offers no nameless "(1)"."""
+    from tests.catalog.helpers import make_dataset
+
+    org = make_org(session)
+    by_code = make_dataset(session, org, title_nb="Lisensprøve kode")
+    by_address = make_dataset(session, org, title_nb="Lisensprøve adresse")
+    without = make_dataset(session, org, title_nb="Lisensprøve ingen")
+    by_address.license = "https://data.norge.no/nlod/no/2.0"
+    without.license = ""
+    session.flush()
+    r = client.get("/datasets", params={"q": "Lisensprøve"})
+    assert r.status_code == 200 and "Datasett funnet: 3" in r.text
+    facet = r.text.split('id="facet-license"', 1)[1].split("</fieldset>", 1)[0]
+    names = [
+        " ".join(re.sub(r"<[^>]+>", " ", n).split())
+        for n in re.findall(r"<label[^>]*>(.*?)</label>", facet, re.S)
+    ]
+    assert names == ["Norsk lisens for offentlige data (NLOD) 2.0 (1)"] * 2, names
+    page = client.get(f"/datasets/{by_address.slug}").text
+    assert "Norsk lisens for offentlige data (NLOD) 2.0" in page
+    assert by_code.license == "NLOD-2.0"
+
+
+def test_licence_facet_labels_from_the_index(session: Session) -> None:
+    """The facet index counts every stored value, the empty one too (22, 6 and 1 in the demo
+    walk): the address is named, the empty value is left out (it cannot be filtered by)."""
+    from datatorg.catalog import present
+    from datatorg.catalog.finder import SearchResult
+
+    counts = [("NLOD-2.0", 22), ("https://data.norge.no/nlod/no/2.0", 6), ("", 1)]
+    shown = present.page(
+        session, SearchResult(total=29, facets={"license": counts}), page=1, per_page=20, sort=""
+    ).facets["license"]
+    assert [(f.value, f.label, f.count) for f in shown] == [
+        ("NLOD-2.0", "Norsk lisens for offentlige data (NLOD) 2.0", 22),
+        ("https://data.norge.no/nlod/no/2.0", "Norsk lisens for offentlige data (NLOD) 2.0", 6),
+    ]

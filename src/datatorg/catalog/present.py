@@ -21,7 +21,7 @@ from datatorg.catalog.schemas import (
     PublisherRef,
 )
 from datatorg.catalog.service import organisations_by_id
-from datatorg.catalog.vocab import FREQUENCIES, LICENCES, THEMES
+from datatorg.catalog.vocab import FREQUENCIES, THEMES, find_licence
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Organisation
 from datatorg.web import labels
@@ -40,7 +40,8 @@ def classification_label(value: str) -> str:
 
 
 def licence(code: str) -> LicenceRead | None:
-    lic = LICENCES.get(code)
+    """The licence a dataset names, by its code or by its address (older rows hold one)."""
+    lic = find_licence(code) if code else None
     if lic is None:
         return None
     return LicenceRead(
@@ -156,7 +157,7 @@ def facet_label(session: Session, facet: str, value: str, orgs: dict[str, str]) 
     if facet == "publisher":
         return orgs.get(value, value)
     if facet == "license":
-        lic = LICENCES.get(value)
+        lic = find_licence(value) if value else None
         return lic.title(loc) if lic else value
     if facet == "access_rights":
         return access_label(value)
@@ -181,6 +182,7 @@ def page(
             name: [
                 FacetValue(value=v, label=facet_label(session, name, v, names), count=n)
                 for v, n in values
+                if v != ""  # nothing to name and nothing to filter by (an empty filter is none)
             ]
             for name, values in result.facets.items()
         },

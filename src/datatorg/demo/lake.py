@@ -24,7 +24,8 @@ from datatorg.lake import service as lake
 from datatorg.lake.models import WriteMode
 from datatorg.settings import Settings
 
-NLOD = "https://data.norge.no/nlod/no/2.0"
+# a dataset names its licence by the catalog's code (datatorg.catalog.vocab.LICENCES)
+NLOD = "NLOD-2.0"
 
 # Datasets the lake makes itself when the catalog's demo has not: slug, nb, en, open?
 MINIMAL = {
@@ -67,7 +68,7 @@ def _minimal(session: Session, slug: str) -> Dataset | None:
         else (Classification.personal if personal else Classification.restricted),
         has_personal_data=personal,
         status=DatasetStatus.published,
-        license=NLOD if open_data else "",
+        license=NLOD if open_data else "agreement",
     )
     session.add(ds)
     session.flush()

@@ -26,7 +26,9 @@ from datatorg.sensors.models import SensorEntity
 from datatorg.sensors.sdm import MODELS, SdmModel
 from datatorg.settings import Settings
 
-NLOD = "https://data.norge.no/nlod/no/2.0"
+# a dataset names its licence by the catalog's code, an offer (ODRL) by its address
+NLOD = "NLOD-2.0"
+NLOD_IRI = "https://data.norge.no/nlod/no/2.0"
 
 
 @dataclass(frozen=True)
@@ -169,7 +171,7 @@ def _offer(session: Session, ds: Dataset, columns: list[str]) -> None:
         data=OfferCreate(
             dataset=ds.slug,
             title="Drift og forskning",
-            licence=NLOD,
+            licence=NLOD_IRI,
             purposes=["ImprovePublicServices", "ScientificResearch", "ServiceProvision"],
             consumer_kinds=["public_sector", "research", "education", "business"],
             columns=columns,
