@@ -291,6 +291,7 @@ def test_the_journey_through_the_forms(client: TestClient, session: Session, lab
     assert r.status_code == 303
     page = client.get(f"/pilots/{pid}", headers={"Accept-Language": "nb"}).text
     assert "Gjenta og forbedre" in page and "Sluttrapport" in page and "Avsluttet" in page
+    assert re.search(r"\(rapport\.txt, \d+,\d kB\)", page)  # a decimal comma, not "0.0"
 
 
 @pytest.mark.parametrize("path", ["/ideas/new", "/calls/new"])
