@@ -171,3 +171,52 @@ def test_asking_twice_for_the_same_offer_says_so_in_bokmal(
     text = visible_text(again.text)
     assert "Du har allerede bedt om dette tilbudet" in text and "Mine forespørsler" in text
     assert "Noen andre har endret dette samtidig" not in text
+
+
+def test_the_inbox_counts_one_unread_message_in_the_singular_at_oslo_time(
+    client: TestClient, session: Session
+) -> None:
+    """The inbox said "Innboks (1 uleste)" and wrote 22:54 UTC as if it were Halden's time."""
+    user = make_user(session)
+    auth = make_token(session, user)
+    at = datetime(2026, 12, 1, 22, 54, tzinfo=UTC)
+    session.add(Notification(user_id=user.id, kind="request_created", subject="En", created_at=at))
+    session.flush()
+    page = client.get("/market/inbox", headers={**NB, **auth}).text
+    assert "(1 ulest)" in page and 'aria-label="1 ulest"' in page
+    assert "1. des. 2026 23:54" in page and "22:54" not in page
+    session.add(Notification(user_id=user.id, kind="request_created", subject="To", created_at=at))
+    session.flush()
+    assert "(2 uleste)" in client.get("/market/inbox", headers={**NB, **auth}).text
+
+
+def test_a_form_error_for_a_question_has_no_full_stop_after_its_question_mark() -> None:
+    """The request form listed "Fyll ut Hva skal du bruke dataene til?."."""
+    from datatorg.web import forms
+    from datatorg.web.i18n import locale_var
+
+    reset = locale_var.set("nb")
+    try:
+        found = forms.explain(
+            [{"loc": ("body", "purpose_text"), "type": "missing"}],
+            {"purpose_text": "Hva skal du bruke dataene til?"},
+        )
+    finally:
+        locale_var.reset(reset)
+    assert [e.text for e in found] == ["Fyll ut Hva skal du bruke dataene til?"]
+
+
+def test_my_data_groups_the_thousands_of_rows_about_me(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    """My data said "Rader om deg 2160"; the rest of the site writes "2 160"."""
+    ds = personal_dataset(session, make_org(session))
+    person = citizen(session)
+    upload_csv(session, settings, ds, meter_csv(["M-WALK-K"], hours=1001))
+    subject = privacy.find_by_identity(
+        session=session, settings=settings, kind=IdentityKind.meter_number, value="M-WALK-K"
+    )
+    assert subject is not None
+    subject.user_id = person.id
+    page = client.get("/my/data", headers={**NB, **make_token(session, person)}).text
+    assert "<dd>1\xa0001</dd>" in page

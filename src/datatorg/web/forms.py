@@ -10,6 +10,7 @@ the English message, which is for API clients.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -66,6 +67,8 @@ def explain(
             text = labels.label("form_error", "invalid", **params)
         if text[:1].islower():
             text = text[:1].upper() + text[1:]
+        # a label that is a question ends the sentence itself: "Fill in What for?", no "?."
+        text = re.sub(r"([?!])\.(?=\s|$)", r"\1", text)
         if all(e.field != name or e.text != text for e in out):
             out.append(FieldError(field=name, label=shown, text=text))
     return out
