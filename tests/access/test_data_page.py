@@ -51,12 +51,43 @@ def test_data_page_bad_filter_shows_error_not_crash(client: TestClient, session:
     org, headers = publisher(session)
     ds = make_dataset(session, org)
     upload(client, ds, headers, b"a\n1\n")
-    resp = client.get(f"/datasets/{ds.slug}/data?a__gt=abc")
+    resp = client.get(f"/datasets/{ds.slug}/data?a__gt=abc", headers={"Accept-Language": "nb"})
     assert resp.status_code == 200
-    # said in words, with the parameter named; never the engine's English
-    assert "These rows cannot be shown" in resp.text or "Disse radene kan ikke vises" in resp.text
-    assert '<code translate="no">a__gt</code>' in resp.text
-    assert "is not a valid integer" not in resp.text
+    # said in words, with the column, the condition and the value named; never the engine's
+    # English, nor the API's code for the filter (a__gt)
+    alert = resp.text.split('role="alert">', 1)[1].split("</div>", 1)[0]
+    assert "Disse radene kan ikke vises" in alert
+    assert " ".join(alert.split()).endswith(
+        'Filteret som ikke kunne brukes: <span translate="no">a</span> er større enn'
+        ' <q translate="no">abc</q>.</p>'
+    ), alert
+    assert "a__gt" not in alert and "is not a valid integer" not in resp.text
+    form = resp.text.split('class="filter-form"', 1)[1].split("</form>", 1)[0]
+    assert '<option value="gt" selected' in form and 'name="a__gt"' not in form
+    # a parameter that is no filter of a column is still named by its code
+    resp = client.get(f"/datasets/{ds.slug}/data?nope__gt=abc")
+    assert '<code translate="no">nope__gt</code>' in resp.text
+
+
+def test_a_bad_filter_from_the_form_stays_in_the_form(client: TestClient, session: Session) -> None:
+    """After the error the form still holds the column, the condition and the value typed,
+    to be put right; the refused filter is not carried on as one of the page's filters."""
+    org, headers = publisher(session)
+    ds = make_dataset(session, org)
+    upload(client, ds, headers, b"a,b\n1,x\n")
+    resp = client.get(
+        f"/datasets/{ds.slug}/data?b=x&_fc=a&_fo=gt&_fv=abc", headers={"Accept-Language": "nb"}
+    )
+    assert resp.status_code == 200 and "Disse radene kan ikke vises" in resp.text
+    form = resp.text.split('class="filter-form"', 1)[1].split("</form>", 1)[0]
+    assert '<option value="a" selected' in form and '<option value="gt" selected' in form
+    assert 'name="_fv" maxlength="200" value="abc"' in form
+    assert '<input type="hidden" name="b" value="x">' in form
+    assert 'name="a__gt"' not in form
+    # without an error the form starts empty
+    ok = client.get(f"/datasets/{ds.slug}/data?_fc=a&_fo=gt&_fv=0").text
+    form = ok.split('class="filter-form"', 1)[1].split("</form>", 1)[0]
+    assert " selected" not in form and 'value="0"' not in form.split('name="_fv"')[1]
 
 
 def test_data_page_of_empty_and_unknown_dataset(client: TestClient, session: Session) -> None:

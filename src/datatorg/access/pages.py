@@ -154,6 +154,13 @@ def data_page(
             found = exc.extra.get("errors") or [{}]
             first = found[0] if isinstance(found[0], dict) else {}
             ctx["error_param"] = str(first.get("parameter", ""))
+            param = ctx["error_param"]
+            ctx["error_value"] = next((v for k, v in items if k == param), "")
+            # the form holds the refused filter, to be put right; the page does not keep it
+            if param and not param.startswith("_"):
+                column, _sep, op = param.partition("__")
+                ctx["typed"] = {"col": column, "op": op or "exact", "value": ctx["error_value"]}
+                ctx["rejected"] = (param, ctx["error_value"])
     pipeline.reserve(session, r, q, rows=q.size if q is not None else 0)
     try:
         page = engines.fetch(r, q) if q is not None else None
@@ -198,7 +205,9 @@ def data_page(
         columns=visible,
         ops=query.OPS,
         items=linked,
-        filters=[(k, v) for k, v in items if not k.startswith("_")],
+        filters=[
+            (k, v) for k, v in items if not k.startswith("_") and (k, v) != ctx.get("rejected")
+        ],
         sort_links={c: _sort_link(request, c, linked) for c in visible},
         api_url=page_charts.api_url(ds, linked),
         downloads={
