@@ -214,3 +214,26 @@ def test_consent_page_gives_and_withdraws_with_one_button(
     assert bad.status_code == 422 and "2027-12-31" in bad.text
     forged = client.post("/my/consents", data={"purpose": "AcademicResearch"}, headers=auth)
     assert forged.status_code == 403
+
+
+def test_a_consent_ends_at_the_end_of_the_chosen_day_in_halden(
+    client: TestClient, session: Session
+) -> None:
+    """Times are shown in Oslo time: an end date chosen on the page is the end of that day
+    there, not 23:59 UTC (which is 01:59 the next day in summer)."""
+    auth = make_token(session, citizen(session))
+    client.get("/my/consents", headers=auth)
+    r = client.post(
+        "/my/consents",
+        data={
+            "csrf_token": client.cookies.get("datatorg_csrf"),
+            "purpose": "AcademicResearch",
+            "scope": "category:ObservedPersonalData",
+            "expires_on": "2030-06-30",
+        },
+        headers=auth,
+        follow_redirects=False,
+    )
+    assert r.status_code == 303, r.text
+    page = client.get("/my/consents", headers=auth).text
+    assert "30. juni 2030 23:59" in page

@@ -7,7 +7,7 @@ shown again with the problems in words (422) and nothing is stored.
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime, time
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Form, Request
@@ -21,6 +21,7 @@ from datatorg.privacy import service as privacy
 from datatorg.privacy.models import ScopeKind
 from datatorg.web.csrf import verify_csrf
 from datatorg.web.deps import SessionDep, SettingsDep
+from datatorg.web.formatting import LOCAL
 from datatorg.web.i18n import gettext as _
 from datatorg.web.templating import render
 
@@ -76,7 +77,8 @@ def _expiry(raw: str) -> datetime | None:
     if not raw.strip():
         return None
     day = date.fromisoformat(raw.strip())  # ValueError: the caller says so
-    return datetime.combine(day, time(23, 59, 59), tzinfo=UTC)
+    # the end of that day where the person is (Halden), as the page then shows it
+    return datetime.combine(day, time(23, 59, 59), tzinfo=LOCAL)
 
 
 @router.post("/my/consents", dependencies=[perm.PERSON_PAGE])
