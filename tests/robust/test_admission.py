@@ -12,15 +12,19 @@ import asyncio
 import socket
 import threading
 import time
+import uuid
 from collections.abc import Awaitable, Callable
 from typing import Any
 
 import httpx
 import pytest
+from sqlalchemy import Engine, text
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
 from starlette.types import Message
 
 from datatorg.app import create_app
-from datatorg.db import waits
+from datatorg.db import waits, writes
 from datatorg.lake import reader
 from datatorg.settings import Settings
 from datatorg.web.admission import (
@@ -494,6 +498,77 @@ def test_a_slow_duckdb_query_steps_aside() -> None:
         assert mw.turns is not None and mw.turns.active == 0 and mw.turns.waiting == 0
 
     aio.run(run())
+
+
+def test_a_write_blocked_by_another_transaction_steps_aside(engine: Engine) -> None:
+    """A write whose statement waits for a lock another transaction holds gives its place on:
+    on PostgreSQL a row lock (``db.writes.install_postgresql`` marks every statement of a
+    write transaction), on SQLite the writer turn. Four writes blocked behind an operator's
+    open transaction had held every place of a worker admitting four."""
+    name = f"lock_probe_{uuid.uuid4().hex[:8]}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"CREATE TABLE {name} (id INTEGER PRIMARY KEY, n INTEGER)")
+        conn.exec_driver_sql(f"INSERT INTO {name} (id, n) VALUES (1, 0)")
+    bump = text(f"UPDATE {name} SET n = n + 1 WHERE id = 1")
+    factory = writes.write_sessionmaker(engine)
+    holder = factory()
+
+    def blocked_write() -> None:
+        with factory() as s:
+            s.execute(bump)
+            s.commit()
+
+    async def run() -> None:
+        holder.execute(bump)  # the row (PostgreSQL) or the writer turn (SQLite) is held
+        mw, order, writing, reading = await _write_then_read(blocked_write)
+        try:
+            await asyncio.wait_for(reading, 1.0)
+            assert order == ["/read"] and not writing.done()
+        finally:
+            holder.commit()  # also when it failed: the blocked write's thread may end
+        await asyncio.wait_for(writing, 10)
+        assert order == ["/read", "/write"]
+        assert mw.turns is not None and mw.turns.active == 0
+
+    try:
+        aio.run(run())
+        with engine.connect() as conn:
+            assert conn.exec_driver_sql(f"SELECT n FROM {name}").scalar() == 2
+    finally:
+        holder.close()
+        with engine.begin() as conn:
+            conn.exec_driver_sql(f"DROP TABLE {name}")
+
+
+def test_only_write_statements_are_marked_on_postgresql(engine: Engine) -> None:
+    """Each statement of a write transaction on PostgreSQL is one wait, ended also when it
+    fails; a read transaction's statements are none (readers wait for no writer). On
+    SQLite a statement is none either: the writer turn, taken before, is the lock."""
+    told: list[str] = []
+
+    class Waiter:
+        def wait_began(self, at_once: bool = False) -> None:
+            told.append("began")
+
+        def wait_ended(self) -> None:
+            told.append("ended")
+
+    token = waits.current.set(Waiter())
+    try:
+        with writes.write_sessionmaker(engine)() as s:
+            s.execute(text("SELECT 1"))
+            with pytest.raises(DBAPIError):
+                s.execute(text("SELECT * FROM no_such_table_here"))
+            s.rollback()
+        written = list(told)
+        told.clear()
+        with Session(engine) as s:
+            s.execute(text("SELECT 1"))
+    finally:
+        waits.current.reset(token)
+    postgres = engine.dialect.name == "postgresql"
+    assert written == (["began", "ended"] * 2 if postgres else [])
+    assert told == []
 
 
 def test_a_wait_marked_after_the_loop_closed_raises_nothing() -> None:

@@ -4,9 +4,10 @@ The web layer admits a few requests per worker at once (``web.admission``). A re
 waits for SQLite's writer turn, or for another thread to commit its read's audit record, does
 no work meanwhile; if it kept its place through a long wait (another process holding the turn
 for seconds), a few such waits would stall every request of the worker, ``/healthz`` and
-pages that write nothing included. A query DuckDB works on in threads of its own
-(``lake.reader``) leaves the interpreter to the worker's other requests in the same way, and
-a few slow ones (seconds of their time budget) would hold every place as well.
+pages that write nothing included (on PostgreSQL every statement of a write transaction is
+marked: it may wait for a row another session locked). A query DuckDB works on in threads of
+its own (``lake.reader``) leaves the interpreter to the worker's other requests in the same
+way, and a few slow ones (seconds of their time budget) would hold every place as well.
 
 Giving the place up at *every* wait costs as much the other way: under load the writer turn
 is taken at nearly every write for a few milliseconds, and each such wait would admit one
