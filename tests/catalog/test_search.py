@@ -10,6 +10,7 @@ from datatorg.catalog import search
 from datatorg.identity.models import Organisation
 from tests.catalog.helpers import make_dataset
 from tests.factories import make_org
+from tests.statements import recorded
 
 
 @pytest.fixture
@@ -111,6 +112,25 @@ def test_facets_filter_and_count(client: TestClient, world: object) -> None:
     pubs = page["facets"]["publisher"]
     assert pubs == [{"value": "kommunen-test", "label": "Halden kommune test", "count": 2}]
     assert {f["value"] for f in page["facets"]["format"]} == {"CSV", "JSON"}
+
+
+def test_a_search_asks_for_the_publishers_once(
+    client: TestClient, session: Session, world: object
+) -> None:
+    """The hits' publishers and the names of the publisher facet come from one query."""
+    with recorded(session) as statements:
+        page = client.get("/api/v1/datasets", params={"per_page": 100}).json()
+    hits = {i["slug"]: i["publisher"]["name"] for i in page["items"] if i["slug"].startswith("s-")}
+    assert hits == {
+        "s-luft": "Halden kommune test",
+        "s-skole": "Halden kommune test",
+        "s-trafikk": "Fjordsensor test",
+    }
+    labels = {f["value"]: f["label"] for f in page["facets"]["publisher"]}
+    assert labels["kommunen-test"] == "Halden kommune test"
+    assert labels["sensorfirma"] == "Fjordsensor test"
+    asked = [s for s in statements if "FROM organisations" in s]
+    assert len(asked) == 1, asked
 
 
 def test_sorting_and_pagination(client: TestClient, world: object) -> None:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import uuid
+
 from sqlalchemy.orm import Session
 
 from datatorg.catalog import policies
@@ -20,7 +22,6 @@ from datatorg.catalog.schemas import (
     LicenceRead,
     PublisherRef,
 )
-from datatorg.catalog.service import organisations_by_id
 from datatorg.catalog.vocab import FREQUENCIES, THEMES, find_licence
 from datatorg.identity.actor import Actor
 from datatorg.identity.models import Organisation
@@ -169,9 +170,11 @@ def facet_label(session: Session, facet: str, value: str, orgs: dict[str, str]) 
 def page(
     session: Session, result: SearchResult, *, page: int, per_page: int, sort: str
 ) -> DatasetPage:
-    orgs = organisations_by_id(session=session, ids={h.publisher_id for h in result.hits})
+    ids = {h.publisher_id for h in result.hits}
     slugs = [v for v, _n in result.facets.get("publisher", [])]
-    names = {o.slug: o.name for o in _orgs_by_slug(session, slugs)}
+    found = _organisations(session, ids, slugs)  # the hits' publishers and the facet's: one query
+    orgs = {o.id: o for o in found if o.id in ids}
+    names = {o.slug: o.name for o in found}
     return DatasetPage(
         items=[summary(h, orgs.get(h.publisher_id)) for h in result.hits],
         total=result.total,
@@ -189,9 +192,10 @@ def page(
     )
 
 
-def _orgs_by_slug(session: Session, slugs: list[str]) -> list[Organisation]:
-    from sqlalchemy import select
+def _organisations(session: Session, ids: set[uuid.UUID], slugs: list[str]) -> list[Organisation]:
+    from sqlalchemy import or_, select
 
-    if not slugs:
+    if not ids and not slugs:
         return []
-    return list(session.scalars(select(Organisation).where(Organisation.slug.in_(slugs))))
+    match = or_(Organisation.id.in_(ids), Organisation.slug.in_(slugs))
+    return list(session.scalars(select(Organisation).where(match)))
