@@ -12,6 +12,7 @@ import pytest
 
 from datatorg.db import waits
 from datatorg.lake import duck, reader
+from tests.waiters import Marks
 
 
 def test_time_budget_interrupts_a_long_query() -> None:
@@ -33,21 +34,8 @@ def test_row_cap_fetches_one_more_to_flag_truncation() -> None:
     assert len(res.rows) == 10 and res.truncated is False
 
 
-class _Marks:
-    """A request's ``db.waits.Waiter``, as the web layer's admission sets one: the marks."""
-
-    def __init__(self) -> None:
-        self.marks: list[str] = []
-
-    def wait_began(self, at_once: bool = False) -> None:
-        self.marks.append("at once" if at_once else "began")
-
-    def wait_ended(self) -> None:
-        self.marks.append("ended")
-
-
 def _marked(work: object) -> list[str]:
-    waiter = _Marks()
+    waiter = Marks()
 
     def run() -> None:
         waits.current.set(waiter)

@@ -13,6 +13,7 @@ from datatorg.audit import service as audit
 from datatorg.audit.models import AuditEvent, AuditHead
 from datatorg.db import waits
 from datatorg.identity.actor import ANONYMOUS
+from tests.waiters import Marks
 
 
 def _new(i: int) -> audit.NewEvent:
@@ -187,19 +188,11 @@ def test_waiting_for_the_head_row_is_a_wait_on_postgresql(session: Session) -> N
     """On PostgreSQL the head row's lock may be held elsewhere (another worker, a long
     transaction): the append marks the wait (``db.waits``), so a long one gives the request's
     admission place on. On SQLite the writer turn, taken before, is the lock."""
-    told: list[str] = []
-
-    class Waiter:
-        def wait_began(self, at_once: bool = False) -> None:
-            told.append("began")
-
-        def wait_ended(self) -> None:
-            told.append("ended")
-
-    token = waits.current.set(Waiter())
+    told = Marks()
+    token = waits.current.set(told)
     try:
         audit.record_many(session=session, events=[_new(1)])
     finally:
         waits.current.reset(token)
     postgres = session.get_bind().dialect.name == "postgresql"
-    assert told == (["began", "ended"] if postgres else [])
+    assert told.marks == (["began", "ended"] if postgres else [])

@@ -37,6 +37,7 @@ from datatorg.web.admission import (
 from datatorg.web.priority import PagesFirst
 from tests import aio
 from tests.robust.server import new_installation, serve
+from tests.waiters import Marks
 
 
 def _scope(method: str = "GET", headers: list[tuple[bytes, bytes]] | None = None) -> dict[str, Any]:
@@ -544,31 +545,22 @@ def test_only_write_statements_are_marked_on_postgresql(engine: Engine) -> None:
     """Each statement of a write transaction on PostgreSQL is one wait, ended also when it
     fails; a read transaction's statements are none (readers wait for no writer). On
     SQLite a statement is none either: the writer turn, taken before, is the lock."""
-    told: list[str] = []
-
-    class Waiter:
-        def wait_began(self, at_once: bool = False) -> None:
-            told.append("began")
-
-        def wait_ended(self) -> None:
-            told.append("ended")
-
-    token = waits.current.set(Waiter())
+    writing, reading = Marks(), Marks()
+    token = waits.current.set(writing)
     try:
         with writes.write_sessionmaker(engine)() as s:
             s.execute(text("SELECT 1"))
             with pytest.raises(DBAPIError):
                 s.execute(text("SELECT * FROM no_such_table_here"))
             s.rollback()
-        written = list(told)
-        told.clear()
+        waits.current.set(reading)
         with Session(engine) as s:
             s.execute(text("SELECT 1"))
     finally:
         waits.current.reset(token)
     postgres = engine.dialect.name == "postgresql"
-    assert written == (["began", "ended"] * 2 if postgres else [])
-    assert told == []
+    assert writing.marks == (["began", "ended"] * 2 if postgres else [])
+    assert reading.marks == []
 
 
 def test_a_wait_marked_after_the_loop_closed_raises_nothing() -> None:

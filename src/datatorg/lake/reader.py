@@ -194,26 +194,35 @@ def _failed(exc: BaseException) -> QueryFailed | QueryTooLarge:
     return QueryFailed(str(exc).splitlines()[0][:300])
 
 
-def query(sql: str, params: Sequence[Any], *, cap: int, budget_ms: int) -> Result:
-    """Run ``sql``; fetch at most ``cap`` rows (one more tells whether there were more)."""
+@contextmanager
+def _running(budget_ms: int, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
+    """A cursor holding one of the process's DuckDB places, interrupted when the time budget
+    (what is left of it after waiting for the place) runs out; DuckDB's errors become the
+    gate's (``QueryTimeout``, ``QueryTooLarge``, ``QueryFailed``)."""
     with _place(budget_ms) as left_ms:
         cur = _cursor()
         budget = _Budget(cur, left_ms)
         try:
             with budget:
-                with _in_duckdb():
-                    rel = cur.execute(sql, list(params))
-                columns = [d[0] for d in rel.description or []]
-                types = [str(d[1]) for d in rel.description or []]
-                rows = rel.fetchmany(cap + 1)
+                yield cur
         except duckdb.InterruptException:
-            raise QueryTimeout(f"The query took longer than {budget_ms} ms") from None
+            raise QueryTimeout(f"The {what} took longer than {budget_ms} ms") from None
         except duckdb.Error as exc:
             if budget.fired:
-                raise QueryTimeout(f"The query took longer than {budget_ms} ms") from None
+                raise QueryTimeout(f"The {what} took longer than {budget_ms} ms") from None
             raise _failed(exc) from None
         finally:
             cur.close()
+
+
+def query(sql: str, params: Sequence[Any], *, cap: int, budget_ms: int) -> Result:
+    """Run ``sql``; fetch at most ``cap`` rows (one more tells whether there were more)."""
+    with _running(budget_ms, "query") as cur:
+        with _in_duckdb():
+            rel = cur.execute(sql, list(params))
+        columns = [d[0] for d in rel.description or []]
+        types = [str(d[1]) for d in rel.description or []]
+        rows = rel.fetchmany(cap + 1)
     return Result(columns=columns, types=types, rows=rows[:cap], truncated=len(rows) > cap)
 
 
@@ -229,21 +238,8 @@ def copy_to(sql: str, params: Sequence[Any], target: Path, fmt: str, *, budget_m
     """Write the result of ``sql`` to ``target`` as ``fmt`` with DuckDB COPY; rows written."""
     options = COPY_OPTIONS[fmt]
     dest = "'" + str(target).replace("'", "''") + "'"
-    with _place(budget_ms) as left_ms:
-        cur = _cursor()
-        budget = _Budget(cur, left_ms)
-        try:
-            with budget, _in_duckdb():
-                copy = f"COPY ({sql}) TO {dest} ({options})"
-                written = cur.execute(copy, list(params)).fetchall()
-        except duckdb.InterruptException:
-            raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
-        except duckdb.Error as exc:
-            if budget.fired:
-                raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
-            raise _failed(exc) from None
-        finally:
-            cur.close()
+    with _running(budget_ms, "export") as cur, _in_duckdb():
+        written = cur.execute(f"COPY ({sql}) TO {dest} ({options})", list(params)).fetchall()
     return int(written[0][0]) if written else 0
 
 
