@@ -129,7 +129,8 @@ def test_a_search_asks_for_the_publishers_once(
     labels = {f["value"]: f["label"] for f in page["facets"]["publisher"]}
     assert labels["kommunen-test"] == "Halden kommune test"
     assert labels["sensorfirma"] == "Fjordsensor test"
-    asked = [s for s in statements if "FROM organisations" in s]
+    # loads of organisation rows (without the index, the facet's counts are a query too)
+    asked = [s for s in statements if "FROM organisations" in s and "count(" not in s]
     assert len(asked) == 1, asked
 
 
