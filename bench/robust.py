@@ -314,9 +314,10 @@ def soak(inst: Installation, ids: dict[str, Any], label: str) -> str:
 
 
 def _loop_seconds() -> float:
-    """How long a Python loop of 10 million additions takes here, now: the machine's speed
-    drifts (0.99 s in sessions 6 and 7; 1.2 to 2.0 s within one evening of session 9), and a
-    closed-loop soak's p99 follows it."""
+    """How long a Python loop of 10 million additions (in a function) takes here, now: the
+    machine's speed drifts (within one evening of session 9 a loop of the same length at a
+    module's top level took 1.2 s, then 1.8-2.0 s), and a closed-loop soak's p99 follows it.
+    """
     t0 = time.perf_counter()
     total = 0
     for i in range(10_000_000):
@@ -362,8 +363,8 @@ def run() -> str:
         "demo consumer; `datatorg serve --workers 2`. Resident memory: all server processes; "
         "server CPU per request: theirs over the run, divided by the requests; wrk's own CPU "
         "(the client shares the two cores). The machine's speed drifts: the last column is how "
-        "long a Python loop of 10 million additions took just before the soak (0.99 s on the "
-        "machine of sessions 6 and 7); compare runs by it.",
+        "long a Python loop of 10 million additions (in a function) took just before the "
+        "soak; compare runs by it.",
         "",
         "| control plane | requests | errors | p50 | p99 | server CPU per request "
         "| memory at start | at end | load before → after | wrk CPU | loop of 10⁷ |",
