@@ -194,6 +194,13 @@ def _failed(exc: BaseException) -> QueryFailed | QueryTooLarge:
     return QueryFailed(str(exc).splitlines()[0][:300])
 
 
+def _gate_error(exc: duckdb.Error, budget: _Budget, budget_ms: int, what: str) -> Exception:
+    """DuckDB's error as the gate's: interrupted by the time budget, out of memory, or failed."""
+    if isinstance(exc, duckdb.InterruptException) or budget.fired:
+        return QueryTimeout(f"The {what} took longer than {budget_ms} ms")
+    return _failed(exc)
+
+
 @contextmanager
 def _running(budget_ms: int, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor holding one of the process's DuckDB places, interrupted when the time budget
@@ -205,12 +212,8 @@ def _running(budget_ms: int, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
         try:
             with budget:
                 yield cur
-        except duckdb.InterruptException:
-            raise QueryTimeout(f"The {what} took longer than {budget_ms} ms") from None
         except duckdb.Error as exc:
-            if budget.fired:
-                raise QueryTimeout(f"The {what} took longer than {budget_ms} ms") from None
-            raise _failed(exc) from None
+            raise _gate_error(exc, budget, budget_ms, what) from None
         finally:
             cur.close()
 
@@ -259,19 +262,15 @@ def stream(
         except BaseException as exc:
             budget.timer.cancel()
             cur.close()
-            if isinstance(exc, duckdb.InterruptException):
-                raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
             if isinstance(exc, duckdb.Error):
-                raise _failed(exc) from None
+                raise _gate_error(exc, budget, budget_ms, "export") from None
             raise
     try:
         columns = [d[0] for d in rel.description or []]
         while chunk := rel.fetchmany(batch):
             yield columns, chunk
-    except duckdb.InterruptException:
-        raise QueryTimeout(f"The export took longer than {budget_ms} ms") from None
     except duckdb.Error as exc:
-        raise _failed(exc) from None
+        raise _gate_error(exc, budget, budget_ms, "export") from None
     finally:
         budget.timer.cancel()
         cur.close()
