@@ -7,6 +7,7 @@ from __future__ import annotations
 import io
 import sqlite3
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 from urllib.parse import urlencode
 
@@ -40,6 +41,7 @@ SCHEMA = pa.schema(
         ("flag", pa.bool_()),
         ("note", pa.string()),
         ("meter", pa.string()),  # the subject key (hidden from these readers, never copied)
+        ("amount", pa.decimal128(7, 2)),  # held as hundredths (DuckDB's DECIMAL(7,2))
     ]
 )
 METERS = ["M1", "M2", "M3", "x'; M4"]
@@ -54,6 +56,10 @@ row_st = st.tuples(
     st.one_of(st.none(), st.booleans()),
     st.one_of(st.none(), st.text(alphabet="abZæøÅ '\"\x00;", max_size=5)),
     st.one_of(st.none(), st.sampled_from(METERS)),
+    st.one_of(
+        st.none(),
+        st.sampled_from([Decimal("0.00"), Decimal("-12.50"), Decimal("99999.99"), Decimal("3.10")]),
+    ),
 )
 FILTERS = st.sampled_from(
     [
@@ -73,6 +79,7 @@ FILTERS = st.sampled_from(
         ("flag", st.sampled_from(["true", "false"])),
         ("note__isnull", st.sampled_from(["1", "0"])),
         ("no2__exact", st.sampled_from(["0", "-7"])),
+        ("amount__gte", st.sampled_from(["0", "3.1", "-12.5"])),
     ]
 ).flatmap(lambda kv: kv[1].map(lambda v: (kv[0], v)))
 KEYED = st.one_of(
@@ -96,7 +103,7 @@ QUERIES = st.tuples(
     ),
     st.sampled_from([None, "ts", "ts", "-ts", "no2"]),
     st.integers(2, 6),
-    st.sampled_from([None, "station,ts,no2", "flag,day,code,note"]),
+    st.sampled_from([None, "station,ts,no2", "flag,day,code,note", "amount,station"]),
 )
 
 
@@ -426,7 +433,7 @@ def test_hostile_values_are_bound_and_match_nothing(
     engines: Engines,
     value: str,
 ) -> None:
-    rows = [("A", 1, 1.0, T0, date(2025, 1, 1), True, "n", "M1")]
+    rows = [("A", 1, 1.0, T0, date(2025, 1, 1), True, "n", "M1", Decimal("1.50"))]
     ds, head = _publish(client, session, settings, [rows])
     before = engines.served
     for q in ({"station": value, "_sort": "ts"}, {"station": value}):
@@ -446,7 +453,7 @@ def test_http_body_same_with_index_off_and_read_audited(
     client: TestClient, session: Session, settings: Settings, engines: Engines
 ) -> None:
     rows = [
-        (STATIONS[i % 3], i % 4, float(i), T0 + timedelta(minutes=i), None, None, "æ", "M2")
+        (STATIONS[i % 3], i % 4, float(i), T0 + timedelta(minutes=i), None, None, "æ", "M2", None)
         for i in range(40)
     ]
     ds, _ = _publish(client, session, settings, [rows[:25], rows[25:]])

@@ -216,13 +216,21 @@ def test_size_cap_and_zero_turn_the_index_off(
 @pytest.mark.parametrize(
     "table",
     [
-        pa.table({"d": pa.array([Decimal("1.10")], pa.decimal128(5, 2))}),
+        pa.table({"d": pa.array([Decimal("1" + "0" * 17 + ".10")], pa.decimal128(38, 2))}),
+        pa.table({"d": pa.array([Decimal("1." + "0" * 19 + "1")], pa.decimal128(21, 20))}),
         pa.table({"n": [1.0, float("nan")]}),
         pa.table({"n": [1.0, -0.0]}),
         pa.table({"ts": pa.array([datetime(2025, 1, 1)], pa.timestamp("us", tz="UTC"))}),
         pa.table({"u": pa.array([1, 2**63], pa.uint64())}),
     ],
-    ids=["decimal", "nan", "negative-zero", "timestamptz", "uint64-too-large"],
+    ids=[
+        "decimal-too-large",
+        "decimal-scale-20",
+        "nan",
+        "negative-zero",
+        "timestamptz",
+        "uint64-too-large",
+    ],
 )
 def test_versions_the_index_cannot_hold_exactly_get_none(
     client: TestClient, session: Session, settings: Settings, table: pa.Table
@@ -268,6 +276,55 @@ def test_unsigned_integers_that_fit_are_held(
     db = sqlite3.connect(path)
     assert db.execute("SELECT u, n FROM r ORDER BY u").fetchall() == [(0, -0.5), (2**63 - 1, 0.0)]
     db.close()
+
+
+def test_decimals_are_held_as_scaled_integers_and_read_back_exactly(
+    client: TestClient, session: Session, settings: Settings, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """DECIMAL(p,s) is stored as the value times 10**s: up to 18 digits always, wider ones
+    when every value fits (here 17 digits before the point in a DECIMAL(38,2))."""
+    big = Decimal("-" + "9" * 16 + ".99")
+    values = [Decimal("59.1200"), Decimal("0.0000"), Decimal("-0.0500"), None]
+    table = pa.table(
+        {
+            "lat": pa.array(values, pa.decimal128(6, 4)),
+            "sum": pa.array([big, Decimal("0.10"), None, Decimal("1.00")], pa.decimal128(38, 2)),
+            "whole": pa.array([Decimal(7), Decimal(-7), Decimal(0), None], pa.decimal128(5, 0)),
+        }
+    )
+    ds = _dataset(client, session, _parquet(table))
+    head = _head(session, settings, ds)
+    path = service.build_row_index(settings=settings, head=head)
+    assert path is not None
+    assert rowindex.read_meta(path).kinds == {"lat": "dec4", "sum": "dec2", "whole": "dec0"}
+    db = sqlite3.connect(path)
+    stored = db.execute('SELECT lat, sum, whole FROM r ORDER BY "__datatorg_pos"').fetchall()
+    db.close()
+    assert stored[0] == (591200, -999999999999999999, 7)
+    assert stored[3] == (None, 100, None)
+    index_page = client.get(f"/api/v1/datasets/{ds.slug}/rows?_size=10").json()
+    assert service.row_index(settings=settings, head=head) is not None
+    monkeypatch.setattr(settings, "row_index_max_rows", 0)  # DuckDB answers the same read
+    assert client.get(f"/api/v1/datasets/{ds.slug}/rows?_size=10").json() == index_page
+    assert [r[0] for r in index_page["rows"]] == [59.12, 0.0, -0.05, None]
+
+
+def test_a_version_refused_for_good_by_an_older_build_is_tried_again(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    table = pa.table({"d": pa.array([Decimal("1.10")], pa.decimal128(5, 2))})
+    head = _head(session, settings, _dataset(client, session, _parquet(table)))
+    path = rowindex.index_path(service.storage(settings), head.version_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = '{"attempts": 1, "retry_at": null, "reason": "column type DECIMAL(5,2)"}'
+    rowindex.failure_path(path).write_text(old)  # as builds before decimals recorded it
+    assert rowindex.read_failure(path) is None
+    assert service.row_index(settings=settings, head=head) is None  # builds it now
+    assert service.wait_row_index(settings=settings, version_id=head.version_id)
+    assert service.row_index(settings=settings, head=head) is not None
+    rowindex.failure_path(path).write_text(old.replace("null,", 'null, "holds": 2,'))
+    refused = rowindex.read_failure(path)  # one recorded by this build stays
+    assert refused is not None and refused.waiting
 
 
 def test_rowindex_build_command(tmp_path: Path) -> None:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import date, datetime, timedelta
+from decimal import Decimal
 from typing import Any
 
 from datatorg.access.policy import RowFilter, RowPolicy
@@ -60,8 +61,17 @@ def decode(kind: str, value: Any) -> Any:
     """A stored value as DuckDB would return it."""
     if value is None:
         return None
-    fn = _DECODERS.get(kind)
+    fn = _decoder(kind)
     return value if fn is None else fn(value)
+
+
+def _decoder(kind: str) -> Callable[[Any], Any] | None:
+    """How a stored value of ``kind`` becomes DuckDB's; None: it is stored as DuckDB gives it.
+    A decimal (``dec<s>``) is stored as its value times 10**s: the same digits, exponent -s."""
+    if kind.startswith("dec"):
+        exponent = -int(kind[3:])
+        return lambda v: Decimal((0 if v >= 0 else 1, tuple(map(int, str(abs(v)))), exponent))
+    return _DECODERS.get(kind)
 
 
 _DECODERS: dict[str, Callable[[Any], Any]] = {
@@ -223,7 +233,7 @@ def decode_rows(q: Query, meta: RowIndexMeta, rows: list[tuple[Any, ...]]) -> li
     width = len(kinds)
     # only the columns whose stored form differs from DuckDB's are touched (a page is read
     # on every request: text and integers pass as they are)
-    convert = [(i, _DECODERS[k]) for i, k in enumerate(kinds) if k in _DECODERS]
+    convert = [(i, fn) for i, k in enumerate(kinds) if (fn := _decoder(k)) is not None]
     out = []
     for row in rows:
         values = list(row[:width])

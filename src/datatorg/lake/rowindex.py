@@ -130,7 +130,9 @@ _refused: dict[Path, float] = {}
 # A failed build (too slow, out of memory, a full disk) is recorded beside the index as
 # ``<version>.failed`` (so every worker, and the next process, knows) and tried again after
 # RETRY_FAILED_S, then twice as long each time; after MAX_ATTEMPTS it is not tried again
-# (``datatorg lake rowindex build`` still can). An unsupported version is recorded for good.
+# (``datatorg lake rowindex build`` still can). An unsupported version is recorded for good,
+# by what builds could hold then (``rowindex_build.HOLDS``): a later build that holds more
+# tries it again.
 RETRY_FAILED_S = 600.0
 MAX_ATTEMPTS = 5
 
@@ -155,6 +157,8 @@ def read_failure(path: Path) -> Failure | None:
     try:
         raw = json.loads(failure_path(path).read_text(encoding="utf-8"))
         retry = math.inf if raw["retry_at"] is None else float(raw["retry_at"])
+        if math.isinf(retry) and int(raw.get("holds", 1)) < rowindex_build.HOLDS:
+            return None  # refused by a build that held less: try again
         return Failure(int(raw["attempts"]), retry, str(raw["reason"]))
     except (OSError, ValueError, KeyError, TypeError):
         return None
@@ -172,6 +176,7 @@ def _record_failure(path: Path, reason: str, *, permanent: bool) -> Failure:
         "attempts": attempts,
         "retry_at": None if math.isinf(retry_at) else retry_at,
         "reason": failure.reason,
+        "holds": rowindex_build.HOLDS,
     }
     tmp = path.with_name(f"{path.stem}.{os.getpid()}.{uuid.uuid4().hex[:8]}.failtmp")
     tmp.write_text(json.dumps(record), encoding="utf-8")

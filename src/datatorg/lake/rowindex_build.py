@@ -5,6 +5,7 @@ limit."""
 
 from __future__ import annotations
 
+import re
 import sqlite3
 import threading
 import time
@@ -42,6 +43,13 @@ KINDS = {
     "TIMESTAMP": "ts",
 }
 _WIDE = ("UBIGINT", "HUGEINT")
+# DECIMAL(p,s) is held as the integer value * 10**s (exact; ``dec<s>``). Up to 18 digits it
+# always fits a signed 64-bit integer; wider ones are held when every value does (checked).
+_DECIMAL = re.compile(r"DECIMAL\((\d+),(\d+)\)")
+_FITS = 18  # digits every signed 64-bit integer can hold
+# What builds can hold; a version refused for good by a build that held less (a failure
+# record of an earlier ``HOLDS``) is tried again. 2: decimals.
+HOLDS = 2
 NOT_COPIED = ("subject_key", "direct_identifier")
 
 
@@ -62,8 +70,27 @@ def _source(paths: Sequence[Path]) -> str:
     return f"read_parquet([{files}], filename=true, file_row_number=true)"
 
 
+def decimal_kind(typ: str) -> str | None:
+    """``dec<s>`` for a DuckDB ``DECIMAL(p,s)`` the index can hold, else None."""
+    m = _DECIMAL.fullmatch(typ)
+    if m is None or int(m[2]) > _FITS:
+        return None
+    return f"dec{m[2]}"
+
+
+def _scale(kind: str) -> int:
+    return int(kind[3:])
+
+
+def _digits(typ: str) -> int:
+    m = _DECIMAL.fullmatch(typ)
+    return int(m[1]) if m else 0
+
+
 def _store_expr(name: str, kind: str) -> str:
     col = qi(name)
+    if kind.startswith("dec"):
+        return f"CAST({col} * {10 ** _scale(kind)} AS BIGINT)"
     if kind == "ts":
         return f"epoch_us({col})"
     if kind == "date":
@@ -90,9 +117,10 @@ def _plan(
         raise Unsupported(f"{len(types)} columns (at most {MAX_COLUMNS})")
     kinds: dict[str, str] = {}
     for name, typ in types.items():
-        if typ not in KINDS:
+        kind = KINDS.get(typ) or decimal_kind(typ)
+        if kind is None:
             raise Unsupported(f"column type {typ}")
-        kinds[name] = KINDS[typ]
+        kinds[name] = kind
     folded = [n.casefold() for n in kinds]
     if len(set(folded)) != len(folded) or POS.casefold() in folded:
         raise Unsupported("column names that SQLite cannot tell apart")
@@ -112,6 +140,12 @@ def _plan(
         f"count(*) FILTER (WHERE {qi(n)} > 9223372036854775807 OR {qi(n)} < -9223372036854775808)"
         for n in wide
     ]
+    # a wide decimal's values must fit 64 bits once scaled: |v| * 10**s < 10**18
+    odd += [
+        f"count(*) FILTER (WHERE abs({qi(n)}) >= {10 ** (_FITS - _scale(k))})"
+        for n, k in kinds.items()
+        if k.startswith("dec") and _digits(types[n]) > _FITS
+    ]
     # approximate distinct counts (HyperLogLog: a few KB per column, where exact counts keep
     # every value) only choose the key columns; the index answers exactly either way
     outs = ["count(*)", *odd, *[f"approx_count_distinct({qi(n)})" for n in cands]]
@@ -119,7 +153,7 @@ def _plan(
     assert got is not None
     rows = int(got[0])
     if any(got[1 : 1 + len(odd)]):
-        raise Unsupported("NaN, negative zero or a too large integer in a column")
+        raise Unsupported("NaN, negative zero or a too large integer or decimal in a column")
     distinct = dict(zip(cands, got[1 + len(odd) :], strict=True))
     limit = max(1000, rows // 100)
     keys = [n for n in cands if distinct[n] <= limit][:MAX_KEYS]

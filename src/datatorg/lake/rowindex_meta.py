@@ -20,7 +20,7 @@ class Meta:
     """What an index file holds: its columns, their kinds, files, and indexes."""
 
     version_id: str
-    kinds: dict[str, str]  # column -> text/int/real/bool/date/ts
+    kinds: dict[str, str]  # column -> text/int/real/bool/date/ts/dec<scale>
     types: dict[str, str]  # column -> DuckDB type name, as DuckDB reports it
     files: tuple[str, ...]  # base names of the version's files, in sorted order
     time: str | None
