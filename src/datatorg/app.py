@@ -63,6 +63,7 @@ from datatorg.settings import Settings, get_settings
 from datatorg.web import apidocs, templating
 from datatorg.web import pages as shell_pages
 from datatorg.web.admission import Admission
+from datatorg.web.balance import Board
 from datatorg.web.deps import finish_in_handler_thread
 from datatorg.web.errorhandlers import install_error_handlers, register_error_face
 from datatorg.web.middleware import ShellMiddleware
@@ -229,7 +230,7 @@ def create_app(
     # Counts every interactive request at work (web/priority.py).
     app.add_middleware(PagesFirst)
     # Outermost: a few requests at work at once, the others wait their turn (web/admission.py).
-    app.add_middleware(Admission, limit=settings.request_concurrency)
+    app.add_middleware(Admission, limit=settings.request_concurrency, board=Board.of_worker())
     # Handlers commit and make their JSON response in their own thread (web/deps.py: the
     # writer turn is held only for the handler's own work; no more trips to the thread pool).
     finish_in_handler_thread(app.routes)

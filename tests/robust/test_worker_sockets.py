@@ -10,12 +10,14 @@ socket's state and local port by the same inode."""
 
 from __future__ import annotations
 
+import http.client
 import multiprocessing
 import os
 import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -146,6 +148,89 @@ def test_a_burst_of_connections_is_spread_over_the_workers(server: Server) -> No
     finally:
         for client in clients:
             client.close()
+
+
+def _held_by(port: int, client_port: int, pids: list[int]) -> int | None:
+    """The worker that holds the server's end of the connection from ``client_port``."""
+    inode = None
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        with open(table) as f:
+            next(f)
+            for line in f:
+                fields = line.split()
+                local_port = int(fields[1].rsplit(":", 1)[1], 16)
+                remote_port = int(fields[2].rsplit(":", 1)[1], 16)
+                if (local_port, remote_port, fields[3]) == (port, client_port, ESTABLISHED):
+                    inode = int(fields[9])
+    return next((pid for pid in pids if inode in _sockets_of(pid)), None) if inode else None
+
+
+def _owner(port: int, conn: http.client.HTTPConnection, pids: list[int]) -> int | None:
+    sock = conn.sock
+    if sock is None:
+        return None
+    try:
+        return _held_by(port, sock.getsockname()[1], pids)
+    except OSError:  # closed meanwhile
+        return None
+
+
+def test_keep_alive_connections_even_out_over_the_workers(server: Server) -> None:
+    """30 keep-alive connections, 24 held by one worker and 6 by the other, each sending
+    requests as fast as it is answered: the busier worker closes connections now and then
+    (datatorg.web.balance), their clients connect again, and the kernel hashes the new
+    connections afresh, until the two hold about as many. Kept open, the split would stay."""
+    port = _port(server)
+    pids = list(_workers(server))
+    wanted = dict(zip(pids, (24, 6), strict=True))
+    held: dict[int, list[http.client.HTTPConnection]] = {pid: [] for pid in pids}
+    for _ in range(500):
+        if all(len(held[p]) == n for p, n in wanted.items()):
+            break
+        conn = http.client.HTTPConnection("127.0.0.1", port, timeout=60)
+        conn.connect()
+        deadline = time.monotonic() + 30
+        while (owner := _owner(port, conn, pids)) is None and time.monotonic() < deadline:
+            time.sleep(0.01)  # accepted once its worker wakes
+        if owner is not None and len(held[owner]) < wanted[owner]:
+            held[owner].append(conn)
+        else:
+            conn.close()
+    conns = [c for cs in held.values() for c in cs]
+    assert len(conns) == 30, {p: len(cs) for p, cs in held.items()}
+    stop = threading.Event()
+    statuses: list[int] = []
+    closes = [0]
+
+    def loop(conn: http.client.HTTPConnection) -> None:
+        while not stop.is_set():
+            conn.request("GET", "/datasets")  # connects again after a close
+            resp = conn.getresponse()
+            resp.read()
+            statuses.append(resp.status)
+            if resp.getheader("connection") == "close":
+                closes[0] += 1
+
+    split: list[int] = []
+    with ThreadPoolExecutor(max_workers=len(conns)) as pool:
+        running = [pool.submit(loop, c) for c in conns]
+        try:
+            deadline = time.monotonic() + 60
+            while time.monotonic() < deadline:
+                time.sleep(0.5)
+                owners = [_owner(port, c, pids) for c in conns]
+                split = sorted(owners.count(p) for p in pids)
+                if split[1] - split[0] <= 4 and None not in owners:
+                    break
+        finally:
+            stop.set()
+            for done in running:
+                done.result()
+            for conn in conns:
+                conn.close()
+    assert split and split[1] - split[0] <= 4, split  # from 24 against 6
+    assert closes[0] > 0
+    assert statuses and set(statuses) == {200}
 
 
 def test_a_second_server_on_the_same_port_does_not_start(

@@ -36,6 +36,10 @@ for a lock held elsewhere:
   without the interpreter), after which it finishes without one;
 - ``/healthz`` and ``/readyz`` do not queue: a busy worker is alive, and a load balancer's
   probe must not time out behind its queue.
+
+Its count of requests in hand goes on the workers' board, and a worker that queues while
+it has more in hand than the others closes a keep-alive connection now and then, so that
+its clients spread over the workers again (``datatorg.web.balance``).
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ from typing import Any, Final
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from datatorg.db import waits
+from datatorg.web.balance import Board
 
 PRELOAD_BYTES: Final = 64 * 1024
 UPLOAD_METHODS: Final = frozenset({"POST", "PUT", "PATCH"})
@@ -173,10 +178,14 @@ class Admission:
     """ASGI middleware: each HTTP request waits for a ``Turns`` place before the application
     sees it (see the module docstring)."""
 
-    def __init__(self, app: ASGIApp, *, limit: int) -> None:
+    def __init__(self, app: ASGIApp, *, limit: int, board: Board | None = None) -> None:
         self.app = app
         self.limit = limit
         self.turns: Turns | None = None  # made on the worker's loop at its first request
+        # the requests in hand (queued or admitted, until their end), on the workers' board
+        # when there is one (``datatorg.web.balance``)
+        self.in_hand = 0
+        self.board = board
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in UNQUEUED_PATHS:
@@ -188,7 +197,20 @@ class Admission:
             return
         if self.turns is None:
             self.turns = Turns(self.limit)
-        turns = self.turns
+        self._count(1)
+        try:
+            await self._admitted(scope, receive, send, self.turns, length)
+        finally:
+            self._count(-1)
+
+    def _count(self, change: int) -> None:
+        self.in_hand += change
+        if self.board is not None:
+            self.board.publish(self.in_hand)
+
+    async def _admitted(
+        self, scope: Scope, receive: Receive, send: Send, turns: Turns, length: int | None
+    ) -> None:
         client = _Client(receive)
         if length:
             if not await client.read_body():  # the client left before its body was whole
@@ -200,10 +222,14 @@ class Admission:
         else:
             await turns.acquire()
         place = _Place(turns, asyncio.get_running_loop())
+        board = self.board
 
         async def send_releasing(message: Message) -> None:
             if message["type"] == "http.response.start":
                 place.give_back()
+                if board is not None and board.should_close(self.in_hand, self.limit):
+                    headers = [*message.get("headers", ()), (b"connection", b"close")]
+                    message = {**message, "headers": headers}
             await send(message)
 
         token = waits.current.set(place)

@@ -20,6 +20,7 @@ a single worker or a Unix socket, uvicorn's own way is used.
 from __future__ import annotations
 
 import logging
+import os
 import pickle
 import platform
 import socket
@@ -29,6 +30,8 @@ import time
 from uvicorn import Config, Server
 from uvicorn.config import STARTUP_FAILURE
 from uvicorn.supervisors.multiprocess import Multiprocess, Process
+
+from datatorg.web.balance import ABSENT, Board
 
 logger = logging.getLogger("uvicorn.error")
 
@@ -117,10 +120,26 @@ class SocketPerWorker(Multiprocess):
 
     The number of workers is fixed: SIGTTIN and SIGTTOU (add or remove a worker) are
     refused, since a new worker would need a socket bound at start and a removed worker
-    would leave its socket's connections without anyone to accept them."""
+    would leave its socket's connections without anyone to accept them.
+
+    It also keeps the workers' board (``datatorg.web.balance``): worker ``i`` writes its
+    requests in hand in slot ``i``, and a slot is marked absent while its worker is dead."""
+
+    def __init__(self, config: Config, sockets: list[socket.socket]) -> None:
+        super().__init__(config, sockets=sockets)
+        self.board = Board.create(len(sockets))
 
     def _process(self, idx: int) -> Process:
+        """Worker ``idx``'s process, to be started at once: it finds its socket's slot on
+        the board in the environment it is started with."""
+        os.environ.update(self.board.env(idx))
         return Process(self.config, [self.sockets[idx]])
+
+    def run(self) -> None:
+        try:
+            super().run()
+        finally:
+            self.board.remove()
 
     def init_processes(self) -> None:
         for idx in range(self.processes_num):
@@ -164,6 +183,7 @@ class SocketPerWorker(Multiprocess):
 
             process.kill()  # the worker is hung: kill it
             process.join()
+            self.board.write(idx, ABSENT)
 
             if process.exitcode == STARTUP_FAILURE:
                 # The worker failed before it started serving, so the app or the socket is
