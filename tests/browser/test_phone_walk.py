@@ -1,0 +1,60 @@
+"""What the browser walk at 360 px (bokmål, a new user) found about layout, held as browser
+tests: each fails on the page as it was before its fix."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from sqlalchemy.orm import Session
+
+from tests.factories import make_org
+from tests.lake.helpers import make_dataset
+from tests.live import LiveServer, axe_violations
+from tests.privacy.helpers import research_agreement
+
+pytestmark = pytest.mark.browser
+
+
+def _an_agreement(session: Session) -> None:
+    research_agreement(session, make_dataset(session, make_org(session), open_data=False))
+
+
+def test_the_public_register_is_a_card_per_agreement_on_a_phone(
+    live_server: LiveServer, browser: Any
+) -> None:
+    """The register (who gets which data for what) was a six-column table that a 360 px phone
+    showed as a sideways-scrolling strip; below 600 px each agreement is now a card whose
+    lines name their column, and wide screens keep the table."""
+    live_server.with_session(_an_agreement)
+    ctx = browser.new_context(locale="nb-NO", viewport={"width": 360, "height": 740})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{live_server.url}/register")
+        row = page.locator("table.stacked-table tbody tr").first
+        row.wait_for()
+        box = row.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= 360, box
+        cells = row.locator("td")
+        tops = [cells.nth(i).bounding_box()["y"] for i in range(cells.count())]  # type: ignore[index]
+        assert tops == sorted(tops) and len(set(tops)) == 6, tops  # one line per column
+        first = page.evaluate(
+            """() => getComputedStyle(document.querySelector('.stacked-table td'), '::before')
+            .content"""
+        )
+        assert "Mottaker" in first, first  # each line names its column
+        assert page.locator(".stacked-table thead").bounding_box()["height"] <= 1  # type: ignore[index]
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
+        assert page.get_by_role("columnheader").count() == 6  # still a table to assistive tech
+        assert axe_violations(page) == []
+
+        page.set_viewport_size({"width": 1024, "height": 740})
+        assert (
+            page.evaluate(
+                "getComputedStyle(document.querySelector('.stacked-table tbody tr')).display"
+            )
+            == "table-row"
+        )
+        assert page.locator(".stacked-table thead").bounding_box()["height"] > 10  # type: ignore[index]
+    finally:
+        ctx.close()
