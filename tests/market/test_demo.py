@@ -44,7 +44,10 @@ def test_demo_market_loads_once_and_shows_in_register_and_queue(
     register = client.get("/register").text
     assert "Høgskolen i Østfold" in register
     # the wide table scrolls in a region a keyboard can reach, named for screen readers
-    assert '<div class="table-scroll" tabindex="0" role="region" aria-label="Avtaler">' in register
+    assert (
+        '<div class="table-scroll stacked-scroll" tabindex="0" role="region" aria-label="Avtaler">'
+        in register
+    )
 
     steward = get_user_by_email(session=session, email="steward@demo.datatorg.no")
     assert steward is not None
