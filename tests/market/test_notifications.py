@@ -85,8 +85,9 @@ def test_every_event_reaches_inbox_and_mail(
     assert recipients.count(world.steward.email) == 2
     assert recipients.count(world.consumer.email) == 5
     subjects = _subjects(mailbox)
-    assert "New access request" in subjects  # the steward reads English
-    assert "Du har fått et motbud" in subjects  # the consumer reads bokmål
+    title = world.dataset.title_nb  # no English title: the English reader gets bokmål's
+    assert f"New access request: {title}" in subjects  # the steward reads English
+    assert f"Du har fått et motbud på {title}" in subjects  # the consumer reads bokmål
     body = mailbox.messages[-1].get_payload(decode=True)
     assert isinstance(body, bytes) and b"Not enough detail" in body
     assert (
@@ -113,7 +114,7 @@ def test_expiry_notice_is_sent_once(
     assert service.notify_expiring(session=session, settings=live, within_days=14) == 1
     assert service.notify_expiring(session=session, settings=live, within_days=14) == 0
     outbox.deliver_due(session=session, settings=live)
-    assert _subjects(mailbox) == ["Avtalen din utløper snart"]
+    assert _subjects(mailbox) == [f"Avtalen din om {world.dataset.title_nb} utløper snart"]
 
 
 def test_mail_outage_does_not_undo_the_decision(

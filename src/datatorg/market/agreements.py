@@ -12,7 +12,6 @@ from sqlalchemy import ColumnElement, and_, func, or_, select, true
 from sqlalchemy.orm import Session
 
 from datatorg.audit import service as audit
-from datatorg.catalog.models import Dataset
 from datatorg.db.base import utcnow
 from datatorg.errors import Conflict, Forbidden, NotFound
 from datatorg.identity import service as identity
@@ -20,7 +19,7 @@ from datatorg.identity.actor import Actor
 from datatorg.identity.models import ApiToken, Role, User
 from datatorg.market import policies
 from datatorg.market.models import AccessRequest, Agreement, AgreementState, Offer
-from datatorg.market.notify import N_, notify, org_deciders
+from datatorg.market.notify import N_, dataset_title, notify, org_deciders
 from datatorg.settings import Settings
 from datatorg.web import labels
 
@@ -153,10 +152,7 @@ def list_agreements(
 
 def _title(session: Session, agreement: Agreement) -> labels.Label:
     """The dataset's title in both languages (each recipient reads their own)."""
-    dataset = session.get(Dataset, agreement.dataset_id)
-    if dataset is None:
-        return labels.Label("", "")
-    return labels.Label(dataset.title_nb, dataset.title_en or dataset.title_nb)
+    return dataset_title(session, agreement.dataset_id)
 
 
 def _change_state(
@@ -214,7 +210,7 @@ def suspend(
         settings=settings,
         user_ids=[agreement.assignee_user_id],
         kind="agreement_suspended",
-        subject=N_("Your agreement was suspended"),
+        subject=N_("Your agreement on {dataset} was suspended"),
         body=N_("Your agreement on {dataset} was suspended. Reason: {reason}"),
         link=f"/market/agreements/{agreement.id}",
         params={"dataset": _title(session, agreement), "reason": reason},
@@ -274,7 +270,7 @@ def revoke(
         settings=settings,
         user_ids=[agreement.assignee_user_id],
         kind="agreement_revoked",
-        subject=N_("Your agreement was revoked"),
+        subject=N_("Your agreement on {dataset} was revoked"),
         body=N_("Your agreement on {dataset} was revoked. Reason: {reason}"),
         link=f"/market/agreements/{agreement.id}",
         params={"dataset": _title(session, agreement), "reason": reason},
@@ -309,7 +305,7 @@ def terminate(
         settings=settings,
         user_ids=org_deciders(session=session, org_id=agreement.assigner_org_id),
         kind="agreement_terminated",
-        subject=N_("An agreement was ended by the consumer"),
+        subject=N_("The agreement on {dataset} was ended by the consumer"),
         body=N_("The agreement on {dataset} was ended by the consumer."),
         link=f"/market/agreements/{agreement.id}",
         params={"dataset": _title(session, agreement)},
@@ -378,7 +374,7 @@ def notify_expiring(
             settings=settings,
             user_ids=[agreement.assignee_user_id],
             kind="agreement_expiring",
-            subject=N_("Your agreement ends soon"),
+            subject=N_("Your agreement on {dataset} ends soon"),
             body=N_("Your agreement on {dataset} ends on {date}. Ask for a new one in time."),
             link=f"/market/agreements/{agreement.id}",
             params={

@@ -19,7 +19,7 @@ from datatorg.identity.actor import Actor
 from datatorg.market import policies
 from datatorg.market.agreements import make_agreement
 from datatorg.market.models import AccessRequest, Agreement, NegotiationState, Offer
-from datatorg.market.notify import N_, notify
+from datatorg.market.notify import N_, dataset_title, notify
 from datatorg.market.offers import get_offer
 from datatorg.market.schemas import CounterOffer
 from datatorg.market.states import Event, next_state
@@ -93,10 +93,11 @@ def _agree(
         settings=settings,
         user_ids=[request.consumer_user_id],
         kind="request_decided",
-        subject=N_("Your access request was approved"),
+        subject=N_("Your access request for {dataset} was approved"),
         body=N_("You now have an agreement for the purpose {purpose}, valid {start} to {end}."),
         link=f"/market/agreements/{agreement.id}",
         params={
+            "dataset": dataset_title(session, request.dataset_id),
             "purpose": labels.words("purpose", request.purpose),
             "start": request.period_start,
             "end": request.period_end,
@@ -146,10 +147,10 @@ def reject(
         settings=settings,
         user_ids=[request.consumer_user_id],
         kind="request_decided",
-        subject=N_("Your access request was rejected"),
+        subject=N_("Your access request for {dataset} was rejected"),
         body=N_("Your request was rejected. Reason: {reason}"),
         link=f"/market/requests/{request.id}",
-        params={"reason": reason},
+        params={"dataset": dataset_title(session, request.dataset_id), "reason": reason},
     )
     return request
 
@@ -205,10 +206,10 @@ def counter_offer(
         settings=settings,
         user_ids=[request.consumer_user_id],
         kind="counter_offer",
-        subject=N_("You received a counter-offer"),
+        subject=N_("You received a counter-offer for {dataset}"),
         body=N_("The provider offers narrower terms (until {end}). Accept or withdraw."),
         link=f"/market/requests/{request.id}",
-        params={"end": request.period_end},
+        params={"dataset": dataset_title(session, request.dataset_id), "end": request.period_end},
     )
     return request
 

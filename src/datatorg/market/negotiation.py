@@ -216,7 +216,7 @@ def create_request(
             settings=settings,
             user_ids=org_deciders(session=session, org_id=dataset.publisher_id),
             kind="request_received",
-            subject=N_("New access request"),
+            subject=N_("New access request: {dataset}"),
             body=N_("{asker} asks for {dataset} for the purpose {purpose}. Answer by {due}."),
             link=f"/market/requests/{request.id}",
             params={

@@ -15,6 +15,7 @@ from typing import Any
 from sqlalchemy import Select, bindparam, func, select, update
 from sqlalchemy.orm import Session
 
+from datatorg.catalog.models import Dataset
 from datatorg.db.base import utcnow
 from datatorg.errors import NotFound
 from datatorg.identity.models import Membership, Role, User
@@ -104,6 +105,15 @@ def notify(
             )
     session.flush()
     return count
+
+
+def dataset_title(session: Session, dataset_id: uuid.UUID) -> labels.Label:
+    """The dataset's title in both languages, for a message that names it (each recipient
+    reads their own)."""
+    dataset = session.get(Dataset, dataset_id)
+    if dataset is None:
+        return labels.Label("", "")
+    return labels.Label(dataset.title_nb, dataset.title_en or dataset.title_nb)
 
 
 def _say(value: Any, locale: str) -> str:

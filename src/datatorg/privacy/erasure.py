@@ -50,16 +50,17 @@ from datatorg.privacy.subjects import keys_of
 from datatorg.settings import Settings
 
 
-def _recipients(session: Session, subject_key: str) -> dict[uuid.UUID, tuple[str, set[str]]]:
-    notices: dict[uuid.UUID, tuple[str, set[str]]] = {}
+def _recipients(
+    session: Session, subject_key: str
+) -> dict[tuple[uuid.UUID, uuid.UUID], tuple[str, str]]:
+    """(recipient user, agreement) → the titles (bokmål, English) of the dataset it covers."""
+    notices: dict[tuple[uuid.UUID, uuid.UUID], tuple[str, str]] = {}
     for d in ledger.for_subject(session=session, subject_key=subject_key):
         agreement = session.get(Agreement, d.agreement_id)
         dataset = session.get(Dataset, d.dataset_id)
         if agreement is None or dataset is None:
             continue
-        title, ids = notices.get(agreement.assignee_user_id, (dataset.title_nb, set()))
-        ids.add(str(agreement.id))
-        notices[agreement.assignee_user_id] = (title, ids)
+        notices[(agreement.assignee_user_id, agreement.id)] = (dataset.title_nb, dataset.title_en)
     return notices
 
 

@@ -25,6 +25,7 @@ from datatorg.privacy import vocab
 from datatorg.privacy.models import DatasetDeclaration, SubjectRequest
 from datatorg.settings import Settings
 from datatorg.web import i18n
+from datatorg.web.labels import Label
 from datatorg.web.urls import base_for
 
 N_ = vocab.N_
@@ -43,19 +44,23 @@ def send(
     subject: str,
     body: str,
     link: str = "",
-    params: dict[str, str] | None = None,
+    params: dict[str, str | Label] | None = None,
 ) -> int:
     """Inbox and e-mail (through the outbox) for each user; ``subject``/``body`` are msgids
-    with ``{params}``."""
+    with ``{params}`` (a ``Label``, such as a dataset's titles, in the reader's language)."""
     assert kind in KINDS
     count = 0
     for user_id in dict.fromkeys(user_ids):
         user = session.get(User, user_id)
         if user is None or not user.is_active:
             continue
-        token = i18n.locale_var.set(user.locale if user.locale in i18n.LOCALES else "nb")
+        locale = user.locale if user.locale in i18n.LOCALES else "nb"
+        token = i18n.locale_var.set(locale)
         try:
-            args = {k: i18n.gettext(v) for k, v in (params or {}).items()}
+            args = {
+                k: v.text(locale) if isinstance(v, Label) else i18n.gettext(v)
+                for k, v in (params or {}).items()
+            }
             subj = i18n.gettext(subject).format(**args)
             text = i18n.gettext(body).format(**args)
         finally:
@@ -121,14 +126,19 @@ def subject(*, session: Session, settings: Settings, request: SubjectRequest) ->
 
 
 def erasure_recipients(
-    *, session: Session, settings: Settings, notices: dict[uuid.UUID, tuple[str, set[str]]]
+    *,
+    session: Session,
+    settings: Settings,
+    notices: dict[tuple[uuid.UUID, uuid.UUID], tuple[str, str]],
 ) -> int:
-    """Tell each recipient user which dataset's rows were erased, under which agreements.
+    """Tell each recipient user which dataset's rows were erased, under which agreement: one
+    message per agreement, naming its dataset and linking to it.
 
-    ``notices`` maps a user id to (dataset title, agreement ids). The person is never named.
+    ``notices`` maps (user id, agreement id) to the dataset's titles (bokmål, English). The
+    person is never named.
     """
     sent = 0
-    for user_id, (title, agreements) in notices.items():
+    for (user_id, agreement_id), (title_nb, title_en) in sorted(notices.items()):
         sent += send(
             session=session,
             settings=settings,
@@ -140,7 +150,10 @@ def erasure_recipients(
                 "were erased at the request of the person they were about. Delete them from "
                 "every copy you keep; new reads no longer return them."
             ),
-            link="/market/agreements",
-            params={"dataset": title, "agreements": ", ".join(sorted(agreements))},
+            link=f"/market/agreements/{agreement_id}",
+            params={
+                "dataset": Label(title_nb, title_en or title_nb),
+                "agreements": str(agreement_id),
+            },
         )
     return sent
