@@ -8,6 +8,7 @@ from typing import Any
 import pytest
 from sqlalchemy.orm import Session
 
+from datatorg.web import charts
 from tests.factories import make_org
 from tests.lake.helpers import make_dataset
 from tests.live import LiveServer, axe_violations
@@ -56,5 +57,54 @@ def test_the_public_register_is_a_card_per_agreement_on_a_phone(
             == "table-row"
         )
         assert page.locator(".stacked-table thead").bounding_box()["height"] > 10  # type: ignore[index]
+    finally:
+        ctx.close()
+
+
+STATIONS = [
+    ("Halden storsenter, parkeringshuset", 42.6),
+    ("Høgskolen i Østfold, Remmen", 36.5),
+    ("Sykehuset Østfold Halden, hovedinngangen ved Svinesundsparken", 30.2),
+    ("Idd", 24.1),
+]
+
+
+def test_a_bar_charts_station_names_are_not_cut_on_a_phone(
+    live_server: LiveServer, browser: Any
+) -> None:
+    """At 360 px the bars of the data page had 110 of 340 units for their labels: "Halden
+    storsen…" ran past the drawing's left edge and no name longer than 15 letters was
+    readable. The names now have a line of their own; one still too long ends in "…" and
+    keeps the whole name in a <title>."""
+    svg = charts.bar_chart(STATIONS, title="NO₂ per stasjon", value_title="Gjennomsnitt, NO₂")
+    html = (
+        '<!doctype html><html lang="nb"><head><meta name="viewport" '
+        'content="width=device-width, initial-scale=1">'
+        f'<link rel="stylesheet" href="{live_server.url}/static/site.css"></head><body>'
+        f'<main class="wrap"><figure class="chart-figure">{svg}</figure></main></body></html>'
+    )
+    ctx = browser.new_context(locale="nb-NO", viewport={"width": 360, "height": 740})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{live_server.url}/")  # same origin for the stylesheet
+        page.set_content(html, wait_until="load")
+        found = page.evaluate(
+            """() => { const svg = [...document.querySelectorAll('svg.chart')]
+                .find(s => s.getBoundingClientRect().width > 0);
+            const box = svg.getBoundingClientRect();
+            return [...svg.querySelectorAll('text')].map(t => { const r = t.getBoundingClientRect();
+              const title = t.querySelector('title');
+              return {text: t.firstChild.textContent, title: title ? title.textContent : null,
+                      inside: r.left >= box.left - 0.5 && r.right <= box.right + 0.5
+                              && r.left >= 0 && r.right <= 360}; }); }"""
+        )
+        assert all(t["inside"] for t in found), [t for t in found if not t["inside"]]
+        shown = {t["text"]: t["title"] for t in found}
+        for name, _ in STATIONS[:2] + STATIONS[3:]:
+            assert name in shown, sorted(shown)  # whole, as written
+        long_name = STATIONS[2][0]
+        cut = [t for t, title in shown.items() if title == long_name]
+        assert len(cut) == 1 and cut[0].endswith("…") and len(cut[0]) >= 30, shown
+        assert page.evaluate("document.documentElement.scrollWidth") <= 360
     finally:
         ctx.close()

@@ -238,6 +238,11 @@ def line_chart(
     )
 
 
+def _shorten(label: str, max_chars: int) -> str:
+    """``label`` cut to ``max_chars`` with an ellipsis (the full text goes in a <title>)."""
+    return label if len(label) <= max_chars else label[: max_chars - 1].rstrip() + "…"
+
+
 def _bars(
     layout: Layout,
     ident: str,
@@ -248,14 +253,21 @@ def _bars(
     locale: str,
     digits: int,
 ) -> str:
-    label_w = 150 if layout is WIDE else 110
-    max_chars = 22 if layout is WIDE else 15
-    row = layout.font * 2
+    """The wide drawing writes each label left of its bar; the narrow one (a phone) writes it
+    on its own line above the bar, across the whole drawing, so a station's name is not cut
+    to a dozen letters. A label still too long ends in "…" and keeps its full text in a
+    <title> (and in the table beside the chart)."""
+    wide = layout is WIDE
+    label_w = 150 if wide else 0
+    # about 0.56 em a letter on average: 22 letters of 12 px in 150 units, 40 of 13 px in 330
+    max_chars = 22 if wide else 40
+    row = layout.font * 2 if wide else layout.font * 3
+    bar_top, bar_h = (row * 0.18, row * 0.64) if wide else (layout.font * 1.45, layout.font * 1.3)
     values = [v for _, v in bars if v is not None]
     ticks = nice_ticks(min(values), max(values), layout.y_ticks, zero=True)
     lo, hi = ticks[0], ticks[-1]
-    left = label_w + 8
-    right = layout.width - layout.right - (46 if layout is WIDE else 40)
+    left = label_w + 8 if wide else layout.right
+    right = layout.width - layout.right - (46 if wide else 40)
     top = layout.top
     height = top + row * len(bars) + layout.bottom
 
@@ -282,18 +294,25 @@ def _bars(
     zero = x_of(0.0)
     for i, (label, v) in enumerate(bars):
         y = top + row * i
-        shown = label if len(label) <= max_chars else label[: max_chars - 1] + "…"
-        body.append(_text(label_w, y + row * 0.66, shown, "end"))
+        shown = _shorten(label, max_chars)
+        text = (
+            _text(label_w, y + row * 0.66, shown, "end")
+            if wide
+            else _text(left, y + layout.font * 1.05, shown, "start")
+        )
+        if shown != label:  # the whole name, for a pointer's hover and for assistive tech
+            text = text.replace("</text>", f"<title>{escape(label)}</title></text>")
+        body.append(text)
         if v is None:
             continue
         x0, x1 = sorted((zero, x_of(v)))
         written = formatting.num(v, digits, locale)
         body.append(
-            f'<rect x="{x0:.1f}" y="{y + row * 0.18:.1f}" width="{max(1.0, x1 - x0):.1f}" '
-            f'height="{row * 0.64:.1f}" fill="{BAR}"><title>{escape(label)}: {escape(written)}'
+            f'<rect x="{x0:.1f}" y="{y + bar_top:.1f}" width="{max(1.0, x1 - x0):.1f}" '
+            f'height="{bar_h:.1f}" fill="{BAR}"><title>{escape(label)}: {escape(written)}'
             "</title></rect>"
         )
-        body.append(_text(x1 + 4, y + row * 0.66, written, "start"))
+        body.append(_text(x1 + 4, y + bar_top + bar_h * 0.8, written, "start"))
     frame_layout = Layout(
         layout.width, height, layout.font, layout.left, layout.right, layout.top, layout.bottom,
         layout.x_ticks, layout.y_ticks,
