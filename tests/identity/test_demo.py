@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from datatorg.demo import world
+from datatorg.identity.models import Organisation
 from tests.identity.helpers import login
 
 
@@ -23,3 +25,19 @@ def test_every_demo_account_can_sign_in(client: TestClient, session: Session) ->
         else:
             assert role in {m["role"] for m in me["memberships"]}
     assert world.load_identity(session=session) == accounts  # idempotent
+
+
+def test_the_demo_organisations_have_norwegian_names(session: Session) -> None:
+    """The walk met "Fjordsensor AS (demo sensor vendor)" and "Grønn Start AS (demo
+    startup)" on bokmål pages; the slugs (in links and e-mail addresses) stay."""
+    world.load_identity(session=session)
+    names = dict(session.execute(select(Organisation.slug, Organisation.name)).tuples().all())
+    assert names["fjordsensor"] == "Fjordsensor AS" and names["gronn-start"] == "Grønn Start AS"
+    english = ("demo", "vendor", "startup")
+    assert [n for n in names.values() if any(w in n.lower() for w in english)] == []
+    # a demo loaded with the old names gets the new ones on its next load
+    old = session.scalar(select(Organisation).where(Organisation.slug == "fjordsensor"))
+    assert old is not None
+    old.name = "Fjordsensor AS (demo sensor vendor)"
+    world.load_identity(session=session)
+    assert old.name == "Fjordsensor AS"

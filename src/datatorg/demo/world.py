@@ -20,13 +20,14 @@ from datatorg.settings import Settings
 
 DEMO_PASSWORD = "datatorg-demo-2026"
 
-# slug, name, organisation number (real ones for real bodies), kind
+# slug, name, organisation number (real ones for real bodies), kind; the names are the
+# names people read on Norwegian pages (the two companies are made up, and have no number)
 ORGANISATIONS = [
     ("halden-kommune", "Halden kommune", "959159092", OrgKind.public_sector),
     ("hiof", "Høgskolen i Østfold", "971567376", OrgKind.education),
     ("ife", "Institutt for energiteknikk (IFE)", None, OrgKind.research),
-    ("fjordsensor", "Fjordsensor AS (demo sensor vendor)", None, OrgKind.business),
-    ("gronn-start", "Grønn Start AS (demo startup)", None, OrgKind.business),
+    ("fjordsensor", "Fjordsensor AS", None, OrgKind.business),
+    ("gronn-start", "Grønn Start AS", None, OrgKind.business),
 ]
 
 # role, e-mail, display name, organisation slug (None: no organisation)
@@ -44,6 +45,7 @@ ACCOUNTS = [
 def _org(session: Session, slug: str, name: str, orgnr: str | None, kind: OrgKind) -> Organisation:
     found = session.scalar(select(Organisation).where(Organisation.slug == slug))
     if found is not None:
+        found.name = name  # a demo loaded before the names were Norwegian gets them too
         return found
     return identity.create_organisation(
         session=session, slug=slug, name=name, orgnr=orgnr, kind=kind
