@@ -108,3 +108,31 @@ def test_a_bar_charts_station_names_are_not_cut_on_a_phone(
         assert page.evaluate("document.documentElement.scrollWidth") <= 360
     finally:
         ctx.close()
+
+
+SMALL_TARGETS = """() => [...document.querySelectorAll(
+      'input[type=checkbox], input[type=radio], .lang-switch a')]
+    .map(e => [e.id || e.textContent.trim(), e.getBoundingClientRect()])
+    .filter(([, r]) => r.width > 0)
+    .filter(([, r]) => r.width < 24 || r.height < 24)
+    .map(([name, r]) => [name, Math.round(r.width), Math.round(r.height)])"""
+
+
+@pytest.mark.parametrize("path", ["/signup", "/datasets"])
+def test_checkboxes_and_the_language_links_are_big_enough_to_tap(
+    live_server: LiveServer, browser: Any, path: str
+) -> None:
+    """At 360 px Chromium drew checkboxes 13 × 13 px and "Norsk"/"English" were 19 px high
+    text links: under the 24 × 24 CSS px of WCAG 2.5.8 (target size)."""
+    live_server.with_session(lambda s: make_dataset(s, make_org(s)))  # the search has facets
+    ctx = browser.new_context(locale="nb-NO", viewport={"width": 360, "height": 740})
+    try:
+        page = ctx.new_page()
+        page.goto(f"{live_server.url}{path}")
+        page.evaluate("document.querySelectorAll('details').forEach(d => d.open = true)")
+        assert page.locator(".lang-switch a").count() == 2
+        boxes = page.locator("input[type=checkbox]:visible").count()
+        assert boxes >= 1
+        assert page.evaluate(SMALL_TARGETS) == []
+    finally:
+        ctx.close()
