@@ -111,3 +111,26 @@ def test_pilot_and_idea_pages_write_days_the_readers_way(client: TestClient, lab
     idea = client.get(f"/ideas/{idea_id['idea_id']}", headers={**NB, **lab.h["coordinator"]})
     assert idea.status_code == 200
     assert not re.search(r"\d{4}-\d\d-\d\d", visible_text(idea.text))
+
+
+def test_an_ideas_datasets_are_ticked_not_ctrl_clicked(client: TestClient, lab: Lab) -> None:
+    """The idea form asked for datasets in a <select multiple> with the hint "velg flere med
+    Ctrl eller Cmd", which a phone has no key for; the datasets are now checkboxes in a
+    fieldset, and a form sent back with a problem keeps them ticked."""
+    citizen = {**NB, **lab.h["citizen"]}
+    form = client.get("/ideas/new", headers=citizen).text
+    assert "<select" not in form.split('id="datasets"')[1].split("</fieldset>")[0]
+    assert "Ctrl" not in visible_text(form)
+    choices = form.split('<fieldset id="datasets"')[1].split("</fieldset>")[0]
+    assert "<legend>Datasett fra katalogen" in choices
+    slug = lab.dataset.slug
+    box = f'<input type="checkbox" id="dataset-{slug}" name="datasets" value="{slug}" >'
+    assert box in choices
+    r = client.post(
+        "/ideas/new",
+        data={"csrf_token": helpers.csrf(client), "title": "Ti", "datasets": [slug]},
+        headers=citizen,
+    )
+    assert r.status_code == 422
+    assert f'name="datasets" value="{slug}" checked>' in r.text
+    assert "<details open>" in r.text.split('<fieldset id="datasets"')[1]
