@@ -31,7 +31,9 @@ def test_the_demo_organisations_have_norwegian_names(session: Session) -> None:
     """The walk met "Fjordsensor AS (demo sensor vendor)" and "Grønn Start AS (demo
     startup)" on bokmål pages; the slugs (in links and e-mail addresses) stay."""
     world.load_identity(session=session)
-    names = dict(session.execute(select(Organisation.slug, Organisation.name)).tuples().all())
+    names = {
+        slug: name for slug, name in session.execute(select(Organisation.slug, Organisation.name))
+    }
     assert names["fjordsensor"] == "Fjordsensor AS" and names["gronn-start"] == "Grønn Start AS"
     english = ("demo", "vendor", "startup")
     assert [n for n in names.values() if any(w in n.lower() for w in english)] == []
