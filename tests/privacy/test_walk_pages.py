@@ -6,8 +6,11 @@ from __future__ import annotations
 import re
 
 from fastapi.testclient import TestClient
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from datatorg.identity.models import Organisation
+from datatorg.settings import Settings
 from tests.factories import make_org, make_token
 from tests.privacy.helpers import citizen, personal_dataset
 
@@ -49,3 +52,41 @@ def test_my_data_says_how_rows_about_a_newcomer_would_be_found(
     assert page.status_code == 200 and "Ingen datasett har rader om deg." in page.text
     assert "Hvordan vi kjenner deg igjen" in page.text and "målernummer" in page.text
     assert "koblet til kontoen din" in page.text
+
+
+def test_my_data_and_my_donations_name_columns_by_their_titles(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    """/my/data headed a donation's rows "time" and "kwh", /my/donations offered "Strømmålinger
+    per time (time, kwh)": field codes. The columns now have titles in the reader's language;
+    the codes a donated file must use are only a hint, marked as code."""
+    from datatorg.privacy import donations
+    from datatorg.privacy import service as privacy
+
+    if session.scalar(select(Organisation).where(Organisation.slug == "halden-kommune")) is None:
+        make_org(session, slug="halden-kommune")  # the donation datasets' owner
+    user = citizen(session)
+    donor = privacy.subject_for_user(session=session, settings=settings, user=user)
+    donations.donate(
+        session=session,
+        settings=settings,
+        subject=donor,
+        kind_name="meter",
+        raw=b"time;kwh\n2025-01-01T00:00;0,5\n",
+        filename="export.csv",
+        purposes=["DataAltruism"],
+    )
+    auth = make_token(session, user)
+    mine = client.get("/my/data", headers={**NB, **auth}).text
+    head = mine.split("<thead>")[1].split("</thead>")[0]
+    assert "Tidspunkt (starten av timen)" in head and "Strømforbruk" in head, head
+    assert ">time<" not in head and ">kwh<" not in head
+    english = client.get("/my/data", headers={"Accept-Language": "en", **auth}).text
+    assert "Time (start of the hour)" in english.split("<thead>")[1].split("</thead>")[0]
+    page = client.get("/my/donations", headers={**NB, **auth}).text
+    assert "(time, kwh)" not in page
+    assert '<label for="kind-meter">Strømmålinger per time</label>' in page
+    assert (
+        'Kolonner i filen: <code translate="no">time</code>, <code translate="no">kwh</code>'
+        in page
+    )

@@ -58,6 +58,15 @@ class Kind:
     title_en: str
     label: str
     columns: tuple[tuple[str, str], ...]  # (name, type): datetime, number, string
+    # each column's title (bokmål, English): the file names the columns, people read these
+    titles: tuple[tuple[str, str], ...] = ()
+
+    def column_titles(self, locale: str) -> dict[str, str]:
+        """Column name → its title in ``locale``."""
+        return {
+            name: (en if locale == "en" else nb)
+            for (name, _t), (nb, en) in zip(self.columns, self.titles, strict=True)
+        }
 
 
 KINDS = {
@@ -65,18 +74,36 @@ KINDS = {
         "donerte-strommalinger",
         "Donerte strømmålinger",
         "Donated electricity readings",
-        N_("Hourly electricity readings (time, kwh)"),
+        N_("Hourly electricity readings"),
         (("time", "datetime"), ("kwh", "number")),
+        (
+            ("Tidspunkt (starten av timen)", "Time (start of the hour)"),
+            ("Strømforbruk", "Electricity use"),
+        ),
     ),
     "trips": Kind(
         "donerte-turlogger",
         "Donerte turlogger",
         "Donated trip logs",
-        N_("Trip log (start, end, mode, km)"),
+        N_("Trip log"),
         (("start", "datetime"), ("end", "datetime"), ("mode", "string"), ("km", "number")),
+        (
+            ("Start", "Start"),
+            ("Slutt", "End"),
+            ("Reisemåte", "Mode of travel"),
+            ("Kilometer", "Kilometres"),
+        ),
     ),
 }
 MODES = {"walk", "bike", "bus", "car", "train", "boat", "other"}
+
+
+def column_titles(dataset_slug: str, locale: str) -> dict[str, str]:
+    """The titles of a donation dataset's columns in ``locale`` ({} for any other dataset)."""
+    for kind in KINDS.values():
+        if kind.slug == dataset_slug:
+            return kind.column_titles(locale)
+    return {}
 
 
 def bad(message: str, row: int | None = None, column: str | None = None) -> Invalid:
@@ -242,7 +269,8 @@ def donate(
         w.writerow([SUBJECT_COLUMN, *[c for c, _t in kind.columns]])
         w.writerows([subject.subject_key, *r] for r in rows)
     head = lake.head(session=session, dataset_id=dataset.id)
-    types = [{"name": c, "type": t} for c, t in kind.columns]
+    titles = kind.column_titles("nb")
+    types = [{"name": c, "type": t, "title": titles[c]} for c, t in kind.columns]
     changes = {
         "fields": [{"name": SUBJECT_COLUMN, "type": "string", "role": "subject_key"}, *types]
     }

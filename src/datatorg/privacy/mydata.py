@@ -33,6 +33,20 @@ def _title(ds: Dataset) -> str:
     return ds.title_nb if current_locale() == "nb" else ds.title_en or ds.title_nb
 
 
+def _column_titles(session: Session, ds: Dataset) -> dict[str, str]:
+    """Column name → the title a reader of this page's language reads."""
+    locale = current_locale()
+    titles = donations.column_titles(ds.slug, locale)
+    titles.update({f.name: f.title for f in ds.fields if f.title})
+    head = lake.head(session=session, dataset_id=ds.id)
+    if head is not None:
+        schema = lake.localized(head.table_schema, locale)
+        titles.update({f["name"]: f["title"] for f in schema.get("fields", []) if f.get("title")})
+    if locale == "en":  # a bokmål-only title is not the English reader's: a donation's is
+        titles.update(donations.column_titles(ds.slug, "en"))
+    return titles
+
+
 def own_columns(
     session: Session, settings: Settings, dataset: Dataset, subject_column: str
 ) -> list[str] | None:
@@ -85,9 +99,10 @@ def datasets_about(
                 "rows": found.count,
                 "version": found.version or 0,
                 "columns": found.columns,
-                # columns by their titles (the catalog's schema); a column without one is
+                # columns by their titles in the reader's language (the version's schema,
+                # else the catalog's, else a donation kind's); a column without one is
                 # shown by its name, as data
-                "column_titles": {f.name: f.title for f in ds.fields if f.title},
+                "column_titles": _column_titles(session, ds),
                 # Table Schema types, so the page writes dates and numbers the reader's way
                 "column_types": {f.name: f.type for f in ds.fields},
                 "excerpt": found.rows,

@@ -272,7 +272,8 @@ def _donations_page(
 ) -> Response:
     subject = privacy.subject_for_actor(session=session, settings=settings, actor=actor)
     items = mydata.view(session=session, settings=settings, actor=actor, subject=subject)
-    kinds = [(k, _(v.label)) for k, v in donations.KINDS.items()]
+    # a kind by its name; the columns its file needs are named as the file must name them
+    kinds = [(k, _(v.label), [c for c, _t in v.columns]) for k, v in donations.KINDS.items()]
     context = {
         "items": items["donations"],
         "kinds": kinds,
