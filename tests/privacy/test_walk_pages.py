@@ -12,6 +12,7 @@ from sqlalchemy.orm import Session
 from datatorg.identity.models import Organisation
 from datatorg.settings import Settings
 from tests.factories import make_org, make_token
+from tests.plain import visible_text
 from tests.privacy.helpers import citizen, personal_dataset
 
 NB = {"Accept-Language": "nb"}
@@ -90,3 +91,42 @@ def test_my_data_and_my_donations_name_columns_by_their_titles(
         'Kolonner i filen: <code translate="no">time</code>, <code translate="no">kwh</code>'
         in page
     )
+
+
+def test_a_purpose_has_one_name_on_every_citizen_page(
+    client: TestClient, session: Session, settings: Settings
+) -> None:
+    """The walk met one purpose as "Klima og energi" (the consent notice's title, on My
+    consents and Donate data) and as "Bekjempe klimaendringer" (the DPV term's label, on My
+    data and in the inbox): every citizen page now names it by the one purpose label."""
+    from datatorg.privacy import consents, vocab
+    from datatorg.privacy import service as privacy
+    from datatorg.privacy.models import ScopeKind
+
+    org = make_org(session)
+    user = citizen(session)
+    subject = privacy.subject_for_user(session=session, settings=settings, user=user)
+    consents.ensure_notices(session=session)
+    consents.give(
+        session=session,
+        subject=subject,
+        purpose="CombatClimateChange",
+        scope_kind=ScopeKind.provider,
+        scope_ref=str(org.id),
+        channel="web",
+    )
+    titles = {n.purpose: n.title_nb for n in consents.notices(session=session)}
+    assert titles["CombatClimateChange"] == "Klima og energi"  # what the walk met
+    auth = {**NB, **make_token(session, user)}
+    pages = {
+        p: client.get(p, headers=auth).text for p in ("/my/consents", "/my/donations", "/my/data")
+    }
+    name = "Bekjempe klimaendringer"
+    assert re.search(rf'<h3 id="notice-CombatClimateChange">{name} <span', pages["/my/consents"])
+    assert f'<label for="p-CombatClimateChange">{name}</label>' in pages["/my/donations"]
+    assert f"<li>{name} — " in pages["/my/data"]
+    for purpose, title in titles.items():
+        label = vocab.purpose_label(purpose)
+        for path, html in pages.items():
+            if title != label:
+                assert title not in visible_text(html), (path, title)
