@@ -6,7 +6,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from datatorg.market import service
+from datatorg.market import notify, service
 from datatorg.market.schemas import CounterOffer
 from tests.factories import actor_of, make_token
 from tests.market.conftest import World, request_data
@@ -47,3 +47,20 @@ def test_each_inbox_notice_names_its_dataset_and_links_to_its_agreement(
     assert f'<a href="/market/requests/{req.id}">Åpne forespørselen</a>' in page.text
     english = client.get("/market/inbox", headers={**NB, **make_token(session, world.steward)})
     assert "New access request: Energy use in municipal buildings" in english.text
+
+
+def test_a_living_lab_notice_links_to_its_idea_by_name(
+    client: TestClient, session: Session, world: World
+) -> None:
+    """A notice about an idea linked "Åpne siden" (open the page); it says what it opens."""
+    notify.notify(
+        session=session,
+        settings=None,
+        user_ids=[world.consumer.id],
+        kind="idea_answered",
+        subject="Your idea was answered",
+        body="",
+        link="/ideas/00000000-0000-0000-0000-000000000001",
+    )
+    page = client.get("/market/inbox", headers={**NB, **make_token(session, world.consumer)})
+    assert '<a href="/ideas/00000000-0000-0000-0000-000000000001">Åpne idéen</a>' in page.text
