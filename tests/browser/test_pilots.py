@@ -103,7 +103,8 @@ def test_the_living_lab_journey_in_the_browser(live_server: LiveServer, browser:
         citizen.get_by_label("Område").select_option("energy")
         citizen.get_by_label("Sted i Halden").select_option("os")
         citizen.get_by_label("Mål 7: Ren energi for alle").check()
-        citizen.get_by_label("Datasett fra katalogen", exact=False).select_option(lab.dataset.slug)
+        citizen.locator("#datasets summary").click()  # the catalog's datasets, as checkboxes
+        citizen.locator(f"#dataset-{lab.dataset.slug}").check()
         citizen.get_by_role("button", name="Send inn idéen").click()
         citizen.wait_for_url("**/ideas/*?submitted=1")
         assert "Sendt inn" in citizen.content() and "Energi" in citizen.content()
