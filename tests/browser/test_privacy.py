@@ -105,7 +105,7 @@ def test_consents_my_data_and_a_request_in_the_browser(
         page = person.new_page()
         page.goto(f"{live_server.url}/my/consents")
         assert axe_violations(page) == []
-        page.get_by_role("button", name="Forskning på data om deg").click()
+        page.get_by_role("button", name="Vitenskapelig forskning").click()  # the purpose label
         page.wait_for_url("**/my/consents?done=given")
         assert page.get_by_text("Samtykket ditt er registrert.").is_visible()
         assert axe_violations(page) == []
@@ -162,7 +162,7 @@ def test_english_and_360_px(live_server: LiveServer, browser: Any) -> None:
             assert page.evaluate("document.documentElement.scrollWidth") <= 360, path
             assert axe_violations(page) == [], path
         page.goto(f"{live_server.url}/my/donations")
-        page.get_by_label("Trip log (start, end, mode, km)").check()
+        page.get_by_label("Trip log", exact=True).check()
         page.set_input_files(
             "#file",
             files=[
