@@ -19,7 +19,7 @@ from typing import Any
 
 import duckdb
 
-from datatorg.db import waits
+from datatorg.db import calls, waits
 from datatorg.errors import ServiceUnavailable
 from datatorg.lake import duck, subject_no
 
@@ -40,6 +40,14 @@ class QueryTooLarge(QueryTimeout):
 
     def __init__(self) -> None:
         super().__init__("The query needs more memory than the server allows")
+
+
+class ClientLeft(ServiceUnavailable):
+    """The request's client left before its query was done, and the query was stopped
+    (``db.calls``): no one reads the answer."""
+
+    def __init__(self) -> None:
+        super().__init__("The client left before the query was done", retry_after=1)
 
 
 class QueryFailed(Exception):
@@ -118,8 +126,9 @@ class Places:
         self._cond = threading.Condition()
 
     def take(self, timeout_s: float) -> bool:
-        """Take a place within ``timeout_s`` seconds; False when the line is long (at once)
-        or the time ran out. Waiting is a wait of the request (``db.waits``)."""
+        """Take a place within ``timeout_s`` seconds; False when the line is long (at once),
+        the time ran out or the request's client left (``db.calls``) meanwhile. Waiting is a
+        wait of the request (``db.waits``)."""
         with self._cond:
             if self.busy < self.size and not self.waiting:
                 self.busy += 1
@@ -127,13 +136,19 @@ class Places:
             if self.waiting >= self.LONG_LINE_PER_PLACE * self.size:
                 self.refused += 1
                 return False
-        with waits.Wait() as wait:
+        with waits.Wait() as wait, calls.on_leave(self._wake_all):
             wait.begin(at_once=True)  # a line of queries: each may take seconds
             deadline = time.monotonic() + timeout_s
             with self._cond:
                 self.waiting += 1
                 try:
-                    while self.busy >= self.size:
+                    while True:
+                        if calls.left():  # its client has gone: out of the line
+                            if self.busy < self.size:
+                                self._cond.notify()  # a place it was woken for: the next's
+                            return False
+                        if self.busy < self.size:
+                            break
                         left = deadline - time.monotonic()
                         if left <= 0:
                             self.refused += 1
@@ -143,6 +158,10 @@ class Places:
                     return True
                 finally:
                     self.waiting -= 1
+
+    def _wake_all(self) -> None:
+        with self._cond:
+            self._cond.notify_all()
 
     def give(self) -> None:
         with self._cond:
@@ -169,6 +188,8 @@ def _place(budget_ms: int) -> Iterator[int]:
     began = time.monotonic()
     held = places()
     if not held.take(budget_ms / 1000):
+        if calls.left():
+            raise ClientLeft()
         raise DuckDBBusy()
     try:
         yield max(1, budget_ms - int(1000 * (time.monotonic() - began)))
@@ -195,7 +216,10 @@ def _failed(exc: BaseException) -> QueryFailed | QueryTooLarge:
 
 
 def _gate_error(exc: duckdb.Error, budget: _Budget, budget_ms: int, what: str) -> Exception:
-    """DuckDB's error as the gate's: interrupted by the time budget, out of memory, or failed."""
+    """DuckDB's error as the gate's: interrupted because the client left or by the time
+    budget, out of memory, or failed."""
+    if calls.left():
+        return ClientLeft()
     if isinstance(exc, duckdb.InterruptException) or budget.fired:
         return QueryTimeout(f"The {what} took longer than {budget_ms} ms")
     return _failed(exc)
@@ -204,13 +228,16 @@ def _gate_error(exc: duckdb.Error, budget: _Budget, budget_ms: int, what: str) -
 @contextmanager
 def _running(budget_ms: int, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor holding one of the process's DuckDB places, interrupted when the time budget
-    (what is left of it after waiting for the place) runs out; DuckDB's errors become the
-    gate's (``QueryTimeout``, ``QueryTooLarge``, ``QueryFailed``)."""
+    (what is left of it after waiting for the place) runs out or the request's client leaves
+    (``db.calls``); DuckDB's errors become the gate's (``QueryTimeout``, ``QueryTooLarge``,
+    ``QueryFailed``, ``ClientLeft``)."""
     with _place(budget_ms) as left_ms:
         cur = _cursor()
         budget = _Budget(cur, left_ms)
         try:
-            with budget:
+            with budget, calls.on_leave(cur.interrupt):
+                if calls.left():  # an interrupt before the query begins would be lost
+                    raise ClientLeft()
                 yield cur
         except duckdb.Error as exc:
             raise _gate_error(exc, budget, budget_ms, what) from None
@@ -257,8 +284,11 @@ def stream(
         budget = _Budget(cur, left_ms)
         budget.timer.start()
         try:
-            with _in_duckdb():
-                rel = cur.execute(sql, list(params))
+            with calls.on_leave(cur.interrupt):
+                if calls.left():
+                    raise ClientLeft()
+                with _in_duckdb():
+                    rel = cur.execute(sql, list(params))
         except BaseException as exc:
             budget.timer.cancel()
             cur.close()

@@ -34,6 +34,12 @@ for a lock held elsewhere:
   elsewhere or for DuckDB (``datatorg.db.waits``: SQLite's writer turn, another thread
   committing its read's audit record, PostgreSQL's audit head row, a query DuckDB works on
   without the interpreter), after which it finishes without one;
+- a client that leaves while its request is at work stops the request's DuckDB query: once
+  the request's (small) body is read, the middleware listens for the client while the
+  application works, and its ``http.disconnect`` calls ``db.calls.Call.leave`` of the
+  request, which the lake's reader interrupts its cursor on (a query left to its time budget
+  held one of the process's DuckDB places for nobody); the application hears the disconnect
+  as before;
 - ``/healthz`` and ``/readyz`` do not queue: a busy worker is alive, and a load balancer's
   probe must not time out behind its queue.
 
@@ -47,11 +53,12 @@ from __future__ import annotations
 import asyncio
 import threading
 from collections import deque
+from collections.abc import Callable
 from typing import Any, Final
 
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from datatorg.db import waits
+from datatorg.db import calls, waits
 from datatorg.web.balance import Board
 
 PRELOAD_BYTES: Final = 64 * 1024
@@ -223,6 +230,12 @@ class Admission:
             await turns.acquire()
         place = _Place(turns, asyncio.get_running_loop())
         board = self.board
+        call = calls.Call()
+        if length is not None:  # the body is small: read it, then listen for the client
+            if await client.read_body():
+                client.watch(call.leave)
+            else:
+                call.leave()
 
         async def send_releasing(message: Message) -> None:
             if message["type"] == "http.response.start":
@@ -233,9 +246,11 @@ class Admission:
             await send(message)
 
         token = waits.current.set(place)
+        call_token = calls.current.set(call)
         try:
             await self.app(scope, client.receive, send_releasing)
         finally:
+            calls.current.reset(call_token)
             waits.current.reset(token)
             place.give_back()
             client.close()
@@ -299,13 +314,31 @@ class _Client:
         self._heard = asyncio.ensure_future(self._receive())
         return self._heard
 
+    def watch(self, on_leave: Callable[[], None]) -> None:
+        """Listen for the client while the application works: ``on_leave`` when it has gone
+        (the application hears the disconnect too, at its next ``receive``)."""
+
+        def heard(message: asyncio.Future[Message]) -> None:
+            if message.cancelled() or message.exception() is not None:
+                return
+            if message.result()["type"] == "http.disconnect":
+                on_leave()
+
+        listening = self._heard or self.listen()  # the queue may be listening already
+        listening.add_done_callback(heard)
+
     async def receive(self) -> Message:
         if self._body is not None:
             body, self._body = self._body, None
             return body
         if self._heard is not None:
-            heard, self._heard = self._heard, None
-            return await heard
+            heard = self._heard
+            # shielded: an application that stops listening (a cancelled ``receive``) leaves
+            # the message for its next one, and the watch goes on
+            message = await asyncio.shield(heard)
+            if self._heard is heard:
+                self._heard = None
+            return message
         return await self._receive()
 
     def close(self) -> None:
