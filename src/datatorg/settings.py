@@ -173,6 +173,17 @@ class Settings(BaseSettings):
     duckdb_threads: int = Field(
         2, ge=1, description="Threads of each DuckDB database the platform opens."
     )
+    duckdb_seconds_per_minute: float = Field(
+        60,
+        ge=0,
+        description="DuckDB time one client may spend on queries of the data per minute, in "
+        "seconds, in each server process: a user's (signed in or by any of their tokens), or "
+        "an anonymous client address's. Each query is charged the time it held its DuckDB "
+        "place; a client over it is answered 429 with Retry-After until it is under again. "
+        "0 turns the limit off. The default is one DuckDB place's worth, a quarter of the "
+        "default DATATORG_DUCKDB_QUERIES; the load benchmark's one token spends about 27 s "
+        "a minute per worker.",
+    )
     duckdb_queries: int = Field(
         4,
         ge=1,

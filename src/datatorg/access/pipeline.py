@@ -29,7 +29,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from datatorg.access import consent, cursor, decision, engines, journal, query
+from datatorg.access import consent, cursor, decision, engines, journal, query, spending
 from datatorg.access import policy as rowpolicy
 from datatorg.access.decision import Decision
 from datatorg.access.policies import IDENTIFYING_ROLES
@@ -290,6 +290,7 @@ def begin(
     reads their own rows (``service.read_subject_rows``; the caller has established that
     the keys are the actor's): exactly the rows with these subject keys, every column but
     direct identifiers, no agreement."""
+    spending.charge_to(settings=settings, actor=actor)  # its DuckDB time (access.spending)
     if subject_keys is None:
         d = decision.decide(
             session=session,

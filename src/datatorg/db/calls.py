@@ -1,4 +1,5 @@
-"""The current request as the work below the web layer sees it: whether its client has left.
+"""The current request as the work below the web layer sees it: whether its client has left,
+and whom its DuckDB time is charged to.
 
 The web layer's admission (``web.admission``) makes a ``Call`` for each request it admits and
 sets it in the context variable ``current`` before the application sees the request; context
@@ -12,6 +13,11 @@ threads) there is none, and the functions below do nothing.
   listens for the client's ``http.disconnect`` while the application works and calls
   ``Call.leave``; the lake's reader registers its cursor's interrupt with ``on_leave`` for the
   time the query runs, and asks ``left`` before it starts one.
+- **DuckDB time is charged to the client** (``spent``): the gate sets the request's
+  ``Spender`` (``access.spending``: an account per user, or per client address for the
+  anonymous, refused with 429 while it is over its DuckDB seconds per minute), the reader
+  asks it before a query (``check``) and charges it the time each query held its DuckDB
+  place.
 """
 
 from __future__ import annotations
@@ -20,12 +26,24 @@ import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
+from typing import Protocol
+
+
+class Spender(Protocol):
+    """Whom a request's DuckDB time is charged to (callable from any thread)."""
+
+    def check(self) -> None:
+        """Raise (a 429) if the account may not start another DuckDB query now."""
+
+    def spend(self, seconds: float) -> None: ...
 
 
 class Call:
     """One request, for the work below the web layer (any thread)."""
 
-    def __init__(self) -> None:
+    def __init__(self, address: str | None = None) -> None:
+        self.address = address  # the client's address (the key of an anonymous account)
+        self.spender: Spender | None = None
         self._left = False
         self._calls: dict[int, Callable[[], None]] = {}
         self._next = 0
@@ -78,3 +96,17 @@ def on_leave(callback: Callable[[], None]) -> Iterator[None]:
         return
     with call.on_leave(callback):
         yield
+
+
+def check() -> None:
+    """Raise if the current request's account may not start a DuckDB query now."""
+    call = current.get()
+    if call is not None and call.spender is not None:
+        call.spender.check()
+
+
+def spent(seconds: float) -> None:
+    """Charge ``seconds`` of DuckDB time to the current request's account, if it has one."""
+    call = current.get()
+    if call is not None and call.spender is not None:
+        call.spender.spend(seconds)

@@ -185,6 +185,7 @@ def places() -> Places:
 def _place(budget_ms: int) -> Iterator[int]:
     """Hold one of the process's DuckDB places for a query; gives the time budget left after
     waiting for it (the wait counts against the budget, so a query never runs past it)."""
+    calls.check()  # an account over its DuckDB time waits in no line (429)
     began = time.monotonic()
     held = places()
     if not held.take(budget_ms / 1000):
@@ -230,10 +231,12 @@ def _running(budget_ms: int, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
     """A cursor holding one of the process's DuckDB places, interrupted when the time budget
     (what is left of it after waiting for the place) runs out or the request's client leaves
     (``db.calls``); DuckDB's errors become the gate's (``QueryTimeout``, ``QueryTooLarge``,
-    ``QueryFailed``, ``ClientLeft``)."""
+    ``QueryFailed``, ``ClientLeft``). The time it held the place is charged to the request's
+    account (``db.calls.spent``)."""
     with _place(budget_ms) as left_ms:
         cur = _cursor()
         budget = _Budget(cur, left_ms)
+        began = time.monotonic()
         try:
             with budget, calls.on_leave(cur.interrupt):
                 if calls.left():  # an interrupt before the query begins would be lost
@@ -242,6 +245,7 @@ def _running(budget_ms: int, what: str) -> Iterator[duckdb.DuckDBPyConnection]:
         except duckdb.Error as exc:
             raise _gate_error(exc, budget, budget_ms, what) from None
         finally:
+            calls.spent(time.monotonic() - began)
             cur.close()
 
 
@@ -283,6 +287,7 @@ def stream(
         cur = _cursor()
         budget = _Budget(cur, left_ms)
         budget.timer.start()
+        began = time.monotonic()
         try:
             with calls.on_leave(cur.interrupt):
                 if calls.left():
@@ -291,10 +296,12 @@ def stream(
                     rel = cur.execute(sql, list(params))
         except BaseException as exc:
             budget.timer.cancel()
+            calls.spent(time.monotonic() - began)
             cur.close()
             if isinstance(exc, duckdb.Error):
                 raise _gate_error(exc, budget, budget_ms, "export") from None
             raise
+        calls.spent(time.monotonic() - began)  # the batches' reading: not in a place
     try:
         columns = [d[0] for d in rel.description or []]
         while chunk := rel.fetchmany(batch):

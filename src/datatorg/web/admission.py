@@ -230,7 +230,8 @@ class Admission:
             await turns.acquire()
         place = _Place(turns, asyncio.get_running_loop())
         board = self.board
-        call = calls.Call()
+        client_address = scope.get("client")
+        call = calls.Call(client_address[0] if client_address else None)
         if length is not None:  # the body is small: read it, then listen for the client
             if await client.read_body():
                 client.watch(call.leave)
