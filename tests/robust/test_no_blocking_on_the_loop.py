@@ -45,6 +45,7 @@ PURE = {
     "datatorg.access.query",  # URL parsing
     "datatorg.db.writes.WriteBusy",  # an exception, made not raised
     "datatorg.db.waits",  # a context variable: a request's way to give up its admission place
+    "datatorg.db.calls",  # a context variable: a request's client gone, its DuckDB account
     "datatorg.pilots.upload.check_form_csrf",  # compares the form's token with the cookie
     "datatorg.privacy.pages.sign_in",  # a redirect response
     "datatorg.sensors.ngsi.errors",  # NGSI-LD ProblemDetails exception classes
