@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextvars
+import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -10,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from datatorg.db import waits
+from datatorg.db import calls, waits
 from datatorg.lake import duck, reader
 from tests.waiters import Marks
 
@@ -75,6 +76,63 @@ def test_duckdb_work_is_a_wait_of_the_request(tmp_path: Path) -> None:
             )
 
     assert _marked(interrupted) == ["began", "ended"]
+
+
+def _index(tmp_path: Path) -> Path:
+    """A row index file (a SQLite serving copy) of a million rows."""
+    path = tmp_path / "index.sqlite"
+    db = sqlite3.connect(path)
+    db.execute("CREATE TABLE r (n INTEGER)")
+    db.execute(
+        "INSERT INTO r WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c "
+        "WHERE n < 1000000) SELECT n FROM c"
+    )
+    db.commit()
+    db.close()
+    return path
+
+
+# a scan the index cannot narrow, long enough for any budget below
+SCAN = "SELECT count(*) FROM r a, r b WHERE a.n + b.n = 7"
+
+
+def test_row_index_work_is_a_wait_of_the_request(tmp_path: Path) -> None:
+    """A page from the row index is marked as one wait of the request, as DuckDB's work is
+    (SQLite works without the interpreter's lock too), ended also when the time budget stops
+    it."""
+    path = _index(tmp_path)
+    parts = [("SELECT n FROM r WHERE n <= ? ORDER BY n", [3])]
+    marks = _marked(lambda: reader.query_index(path, parts, cap=10, budget_ms=5000))
+    assert marks == ["began", "ended"]
+
+    def interrupted() -> None:
+        with pytest.raises(reader.QueryTimeout):
+            reader.query_index(path, [(SCAN, [])], cap=1, budget_ms=200)
+
+    assert _marked(interrupted) == ["began", "ended"]
+
+
+def test_a_row_index_scan_stops_when_the_client_leaves(tmp_path: Path) -> None:
+    path = _index(tmp_path)
+    call = calls.Call()
+    outcome: list[float] = []
+
+    def scan() -> None:
+        started = time.monotonic()
+        with pytest.raises(reader.ClientLeft):
+            reader.query_index(path, [(SCAN, [])], cap=1, budget_ms=20_000)
+        outcome.append(time.monotonic() - started)
+
+    def run() -> None:
+        calls.current.set(call)
+        scan()
+
+    thread = threading.Thread(target=contextvars.copy_context().run, args=(run,))
+    thread.start()
+    time.sleep(0.3)
+    call.leave()
+    thread.join(10)
+    assert outcome and outcome[0] < 2  # not the 20 s budget
 
 
 # -- the process's DuckDB places ------------------------------------------------------------

@@ -343,24 +343,33 @@ def query_index(
     path: Path, parts: Sequence[tuple[str, Sequence[Any]]], *, cap: int, budget_ms: int
 ) -> Result:
     """Run the ``parts`` (SQL, binds) on the row index at ``path`` in order, concatenating
-    their rows until ``cap`` + 1 are found (one more tells whether there were more)."""
+    their rows until ``cap`` + 1 are found (one more tells whether there were more).
+
+    SQLite works on them without the interpreter's lock (between calls of the progress
+    handler), so the work is a wait of the request (``db.waits``), as DuckDB's is: a filter
+    the index cannot narrow scans the whole copy. It stops when the time budget runs out or
+    the request's client leaves (``db.calls``)."""
     try:
         db = _index_db(path)
     except OSError as exc:
         raise QueryFailed(f"row index unavailable: {exc.strerror}") from None
     deadline = time.monotonic() + budget_ms / 1000
-    db.set_progress_handler(lambda: int(time.monotonic() > deadline), 10_000)
+    db.set_progress_handler(lambda: int(time.monotonic() > deadline or calls.left()), 10_000)
     rows: list[tuple[Any, ...]] = []
     columns: list[str] = []
     try:
-        for sql, binds in parts:
-            cur = db.execute(sql, list(binds))
-            columns = columns or [d[0] for d in cur.description or []]
-            rows += cur.fetchmany(cap + 1 - len(rows))
-            cur.close()
-            if len(rows) > cap:
-                break
+        with waits.Wait() as wait:
+            wait.begin()
+            for sql, binds in parts:
+                cur = db.execute(sql, list(binds))
+                columns = columns or [d[0] for d in cur.description or []]
+                rows += cur.fetchmany(cap + 1 - len(rows))
+                cur.close()
+                if len(rows) > cap:
+                    break
     except sqlite3.OperationalError as exc:
+        if calls.left():
+            raise ClientLeft() from None
         if time.monotonic() > deadline:
             raise QueryTimeout(f"The query took longer than {budget_ms} ms") from None
         raise QueryFailed(str(exc).splitlines()[0][:300]) from None
