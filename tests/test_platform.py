@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
 
 from datatorg.web.i18n import negotiate
+from tests.factories import make_token, make_user
+from tests.statements import recorded
 
 
 def test_health_and_ready(client: TestClient) -> None:
@@ -12,6 +15,22 @@ def test_health_and_ready(client: TestClient) -> None:
     ready = client.get("/readyz")
     assert ready.status_code == 200
     assert ready.json()["database"] == "up"
+
+
+def test_probes_do_not_look_up_their_caller(client: TestClient, session: Session) -> None:
+    """A load balancer's probe sent with a bearer token (or a session cookie) costs no
+    look-up of the caller: ``/healthz`` sends no statement, ``/readyz`` its one ``SELECT 1``;
+    an unknown token does not make a live process look down (401)."""
+    headers = make_token(session, make_user(session))
+    client.cookies.set("datatorg_session", "no-such-session")
+    for sent in (headers, {"Authorization": "Bearer dtg_unknown"}):
+        with recorded(session) as statements:
+            health = client.get("/healthz", headers=sent)
+        assert health.status_code == 200 and statements == [], statements
+        with recorded(session) as statements:
+            ready = client.get("/readyz", headers=sent)
+        sent_by_request = [x for x in statements if "SAVEPOINT" not in x]  # not the test's
+        assert ready.status_code == 200 and sent_by_request == ["SELECT 1"], statements
 
 
 def test_openapi_is_served(client: TestClient) -> None:

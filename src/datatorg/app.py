@@ -175,6 +175,7 @@ def create_app(
     # The rows API first: the router tries routers in order and it is the hottest path.
     app.include_router(access_router.router)
     app.include_router(shell_pages.router, dependencies=[permissions.ANYONE])  # the shell
+    app.include_router(shell_pages.probes, dependencies=[permissions.PROBE])  # /healthz, /readyz
     app.include_router(access_ckan.router)  # before the catalog's /api/3/action/{name}
     app.include_router(identity_router.router)
     app.include_router(identity_pages.router)

@@ -17,6 +17,8 @@ from datatorg.web import csrf
 from datatorg.web.deps import SessionDep
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
+# The health probes, answered without looking up their caller (``get_actor``).
+PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def _check_api_csrf(request: Request) -> None:
@@ -40,12 +42,16 @@ async def get_actor(request: Request, session: SessionDep) -> Actor:
     """The caller: a bearer token holder, a signed-in browser session, or anonymous.
 
     A request with neither a token nor a session cookie is anonymous without a database
-    lookup or a trip to the thread pool (most open-data API reads).
+    lookup or a trip to the thread pool (most open-data API reads), and so is a health probe
+    whatever it sends (``PROBE_PATHS``: a look-up per probe, and a stale token would make a
+    live process look down with 401).
     """
     cached = getattr(request.state, "actor", None)
     if isinstance(cached, Actor):
         return cached
-    if "authorization" not in request.headers and not request.cookies.get(sessions.SESSION_COOKIE):
+    if request.url.path in PROBE_PATHS or (
+        "authorization" not in request.headers and not request.cookies.get(sessions.SESSION_COOKIE)
+    ):
         request.state.browser_user = None
         request.state.actor = ANONYMOUS
         return ANONYMOUS

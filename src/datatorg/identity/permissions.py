@@ -13,7 +13,8 @@ route × role matrix test (``tests/test_route_matrix.py``) holds every route to 
 Audiences (who gets past; everyone else is refused — 401 when not signed in, else 403, or
 404 when the route hides whether the thing exists):
 
-* ``ANYONE`` — the public, signed in or not;
+* ``ANYONE`` — the public, signed in or not; ``PROBE`` — anyone, whatever token they send,
+  which is not looked up (``/healthz``, ``/readyz``);
 * ``SIGNED_IN`` — any signed-in caller; ``PERSON`` — signed in as a person, not through an
   agreement-scoped token (``PERSON_PAGE``: a page that itself sends anonymous callers to the
   sign-in page); ``SUPERUSER`` — platform administrators;
@@ -87,6 +88,7 @@ class Access:
     hide: bool = False  # refusals answer 404: whether the thing exists is not for others
     signin_page: bool = False  # a page that sends callers who are not signed in to sign in
     note: str = ""
+    caller: bool = True  # False: the caller is never looked up (``PROBE``)
 
     @property
     def kind(self) -> str | None:
@@ -167,6 +169,13 @@ FormCsrf = Annotated[None, Depends(form_csrf)]
 def _depend(access: Access) -> Any:
     """The FastAPI dependency for ``access``: on the event loop when it needs no database,
     in the thread pool when it must find the path's thing."""
+    if not access.caller:
+
+        async def no_caller() -> None:
+            """Nothing to check: a token or session sent along is not looked up."""
+
+        no_caller.access = access  # type: ignore[attr-defined]
+        return Depends(no_caller)
     if access.of is None or access.audience in ("anyone", "gate"):
 
         async def caller_check(actor: ActorDep, _csrf: FormCsrf) -> None:
@@ -205,6 +214,9 @@ SUPERUSER_HIDDEN = allow(Access("superuser", person=True, hide=True))
 # (the page redirects; the route × role matrix checks that it does).
 PERSON_PAGE = allow(Access("signed_in", person=True, signin_page=True))
 GATE = allow(Access("gate", note="decided by the gate's read pipeline"))
+# The health probes: anyone, whatever token or session cookie they send, which is not looked
+# up (``identity.deps.PROBE_PATHS``).
+PROBE = allow(Access("anyone", caller=False, note="a health probe: the caller is not looked up"))
 
 
 def role(*roles: Role, person: bool = True, signin_page: bool = False) -> Any:

@@ -15,6 +15,8 @@ from datatorg.web.i18n import LOCALES
 from datatorg.web.middleware import LANG_COOKIE
 
 router = APIRouter(include_in_schema=False)
+# The health probes, included with ``identity.permissions.PROBE``: the caller is not looked up
+probes = APIRouter(include_in_schema=False)
 
 
 def safe_next(target: str | None) -> str:
@@ -53,13 +55,13 @@ def switch_language(code: str, settings: SettingsDep, next: str | None = None) -
     return response
 
 
-@router.get("/healthz")
+@probes.get("/healthz")
 def healthz() -> dict[str, str]:
     """The process is alive."""
     return {"status": "ok", "version": __version__}
 
 
-@router.get("/readyz")
+@probes.get("/readyz")
 def readyz(session: SessionDep) -> Response:
     """The process can reach its database."""
     try:
