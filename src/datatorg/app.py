@@ -32,6 +32,7 @@ from datatorg.identity import permissions
 from datatorg.identity import router as identity_router
 from datatorg.identity.deps import get_actor
 from datatorg.lake import duck
+from datatorg.lake import load as lake_load
 from datatorg.lake import pages as lake_pages
 from datatorg.lake import router as lake_router
 from datatorg.market import pages as market_pages
@@ -205,6 +206,8 @@ def create_app(
     app.include_router(privacy_requests_pages.router)
     # The outbox for administrators (robust, issue 11): outgoing messages and their outcome.
     app.include_router(outbox_router.router)
+    # What this process's DuckDB places and writer turn refused, for administrators.
+    app.include_router(lake_load.router)
     # journeys: the front page, "My datasets" (a publisher's datasets, uploads to review,
     # offers), the API documentation served offline
     app.include_router(catalog_home.router)
