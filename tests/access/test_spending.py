@@ -70,3 +70,40 @@ def test_the_limit_is_off_at_zero(
     )
     url = f"/api/v1/datasets/{air.slug}/rows?{AGGREGATE}"
     assert [client.get(url).status_code for _ in range(3)] == [200, 200, 200]
+
+
+class _Tally:
+    """A request's account that keeps what it was charged."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+
+    def check(self) -> None:
+        pass
+
+    def spend(self, seconds: float) -> None:
+        self.seconds += seconds
+
+
+def test_a_streamed_query_is_charged_for_its_batches() -> None:
+    """``lake.reader.stream`` (the Excel download): DuckDB streams the result, so a filter's
+    scan goes on while the batches are fetched; the account is charged for that too, not
+    only for the query's start (which was a tenth of the work)."""
+    import time
+
+    from datatorg.db import calls
+    from datatorg.lake import reader
+
+    sql = "SELECT i FROM range(1500000) t(i) WHERE md5(i::VARCHAR) LIKE '%abc%'"
+    tally = _Tally()
+    call = calls.Call("192.0.2.1")
+    call.spender = tally
+    token = calls.current.set(call)
+    try:
+        began = time.monotonic()
+        rows = sum(len(batch) for _, batch in reader.stream(sql, [], budget_ms=60_000))
+        took = time.monotonic() - began
+    finally:
+        calls.current.reset(token)
+    assert rows > 5000  # several batches
+    assert tally.seconds >= 0.8 * took, (tally.seconds, took)

@@ -131,3 +131,33 @@ def test_a_query_of_a_client_gone_before_it_began_does_not_run() -> None:
     _in_request(work, call).join(10)
     assert outcome == [reader.ClientLeft]
     assert reader.places().busy == 0
+
+
+def test_a_client_that_leaves_stops_a_streamed_query() -> None:
+    """``lake.reader.stream`` (the Excel download): most of a filter's work is done while its
+    batches are fetched; a client that leaves then stops it too, not only while it starts."""
+    sql = "SELECT i FROM range(100000000000) t(i) WHERE md5(i::VARCHAR) LIKE '%abc%'"
+    call = calls.Call()
+    outcome: dict[str, Any] = {}
+
+    def download() -> None:
+        started = time.monotonic()
+        try:
+            for _ in reader.stream(sql, [], batch=2000, budget_ms=20_000):
+                outcome["batches"] = outcome.get("batches", 0) + 1
+        except (reader.ClientLeft, reader.QueryTimeout) as exc:
+            outcome["error"] = exc
+        outcome["took"] = time.monotonic() - started
+
+    context = contextvars.copy_context()
+    context.run(calls.current.set, call)
+    worker = threading.Thread(target=context.run, args=(download,))
+    worker.start()
+    deadline = time.monotonic() + 10
+    while not outcome.get("batches") and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert outcome.get("batches"), "no batch within 10 s"
+    call.leave()
+    worker.join(30)
+    assert isinstance(outcome.get("error"), reader.ClientLeft), outcome
+    assert outcome["took"] < 15, outcome  # not the 20 s budget

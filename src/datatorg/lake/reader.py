@@ -282,7 +282,8 @@ def stream(
 ) -> Iterator[tuple[list[str], list[tuple[Any, ...]]]]:
     """Yield ``(columns, rows)`` batches of the result, for streamed downloads. A DuckDB place
     is held while the query starts, not while its client reads the batches; the time budget
-    runs to the last batch."""
+    runs to the last batch, the request's account is charged for the fetching of every batch
+    (DuckDB works on as they are fetched), and a client that leaves stops it."""
     with _place(budget_ms) as left_ms:
         cur = _cursor()
         budget = _Budget(cur, left_ms)
@@ -304,7 +305,20 @@ def stream(
         calls.spent(time.monotonic() - began)  # the batches' reading: not in a place
     try:
         columns = [d[0] for d in rel.description or []]
-        while chunk := rel.fetchmany(batch):
+        while True:
+            # DuckDB streams the result: a scan goes on while the batches are fetched (most of
+            # a heavy filter's work), so each fetch is charged to the request's account too
+            # and stops when its client leaves
+            began = time.monotonic()
+            try:
+                with calls.on_leave(cur.interrupt):
+                    if calls.left():
+                        raise ClientLeft()
+                    chunk = rel.fetchmany(batch)
+            finally:
+                calls.spent(time.monotonic() - began)
+            if not chunk:
+                break
             yield columns, chunk
     except duckdb.Error as exc:
         raise _gate_error(exc, budget, budget_ms, "export") from None
