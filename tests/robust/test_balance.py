@@ -43,6 +43,22 @@ def test_slots_are_absent_until_their_worker_writes(
     worker.close()
 
 
+def test_a_worker_is_present_once_it_has_its_board(
+    board: Board, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A worker's slot is present (nothing in hand) from its start, not from its first
+    request: a worker no connection reaches (the others hold them all, as after a start or
+    a replacement) would otherwise stay absent, and the busy ones would never close a
+    connection for it."""
+    clock = _Clock()
+    monkeypatch.setattr(balance.time, "monotonic", clock)
+    busy = _as_worker(board, 0, monkeypatch)
+    _as_worker(board, 1, monkeypatch).close()  # started, no request yet
+    assert [board.read(i) for i in range(3)] == [0, 0, ABSENT]
+    assert busy.should_close(20, 4)  # the idle worker is somewhere to go
+    busy.close()
+
+
 @pytest.mark.parametrize(
     "env",
     [{}, {balance.BOARD_ENV: "/nonexistent/board"}, {balance.SLOT_ENV: "0"}, {"slot": "x"}],

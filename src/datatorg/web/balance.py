@@ -18,7 +18,8 @@ HTTP/1.1 clients open a new connection for their next request. A worker that has
 (a single worker, or uvicorn's own multi-process mode) never closes anything.
 
 A worker that dies leaves its slot *absent* (the supervisor marks it) until its replacement
-writes there, so the others do not steer connections towards its socket meanwhile.
+makes its app (``Board.of_worker``, which writes 0 there), so the others do not steer
+connections towards its socket meanwhile.
 """
 
 from __future__ import annotations
@@ -71,6 +72,10 @@ class Board:
             return None
         if board.slot is None or not 0 <= board.slot < board.slots:
             return None
+        # present from now on, with nothing in hand: a worker whose slot stayed absent until
+        # its first request would never be steered to, and one that no connection reaches
+        # (all of them held by the others, as after a start or a replacement) never gets one
+        board.publish(0)
         return board
 
     def env(self, slot: int) -> dict[str, str]:
