@@ -50,6 +50,15 @@ class Board:
             self._map = mmap.mmap(fh.fileno(), slots * _SLOT.size)
         self._last_close = 0.0
 
+    def _whole(self) -> bool:
+        """Whether the file still holds every slot: a mapped page past the end of a file cut
+        short (truncated in the temp dir by someone) kills the process that touches it with
+        SIGBUS, the supervisor included, so a board cut short is left alone."""
+        try:
+            return self._map.size() >= self.slots * _SLOT.size  # the file's size, now
+        except (OSError, ValueError):
+            return False
+
     @classmethod
     def create(cls, slots: int) -> Board:
         """The supervisor's board: every slot absent until its worker writes."""
@@ -83,11 +92,15 @@ class Board:
         return {BOARD_ENV: self.path, SLOT_ENV: str(slot)}
 
     def read(self, slot: int) -> int:
+        """Slot ``slot``'s count (``ABSENT`` when the board is cut short)."""
+        if not self._whole():
+            return ABSENT
         value: int = _SLOT.unpack_from(self._map, slot * _SLOT.size)[0]
         return value
 
     def write(self, slot: int, value: int) -> None:
-        _SLOT.pack_into(self._map, slot * _SLOT.size, value)
+        if self._whole():
+            _SLOT.pack_into(self._map, slot * _SLOT.size, value)
 
     def publish(self, in_hand: int) -> None:
         """This worker's requests in hand, for the others to see."""
