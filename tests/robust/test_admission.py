@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 from starlette.types import Message
 
 from datatorg.app import create_app
-from datatorg.db import waits, writes
+from datatorg.db import calls, waits, writes
 from datatorg.lake import reader
 from datatorg.settings import Settings
 from datatorg.web.admission import (
@@ -279,6 +279,38 @@ def test_uploads_do_not_queue(headers: list[tuple[bytes, bytes]]) -> None:
         assert mw.turns.active == 1  # it neither took nor gave back a place
 
     aio.run(run())
+
+
+@pytest.mark.parametrize(
+    "headers",
+    [
+        [(b"content-length", str(PRELOAD_BYTES + 1).encode())],
+        [(b"transfer-encoding", b"chunked")],
+    ],
+    ids=["large", "chunked"],
+)
+def test_an_upload_is_still_a_call_charged_to_its_client(
+    headers: list[tuple[bytes, bytes]],
+) -> None:
+    """A request that skips the line (a POST with a chunked or large body) still runs as a
+    ``db.calls.Call`` of its client: the CKAN search's POST sent chunked ran its DuckDB
+    queries on no account, past DATATORG_DUCKDB_SECONDS_PER_MINUTE (40 of 40 answered where
+    the same body with a length was refused 38 times)."""
+    seen: list[Any] = []
+
+    async def run() -> None:
+        async def app(scope: Any, receive: Any, send: Any) -> None:
+            seen.append(calls.current.get())
+            await _ok(send)
+
+        mw = Admission(app, limit=1)
+        client = _Client()
+        scope = _scope("POST", headers) | {"client": ("192.0.2.7", 40000)}
+        await asyncio.wait_for(mw(scope, client.receive, client.send), 1)
+
+    aio.run(run())
+    assert seen and seen[0] is not None and seen[0].address == "192.0.2.7"
+    assert calls.current.get() is None  # not left behind
 
 
 @pytest.mark.parametrize(

@@ -200,7 +200,14 @@ class Admission:
             return
         length = _body(scope)
         if length is None and scope.get("method") in UPLOAD_METHODS:
-            await self.app(scope, receive, send)  # an upload: see the module docstring
+            # an upload: see the module docstring. It is still a request whose DuckDB time is
+            # charged to its client (``db.calls``): a query sent with a chunked or large body
+            # (the CKAN search's POST) would otherwise run on no account at all
+            call_token = calls.current.set(calls.Call(_address(scope)))
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                calls.current.reset(call_token)
             return
         if self.turns is None:
             self.turns = Turns(self.limit)
@@ -230,8 +237,7 @@ class Admission:
             await turns.acquire()
         place = _Place(turns, asyncio.get_running_loop())
         board = self.board
-        client_address = scope.get("client")
-        call = calls.Call(client_address[0] if client_address else None)
+        call = calls.Call(_address(scope))
         if length is not None:  # the body is small: read it, then listen for the client
             if await client.read_body():
                 client.watch(call.leave)
@@ -255,6 +261,12 @@ class Admission:
             waits.current.reset(token)
             place.give_back()
             client.close()
+
+
+def _address(scope: Scope) -> str | None:
+    """The client's address (the key of an anonymous client's DuckDB account)."""
+    client = scope.get("client")
+    return str(client[0]) if client else None
 
 
 async def _queued(turns: Turns, client: _Client) -> bool:
