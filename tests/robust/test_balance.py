@@ -57,7 +57,8 @@ def test_a_worker_is_present_once_it_has_its_board(
     busy = _as_worker(board, 0, monkeypatch)
     _as_worker(board, 1, monkeypatch).close()  # started, no request yet
     assert [board.read(i) for i in range(3)] == [0, 0, ABSENT]
-    assert busy.should_close(20, 4)  # the idle worker is somewhere to go
+    board.write(2, 20)
+    assert busy.should_close(20, True)  # the idle worker is somewhere to go
     busy.close()
 
 
@@ -69,7 +70,7 @@ os.environ.update(board.env(0))
 worker = Board.of_worker()
 os.truncate(board.path, 0)  # someone cuts the file in the temp dir short
 worker.publish(3)
-assert not worker.should_close(20, 4)
+assert not worker.should_close(20, True)
 board.write(1, ABSENT)  # the supervisor marks a dead worker
 worker.close()
 board.remove()
@@ -119,19 +120,18 @@ def test_only_a_queueing_worker_well_ahead_of_the_least_busy_closes(
     clock = _Clock()
     monkeypatch.setattr(balance.time, "monotonic", clock)
     me = _as_worker(board, 0, monkeypatch)
-    limit = 4
-    assert not me.should_close(20, limit)  # the others have not started: nowhere to go
+    assert not me.should_close(20, True)  # the others have not started: nowhere to go
     board.write(1, 10)
     board.write(2, 18)
-    assert not me.should_close(limit, limit)  # nothing queues here
-    assert not me.should_close(10 + MARGIN - 1, limit)  # close to the least busy
-    assert me.should_close(10 + MARGIN, limit)
-    assert not me.should_close(30, limit)  # one close per CLOSE_EVERY_S
+    assert not me.should_close(30, False)  # nothing waits for a place here
+    assert not me.should_close(10 + MARGIN - 1, True)  # close to the least busy
+    assert me.should_close(10 + MARGIN, True)
+    assert not me.should_close(30, True)  # one close per CLOSE_EVERY_S
     clock.now += balance.CLOSE_EVERY_S * 1.01
-    assert me.should_close(30, limit)
+    assert me.should_close(30, True)
     clock.now += balance.CLOSE_EVERY_S * 1.01
-    board.write(1, ABSENT)  # that worker died: the busy one left is not far behind
-    assert not me.should_close(19, limit)
+    board.write(2, ABSENT)  # a worker died: a reconnecting client might wait for its
+    assert not me.should_close(30, True)  # replacement, so nothing is closed meanwhile
     me.close()
 
 
@@ -139,7 +139,7 @@ def _scope() -> dict[str, Any]:
     return {"type": "http", "method": "GET", "path": "/", "headers": []}
 
 
-def _closes(board: Board | None, requests: int) -> list[bool]:
+def _closes(board: Board | None, requests: int, limit: int = 1) -> list[bool]:
     """Whether each of ``requests`` concurrent requests through an ``Admission`` with one
     place (all but one queue) was answered with ``Connection: close``."""
 
@@ -151,7 +151,7 @@ def _closes(board: Board | None, requests: int) -> list[bool]:
             await send({"type": "http.response.start", "status": 200, "headers": []})
             await send({"type": "http.response.body", "body": b"ok"})
 
-        mw = Admission(app, limit=1, board=board)
+        mw = Admission(app, limit=limit, board=board)
         sent: list[list[Message]] = [[] for _ in range(requests)]
 
         def client(i: int) -> tuple[Any, Any]:
@@ -181,7 +181,8 @@ def test_the_busier_worker_closes_one_connection_and_answers_every_request(
     board: Board, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     me = _as_worker(board, 0, monkeypatch)
-    board.write(1, 0)  # an idle worker beside this one
+    board.write(1, 0)  # idle workers beside this one
+    board.write(2, 0)
     closes = _closes(me, 6)
     assert sum(closes) == 1  # one per CLOSE_EVERY_S; the responses are all whole
     assert me.read(0) == 0
@@ -196,4 +197,8 @@ def test_without_a_board_or_an_idle_worker_nothing_is_closed(
     board.write(1, 6)
     board.write(2, 6)  # as busy as this one
     assert _closes(me, 6) == [False] * 6
+    board.write(1, 0)
+    board.write(2, 0)
+    # six in hand and idle workers, but all six at work: no request waits for a place
+    assert _closes(me, 6, limit=6) == [False] * 6
     me.close()

@@ -161,3 +161,17 @@ def test_a_client_that_leaves_stops_a_streamed_query() -> None:
     worker.join(30)
     assert isinstance(outcome.get("error"), reader.ClientLeft), outcome
     assert outcome["took"] < 15, outcome  # not the 20 s budget
+
+
+def test_a_stop_that_fails_does_not_keep_the_others_from_running() -> None:
+    """A cursor closed just as its client leaves raises on ``interrupt``: the other
+    registered stops still run, and nothing escapes into the event loop's callback."""
+    call = calls.Call()
+    ran: list[str] = []
+
+    def closed_cursor() -> None:
+        raise RuntimeError("Connection already closed")
+
+    with call.on_leave(closed_cursor), call.on_leave(lambda: ran.append("second")):
+        call.leave()
+    assert ran == ["second"] and call.left

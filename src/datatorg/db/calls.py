@@ -22,11 +22,14 @@ threads) there is none, and the functions below do nothing.
 
 from __future__ import annotations
 
+import logging
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from typing import Protocol
+
+log = logging.getLogger(__name__)
 
 
 class Spender(Protocol):
@@ -61,7 +64,10 @@ class Call:
             self._left = True
             calls = list(self._calls.values())
         for call in calls:
-            call()
+            try:
+                call()
+            except Exception:  # e.g. a cursor closed as the client left: stop the others
+                log.debug("stopping a call's work failed", exc_info=True)
 
     @contextmanager
     def on_leave(self, call: Callable[[], None]) -> Iterator[None]:

@@ -247,7 +247,7 @@ class Admission:
         async def send_releasing(message: Message) -> None:
             if message["type"] == "http.response.start":
                 place.give_back()
-                if board is not None and board.should_close(self.in_hand, self.limit):
+                if board is not None and board.should_close(self.in_hand, turns.waiting > 0):
                     headers = [*message.get("headers", ()), (b"connection", b"close")]
                     message = {**message, "headers": headers}
             await send(message)

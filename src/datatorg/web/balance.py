@@ -9,8 +9,8 @@ a fifth later than an even split would, and those requests are the slowest tenth
 
 So the supervisor keeps a *board* (a small file mapped into every worker's memory) where
 each worker writes how many requests it has in hand (at work and queued, as
-``datatorg.web.admission`` counts them), and a worker that is queueing requests while it
-has ``MARGIN`` more in hand than the least busy worker answers one request at a time with
+``datatorg.web.admission`` counts them), and a worker where requests wait for a place while
+it has ``MARGIN`` more in hand than the least busy worker answers one request at a time with
 ``Connection: close`` (at most one every ``CLOSE_EVERY_S``). That client connects again, and
 the kernel hashes the new connection afresh: about half of them land on another worker, so
 a 30/20 split evens out in about a second. Nothing is lost: the response is whole, and
@@ -107,14 +107,18 @@ class Board:
         if self.slot is not None:
             self.write(self.slot, in_hand)
 
-    def should_close(self, in_hand: int, limit: int) -> bool:
-        """Whether this worker, with ``in_hand`` requests and places for ``limit`` at work,
-        should close the connection of the response it is about to send."""
-        if self.slot is None or in_hand <= limit:
+    def should_close(self, in_hand: int, queueing: bool) -> bool:
+        """Whether this worker, with ``in_hand`` requests and others waiting for a place
+        (``queueing``), should close the connection of the response it is about to send.
+
+        Requests in hand that wait for nobody (a slow download, a request that stepped
+        aside) do not count as a queue. While any worker is absent (dead, its replacement
+        starting) nothing is closed: a reconnecting client could be hashed to its socket
+        and wait there for the replacement."""
+        if self.slot is None or not queueing:
             return False  # nothing queues here: an uneven split costs nobody anything
         others = [self.read(i) for i in range(self.slots) if i != self.slot]
-        present = [n for n in others if n != ABSENT]
-        if not present or in_hand < min(present) + MARGIN:
+        if not others or ABSENT in others or in_hand < min(others) + MARGIN:
             return False
         now = time.monotonic()
         if now - self._last_close < CLOSE_EVERY_S:
