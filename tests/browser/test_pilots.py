@@ -99,7 +99,7 @@ def test_the_living_lab_journey_in_the_browser(live_server: LiveServer, browser:
         citizen.get_by_label("Forslaget ditt til løsning").fill(
             "Styre ventilasjon og lys etter timeplanen."
         )
-        citizen.get_by_label("Innbygger").check()
+        citizen.get_by_label("Innbygger", exact=True).check()
         citizen.get_by_label("Område").select_option("energy")
         citizen.get_by_label("Sted i Halden").select_option("os")
         citizen.get_by_label("Mål 7: Ren energi for alle").check()
