@@ -14,11 +14,10 @@ from datatorg.errors import Forbidden, Unauthenticated
 from datatorg.identity import service, sessions
 from datatorg.identity.actor import ANONYMOUS, Actor
 from datatorg.web import csrf
+from datatorg.web.admission import PROBE_PATHS
 from datatorg.web.deps import SessionDep
 
 SAFE_METHODS = ("GET", "HEAD", "OPTIONS")
-# The health probes, answered without looking up their caller (``get_actor``).
-PROBE_PATHS = frozenset({"/healthz", "/readyz"})
 
 
 def _check_api_csrf(request: Request) -> None:

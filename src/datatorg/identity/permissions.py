@@ -215,7 +215,7 @@ SUPERUSER_HIDDEN = allow(Access("superuser", person=True, hide=True))
 PERSON_PAGE = allow(Access("signed_in", person=True, signin_page=True))
 GATE = allow(Access("gate", note="decided by the gate's read pipeline"))
 # The health probes: anyone, whatever token or session cookie they send, which is not looked
-# up (``identity.deps.PROBE_PATHS``).
+# up (``web.admission.PROBE_PATHS``).
 PROBE = allow(Access("anyone", caller=False, note="a health probe: the caller is not looked up"))
 
 
